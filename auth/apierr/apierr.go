@@ -1,0 +1,147 @@
+// Package apierr owns the JSON error shape of depot's API,
+// {"code": N, "msg": "..."}: one Error type with a small Kind enum that maps
+// one-to-one to an HTTP status, and one Write function that every handler
+// sends its failures through. The client sees only Msg; the cause goes to
+// the log, with the request id, and only for internal errors.
+package apierr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Kind classifies an error; each kind has one HTTP status.
+type Kind int
+
+// The kinds of error the API reports.
+const (
+	Internal             Kind = iota // 500
+	Invalid                          // 400: bad input; the message names the field
+	Unauthorized                     // 401: missing or bad credentials
+	Forbidden                        // 403: good credentials, missing scope or permission
+	NotFound                         // 404
+	Conflict                         // 409
+	TooLarge                         // 413
+	UnsupportedMediaType             // 415
+	TooManyRequests                  // 429
+)
+
+var statuses = [...]int{
+	Internal:             http.StatusInternalServerError,
+	Invalid:              http.StatusBadRequest,
+	Unauthorized:         http.StatusUnauthorized,
+	Forbidden:            http.StatusForbidden,
+	NotFound:             http.StatusNotFound,
+	Conflict:             http.StatusConflict,
+	TooLarge:             http.StatusRequestEntityTooLarge,
+	UnsupportedMediaType: http.StatusUnsupportedMediaType,
+	TooManyRequests:      http.StatusTooManyRequests,
+}
+
+// Status returns the HTTP status of k.
+func (k Kind) Status() int {
+	if k < 0 || int(k) >= len(statuses) {
+		return http.StatusInternalServerError
+	}
+	return statuses[k]
+}
+
+// Error is an error meant for an API client.
+type Error struct {
+	Kind       Kind
+	Msg        string        // shown to the client
+	Err        error         // logged, never shown
+	RetryAfter time.Duration // for TooManyRequests
+}
+
+// Errorf returns an Error of kind k whose client message is formatted.
+func Errorf(k Kind, format string, args ...any) *Error {
+	return &Error{Kind: k, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an Error of kind k with client message msg and cause err.
+func Wrap(k Kind, err error, msg string) *Error {
+	return &Error{Kind: k, Msg: msg, Err: err}
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the kind of the first *Error in err's chain, or Internal.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Internal
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns a copy of ctx carrying the request id used in logs.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id stored in ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// body is the wire shape of every JSON error.
+type body struct {
+	Code int    `json:"code"`
+	Msg  string `json:"msg"`
+}
+
+// Write sends err to the client as JSON with the status of its kind. An
+// error that is not an *Error, or is Internal, is logged with the request id
+// and shown to the client only as a generic sentence. 401 answers carry
+// WWW-Authenticate so that clients such as git ask for credentials.
+func Write(w http.ResponseWriter, r *http.Request, log logrus.FieldLogger, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Kind: Internal, Err: err}
+	}
+	if e.Kind == Internal {
+		rid := RequestID(r.Context())
+		if log != nil {
+			log.WithFields(logrus.Fields{"request_id": rid, "method": r.Method, "path": r.URL.Path}).
+				WithError(err).Error("internal error")
+		}
+		e = &Error{Kind: Internal, Msg: "internal server error (request id " + rid + ")"}
+	}
+	status := e.Kind.Status()
+	switch e.Kind {
+	case Unauthorized:
+		w.Header().Set("WWW-Authenticate", `Basic realm="depot"`)
+	case TooManyRequests:
+		secs := int(e.RetryAfter.Round(time.Second) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	}
+	WriteJSON(w, status, body{Code: status, Msg: e.Msg})
+}
+
+// WriteJSON writes v as a JSON response with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // the status is sent; a failed write means the client left
+}

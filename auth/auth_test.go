@@ -1,0 +1,129 @@
+package auth
+
+import (
+	"encoding/base64"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func TestParseAuthorization(t *testing.T) {
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	for _, tc := range []struct {
+		name, header string
+		present, ok  bool
+		want         Credentials
+	}{
+		{"Absent", "", false, true, Credentials{}},
+		{"Basic", "Basic " + b64("tester:s3cret"), true, true, Credentials{Username: "tester", Secret: "s3cret"}},
+		{"BasicColonInSecret", "basic " + b64("tester:a:b"), true, true, Credentials{Username: "tester", Secret: "a:b"}},
+		{"Bearer", "Bearer dpt_x", true, true, Credentials{Secret: "dpt_x", Bearer: true}},
+		{"TokenScheme", "token dpt_x", true, true, Credentials{Secret: "dpt_x", Bearer: true}},
+		{"ErrBasicNoColon", "Basic " + b64("tester"), true, false, Credentials{}},
+		{"ErrBasicEmptyUser", "Basic " + b64(":pw"), true, false, Credentials{}},
+		{"ErrBasicNotBase64", "Basic ***", true, false, Credentials{}},
+		{"ErrBearerEmpty", "Bearer ", true, false, Credentials{}},
+		{"ErrBearerSpaces", "Bearer a b", true, false, Credentials{}},
+		{"ErrScheme", "Negotiate abc", true, false, Credentials{}},
+		{"ErrTooLong", "Bearer " + string(make([]byte, 5000)), true, false, Credentials{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			if tc.header != "" {
+				r.Header.Set("Authorization", tc.header)
+			}
+			got, present, err := ParseAuthorization(r)
+			if present != tc.present || (err == nil) != tc.ok || (tc.ok && got != tc.want) {
+				t.Fatalf("ParseAuthorization(%q) = %+v, %v, %v; want %+v, %v, ok=%v", tc.header, got, present, err, tc.want, tc.present, tc.ok)
+			}
+		})
+	}
+}
+
+func TestAddressAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		ip        string
+		whitelist []string
+		want      bool
+	}{
+		{"EmptyAllowsAll", "203.0.113.9", nil, true},
+		{"ExactV4", "10.1.2.3", []string{"10.1.2.3"}, true},
+		{"CIDRV4", "10.200.0.1", []string{"10.0.0.0/8"}, true},
+		{"OutsideV4", "11.0.0.1", []string{"10.0.0.0/8"}, false},
+		{"ExactV6", "2001:db8::1", []string{"2001:db8::1"}, true},
+		{"CIDRV6", "2001:db8::beef", []string{"2001:db8::/32"}, true},
+		{"OutsideV6", "2001:db9::1", []string{"2001:db8::/32"}, false},
+		{"MappedV4", "::ffff:10.0.0.1", []string{"10.0.0.0/8"}, true},
+		{"GarbageEntryAllowsNothing", "10.0.0.1", []string{"nonsense"}, false},
+		{"GarbageAddress", "not-an-ip", []string{"10.0.0.0/8"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := AddressAllowed(tc.ip, tc.whitelist); got != tc.want {
+				t.Fatalf("AddressAllowed(%q, %v) = %v; want %v", tc.ip, tc.whitelist, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseWhitelistEntry(t *testing.T) {
+	for _, bad := range []string{"", "10.0.0.0/33", "::1/129", "example.com", "fe80::1%eth0", "1.2.3"} {
+		if _, err := ParseWhitelistEntry(bad); err == nil {
+			t.Errorf("ParseWhitelistEntry(%q) = nil error; want one", bad)
+		}
+	}
+	p, err := ParseWhitelistEntry("10.1.2.3/8")
+	if err != nil || p.String() != "10.0.0.0/8" {
+		t.Fatalf("ParseWhitelistEntry(10.1.2.3/8) = %v, %v; want 10.0.0.0/8", p, err)
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	now := time.Unix(1000, 0)
+	l := NewLimiter(3, 10*time.Second)
+	l.now = func() time.Time { return now }
+	for i := 0; i < 3; i++ {
+		if w := l.Blocked("1.2.3.4"); w != 0 {
+			t.Fatalf("blocked after %d failures", i)
+		}
+		l.Fail("1.2.3.4")
+	}
+	if w := l.Blocked("1.2.3.4"); w <= 0 || w > 10*time.Second {
+		t.Fatalf("Blocked after burst = %v; want (0, 10s]", w)
+	}
+	if w := l.Blocked("5.6.7.8"); w != 0 {
+		t.Fatalf("another address is blocked for %v", w)
+	}
+	now = now.Add(10 * time.Second)
+	if w := l.Blocked("1.2.3.4"); w != 0 {
+		t.Fatalf("still blocked after a refill: %v", w)
+	}
+	var nilLimiter *Limiter
+	nilLimiter.Fail("x")
+	if nilLimiter.Blocked("x") != 0 {
+		t.Fatal("nil limiter blocks")
+	}
+}
+
+func TestIdentityScopes(t *testing.T) {
+	anon := &Identity{}
+	if anon.HasScope(ScopeUser) || anon.Require(ScopeUser) != ErrCredentialsRequired {
+		t.Fatal("anonymous identity holds a scope")
+	}
+	pw := &Identity{User: "u", Method: MethodPassword}
+	if !pw.HasScope(ScopeProjectKey) || len(pw.HeldScopes()) != len(ScopeNames()) {
+		t.Fatal("password identity does not hold every scope")
+	}
+	tok := &Identity{User: "u", Method: MethodToken, Scopes: []string{ScopeDepot}}
+	if tok.HasScope(ScopeUser) || tok.Require(ScopeDepot) != nil || tok.Require(ScopeUser) == nil {
+		t.Fatal("token identity scopes wrong")
+	}
+	for _, s := range ScopeNames() {
+		if !ValidScope(s) {
+			t.Fatalf("ValidScope(%q) = false", s)
+		}
+	}
+	if ValidScope("repo") {
+		t.Fatal("ValidScope(repo) = true")
+	}
+}

@@ -1,0 +1,129 @@
+package auth_test
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/tokens"
+)
+
+func newStore(t testing.TB) *tokens.Store {
+	t.Helper()
+	s, err := tokens.Open(context.Background(), filepath.Join(t.TempDir(), "depot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.CreateUser(context.Background(), &tokens.User{GlobalKey: "tester"}, "password1"); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+
+func TestAuthenticatePasswordsOnlyWhereAllowed(t *testing.T) {
+	s := newStore(t)
+	a := auth.NewAuthenticator(tokens.Verifier{Store: s}, nil)
+	r := httptest.NewRequest("GET", "/", nil)
+	r.SetBasicAuth("tester", "password1")
+	id, err := a.Authenticate(r, auth.Options{Passwords: true})
+	if err != nil || id.Method != auth.MethodPassword || id.User != "tester" {
+		t.Fatalf("API password auth = %+v, %v", id, err)
+	}
+	if _, err := a.Authenticate(r, auth.Options{}); apierr.KindOf(err) != apierr.Unauthorized {
+		t.Fatalf("git password auth = %v; want 401", err)
+	}
+}
+
+func TestAuthenticateThrottlesFailures(t *testing.T) {
+	s := newStore(t)
+	a := auth.NewAuthenticator(tokens.Verifier{Store: s}, auth.NewLimiter(3, time.Minute))
+	bad := httptest.NewRequest("GET", "/", nil)
+	bad.Header.Set("Authorization", "Bearer dpt_"+base64.RawURLEncoding.EncodeToString(make([]byte, 27)))
+	for i := 0; i < 3; i++ {
+		if _, err := a.Authenticate(bad, auth.Options{}); apierr.KindOf(err) != apierr.Unauthorized {
+			t.Fatalf("attempt %d = %v; want 401", i, err)
+		}
+	}
+	_, err := a.Authenticate(bad, auth.Options{})
+	var e *apierr.Error
+	if apierr.KindOf(err) != apierr.TooManyRequests || !asError(err, &e) || e.RetryAfter <= 0 {
+		t.Fatalf("4th attempt = %v; want 429 with Retry-After", err)
+	}
+	w := httptest.NewRecorder()
+	apierr.Write(w, bad, nil, err)
+	if w.Code != 429 || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("written as %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
+	}
+	// A good token from the same address is throttled too: the address,
+	// not the credential, is what failed.
+	_, secret := mint(t, s)
+	good := httptest.NewRequest("GET", "/", nil)
+	good.Header.Set("Authorization", "Bearer "+secret)
+	if _, err := a.Authenticate(good, auth.Options{}); apierr.KindOf(err) != apierr.TooManyRequests {
+		t.Fatalf("good token from a throttled address = %v; want 429", err)
+	}
+	// Anonymous requests are never throttled.
+	if id, err := a.Authenticate(httptest.NewRequest("GET", "/", nil), auth.Options{}); err != nil || !id.Anonymous() {
+		t.Fatalf("anonymous = %v, %v", id, err)
+	}
+}
+
+func TestAuthenticateRecordsUse(t *testing.T) {
+	s := newStore(t)
+	a := auth.NewAuthenticator(tokens.Verifier{Store: s}, nil)
+	id, secret := mint(t, s)
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "[2001:db8::7]:5555"
+	r.SetBasicAuth("TESTER", secret) // the owner's name, in any case
+	got, err := a.Authenticate(r, auth.Options{})
+	if err != nil || got.TokenID != id {
+		t.Fatalf("Authenticate = %+v, %v", got, err)
+	}
+	if err := s.FlushTokenUse(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.Token(context.Background(), id)
+	if err != nil || tok.LastAccessIP != "2001:db8::7" || tok.LastAccessTime.IsZero() {
+		t.Fatalf("after use: %+v, %v", tok, err)
+	}
+}
+
+func mint(t testing.TB, s *tokens.Store) (string, string) {
+	t.Helper()
+	tok := &tokens.Token{Username: "tester", Issuer: "tester", Scopes: []string{auth.ScopeDepot}}
+	secret, err := s.CreateToken(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.ID, secret
+}
+
+func asError(err error, target **apierr.Error) bool {
+	e, ok := err.(*apierr.Error)
+	*target = e
+	return ok
+}
+
+// BenchmarkAuthenticateToken measures the hot path every git and API
+// request takes: parse the header, look the token up, check it, record use.
+func BenchmarkAuthenticateToken(b *testing.B) {
+	s := newStore(b)
+	a := auth.NewAuthenticator(tokens.Verifier{Store: s}, auth.NewLimiter(30, time.Second))
+	_, secret := mint(b, s)
+	r := httptest.NewRequest("GET", "/", nil)
+	r.SetBasicAuth("tester", secret)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := a.Authenticate(r, auth.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

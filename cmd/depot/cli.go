@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/depot/depot/auth"
+	"github.com/depot/depot/repos"
+	"github.com/depot/depot/tokens"
+)
+
+// openForCLI parses a command's flags and opens the data directory.
+func openForCLI(e *env, fs *flag.FlagSet, args []string, nargs int, what string) (*data, []string, error) {
+	dir := dataFlag(fs, e.getenv)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case len(pos) < nargs:
+		return nil, nil, usagef("missing %s", what)
+	case len(pos) > nargs:
+		return nil, nil, usagef("unexpected argument %q", pos[nargs])
+	}
+	d, err := openData(context.Background(), *dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, pos, nil
+}
+
+type userAddFlags struct {
+	name, email   *string
+	admin, stdinP *bool
+}
+
+func (f *userAddFlags) register(fs *flag.FlagSet) {
+	f.name = fs.String("name", "", "display name (default: NAME)")
+	f.email = fs.String("email", "", "email address")
+	f.admin = fs.Bool("admin", false, "make the user a site admin")
+	f.stdinP = fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+}
+
+func runUserAdd(e *env, args []string) error {
+	fs := newFlagSet("user add")
+	var f userAddFlags
+	f.register(fs)
+	d, pos, err := openForCLI(e, fs, args, 1, "NAME")
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	if !*f.stdinP {
+		return usagef("a password is required: pass --password-stdin and write it to standard input")
+	}
+	password, err := readPassword(e.stdin)
+	if err != nil {
+		return err
+	}
+	u := &tokens.User{GlobalKey: pos[0], Name: *f.name, Email: *f.email, Admin: *f.admin}
+	if u.Name == "" {
+		u.Name = u.GlobalKey
+	}
+	if err := d.store.CreateUser(context.Background(), u, password); err != nil {
+		if errors.Is(err, tokens.ErrInvalid) {
+			return usagef("%v", err)
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created user %s\n", u.GlobalKey)
+	return nil
+}
+
+// readPassword reads one line; it refuses an empty or short password.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if len(pw) < 8 {
+		return "", usagef("the password on standard input must be at least 8 characters")
+	}
+	return pw, nil
+}
+
+func runUserList(e *env, args []string) error {
+	d, _, err := openForCLI(e, newFlagSet("user list"), args, 0, "")
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	users, err := d.store.ListUsers(context.Background())
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "GLOBAL_KEY\tNAME\tEMAIL\tADMIN\tCREATED")
+	for _, u := range users {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", u.GlobalKey, u.Name, dash(u.Email), u.Admin, u.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+type tokenCreateFlags struct {
+	user, scopes, description, audience *string
+	expires                             *time.Duration
+}
+
+func (f *tokenCreateFlags) register(fs *flag.FlagSet) {
+	f.user = fs.String("user", "", "owner of the token (required)")
+	f.scopes = fs.String("scopes", "", "comma-separated scopes (default: every scope); see GET /api/v1/auth/scopes")
+	f.description = fs.String("description", "", "what the token is for")
+	f.audience = fs.String("audience", "default", "audience")
+	f.expires = fs.Duration("expires", 0, "lifetime, e.g. 720h (default: never expires)")
+}
+
+func runTokenCreate(e *env, args []string) error {
+	fs := newFlagSet("token create")
+	var f tokenCreateFlags
+	f.register(fs)
+	d, _, err := openForCLI(e, fs, args, 0, "")
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	if *f.user == "" {
+		return usagef("--user is required")
+	}
+	if *f.expires < 0 {
+		return usagef("--expires must be positive")
+	}
+	scopes := auth.ScopeNames()
+	if *f.scopes != "" {
+		scopes = nil
+		for _, s := range strings.Split(*f.scopes, ",") {
+			if s = strings.TrimSpace(s); !auth.ValidScope(s) {
+				return usagef("unknown scope %q; valid scopes are %s", s, strings.Join(auth.ScopeNames(), ", "))
+			}
+			scopes = append(scopes, s)
+		}
+	}
+	t := &tokens.Token{
+		Username: *f.user, Audience: *f.audience, Description: *f.description,
+		Scopes: scopes, Issuer: *f.user,
+	}
+	if *f.expires > 0 {
+		t.ExpireTime = time.Now().Add(*f.expires)
+	}
+	secret, err := d.store.CreateToken(context.Background(), t)
+	switch {
+	case errors.Is(err, tokens.ErrNotFound):
+		return fmt.Errorf("no such user %q", *f.user)
+	case errors.Is(err, tokens.ErrInvalid):
+		return usagef("%v", err)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created token %s for %s (scopes %s); its value is shown once:\n", t.ID, t.Username, strings.Join(t.Scopes, ","))
+	fmt.Fprintln(e.stdout, secret)
+	return nil
+}
+
+func runTokenList(e *env, args []string) error {
+	fs := newFlagSet("token list")
+	user := fs.String("user", "", "only this user's tokens")
+	d, _, err := openForCLI(e, fs, args, 0, "")
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tUSER\tSTATUS\tSCOPES\tEXPIRES\tLAST USED\tDESCRIPTION")
+	for page := 1; ; page++ {
+		_, list, err := d.store.ListTokens(context.Background(), tokens.ListOptions{Username: *user, PageNo: page, PageSize: 1000})
+		if err != nil {
+			return err
+		}
+		for _, t := range list {
+			status := "enabled"
+			if !t.Enabled {
+				status = "disabled"
+			}
+			last := "never"
+			if !t.LastAccessTime.IsZero() {
+				last = t.LastAccessTime.UTC().Format(time.RFC3339) + " from " + t.LastAccessIP
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Username, status,
+				strings.Join(t.Scopes, ","), timeOrNever(t.ExpireTime), last, dash(t.Description))
+		}
+		if len(list) < 1000 {
+			break
+		}
+	}
+	return tw.Flush()
+}
+
+func runRepoCreate(e *env, args []string) error {
+	d, pos, err := openForCLI(e, newFlagSet("repo create"), args, 1, "OWNER/NAME")
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	owner, name, ok := strings.Cut(strings.TrimSuffix(pos[0], ".git"), "/")
+	if !ok {
+		return usagef("repository must be OWNER/NAME, not %q", pos[0])
+	}
+	r, err := d.repos.Create(owner, name, repos.CreateOptions{})
+	if errors.Is(err, repos.ErrInvalid) {
+		return usagef("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created repository %s at %s\n", r.FullName(), r.Path)
+	return nil
+}
+
+func runRepoList(e *env, args []string) error {
+	fs := newFlagSet("repo list")
+	dir := dataFlag(fs, e.getenv)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return usagef("unexpected argument %q", pos[1])
+	}
+	owner := ""
+	if len(pos) == 1 {
+		owner = pos[0]
+	}
+	rd, err := repos.OpenDir(*dir + "/repos")
+	if err != nil {
+		return err
+	}
+	list, err := rd.List(owner)
+	if err != nil {
+		return err
+	}
+	for _, r := range list {
+		fmt.Fprintln(e.stdout, r.FullName())
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func timeOrNever(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
+}

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// depotBin is the binary built once for the end-to-end tests.
+var depotBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "depot-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	depotBin = filepath.Join(dir, "depot")
+	if out, err := exec.Command("go", "build", "-o", depotBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cli runs the binary with the given stdin and returns stdout, stderr and
+// the exit status.
+func cli(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(depotBin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append(os.Environ(), "DEPOT_DATA=", "DEPOT_LISTEN=")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// server is a running depot binary.
+type liveServer struct {
+	url    string
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer
+	done   chan error
+}
+
+var listenRE = regexp.MustCompile(`depot listening"? addr="?([0-9.:]+)"?`)
+
+func startServer(t *testing.T, data string, env ...string) *liveServer {
+	t.Helper()
+	cmd := exec.Command(depotBin, "serve", "--listen", "127.0.0.1:0", "--data", data)
+	cmd.Env = append(append(os.Environ(), "DEPOT_DATA=", "DEPOT_LISTEN="), env...)
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &liveServer{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			s.stderr.WriteString(line + "\n")
+			if m := listenRE.FindStringSubmatch(line); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	go func() { s.done <- cmd.Wait(); pw.Close() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+	})
+	select {
+	case a := <-addr:
+		s.url = "http://" + a
+	case err := <-s.done:
+		t.Fatalf("server exited: %v\n%s", err, s.stderr)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("server did not start:\n%s", s.stderr)
+	}
+	return s
+}
+
+func (s *liveServer) get(t *testing.T, path string, header ...string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", s.url+path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestEndToEnd(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data, "DEPOT_ADMIN_PASSWORD=admin-password-1")
+
+	// The CLI works against the same data directory while the server runs.
+	if out, errOut, code := cli(t, "tester-password\n", "user", "add", "tester", "--email", "t@example.com", "--password-stdin", "--data", data); code != 0 {
+		t.Fatalf("user add: %d %s %s", code, out, errOut)
+	}
+	out, errOut, code := cli(t, "", "token", "create", "--user", "tester", "--scopes", "user,user:token,project:depot", "--description", "e2e", "--data", data)
+	if code != 0 {
+		t.Fatalf("token create: %d %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	secret := lines[len(lines)-1]
+	if !strings.HasPrefix(secret, "dpt_") || strings.Contains(errOut, secret) || strings.Count(out, secret) != 1 {
+		t.Fatalf("token create printed %q / %q; want the secret once, as the last line", out, errOut)
+	}
+
+	code, body := s.get(t, "/api/current_user", "Authorization", "Bearer "+secret)
+	if code != 200 || !strings.Contains(body, `"global_key":"tester"`) {
+		t.Fatalf("current_user = %d %s", code, body)
+	}
+	req, _ := http.NewRequest("GET", s.url+"/api/current_user", nil)
+	req.SetBasicAuth("admin", "admin-password-1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("admin password = %v, %v", res, err)
+	}
+	res.Body.Close()
+
+	// lastAccessTime becomes visible to the CLI, a separate process,
+	// within 2 s.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		out, _, _ = cli(t, "", "token", "list", "--user", "tester", "--data", data)
+		if strings.Contains(out, "from 127.0.0.1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("token list does not show the use within 2 s:\n%s", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if strings.Contains(out, secret) {
+		t.Fatal("token list shows the secret")
+	}
+
+	if out, errOut, code := cli(t, "", "repo", "create", "tester/hello", "--data", data); code != 0 || !strings.Contains(out, "tester/hello") {
+		t.Fatalf("repo create: %d %s %s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(data, "repos", "tester", "hello.git", "HEAD")); err != nil {
+		t.Fatalf("repository not on disk: %v", err)
+	}
+
+	// Nothing secret reaches the log, not even the Authorization header.
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("server exit after SIGTERM: %v\n%s", err, s.stderr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not stop on SIGTERM")
+	}
+	log := s.stderr.String()
+	if strings.Contains(log, secret) || strings.Contains(log, "admin-password-1") || strings.Contains(log, "Basic ") || strings.Contains(log, "Bearer") {
+		t.Fatalf("log leaks a secret:\n%s", log)
+	}
+	if !strings.Contains(log, "token_id=") || !strings.Contains(log, "path=/api/current_user") || !strings.Contains(log, "stopped") {
+		t.Fatalf("access log lacks fields or clean stop:\n%s", log)
+	}
+}
+
+func TestGeneratedAdminPasswordAndJSONLog(t *testing.T) {
+	data := t.TempDir()
+	cmd := exec.Command(depotBin, "serve", "--listen", "127.0.0.1:0", "--data", data, "--log-format", "json")
+	cmd.Env = append(os.Environ(), "DEPOT_ADMIN_PASSWORD=", "DEPOT_DATA=")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stderr)
+	var password string
+	for sc.Scan() {
+		var entry map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &entry); err != nil {
+			t.Fatalf("log line is not JSON: %q", sc.Text())
+		}
+		msg, _ := entry["msg"].(string)
+		if m := regexp.MustCompile(`generated password (\S+)`).FindStringSubmatch(msg); m != nil {
+			password = m[1]
+		}
+		if strings.Contains(msg, "depot listening") {
+			break
+		}
+	}
+	if len(password) < 16 {
+		t.Fatalf("no generated admin password logged (got %q)", password)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	// A second start does not create or log a password again.
+	cmd2 := exec.Command(depotBin, "user", "list", "--data", data)
+	out, err := cmd2.Output()
+	if err != nil || !strings.Contains(string(out), "admin") || strings.Count(string(out), "\n") != 2 {
+		t.Fatalf("user list = %q, %v", out, err)
+	}
+}
+
+func TestCLIUsage(t *testing.T) {
+	data := t.TempDir()
+	for _, tc := range []struct {
+		name   string
+		stdin  string
+		args   []string
+		code   int
+		stream string // "out" or "err"
+		want   string
+	}{
+		{"Help", "", []string{"--help"}, 0, "out", "depot token create"},
+		{"CommandHelp", "", []string{"token", "create", "--help"}, 0, "out", "--expires"},
+		{"NoArgs", "", nil, 2, "out", "Usage"},
+		{"UnknownCommand", "", []string{"frobnicate"}, 2, "err", "unknown command"},
+		{"UnknownFlag", "", []string{"user", "list", "--bogus", "--data", data}, 2, "err", "unknown flag -bogus"},
+		{"UserAddNoPassword", "", []string{"user", "add", "bob", "--data", data}, 2, "err", "--password-stdin"},
+		{"UserAddShortPassword", "x\n", []string{"user", "add", "bob", "--password-stdin", "--data", data}, 2, "err", "at least 8"},
+		{"UserAddBadName", "long-enough\n", []string{"user", "add", "bob!", "--password-stdin", "--data", data}, 2, "err", "global_key"},
+		{"UserAddMissingName", "long-enough\n", []string{"user", "add", "--password-stdin", "--data", data}, 2, "err", "missing NAME"},
+		{"TokenCreateNoUser", "", []string{"token", "create", "--data", data}, 2, "err", "--user is required"},
+		{"TokenCreateBadScope", "", []string{"token", "create", "--user", "x", "--scopes", "repo", "--data", data}, 2, "err", "unknown scope"},
+		{"TokenCreateUnknownUser", "", []string{"token", "create", "--user", "ghost", "--data", data}, 1, "err", "no such user"},
+		{"RepoCreateBadName", "", []string{"repo", "create", "tester/../x", "--data", data}, 2, "err", "invalid"},
+		{"RepoCreateNoSlash", "", []string{"repo", "create", "tester", "--data", data}, 2, "err", "OWNER/NAME"},
+		{"ServeExtraArg", "", []string{"serve", "oops", "--data", data}, 2, "err", "unexpected argument"},
+		{"ServeBadLogFormat", "", []string{"serve", "--log-format", "xml", "--data", data}, 2, "err", "--log-format"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := cli(t, tc.stdin, tc.args...)
+			got := out
+			if tc.stream == "err" {
+				got = errOut
+			}
+			if code != tc.code || !strings.Contains(got, tc.want) {
+				t.Fatalf("depot %v = exit %d, stdout %q, stderr %q; want exit %d and %q on std%s", tc.args, code, out, errOut, tc.code, tc.want, tc.stream)
+			}
+			if tc.code == 2 && strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+				t.Fatalf("usage error is not one line: %q", errOut)
+			}
+		})
+	}
+}

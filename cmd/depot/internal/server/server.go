@@ -1,0 +1,51 @@
+// Package server assembles depot's HTTP surfaces into one handler: the
+// token API, git over smart HTTP, request ids, the access log and panic
+// recovery. It holds no business logic of its own.
+package server
+
+import (
+	"net/http"
+
+	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/apierr"
+	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
+)
+
+// Surface is one part of the API that registers its routes.
+type Surface interface {
+	Register(r *mux.Router)
+}
+
+// Config is what New wires together.
+type Config struct {
+	Auth *auth.Authenticator
+	Log  logrus.FieldLogger
+	// API surfaces are served under the authentication middleware, which
+	// accepts passwords and tokens and answers bad credentials itself.
+	API []Surface
+	// Git surfaces authenticate on their own, as git needs 401s and 404s
+	// of its own shape, and take tokens only.
+	Git []Surface
+}
+
+// New returns the handler for the whole server.
+func New(c Config) http.Handler {
+	root := mux.NewRouter()
+	api := root.NewRoute().Subrouter()
+	api.Use(c.Auth.Middleware(auth.Options{Passwords: true}, c.Log))
+	for _, s := range c.API {
+		s.Register(api)
+	}
+	for _, s := range c.Git {
+		s.Register(root)
+	}
+	root.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apierr.Write(w, r, c.Log, apierr.Errorf(apierr.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	root.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apierr.WriteJSON(w, http.StatusMethodNotAllowed, map[string]any{
+			"code": http.StatusMethodNotAllowed, "msg": "method " + r.Method + " is not allowed on " + r.URL.Path})
+	})
+	return withRequestID(withAccessLog(c.Log, withRecovery(c.Log, root)))
+}

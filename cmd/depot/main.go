@@ -1,0 +1,194 @@
+// Command depot is a self-hosted git server: `depot serve` runs it, and the
+// other subcommands manage users, tokens and repositories in the same data
+// directory, also while the server runs.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// command is one subcommand of the CLI.
+type command struct {
+	name    string // "token create"
+	usage   string // arguments after the name
+	summary string
+	run     func(env *env, args []string) error
+}
+
+// env is what a command runs with; tests swap the streams.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// usageError is wrong usage: exit status 2 with a one-line reason.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+var commands []*command
+
+func init() {
+	commands = []*command{
+		{"serve", "[--listen ADDR] [--data DIR] [--log-format text|json] [--log-level LEVEL]", "run the server", runServe},
+		{"user add", "NAME [--name DISPLAY] [--email E] [--admin] --password-stdin [--data DIR]", "create a user", runUserAdd},
+		{"user list", "[--data DIR]", "list users", runUserList},
+		{"token create", "--user NAME [--scopes a,b] [--description D] [--audience A] [--expires 720h] [--data DIR]", "create a personal access token; its value is the last line printed", runTokenCreate},
+		{"token list", "[--user NAME] [--data DIR]", "list tokens (never their values)", runTokenList},
+		{"repo create", "OWNER/NAME [--data DIR]", "create an empty bare repository", runRepoCreate},
+		{"repo list", "[OWNER] [--data DIR]", "list repositories", runRepoList},
+	}
+}
+
+func main() {
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	os.Exit(run(e, os.Args[1:]))
+}
+
+// run executes the CLI and returns the process exit status.
+func run(e *env, args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+		if len(args) > 1 {
+			if c := find(args[1:]); c != nil {
+				printCommandHelp(e.stdout, c)
+				return 0
+			}
+		}
+		printHelp(e.stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c := find(args)
+	if c == nil {
+		fmt.Fprintf(e.stderr, "depot: unknown command %q (see depot --help)\n", strings.Join(args[:min(2, len(args))], " "))
+		return 2
+	}
+	rest := args[len(strings.Fields(c.name)):]
+	for _, a := range rest {
+		if a == "--help" || a == "-h" {
+			printCommandHelp(e.stdout, c)
+			return 0
+		}
+	}
+	err := c.run(e, rest)
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "depot %s: %s (usage: depot %s %s)\n", c.name, ue.msg, c.name, c.usage)
+		return 2
+	}
+	fmt.Fprintf(e.stderr, "depot %s: %v\n", c.name, err)
+	return 1
+}
+
+// find returns the command named by the start of args.
+func find(args []string) *command {
+	for _, c := range commands {
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && strings.Join(args[:len(words)], " ") == c.name {
+			return c
+		}
+	}
+	return nil
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "depot: a self-hosted git server with personal access tokens.")
+	fmt.Fprintln(w, "\nUsage:")
+	cs := append([]*command(nil), commands...)
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].name == "serve" && cs[j].name != "serve" })
+	for _, c := range cs {
+		fmt.Fprintf(w, "  depot %-13s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'depot COMMAND --help' for a command's flags. Every command takes --data DIR")
+	fmt.Fprintln(w, "(default ./data, or $DEPOT_DATA).")
+}
+
+func printCommandHelp(w io.Writer, c *command) {
+	fmt.Fprintf(w, "Usage: depot %s %s\n\n%s.\n", c.name, c.usage, capitalize(c.summary))
+	fs := c.flags()
+	if fs != nil {
+		fmt.Fprintln(w, "\nFlags:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// flags returns the command's flag set, for help.
+func (c *command) flags() *flag.FlagSet {
+	fs := newFlagSet(c.name)
+	switch c.name {
+	case "serve":
+		new(serveFlags).register(fs, os.Getenv)
+	case "user add":
+		new(userAddFlags).register(fs)
+	case "token create":
+		new(tokenCreateFlags).register(fs)
+	case "token list":
+		fs.String("user", "", "only this user's tokens")
+	}
+	if c.name != "serve" {
+		dataFlag(fs, os.Getenv)
+	}
+	return fs
+}
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func dataFlag(fs *flag.FlagSet, getenv func(string) string) *string {
+	def := getenv("DEPOT_DATA")
+	if def == "" {
+		def = "./data"
+	}
+	return fs.String("data", def, "data directory (env DEPOT_DATA)")
+}
+
+// parse parses args with flags and positional arguments in any order, as
+// users type them (`depot repo create a/b --data d`).
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			msg := err.Error()
+			if rest, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+				msg = "unknown flag " + rest
+			}
+			return nil, usagef("%s", msg)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

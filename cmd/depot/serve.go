@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/depot/depot/auth"
+	"github.com/depot/depot/cmd/depot/internal/server"
+	"github.com/depot/depot/githttp"
+	"github.com/depot/depot/repos"
+	"github.com/depot/depot/tokens"
+	"github.com/depot/depot/tokens/api"
+	"github.com/sirupsen/logrus"
+)
+
+type serveFlags struct {
+	listen, data, logFormat, logLevel *string
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
+	listen := getenv("DEPOT_LISTEN")
+	if listen == "" {
+		listen = ":8080"
+	}
+	f.listen = fs.String("listen", listen, "address to listen on (env DEPOT_LISTEN)")
+	f.data = dataFlag(fs, getenv)
+	f.logFormat = fs.String("log-format", "text", "log format: text or json")
+	f.logLevel = fs.String("log-level", "info", "log level: debug, info, warn or error")
+}
+
+func newLogger(format, level string, out *os.File) (*logrus.Logger, error) {
+	log := logrus.New()
+	log.SetOutput(out)
+	switch format {
+	case "text":
+		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, DisableColors: true})
+	case "json":
+		log.SetFormatter(&logrus.JSONFormatter{})
+	default:
+		return nil, usagef("--log-format must be text or json, not %q", format)
+	}
+	lvl, err := logrus.ParseLevel(level)
+	if err != nil {
+		return nil, usagef("--log-level must be debug, info, warn or error, not %q", level)
+	}
+	log.SetLevel(lvl)
+	return log, nil
+}
+
+func runServe(e *env, args []string) error {
+	fs := newFlagSet("serve")
+	var f serveFlags
+	f.register(fs, e.getenv)
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	log, err := newLogger(*f.logFormat, *f.logLevel, os.Stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	d, err := openData(ctx, *f.data)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	if err := bootstrapAdmin(ctx, d.store, e.getenv("DEPOT_ADMIN_PASSWORD"), log); err != nil {
+		return err
+	}
+	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
+	handler := server.New(server.Config{
+		Auth: authn,
+		Log:  log,
+		API:  []server.Surface{api.New(d.store, log)},
+		Git:  []server.Surface{githttp.New(d.repos, authn, repos.Policy{}, log)},
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	ln, err := net.Listen("tcp", *f.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "data": d.dir}).Info("depot listening")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// bootstrapAdmin creates the user admin when there are no users yet, with
+// the password from DEPOT_ADMIN_PASSWORD or a generated one that is logged
+// this once, as the only way to learn it.
+func bootstrapAdmin(ctx context.Context, store *tokens.Store, password string, log logrus.FieldLogger) error {
+	n, err := store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	generated := password == ""
+	if generated {
+		if password, err = randomPassword(20); err != nil {
+			return err
+		}
+	}
+	u := &tokens.User{GlobalKey: "admin", Name: "admin", Admin: true}
+	if err := store.CreateUser(ctx, u, password); err != nil {
+		if errors.Is(err, tokens.ErrExists) {
+			return nil // another process won the race
+		}
+		return fmt.Errorf("create admin: %w", err)
+	}
+	if generated {
+		log.Warnf("created user admin with generated password %s (shown once; set DEPOT_ADMIN_PASSWORD to choose it)", password)
+	} else {
+		log.Info("created user admin with the password from DEPOT_ADMIN_PASSWORD")
+	}
+	return nil
+}
+
+const passwordAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+
+func randomPassword(n int) (string, error) {
+	b := make([]byte, n)
+	max := big.NewInt(int64(len(passwordAlphabet)))
+	for i := range b {
+		v, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			return "", fmt.Errorf("generate password: %w", err)
+		}
+		b[i] = passwordAlphabet[v.Int64()]
+	}
+	return string(b), nil
+}
+
+// data is an opened data directory.
+type data struct {
+	dir   string
+	store *tokens.Store
+	repos *repos.Dir
+}
+
+func openData(ctx context.Context, dir string) (*data, error) {
+	rd, err := repos.OpenDir(filepath.Join(dir, "repos"))
+	if err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	store, err := tokens.Open(ctx, filepath.Join(dir, "depot.db"))
+	if err != nil {
+		return nil, err
+	}
+	return &data{dir: dir, store: store, repos: rd}, nil
+}
+
+func (d *data) close() {
+	_ = d.store.Close()
+}

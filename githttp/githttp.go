@@ -1,0 +1,310 @@
+// Package githttp serves git repositories over the smart HTTP protocol
+// (gitprotocol-http): it routes info/refs, git-upload-pack and
+// git-receive-pack, authenticates the caller with tokens, asks the
+// repository policy for permission, and hands the streams to the
+// uploadpack and receivepack packages.
+package githttp
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/githttp/receivepack"
+	"github.com/depot/depot/githttp/uploadpack"
+	"github.com/depot/depot/repos"
+	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
+)
+
+// Agent is what depot calls itself in the protocol's agent capability.
+const Agent = "depot/0.1"
+
+// Policy decides what a caller may do with a repository.
+type Policy interface {
+	Decide(ctx context.Context, id *auth.Identity, r *repos.Repo, act repos.Action) repos.Decision
+}
+
+// Server serves git over smart HTTP.
+type Server struct {
+	repos  *repos.Dir
+	auth   *auth.Authenticator
+	policy Policy
+	log    logrus.FieldLogger
+}
+
+// New returns a Server for the repositories in dir.
+func New(dir *repos.Dir, a *auth.Authenticator, p Policy, log logrus.FieldLogger) *Server {
+	return &Server{repos: dir, auth: a, policy: p, log: log}
+}
+
+// maxUploadRequest bounds a fetch negotiation body (wants and haves).
+const maxUploadRequest = 256 << 20
+
+// Register adds the git routes to r: /OWNER/NAME(.git)/... for every
+// repository.
+func (s *Server) Register(r *mux.Router) {
+	const repo = "/{owner}/{repo}"
+	r.HandleFunc(repo+"/info/refs", s.infoRefs).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(repo+"/git-upload-pack", s.rpc(serviceUpload)).Methods(http.MethodPost)
+	r.HandleFunc(repo+"/git-receive-pack", s.rpc(serviceReceive)).Methods(http.MethodPost)
+	// The dumb protocol reads files straight out of the repository; depot
+	// refuses it with a message instead of a bare 404.
+	for _, p := range []string{"/HEAD", "/objects/{rest:.*}", "/info/packs", "/info/alternates", "/info/http-alternates"} {
+		r.HandleFunc(repo+p, s.dumb).Methods(http.MethodGet, http.MethodHead)
+	}
+}
+
+type service string
+
+const (
+	serviceUpload  service = "git-upload-pack"
+	serviceReceive service = "git-receive-pack"
+)
+
+func (sv service) action() repos.Action {
+	if sv == serviceReceive {
+		return repos.Write
+	}
+	return repos.Read
+}
+
+// gitError is a failure shown to the git client. Git prints a text/plain
+// body of a failed info/refs request as "remote: ..." lines.
+func (s *Server) gitError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *apierr.Error
+	if !errors.As(err, &e) || e.Kind == apierr.Internal {
+		rid := apierr.RequestID(r.Context())
+		s.log.WithField("request_id", rid).WithField("path", r.URL.Path).WithError(err).Error("git request failed")
+		e = &apierr.Error{Kind: apierr.Internal, Msg: "internal server error (request id " + rid + ")"}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
+	h.Set("X-Content-Type-Options", "nosniff")
+	switch e.Kind {
+	case apierr.Unauthorized:
+		h.Set("WWW-Authenticate", `Basic realm="depot"`)
+	case apierr.TooManyRequests:
+		h.Set("Retry-After", fmt.Sprint(max(1, int(e.RetryAfter.Seconds()))))
+	}
+	w.WriteHeader(e.Kind.Status())
+	fmt.Fprintln(w, e.Msg)
+}
+
+// access authenticates the caller and finds the repository it may use for
+// act. Anonymous callers get 401 for anything they may not do, so that git
+// asks for credentials without learning whether the repository exists.
+func (s *Server) access(r *http.Request, act repos.Action) (*repos.Repo, *auth.Identity, error) {
+	id, err := s.auth.Authenticate(r, auth.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	if !id.Anonymous() {
+		if err := id.Require(auth.ScopeDepot); err != nil {
+			return nil, id, apierr.Errorf(apierr.Forbidden, "the token lacks the project:depot scope that git access needs")
+		}
+	}
+	vars := mux.Vars(r)
+	owner, name := vars["owner"], strings.TrimSuffix(vars["repo"], ".git")
+	repo, err := s.repos.Open(owner, name)
+	switch {
+	case errors.Is(err, repos.ErrNotFound), errors.Is(err, repos.ErrInvalid):
+		return nil, id, s.notFound(id, owner, name)
+	case err != nil:
+		return nil, id, err
+	}
+	switch s.policy.Decide(r.Context(), id, repo, act) {
+	case repos.Allowed:
+		return repo, id, nil
+	case repos.Forbidden:
+		if id.Anonymous() {
+			return nil, id, apierr.Errorf(apierr.Unauthorized, "authentication required to %s %s", act, repo.FullName())
+		}
+		return nil, id, apierr.Errorf(apierr.Forbidden, "%s may not %s %s", id.User, verb(act), repo.FullName())
+	}
+	return nil, id, s.notFound(id, owner, name)
+}
+
+func verb(act repos.Action) string {
+	if act == repos.Write {
+		return "push to"
+	}
+	return "read"
+}
+
+func (s *Server) notFound(id *auth.Identity, owner, name string) error {
+	if id.Anonymous() {
+		return apierr.Errorf(apierr.Unauthorized, "authentication required")
+	}
+	return apierr.Errorf(apierr.NotFound, "repository %s/%s not found", owner, name)
+}
+
+func noCache(h http.Header) {
+	h.Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
+	h.Set("Pragma", "no-cache")
+	h.Set("Expires", "Fri, 01 Jan 1980 00:00:00 GMT")
+}
+
+// protocolVersion reads the Git-Protocol header (gitprotocol-http): a
+// colon-separated list of key=value parameters.
+func protocolVersion(r *http.Request) int {
+	for _, kv := range strings.Split(r.Header.Get("Git-Protocol"), ":") {
+		if kv == "version=2" {
+			return 2
+		}
+	}
+	return 0
+}
+
+func (s *Server) infoRefs(w http.ResponseWriter, r *http.Request) {
+	sv := service(r.URL.Query().Get("service"))
+	if sv == "" {
+		s.dumb(w, r)
+		return
+	}
+	if sv != serviceUpload && sv != serviceReceive {
+		s.gitError(w, r, apierr.Errorf(apierr.Forbidden, "unsupported service %q", sv))
+		return
+	}
+	repo, id, err := s.access(r, sv.action())
+	auth.Record(w, id)
+	if err != nil {
+		s.gitError(w, r, err)
+		return
+	}
+	h := w.Header()
+	noCache(h)
+	h.Set("Content-Type", "application/x-"+string(sv)+"-advertisement")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	fw := newFlushWriter(w)
+	if err := writeServiceHeader(fw, sv); err != nil {
+		return
+	}
+	ctx := r.Context()
+	switch {
+	case sv == serviceUpload && protocolVersion(r) == 2:
+		err = uploadpack.AdvertiseV2(ctx, repo.Path, fw, uploadpack.Options{Agent: Agent})
+	case sv == serviceUpload:
+		err = uploadpack.AdvertiseRefs(ctx, repo.Path, fw, uploadpack.Options{Agent: Agent})
+	default:
+		err = receivepack.AdvertiseRefs(ctx, repo.Path, fw, receivepack.Options{Agent: Agent})
+	}
+	if err != nil && ctx.Err() == nil {
+		s.log.WithField("request_id", apierr.RequestID(ctx)).WithError(err).Error("ref advertisement failed")
+	}
+}
+
+// writeServiceHeader writes the "# service=..." pkt-line and flush that
+// open a smart info/refs response (gitprotocol-http, "Smart Clients").
+func writeServiceHeader(w io.Writer, sv service) error {
+	line := "# service=" + string(sv) + "\n"
+	_, err := fmt.Fprintf(w, "%04x%s0000", len(line)+4, line)
+	return err
+}
+
+func (s *Server) rpc(sv service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		repo, id, err := s.access(r, sv.action())
+		auth.Record(w, id)
+		if err != nil {
+			s.gitError(w, r, err)
+			return
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "application/x-"+string(sv)+"-request" {
+			s.gitError(w, r, apierr.Errorf(apierr.UnsupportedMediaType, "Content-Type must be application/x-%s-request", sv))
+			return
+		}
+		body, err := requestBody(r)
+		if err != nil {
+			s.gitError(w, r, err)
+			return
+		}
+		defer body.Close()
+		s.serve(w, r, sv, repo, body)
+	}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo *repos.Repo, body io.Reader) {
+	h := w.Header()
+	noCache(h)
+	h.Set("Content-Type", "application/x-"+string(sv)+"-result")
+	ctx := r.Context()
+	// The status line goes out with the first byte of the response, so a
+	// protocol error found before any output still becomes a 400.
+	out := &lazyWriter{w: w}
+	log := s.log.WithFields(logrus.Fields{"request_id": apierr.RequestID(ctx), "repo": repo.FullName(), "service": sv})
+	var err error
+	if sv == serviceUpload {
+		err = uploadpack.Serve(ctx, repo.Path, protocolVersion(r), io.LimitReader(body, maxUploadRequest), out, uploadpack.Options{Agent: Agent})
+	} else {
+		var res *receivepack.Result
+		res, err = receivepack.Serve(ctx, repo.Path, body, out, receivepack.Options{Agent: Agent, Logger: log})
+		logPush(log, res)
+	}
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	if !out.started {
+		if isProtocolError(err) {
+			log.WithError(err).Info("bad git request")
+			s.gitError(w, r, apierr.Wrap(apierr.Invalid, err, err.Error()))
+			return
+		}
+		s.gitError(w, r, err)
+		return
+	}
+	log.WithError(err).Warn("git request ended with an error")
+}
+
+func isProtocolError(err error) bool {
+	var up *uploadpack.ProtocolError
+	return errors.As(err, &up) || errors.Is(err, receivepack.ErrProtocol)
+}
+
+// logPush records what a push changed, one line a ref.
+func logPush(log logrus.FieldLogger, res *receivepack.Result) {
+	if res == nil {
+		return
+	}
+	for _, u := range res.Updates {
+		f := log.WithFields(logrus.Fields{"ref": u.Name, "old": u.Old.String(), "new": u.New.String()})
+		if u.Err != "" {
+			f.WithField("reason", u.Err).Info("ref update refused")
+		} else {
+			f.Info("ref updated")
+		}
+	}
+}
+
+// requestBody undoes the Content-Encoding git may apply to request bodies.
+func requestBody(r *http.Request) (io.ReadCloser, error) {
+	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
+	case "", "identity":
+		return r.Body, nil
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, apierr.Wrap(apierr.Invalid, err, "request body is not valid gzip")
+		}
+		return zr, nil
+	default:
+		return nil, apierr.Errorf(apierr.UnsupportedMediaType, "unsupported Content-Encoding %q", enc)
+	}
+}
+
+// dumb refuses the dumb HTTP protocol, which would serve raw repository
+// files without any access control of git's own.
+func (s *Server) dumb(w http.ResponseWriter, r *http.Request) {
+	s.gitError(w, r, apierr.Errorf(apierr.Forbidden,
+		"depot serves only the smart HTTP protocol; please use git 1.6.6 or later"))
+}

@@ -1,0 +1,294 @@
+package githttp_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/depot/depot/auth"
+	"github.com/depot/depot/githttp"
+	"github.com/depot/depot/repos"
+	"github.com/depot/depot/tokens"
+	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
+)
+
+// env is a running git server over a real store and repository directory.
+type env struct {
+	t     *testing.T
+	srv   *httptest.Server
+	store *tokens.Store
+	repos *repos.Dir
+	home  string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := tokens.Open(ctx, filepath.Join(dir, "depot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	for _, u := range []*tokens.User{{GlobalKey: "tester"}, {GlobalKey: "other"}, {GlobalKey: "admin", Admin: true}} {
+		if err := store.CreateUser(ctx, u, "password1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rd, err := repos.OpenDir(filepath.Join(dir, "repos"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	r := mux.NewRouter()
+	a := auth.NewAuthenticator(tokens.Verifier{Store: store}, nil)
+	githttp.New(rd, a, repos.Policy{}, log).Register(r)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	home := t.TempDir()
+	return &env{t: t, srv: srv, store: store, repos: rd, home: home}
+}
+
+func (e *env) token(user string, scopes ...string) string {
+	e.t.Helper()
+	secret, err := e.store.CreateToken(context.Background(), &tokens.Token{Username: user, Issuer: user, Scopes: scopes})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return secret
+}
+
+// url is the clone URL of owner/name with user:secret in it ("" for none).
+func (e *env) url(user, secret, path string) string {
+	u, _ := url.Parse(e.srv.URL + "/" + path)
+	if user != "" {
+		u.User = url.UserPassword(user, secret)
+	}
+	return u.String()
+}
+
+// git runs the real git binary with a clean environment; it never prompts.
+func (e *env) git(dir string, args ...string) (string, error) {
+	e.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+e.home, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
+		"GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (e *env) mustGit(dir string, args ...string) string {
+	e.t.Helper()
+	out, err := e.git(dir, args...)
+	if err != nil {
+		e.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return out
+}
+
+// fsck checks the server's copy of owner/name.
+func (e *env) fsck(owner, name string) {
+	e.t.Helper()
+	r, err := e.repos.Open(owner, name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.mustGit("", "--git-dir", r.Path, "fsck", "--full", "--strict")
+}
+
+// seed makes a work tree with one commit and pushes it to owner/name.
+func (e *env) seed(owner, name, secret string) string {
+	e.t.Helper()
+	if _, err := e.repos.Create(owner, name, repos.CreateOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+	wt := e.t.TempDir()
+	e.mustGit(wt, "init", "-q", "-b", "main")
+	os.WriteFile(filepath.Join(wt, "README"), []byte("hello\n"), 0o644)
+	e.mustGit(wt, "add", ".")
+	e.mustGit(wt, "commit", "-qm", "first")
+	e.mustGit(wt, "push", e.url(owner, secret, owner+"/"+name+".git"), "main")
+	return wt
+}
+
+func TestCloneAndPushAsOwner(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("tester", auth.ScopeDepot)
+	wt := e.seed("tester", "hello", tok)
+	for _, tc := range []struct{ name, proto, path string }{
+		{"V0WithSuffix", "0", "tester/hello.git"},
+		{"V2WithSuffix", "2", "tester/hello.git"},
+		{"V2WithoutSuffix", "2", "tester/hello"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := filepath.Join(t.TempDir(), "clone")
+			out := e.mustGit("", "-c", "protocol.version="+tc.proto, "clone", e.url("tester", tok, tc.path), dst)
+			if !strings.Contains(out, "Cloning into") {
+				t.Fatalf("clone output: %s", out)
+			}
+			if got := strings.TrimSpace(e.mustGit(dst, "log", "--format=%s")); got != "first" {
+				t.Fatalf("cloned log = %q", got)
+			}
+		})
+	}
+	os.WriteFile(filepath.Join(wt, "README"), []byte("hello again\n"), 0o644)
+	e.mustGit(wt, "commit", "-qam", "second")
+	if out := e.mustGit(wt, "push", e.url("tester", tok, "tester/hello"), "main"); !strings.Contains(out, "main -> main") {
+		t.Fatalf("push output: %s", out)
+	}
+	e.fsck("tester", "hello")
+	// An admin reads everyone's repositories.
+	admin := e.token("admin", auth.ScopeDepot)
+	e.mustGit("", "ls-remote", e.url("admin", admin, "tester/hello.git"))
+}
+
+func TestAccessErrors(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("tester", auth.ScopeDepot)
+	e.seed("tester", "hello", tok)
+	noScope := e.token("tester", auth.ScopeUser)
+	otherTok := e.token("other", auth.ScopeDepot)
+	for _, tc := range []struct {
+		name, url, want string
+	}{
+		{"Anonymous", e.url("", "", "tester/hello.git"), "could not read Username"},
+		{"WrongToken", e.url("tester", "dpt_"+strings.Repeat("x", 36), "tester/hello.git"), "Authentication failed"},
+		{"Password", e.url("tester", "password1", "tester/hello.git"), "Authentication failed"},
+		{"TokenOfAnotherUser", e.url("other", tok, "tester/hello.git"), "Authentication failed"},
+		{"TokenWithoutScope", e.url("tester", noScope, "tester/hello.git"), "project:depot"},
+		{"OtherUsersRepo", e.url("other", otherTok, "tester/hello.git"), "not found"},
+		{"UnknownRepo", e.url("tester", tok, "tester/nope.git"), "not found"},
+		{"BadName", e.url("tester", tok, "tester/..git"), "not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := e.git("", "ls-remote", tc.url)
+			if err == nil || !strings.Contains(out, tc.want) {
+				t.Fatalf("ls-remote = %v\n%s\nwant failure mentioning %q", err, out, tc.want)
+			}
+			if strings.Contains(out, "dpt_") {
+				t.Fatalf("git output shows a token: %s", out)
+			}
+		})
+	}
+	t.Run("PushToOtherUsersRepo", func(t *testing.T) {
+		wt := t.TempDir()
+		e.mustGit(wt, "init", "-q", "-b", "main")
+		e.mustGit(wt, "commit", "-q", "--allow-empty", "-m", "x")
+		out, err := e.git(wt, "push", e.url("other", otherTok, "tester/hello.git"), "main")
+		if err == nil || !strings.Contains(out, "not found") {
+			t.Fatalf("push = %v %s", err, out)
+		}
+	})
+}
+
+func (e *env) do(method, path string, body io.Reader, header ...string) (*http.Response, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, body)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+func TestHTTPDetails(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("tester", auth.ScopeDepot)
+	e.seed("tester", "hello", tok)
+	bearer := "Bearer " + tok
+
+	t.Run("AdvertisementHeaders", func(t *testing.T) {
+		res, body := e.do("GET", "/tester/hello.git/info/refs?service=git-upload-pack", nil, "Authorization", bearer)
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/x-git-upload-pack-advertisement" ||
+			!strings.HasPrefix(body, "001e# service=git-upload-pack\n0000") || !strings.Contains(res.Header.Get("Cache-Control"), "no-cache") {
+			t.Fatalf("info/refs = %d %v %q", res.StatusCode, res.Header, body[:min(len(body), 80)])
+		}
+	})
+	t.Run("V2Advertisement", func(t *testing.T) {
+		_, body := e.do("GET", "/tester/hello.git/info/refs?service=git-upload-pack", nil, "Authorization", bearer, "Git-Protocol", "version=2")
+		if !strings.Contains(body, "version 2\n") || !strings.Contains(body, "ls-refs") {
+			t.Fatalf("v2 advertisement = %q", body)
+		}
+	})
+	t.Run("ReceivePackAdvertisement", func(t *testing.T) {
+		res, body := e.do("GET", "/tester/hello/info/refs?service=git-receive-pack", nil, "Authorization", bearer)
+		if res.Header.Get("Content-Type") != "application/x-git-receive-pack-advertisement" || !strings.Contains(body, "report-status") {
+			t.Fatalf("receive-pack info/refs = %v %q", res.Header, body)
+		}
+	})
+	t.Run("DumbProtocolRefused", func(t *testing.T) {
+		for _, p := range []string{"/tester/hello.git/info/refs", "/tester/hello.git/HEAD", "/tester/hello.git/objects/info/packs"} {
+			res, body := e.do("GET", p, nil, "Authorization", bearer)
+			if res.StatusCode != 403 || !strings.Contains(body, "smart HTTP") {
+				t.Fatalf("GET %s = %d %q", p, res.StatusCode, body)
+			}
+		}
+	})
+	t.Run("UnknownService", func(t *testing.T) {
+		res, body := e.do("GET", "/tester/hello.git/info/refs?service=git-upload-archive", nil, "Authorization", bearer)
+		if res.StatusCode != 403 || !strings.Contains(body, "unsupported service") {
+			t.Fatalf("= %d %q", res.StatusCode, body)
+		}
+	})
+	t.Run("AnonymousGets401WithChallenge", func(t *testing.T) {
+		res, _ := e.do("GET", "/tester/hello.git/info/refs?service=git-upload-pack", nil)
+		if res.StatusCode != 401 || res.Header.Get("WWW-Authenticate") != `Basic realm="depot"` {
+			t.Fatalf("= %d %v", res.StatusCode, res.Header)
+		}
+	})
+	lsRefs := "0014command=ls-refs\n0001" + "0009peel\n0000"
+	t.Run("GzipBody", func(t *testing.T) {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write([]byte(lsRefs))
+		zw.Close()
+		res, body := e.do("POST", "/tester/hello.git/git-upload-pack", &buf, "Authorization", bearer, "Git-Protocol", "version=2",
+			"Content-Type", "application/x-git-upload-pack-request", "Content-Encoding", "gzip")
+		if res.StatusCode != 200 || !strings.Contains(body, "refs/heads/main") {
+			t.Fatalf("gzip ls-refs = %d %q", res.StatusCode, body)
+		}
+	})
+	t.Run("BadGzip", func(t *testing.T) {
+		res, body := e.do("POST", "/tester/hello.git/git-upload-pack", strings.NewReader("not gzip"), "Authorization", bearer,
+			"Content-Type", "application/x-git-upload-pack-request", "Content-Encoding", "gzip")
+		if res.StatusCode != 400 || !strings.Contains(body, "gzip") {
+			t.Fatalf("= %d %q", res.StatusCode, body)
+		}
+	})
+	t.Run("WrongContentType", func(t *testing.T) {
+		res, _ := e.do("POST", "/tester/hello.git/git-upload-pack", strings.NewReader(lsRefs), "Authorization", bearer, "Content-Type", "text/plain")
+		if res.StatusCode != 415 {
+			t.Fatalf("= %d", res.StatusCode)
+		}
+	})
+	t.Run("GarbageBody", func(t *testing.T) {
+		for _, svc := range []string{"git-upload-pack", "git-receive-pack"} {
+			res, body := e.do("POST", "/tester/hello.git/"+svc, strings.NewReader("zzzz garbage"), "Authorization", bearer,
+				"Content-Type", "application/x-"+svc+"-request")
+			if res.StatusCode == 200 && !strings.Contains(body, "ERR") && !strings.Contains(body, "unpack") {
+				t.Fatalf("%s garbage = %d %q; want an error", svc, res.StatusCode, body)
+			}
+			if res.StatusCode >= 500 {
+				t.Fatalf("%s garbage = %d %q", svc, res.StatusCode, body)
+			}
+		}
+	})
+	e.fsck("tester", "hello")
+}

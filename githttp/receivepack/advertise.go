@@ -1,0 +1,52 @@
+package receivepack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// capabilities returns the capability list receive-pack advertises
+// (gitprotocol-capabilities(5)), in git's order.
+func capabilities(agent string) string {
+	return strings.Join([]string{
+		"report-status", "report-status-v2", "delete-refs", "side-band-64k", "quiet",
+		"atomic", "ofs-delta", "push-options", "object-format=sha1", "agent=" + agent,
+	}, " ")
+}
+
+// AdvertiseRefs writes the protocol v0 ref advertisement of
+// git-receive-pack (gitprotocol-pack(5), "Reference Discovery"): every ref
+// with the capabilities after the first, and a flush. An empty repository
+// advertises "capabilities^{}" with the zero id. The HTTP layer writes the
+// "# service=git-receive-pack" packet and its flush before.
+func AdvertiseRefs(ctx context.Context, repoDir string, w io.Writer, opt Options) error {
+	opt = opt.withDefaults()
+	rs := &refStore{dir: repoDir}
+	refs, err := rs.list()
+	if err != nil {
+		return fmt.Errorf("receivepack: listing refs: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	caps := capabilities(opt.Agent)
+	var b []byte
+	names := sortedNames(refs)
+	if len(names) == 0 {
+		b = appendPkt(b, plumbing.ZeroHash.String()+" capabilities^{}\x00"+caps+"\n")
+	}
+	for i, name := range names {
+		line := refs[name].String() + " " + name
+		if i == 0 {
+			line += "\x00" + caps
+		}
+		b = appendPkt(b, line+"\n")
+	}
+	b = appendFlush(b)
+	_, err = w.Write(b)
+	return err
+}

@@ -1,0 +1,134 @@
+package receivepack
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+)
+
+// repoObjects reads the objects already in the repository: the bases of a
+// thin pack and the boundary of the connectivity check.
+type repoObjects struct {
+	st *filesystem.ObjectStorage
+}
+
+func openRepoObjects(dir string) *repoObjects {
+	st := filesystem.NewStorageWithOptions(osfs.New(filepath.Clean(dir)), cache.NewObjectLRU(16*cache.MiByte),
+		filesystem.Options{KeepDescriptors: true})
+	return &repoObjects{st: &st.ObjectStorage}
+}
+
+func (ro *repoObjects) close() error { return ro.st.Close() }
+
+// has reports whether the repository holds h.
+func (ro *repoObjects) has(h plumbing.Hash) (bool, error) {
+	err := ro.st.HasEncodedObject(h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// typeOf returns the type of h; plumbing.ErrObjectNotFound when absent.
+func (ro *repoObjects) typeOf(h plumbing.Hash) (plumbing.ObjectType, error) {
+	o, err := ro.st.EncodedObject(plumbing.AnyObject, h)
+	if err != nil {
+		return plumbing.InvalidObject, err
+	}
+	return o.Type(), nil
+}
+
+// read returns the type and content of h, refusing objects larger than
+// max bytes; plumbing.ErrObjectNotFound when absent.
+func (ro *repoObjects) read(h plumbing.Hash, max int64) (plumbing.ObjectType, []byte, error) {
+	o, err := ro.st.EncodedObject(plumbing.AnyObject, h)
+	if err != nil {
+		return plumbing.InvalidObject, nil, err
+	}
+	if o.Size() > max {
+		return plumbing.InvalidObject, nil, badPack("delta base %s is larger than %d bytes", h, max)
+	}
+	r, err := o.Reader()
+	if err != nil {
+		return plumbing.InvalidObject, nil, err
+	}
+	defer r.Close()
+	b := bytes.NewBuffer(make([]byte, 0, o.Size()))
+	if _, err := io.Copy(b, r); err != nil {
+		return plumbing.InvalidObject, nil, err
+	}
+	return o.Type(), b.Bytes(), nil
+}
+
+// parseLinks returns the objects a commit, tree or tag names: the edges
+// the connectivity check follows. Gitlinks (submodule commits, tree mode
+// 160000) are not edges: their commits live in another repository.
+func parseLinks(typ plumbing.ObjectType, b []byte) ([]plumbing.Hash, error) {
+	switch typ {
+	case plumbing.CommitObject:
+		return parseHeaderLinks(b, "tree ", "parent ")
+	case plumbing.TagObject:
+		return parseHeaderLinks(b, "object ", "")
+	case plumbing.TreeObject:
+		return parseTree(b)
+	}
+	return nil, nil
+}
+
+// parseHeaderLinks reads the leading header lines of a commit or tag: the
+// first must start with first, the following ones with more (if set).
+func parseHeaderLinks(b []byte, first, more string) ([]plumbing.Hash, error) {
+	var links []plumbing.Hash
+	prefix := first
+	for len(b) > 0 {
+		line, rest, _ := bytes.Cut(b, []byte("\n"))
+		v, ok := bytes.CutPrefix(line, []byte(prefix))
+		if !ok {
+			break
+		}
+		h, valid := parseHash(string(v))
+		if !valid {
+			return nil, fmt.Errorf("malformed %q line", prefix[:len(prefix)-1])
+		}
+		links = append(links, h)
+		b = rest
+		if prefix = more; prefix == "" {
+			break
+		}
+	}
+	if len(links) == 0 {
+		return nil, fmt.Errorf("missing %q line", first[:len(first)-1])
+	}
+	return links, nil
+}
+
+// parseTree reads tree entries: "<octal mode> <name>\0<20-byte id>".
+func parseTree(b []byte) ([]plumbing.Hash, error) {
+	var links []plumbing.Hash
+	for len(b) > 0 {
+		sp := bytes.IndexByte(b, ' ')
+		nul := bytes.IndexByte(b, 0)
+		if sp <= 0 || nul < sp || len(b) < nul+1+hashSize {
+			return nil, fmt.Errorf("malformed tree entry")
+		}
+		mode, err := strconv.ParseUint(string(b[:sp]), 8, 32)
+		if err != nil {
+			return nil, fmt.Errorf("malformed tree entry mode")
+		}
+		var h plumbing.Hash
+		copy(h[:], b[nul+1:])
+		if mode != 0o160000 {
+			links = append(links, h)
+		}
+		b = b[nul+1+hashSize:]
+	}
+	return links, nil
+}

@@ -1,0 +1,120 @@
+package receivepack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// quarantine holds a received pack and its index in a temporary directory
+// inside objects/, invisible to git and to other pushes, until keep moves
+// them into objects/pack or discard removes them.
+type quarantine struct {
+	dir   string // objects/incoming-XXXX
+	objs  string // objects/
+	name  string // "pack-<checksum>", empty for an empty pack
+	index *packIndex
+}
+
+// receivePack streams the pack that follows the commands from r into a
+// new quarantine, at most max bytes, then indexes it. The quarantine is
+// returned even on error so that the caller can discard it.
+func receivePack(ctx context.Context, repoDir string, r io.Reader, repo *repoObjects, opt Options) (*quarantine, error) {
+	objs := filepath.Join(repoDir, "objects")
+	dir, err := os.MkdirTemp(objs, "incoming-")
+	if err != nil {
+		return nil, err
+	}
+	q := &quarantine{dir: dir, objs: objs}
+	f, err := os.OpenFile(filepath.Join(dir, "tmp_pack"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return q, err
+	}
+	defer f.Close()
+	n, err := io.Copy(f, io.LimitReader(ctxReader{ctx, r}, opt.MaxPackBytes+1))
+	switch {
+	case ctx.Err() != nil:
+		return q, ctx.Err()
+	case err != nil:
+		return q, badPack("reading pack: %v", err)
+	case n > opt.MaxPackBytes:
+		return q, badPack("pack exceeds the maximum size of %d bytes", opt.MaxPackBytes)
+	case n == 0:
+		return q, badPack("pack missing")
+	}
+
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return q, err
+	}
+	idx, err := os.OpenFile(filepath.Join(dir, "tmp_idx"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return q, err
+	}
+	defer idx.Close()
+	q.index, err = newIndexer(ctx, f, n, repo, opt.MaxObjectBytes).run(idx)
+	if err != nil {
+		return q, err
+	}
+	if len(q.index.types) == 0 {
+		return q, nil // an empty pack: refs to objects the server has
+	}
+	// A pack is durable before any ref can name its objects.
+	for _, file := range []*os.File{f, idx} {
+		if err := file.Sync(); err != nil {
+			return q, err
+		}
+	}
+	q.name = "pack-" + q.index.checksum.String()
+	return q, nil
+}
+
+// keep moves the pack and then its index into objects/pack: git discovers
+// packs through their .idx, so the pack is complete before it is seen.
+func (q *quarantine) keep() error {
+	if q == nil || q.name == "" {
+		return nil
+	}
+	packDir := filepath.Join(q.objs, "pack")
+	if err := os.MkdirAll(packDir, 0o755); err != nil {
+		return err
+	}
+	for _, m := range []struct{ from, ext string }{{"tmp_pack", ".pack"}, {"tmp_idx", ".idx"}} {
+		from := filepath.Join(q.dir, m.from)
+		if err := os.Chmod(from, 0o444); err != nil {
+			return err
+		}
+		if err := os.Rename(from, filepath.Join(packDir, q.name+m.ext)); err != nil {
+			return fmt.Errorf("moving %s: %w", m.ext, err)
+		}
+	}
+	if d, err := os.Open(packDir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	q.name = ""
+	return nil
+}
+
+// discard removes whatever is left in the quarantine.
+func (q *quarantine) discard() error {
+	if q == nil {
+		return nil
+	}
+	return os.RemoveAll(q.dir)
+}
+
+// ctxReader stops reading once ctx is done, so a cancelled request does
+// not keep streaming a pack to disk.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

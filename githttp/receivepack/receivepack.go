@@ -1,0 +1,251 @@
+// Package receivepack is the server side of git push over smart HTTP
+// (git-receive-pack, protocol v0): it advertises refs, receives a pack into
+// quarantine, completes thin packs, checks connectivity and updates refs
+// with compare-and-swap under git-compatible lock files.
+package receivepack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/sirupsen/logrus"
+)
+
+// ErrProtocol is wrapped by every error Serve returns before it has
+// written anything: the request broke the protocol and the HTTP layer
+// should answer 400. The message after "receivepack: protocol error: "
+// names the fault and holds no server detail.
+var ErrProtocol = errors.New("receivepack: protocol error")
+
+// Defaults for the zero values of Options.
+const (
+	DefaultMaxPackBytes   = 2 << 30
+	DefaultMaxObjectBytes = 1 << 30
+	DefaultMaxCommands    = 100_000
+	DefaultMaxPushOptions = 1_000
+)
+
+// Options tunes AdvertiseRefs and Serve. The zero value works.
+type Options struct {
+	// Agent is advertised as agent=; empty means "depot".
+	Agent string
+	// MaxPackBytes bounds the pack of one push; a larger pack is refused
+	// with "unpack pack exceeds the maximum size of N bytes".
+	MaxPackBytes int64
+	// MaxObjectBytes bounds the inflated size of an object that must be
+	// held in memory: a delta, a delta base, a commit, tree or tag.
+	MaxObjectBytes int64
+	// MaxCommands bounds the ref updates of one push.
+	MaxCommands int
+	// MaxPushOptions bounds the push options of one push.
+	MaxPushOptions int
+	// Logger receives internal errors whose details the client never
+	// sees; nil discards them.
+	Logger logrus.FieldLogger
+}
+
+func (o Options) withDefaults() Options {
+	if o.Agent == "" {
+		o.Agent = "depot"
+	}
+	if o.MaxPackBytes <= 0 {
+		o.MaxPackBytes = DefaultMaxPackBytes
+	}
+	if o.MaxObjectBytes <= 0 {
+		o.MaxObjectBytes = DefaultMaxObjectBytes
+	}
+	if o.MaxCommands <= 0 {
+		o.MaxCommands = DefaultMaxCommands
+	}
+	if o.MaxPushOptions <= 0 {
+		o.MaxPushOptions = DefaultMaxPushOptions
+	}
+	if o.Logger == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		o.Logger = l
+	}
+	return o
+}
+
+// Result describes one push, for logging and for hooks run afterwards.
+type Result struct {
+	// Updates lists the commands in the order the client sent them.
+	Updates []RefUpdate
+	// PushOptions are the client's push options (git push -o), in order.
+	PushOptions []string
+	// Objects is the number of objects kept from the pack, thin bases
+	// included; 0 when the pack was empty or refused.
+	Objects int
+}
+
+// RefUpdate is one command of a push and its outcome.
+type RefUpdate struct {
+	Name     string
+	Old, New plumbing.Hash
+	// Err is empty when the ref now has the value New (deleted when New
+	// is zero); otherwise it is the reason given to the client.
+	Err string
+}
+
+// Serve handles the body of one POST /git-receive-pack, already
+// decompressed: it reads the commands, push options and pack from r,
+// updates refs, and writes the report to w (inside side-band-64k when the
+// client asked for it).
+//
+// An error wrapping ErrProtocol means the request was refused before
+// anything was written to w. Any other error came after the report was
+// written, or while writing it; the client has been told what it can be
+// told. The Result is non-nil whenever the commands could be read.
+func Serve(ctx context.Context, repoDir string, r io.Reader, w io.Writer, opt Options) (*Result, error) {
+	opt = opt.withDefaults()
+	if fi, err := os.Stat(filepath.Join(repoDir, "objects")); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("receivepack: %s is not a git repository", repoDir)
+	}
+	req, err := readRequest(r, opt)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{PushOptions: req.pushOptions}
+	if len(req.commands) == 0 {
+		return res, nil
+	}
+	s := &session{
+		ctx:    ctx,
+		opt:    opt,
+		log:    opt.Logger.WithField("repo", repoDir),
+		refs:   &refStore{dir: repoDir},
+		cmds:   req.commands,
+		atomic: req.has("atomic"),
+		out:    newReporter(w, req.has("side-band-64k"), req.has("quiet"), req.has("report-status") || req.has("report-status-v2")),
+	}
+	err = s.run(r, req.needsPack())
+	for _, c := range s.cmds {
+		res.Updates = append(res.Updates, RefUpdate{Name: c.name, Old: c.old, New: c.new, Err: c.reason})
+	}
+	res.Objects = s.kept
+	return res, err
+}
+
+// session is the state of one push.
+type session struct {
+	ctx    context.Context
+	opt    Options
+	log    logrus.FieldLogger
+	refs   *refStore
+	cmds   []*command
+	atomic bool
+	out    *reporter
+	kept   int
+}
+
+// run does everything after the commands were read: the pack, the
+// checks, the ref updates and the report.
+func (s *session) run(body io.Reader, needsPack bool) error {
+	repo := openRepoObjects(s.refs.dir)
+	defer repo.close()
+
+	var q *quarantine
+	if needsPack {
+		var err error
+		q, err = receivePack(s.ctx, s.refs.dir, body, repo, s.opt)
+		defer func() {
+			if derr := q.discard(); derr != nil {
+				s.log.WithError(derr).Error("receivepack: removing quarantine")
+			}
+		}()
+		if err != nil {
+			return s.unpackFailed(err)
+		}
+	}
+	var pack *packIndex
+	if q != nil {
+		pack = q.index
+		msg := fmt.Sprintf("depot: received %d objects", len(pack.types)-pack.thin)
+		if pack.thin > 0 {
+			msg += fmt.Sprintf(", completed a thin pack with %d local objects", pack.thin)
+		}
+		s.out.progress(msg + ", done.\n")
+	}
+	s.validate(&checker{pack: pack, repo: repo, done: map[plumbing.Hash]bool{}})
+	if err := s.ctx.Err(); err != nil {
+		s.failAll("push cancelled")
+		s.out.report("unpack ok", s.cmds)
+		return err
+	}
+	keep := func() error {
+		if err := q.keep(); err != nil {
+			return err
+		}
+		if pack != nil {
+			s.kept = len(pack.types)
+		}
+		return nil
+	}
+	for _, msg := range s.updateRefs(keep) {
+		s.out.message(msg + "\n")
+	}
+	return s.out.report("unpack ok", s.cmds)
+}
+
+// unpackFailed reports a pack that could not be received or indexed.
+func (s *session) unpackFailed(err error) error {
+	var ue *unpackError
+	msg := "internal error"
+	if errors.As(err, &ue) {
+		msg = ue.msg
+	} else if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		msg = "push cancelled"
+	} else {
+		s.log.WithError(err).Error("receivepack: receiving pack")
+	}
+	s.failAll("unpacker error")
+	if rerr := s.out.report("unpack "+msg, s.cmds); rerr != nil {
+		s.log.WithError(rerr).Debug("receivepack: writing report")
+	}
+	return fmt.Errorf("receivepack: unpack: %w", err)
+}
+
+// validate refuses the commands that cannot be applied whatever the refs
+// hold: bad names, unknown objects, incomplete history.
+func (s *session) validate(c *checker) {
+	for _, cmd := range s.cmds {
+		if err := checkRefName(cmd.name); err != nil {
+			cmd.fail("funny refname: " + err.Error())
+			continue
+		}
+		if cmd.isDelete() {
+			continue
+		}
+		typ, err := c.typeOf(cmd.new)
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			cmd.fail(reasonMissing)
+			continue
+		}
+		if err != nil {
+			s.log.WithError(err).Error("receivepack: reading object type")
+			cmd.fail("internal error")
+			continue
+		}
+		if typ != plumbing.CommitObject && strings.HasPrefix(cmd.name, "refs/heads/") {
+			cmd.fail("refs/heads/ may only point at commits, not a " + typ.String())
+			continue
+		}
+		missing, err := c.missing(cmd.new)
+		if err != nil {
+			s.log.WithError(err).Error("receivepack: connectivity check")
+			cmd.fail("internal error")
+			continue
+		}
+		if !missing.IsZero() {
+			s.out.message(fmt.Sprintf("error: %s: object %s is missing\n", cmd.name, missing))
+			cmd.fail(reasonMissing)
+		}
+	}
+}

@@ -1,0 +1,178 @@
+package receivepack
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// command is one ref update the client asked for, and what became of it.
+type command struct {
+	old, new plumbing.Hash
+	name     string
+	// reason is empty while the command may still succeed; otherwise it is
+	// the error-msg of its "ng" line.
+	reason string
+}
+
+func (c *command) isDelete() bool { return c.new.IsZero() }
+func (c *command) isCreate() bool { return c.old.IsZero() && !c.new.IsZero() }
+func (c *command) failed() bool   { return c.reason != "" }
+
+// fail records the first reason a command is refused; later ones are
+// consequences of the first and would only confuse the client.
+func (c *command) fail(reason string) {
+	if c.reason == "" {
+		c.reason = reason
+	}
+}
+
+// request is the part of a POST /git-receive-pack body that precedes the
+// pack: the command list and the push options.
+type request struct {
+	commands    []*command
+	caps        map[string]string // capability name → value ("" when bare)
+	pushOptions []string
+}
+
+func (q *request) has(capability string) bool {
+	_, ok := q.caps[capability]
+	return ok
+}
+
+// needsPack reports whether a pack follows the commands: the client sends
+// one unless every command is a delete (gitprotocol-pack(5)).
+func (q *request) needsPack() bool {
+	for _, c := range q.commands {
+		if !c.isDelete() {
+			return true
+		}
+	}
+	return false
+}
+
+// readRequest reads the update-request of gitprotocol-pack(5) from the
+// start of the body: optional shallow lines, the command list and its
+// flush, then, when push-options was negotiated, the options and their
+// flush. It leaves the reader at the first byte of the pack. Every error
+// wraps ErrProtocol.
+func readRequest(r io.Reader, opt Options) (*request, error) {
+	pr := &pktReader{r: r}
+	q := &request{caps: map[string]string{}}
+	for {
+		line, err := pr.next()
+		if errors.Is(err, errFlush) {
+			break
+		}
+		if err != nil {
+			if err == io.EOF && len(q.commands) == 0 {
+				return nil, fmt.Errorf("%w: empty request", ErrProtocol)
+			}
+			return nil, fmt.Errorf("%w: reading commands: %v", ErrProtocol, err)
+		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		// A shallow client names its shallow roots first; depot does not
+		// advertise "shallow" and the connectivity check decides anyway.
+		if bytes.HasPrefix(line, []byte("shallow ")) && len(q.commands) == 0 {
+			continue
+		}
+		if len(q.commands) == 0 {
+			if i := bytes.IndexByte(line, 0); i >= 0 {
+				q.parseCaps(string(line[i+1:]))
+				line = line[:i]
+			}
+		}
+		c, err := parseCommand(string(line))
+		if err != nil {
+			return nil, err
+		}
+		if len(q.commands) >= opt.MaxCommands {
+			return nil, fmt.Errorf("%w: more than %d commands", ErrProtocol, opt.MaxCommands)
+		}
+		q.commands = append(q.commands, c)
+	}
+	if len(q.commands) == 0 {
+		return q, nil
+	}
+	if f, ok := q.caps["object-format"]; ok && f != "sha1" {
+		return nil, fmt.Errorf("%w: unsupported object-format %q", ErrProtocol, f)
+	}
+	if q.has("push-options") {
+		if err := q.readPushOptions(pr, opt); err != nil {
+			return nil, err
+		}
+	}
+	return q, nil
+}
+
+func (q *request) parseCaps(s string) {
+	for _, f := range strings.Fields(s) {
+		name, value, _ := strings.Cut(f, "=")
+		q.caps[name] = value
+	}
+}
+
+func (q *request) readPushOptions(pr *pktReader, opt Options) error {
+	for {
+		line, err := pr.next()
+		if errors.Is(err, errFlush) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: reading push options: %v", ErrProtocol, err)
+		}
+		if len(q.pushOptions) >= opt.MaxPushOptions {
+			return fmt.Errorf("%w: more than %d push options", ErrProtocol, opt.MaxPushOptions)
+		}
+		q.pushOptions = append(q.pushOptions, string(bytes.TrimSuffix(line, []byte("\n"))))
+	}
+}
+
+// maxRefNameLen keeps every report line well inside one pkt-line; no
+// file system takes longer paths anyway.
+const maxRefNameLen = 4096
+
+// parseCommand parses "old-id SP new-id SP name".
+func parseCommand(line string) (*command, error) {
+	const hexLen = 40
+	if strings.HasPrefix(line, "push-cert") {
+		return nil, fmt.Errorf("%w: push certificates are not supported", ErrProtocol)
+	}
+	if len(line) < 2*hexLen+3 || line[hexLen] != ' ' || line[2*hexLen+1] != ' ' {
+		return nil, fmt.Errorf("%w: malformed command %q", ErrProtocol, truncate(line, 100))
+	}
+	old, okOld := parseHash(line[:hexLen])
+	nw, okNew := parseHash(line[hexLen+1 : 2*hexLen+1])
+	if !okOld || !okNew {
+		return nil, fmt.Errorf("%w: malformed object id in command %q", ErrProtocol, truncate(line, 100))
+	}
+	name := line[2*hexLen+2:]
+	if len(name) > maxRefNameLen {
+		return nil, fmt.Errorf("%w: ref name longer than %d bytes", ErrProtocol, maxRefNameLen)
+	}
+	return &command{old: old, new: nw, name: name}, nil
+}
+
+// parseHash parses 40 lowercase hex digits, the only spelling git sends.
+func parseHash(s string) (plumbing.Hash, bool) {
+	if len(s) != 40 {
+		return plumbing.ZeroHash, false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return plumbing.ZeroHash, false
+		}
+	}
+	return plumbing.NewHash(s), true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

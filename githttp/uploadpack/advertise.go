@@ -1,0 +1,168 @@
+package uploadpack
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// v0Capabilities are offered on the first advertised ref
+// (gitprotocol-capabilities). symref= and agent= are added per repository.
+var v0Capabilities = []string{
+	"multi_ack", "thin-pack", "side-band", "side-band-64k", "ofs-delta",
+	"shallow", "deepen-since", "deepen-not", "deepen-relative", "no-progress",
+	"include-tag", "multi_ack_detailed", "allow-tip-sha1-in-want",
+	"allow-reachable-sha1-in-want", "no-done", "filter", "object-format=sha1",
+}
+
+// advertiseV0 writes the v0 ref list: HEAD first, then refs sorted by name,
+// each annotated tag followed by its peeled "^{}" line; capabilities ride
+// after a NUL on the first line. It ends with a flush-pkt.
+func advertiseV0(ctx context.Context, r *repo, w io.Writer, opt Options) error {
+	rs, err := r.refs()
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	caps := append([]string(nil), v0Capabilities...)
+	if rs.headOK && rs.headTarget != "" {
+		caps = append(caps, "symref=HEAD:"+rs.headTarget)
+	}
+	caps = append(caps, "agent="+sanitizeAgent(opt.agent()))
+	capLine := strings.Join(caps, " ")
+
+	bw := bufio.NewWriter(w)
+	p := &pktWriter{w: bw}
+	first := true
+	emit := func(h plumbing.Hash, name string) {
+		if first {
+			p.linef("%s %s\x00%s", h, name, capLine)
+			first = false
+			return
+		}
+		p.linef("%s %s", h, name)
+	}
+	if rs.headOK {
+		emit(rs.head.hash, "HEAD")
+	}
+	for _, rf := range rs.refs {
+		emit(rf.hash, rf.name)
+		if !rf.peeled.IsZero() {
+			emit(rf.peeled, rf.name+"^{}")
+		}
+	}
+	if first {
+		emit(plumbing.ZeroHash, "capabilities^{}")
+	}
+	p.flush()
+	if p.err != nil {
+		return p.err
+	}
+	return bw.Flush()
+}
+
+// advertiseV2 writes the protocol v2 capability advertisement
+// (gitprotocol-v2 "Capability Advertisement").
+func advertiseV2(w io.Writer, opt Options) error {
+	bw := bufio.NewWriter(w)
+	p := &pktWriter{w: bw}
+	p.linef("version 2")
+	p.linef("agent=%s", sanitizeAgent(opt.agent()))
+	p.linef("ls-refs=unborn")
+	p.linef("fetch=shallow filter ref-in-want")
+	p.linef("server-option")
+	p.linef("object-format=sha1")
+	p.linef("object-info")
+	p.flush()
+	if p.err != nil {
+		return p.err
+	}
+	return bw.Flush()
+}
+
+// sanitizeAgent keeps the agent string within the printable, space-free
+// characters gitprotocol-capabilities allows.
+func sanitizeAgent(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c <= ' ' || c >= 0x7f {
+			b[i] = '.'
+		}
+	}
+	return string(b)
+}
+
+// lsRefs answers the v2 ls-refs command (gitprotocol-v2 "ls-refs").
+func (s *session) lsRefs(args [][]byte) error {
+	var symrefs, peel, unborn bool
+	var prefixes []string
+	for _, a := range args {
+		switch arg := string(a); {
+		case arg == "symrefs":
+			symrefs = true
+		case arg == "peel":
+			peel = true
+		case arg == "unborn":
+			unborn = true
+		case strings.HasPrefix(arg, "ref-prefix "):
+			prefixes = append(prefixes, strings.TrimPrefix(arg, "ref-prefix "))
+		default:
+			return protocolErrorf("unexpected ls-refs argument %q", printable(a))
+		}
+	}
+	// git ignores prefixes altogether when there are too many to be useful.
+	if len(prefixes) > maxRefPrefixes {
+		prefixes = nil
+	}
+	match := func(name string) bool {
+		if len(prefixes) == 0 {
+			return true
+		}
+		for _, p := range prefixes {
+			if strings.HasPrefix(name, p) {
+				return true
+			}
+		}
+		return false
+	}
+	rs, err := s.repo.refs()
+	if err != nil {
+		return err
+	}
+	line := func(rf ref, target string) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s %s", rf.hash, rf.name)
+		if symrefs && target != "" {
+			b.WriteString(" symref-target:" + target)
+		}
+		if peel && !rf.peeled.IsZero() {
+			b.WriteString(" peeled:" + rf.peeled.String())
+		}
+		s.pkt.linef("%s", b.String())
+	}
+	if match("HEAD") {
+		switch {
+		case rs.headOK:
+			line(rs.head, rs.headTarget)
+		case unborn && rs.headTarget != "":
+			if symrefs {
+				s.pkt.linef("unborn HEAD symref-target:%s", rs.headTarget)
+			} else {
+				s.pkt.linef("unborn HEAD")
+			}
+		}
+	}
+	for _, rf := range rs.refs {
+		if match(rf.name) {
+			line(rf, "")
+		}
+	}
+	s.pkt.flush()
+	return s.pkt.err
+}

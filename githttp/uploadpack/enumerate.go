@@ -1,0 +1,273 @@
+package uploadpack
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// packObject is one object chosen for the pack.
+type packObject struct {
+	hash plumbing.Hash
+	typ  plumbing.ObjectType
+}
+
+// maxEdgeHaves bounds how many of the client's have commits beyond the walk's
+// edges lend their trees to the set of objects the client is known to have.
+const maxEdgeHaves = 64
+
+// packPlan is what a fetch sends: the objects, in pack order, and the trees
+// and blobs the client is known to have (thin-pack delta bases).
+type packPlan struct {
+	objects []packObject
+	added   map[plumbing.Hash]bool
+	has     map[plumbing.Hash]bool
+}
+
+// planInput gathers what decides the pack's content.
+type planInput struct {
+	wants      []plumbing.Hash // validated wants plus parents of unshallowed commits
+	haves      []plumbing.Hash // common haves
+	extraEdges []plumbing.Hash // unshallowed commits: the client has them
+	cut        map[plumbing.Hash]bool
+	filter     *filterSpec
+	includeTag bool
+	refs       *refSet
+}
+
+// planPack lists the objects reachable from the wants and not from the
+// haves, commits first (newest first), then tags, then trees and blobs in
+// traversal order, like git pack-objects' "recency order".
+func planPack(ctx context.Context, r *repo, in planInput) (*packPlan, error) {
+	p := &packPlan{added: map[plumbing.Hash]bool{}, has: map[plumbing.Hash]bool{}}
+	var tags []packObject
+	var posCommits, userTrees, userBlobs []plumbing.Hash
+	for _, w := range in.wants {
+		obj, chain, typ, err := r.peel(w)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range chain {
+			if !p.added[t] {
+				p.added[t] = true
+				tags = append(tags, packObject{t, plumbing.TagObject})
+			}
+		}
+		switch typ {
+		case plumbing.CommitObject:
+			posCommits = append(posCommits, obj)
+		case plumbing.TreeObject:
+			userTrees = append(userTrees, obj)
+		case plumbing.BlobObject:
+			userBlobs = append(userBlobs, obj)
+		}
+	}
+
+	walk := newCommitWalk(ctx, r, in.cut)
+	for _, h := range posCommits {
+		if err := walk.push(h, false); err != nil {
+			return nil, err
+		}
+	}
+	var haveCommits []plumbing.Hash
+	for _, h := range append(append([]plumbing.Hash(nil), in.haves...), in.extraEdges...) {
+		obj, _, typ, err := r.peel(h)
+		if err != nil || typ != plumbing.CommitObject {
+			continue
+		}
+		haveCommits = append(haveCommits, obj)
+		if err := walk.push(obj, true); err != nil {
+			return nil, err
+		}
+	}
+	commits, err := walk.run()
+	if err != nil {
+		return nil, err
+	}
+
+	edges := walk.edges(commits)
+	edges = append(edges, in.extraEdges...)
+	edges = append(edges, haveCommits[:min(len(haveCommits), maxEdgeHaves)]...)
+	for _, e := range edges {
+		c, err := r.commit(e)
+		if err != nil {
+			continue
+		}
+		if err := p.markHas(ctx, r, c.tree); err != nil {
+			return nil, err
+		}
+	}
+
+	for _, h := range commits {
+		if !p.added[h] {
+			p.added[h] = true
+			p.objects = append(p.objects, packObject{h, plumbing.CommitObject})
+		}
+	}
+	p.objects = append(p.objects, tags...)
+	t := &treeAdder{ctx: ctx, r: r, p: p, filter: in.filter, depth: map[plumbing.Hash]int{}}
+	for _, h := range commits {
+		if err := t.add(r.commits[h].tree); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range userTrees {
+		if !p.added[h] {
+			p.added[h] = true
+			p.objects = append(p.objects, packObject{h, plumbing.TreeObject})
+		}
+		if err := t.add(h); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range userBlobs {
+		if !p.added[h] {
+			p.added[h] = true
+			p.objects = append(p.objects, packObject{h, plumbing.BlobObject})
+		}
+	}
+	if in.includeTag {
+		if err := p.includeTags(r, in.refs); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// markHas records tree h and everything under it as present on the client.
+func (p *packPlan) markHas(ctx context.Context, r *repo, h plumbing.Hash) error {
+	stack := []plumbing.Hash{h}
+	for n := 0; len(stack) > 0; n++ {
+		if n&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		h := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if p.has[h] {
+			continue
+		}
+		entries, err := r.tree(h)
+		if err != nil {
+			return err
+		}
+		p.has[h] = true
+		for _, e := range entries {
+			switch {
+			case e.mode == modeTree:
+				stack = append(stack, e.hash)
+			case e.mode != modeGitlink:
+				p.has[e.hash] = true
+			}
+		}
+	}
+	return nil
+}
+
+// treeAdder adds trees and blobs under root trees to the plan, skipping what
+// the client has and what the filter omits.
+type treeAdder struct {
+	ctx    context.Context
+	r      *repo
+	p      *packPlan
+	filter *filterSpec
+	depth  map[plumbing.Hash]int // tree:<depth> filter: shallowest depth each tree was walked at
+	n      int
+}
+
+func (t *treeAdder) add(root plumbing.Hash) error {
+	type item struct {
+		hash  plumbing.Hash
+		depth int
+	}
+	stack := []item{{root, 0}}
+	for len(stack) > 0 {
+		if t.n++; t.n&255 == 0 {
+			if err := t.ctx.Err(); err != nil {
+				return err
+			}
+		}
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if t.p.has[it.hash] || t.filter.omitTree(it.depth) {
+			continue
+		}
+		if t.filter != nil && t.filter.treeDepth >= 0 {
+			// A tree first met deep down may show up again higher, where
+			// more of it is wanted; walk it again then.
+			if d, ok := t.depth[it.hash]; ok && d <= it.depth {
+				continue
+			}
+			t.depth[it.hash] = it.depth
+		} else if t.p.added[it.hash] {
+			continue
+		}
+		if !t.p.added[it.hash] {
+			t.p.added[it.hash] = true
+			t.p.objects = append(t.p.objects, packObject{it.hash, plumbing.TreeObject})
+		}
+		entries, err := t.r.tree(it.hash)
+		if err != nil {
+			return err
+		}
+		for i := len(entries) - 1; i >= 0; i-- {
+			e := entries[i]
+			switch {
+			case e.mode == modeTree:
+				stack = append(stack, item{e.hash, it.depth + 1})
+			case e.mode == modeGitlink:
+				// A submodule commit lives in another repository.
+			default:
+				if err := t.addBlob(e.hash, it.depth+1); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (t *treeAdder) addBlob(h plumbing.Hash, depth int) error {
+	if t.p.has[h] || t.p.added[h] {
+		return nil
+	}
+	omit, err := t.filter.omitBlob(depth, func() (int64, error) {
+		return t.r.st.EncodedObjectSize(h)
+	})
+	if err != nil {
+		return fmt.Errorf("size of %s: %w", h, err)
+	}
+	if omit {
+		return nil
+	}
+	t.p.added[h] = true
+	t.p.objects = append(t.p.objects, packObject{h, plumbing.BlobObject})
+	return nil
+}
+
+// includeTags adds the annotated tags under refs/tags whose peeled object is
+// in the pack (gitprotocol-capabilities "include-tag").
+func (p *packPlan) includeTags(r *repo, rs *refSet) error {
+	for _, rf := range rs.refs {
+		if rf.peeled.IsZero() || !strings.HasPrefix(rf.name, "refs/tags/") || p.added[rf.hash] {
+			continue
+		}
+		if !p.added[rf.peeled] {
+			continue
+		}
+		_, chain, _, err := r.peel(rf.hash)
+		if err != nil {
+			return err
+		}
+		for _, t := range chain {
+			if !p.added[t] {
+				p.added[t] = true
+				p.objects = append(p.objects, packObject{t, plumbing.TagObject})
+			}
+		}
+	}
+	return nil
+}

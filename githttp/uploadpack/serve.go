@@ -1,0 +1,252 @@
+package uploadpack
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// session is one upload-pack request and its response.
+type session struct {
+	ctx  context.Context
+	repo *repo
+	opt  Options
+	in   *pktReader
+	cw   *countingWriter
+	bw   *bufio.Writer
+	pkt  *pktWriter
+
+	band    int  // side-band payload size once the packfile phase began
+	rawPack bool // pack bytes went out without side-band: no in-band errors
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+func newSession(ctx context.Context, r *repo, in io.Reader, w io.Writer, opt Options) *session {
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 64<<10)
+	return &session{ctx: ctx, repo: r, opt: opt, in: newPktReader(in), cw: cw, bw: bw, pkt: &pktWriter{w: bw}}
+}
+
+func (s *session) started() bool { return s.cw.n > 0 || s.bw.Buffered() > 0 }
+
+// fail tells the client msg in-band, as git's upload-pack does for a request
+// it refuses, and returns the matching reported *ProtocolError.
+func (s *session) fail(format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	s.report(msg)
+	return &ProtocolError{Msg: msg, Reported: true}
+}
+
+// report sends msg as an ERR pkt-line, or on side-band channel 3 once the
+// packfile phase began.
+func (s *session) report(msg string) {
+	switch {
+	case s.rawPack:
+		// Inside a bare pack nothing can be said; the client sees it cut.
+	case s.band > 0:
+		bw := &bandWriter{p: s.pkt, band: bandError, max: s.band}
+		fmt.Fprintf(bw, "error: %s\n", msg)
+	default:
+		s.pkt.linef("ERR %s", msg)
+	}
+}
+
+// finish reports err in-band if the response has begun, and flushes.
+func (s *session) finish(err error) error {
+	var pe *ProtocolError
+	switch {
+	case err == nil:
+	case errors.As(err, &pe) && pe.Reported:
+	case errors.As(err, &pe) && s.started():
+		s.report(pe.Msg)
+		err = &ProtocolError{Msg: pe.Msg, Reported: true}
+	case s.started() && !errors.Is(err, context.Canceled):
+		s.report("upload-pack: internal server error")
+	}
+	if ferr := s.bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// serveV0 answers one stateless v0 request (gitprotocol-pack "Packfile
+// Negotiation", in the stateless-rpc form of gitprotocol-http).
+func (s *session) serveV0() error {
+	q, err := parseV0(s.in)
+	if err != nil || q == nil {
+		return err
+	}
+	rs, err := s.repo.refs()
+	if err != nil {
+		return err
+	}
+	if err := s.checkWants(rs, q.wants); err != nil {
+		return err
+	}
+	sp, wantCommits, err := s.shallow(q, rs)
+	if err != nil {
+		return err
+	}
+	if q.deepen() {
+		s.writeShallowInfo(sp)
+		s.pkt.flush()
+	}
+	if q.noHaves {
+		return s.pkt.err // the shallow list was the whole answer
+	}
+	neg := newNegotiator(s.ctx, s.repo, wantCommits)
+	send, err := s.negotiateV0(q, neg)
+	if err != nil || !send {
+		return err
+	}
+	plan, err := s.plan(q, rs, sp, neg)
+	if err != nil {
+		return err
+	}
+	if err := s.sendPack(q, plan); err != nil {
+		return err
+	}
+	if s.band > 0 {
+		s.pkt.flush()
+	}
+	return s.pkt.err
+}
+
+// negotiateV0 answers the have lines of a v0 request with ACK/NAK lines the
+// way git's upload-pack does in stateless mode, and reports whether the pack
+// follows in this response.
+func (s *session) negotiateV0(q *fetchRequest, neg *negotiator) (bool, error) {
+	var last plumbing.Hash
+	gotCommon, gotOther, sentReady := false, false, false
+	for _, h := range q.haves {
+		ok, added := neg.have(h)
+		if !ok {
+			gotOther = true
+			if q.multiAck == 0 {
+				continue
+			}
+			ready, err := neg.okToGiveUp()
+			if err != nil {
+				return false, err
+			}
+			if ready && q.multiAck == 2 {
+				sentReady = true
+				s.pkt.linef("ACK %s ready", h)
+			} else if ready {
+				s.pkt.linef("ACK %s continue", h)
+			}
+			continue
+		}
+		gotCommon = true
+		last = h
+		switch {
+		case q.multiAck == 2:
+			s.pkt.linef("ACK %s common", h)
+		case q.multiAck == 1:
+			s.pkt.linef("ACK %s continue", h)
+		case added && len(neg.common) == 1:
+			// Without multi_ack only the first common object is ACKed.
+			s.pkt.linef("ACK %s", h)
+		}
+	}
+	if q.done {
+		switch {
+		case len(neg.common) == 0:
+			s.pkt.linef("NAK")
+		case q.multiAck > 0:
+			s.pkt.linef("ACK %s", last)
+		}
+		return true, s.pkt.err
+	}
+	if q.multiAck == 2 && gotCommon && !gotOther {
+		ready, err := neg.okToGiveUp()
+		if err != nil {
+			return false, err
+		}
+		if ready {
+			sentReady = true
+			s.pkt.linef("ACK %s ready", last)
+		}
+	}
+	if len(neg.common) == 0 || q.multiAck > 0 {
+		s.pkt.linef("NAK")
+	}
+	if q.noDone && sentReady {
+		s.pkt.linef("ACK %s", last)
+		return true, s.pkt.err
+	}
+	return false, s.pkt.err
+}
+
+// checkWants refuses the request in-band when a want may not be served.
+func (s *session) checkWants(rs *refSet, wants []plumbing.Hash) error {
+	bad, ok, err := unreachableWant(s.ctx, s.repo, rs, wants)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.fail("upload-pack: not our ref %s", bad)
+	}
+	return nil
+}
+
+// shallow computes the shallow plan and the commits the wants peel to.
+func (s *session) shallow(q *fetchRequest, rs *refSet) (*shallowPlan, []plumbing.Hash, error) {
+	var wantCommits []plumbing.Hash
+	for _, w := range q.wants {
+		obj, _, typ, err := s.repo.peel(w)
+		if err != nil {
+			return nil, nil, err
+		}
+		if typ == plumbing.CommitObject {
+			wantCommits = append(wantCommits, obj)
+		}
+	}
+	sp, err := planShallow(s.ctx, s.repo, q, wantCommits, rs)
+	if err != nil {
+		if isProtocolError(err) {
+			var pe *ProtocolError
+			errors.As(err, &pe)
+			return nil, nil, s.fail("upload-pack: %s", pe.Msg)
+		}
+		return nil, nil, err
+	}
+	return sp, wantCommits, nil
+}
+
+func (s *session) writeShallowInfo(sp *shallowPlan) {
+	for _, h := range sp.shallow {
+		s.pkt.linef("shallow %s", h)
+	}
+	for _, h := range sp.unshallow {
+		s.pkt.linef("unshallow %s", h)
+	}
+}
+
+// plan decides the pack's objects.
+func (s *session) plan(q *fetchRequest, rs *refSet, sp *shallowPlan, neg *negotiator) (*packPlan, error) {
+	wants := append(append([]plumbing.Hash(nil), q.wants...), sp.extraWants...)
+	return planPack(s.ctx, s.repo, planInput{
+		wants:      wants,
+		haves:      neg.common,
+		extraEdges: sp.extraEdges,
+		cut:        sp.cut,
+		filter:     q.filter,
+		includeTag: q.includeTag,
+		refs:       rs,
+	})
+}

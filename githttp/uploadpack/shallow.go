@@ -1,0 +1,187 @@
+package uploadpack
+
+import (
+	"context"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// shallowPlan is the outcome of a shallow request (gitprotocol-pack
+// "Shallow Clone" / gitprotocol-v2 "shallow-info").
+type shallowPlan struct {
+	shallow    []plumbing.Hash // new shallow commits to tell the client
+	unshallow  []plumbing.Hash // client shallow commits that get their parents
+	cut        map[plumbing.Hash]bool
+	extraWants []plumbing.Hash // parents of unshallowed commits
+	extraEdges []plumbing.Hash // unshallowed commits, which the client has
+}
+
+// planShallow computes the new shallow boundary. The pack walk then stops at
+// every commit in cut: the client's shallow commits and the new ones.
+func planShallow(ctx context.Context, r *repo, q *fetchRequest, wantCommits []plumbing.Hash, rs *refSet) (*shallowPlan, error) {
+	sp := &shallowPlan{cut: map[plumbing.Hash]bool{}}
+	clientShallow := map[plumbing.Hash]bool{}
+	var shallows []plumbing.Hash
+	for _, h := range q.shallows {
+		t, err := r.objectType(h)
+		if err != nil {
+			continue // a commit we do not have cannot bound anything here
+		}
+		if t != plumbing.CommitObject {
+			return nil, protocolErrorf("invalid shallow object %s", h)
+		}
+		if !clientShallow[h] {
+			clientShallow[h] = true
+			shallows = append(shallows, h)
+		}
+	}
+	for h := range clientShallow {
+		sp.cut[h] = true
+	}
+	if !q.deepen() {
+		return sp, nil
+	}
+
+	var notShallow map[plumbing.Hash]bool
+	var boundary []plumbing.Hash
+	var err error
+	switch {
+	case q.depth == infiniteDepth:
+		notShallow = clientShallow
+	case q.depth > 0 && q.deepenRelative:
+		boundary, notShallow, err = shallowByDepth(ctx, r, shallows, q.depth+1)
+	case q.depth > 0:
+		boundary, notShallow, err = shallowByDepth(ctx, r, wantCommits, q.depth)
+	default:
+		boundary, notShallow, err = shallowByRevList(ctx, r, q, wantCommits, rs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range boundary {
+		if !clientShallow[h] && !notShallow[h] {
+			sp.shallow = append(sp.shallow, h)
+			sp.cut[h] = true
+		}
+	}
+	for _, h := range shallows {
+		if !notShallow[h] {
+			continue
+		}
+		sp.unshallow = append(sp.unshallow, h)
+		sp.extraEdges = append(sp.extraEdges, h)
+		c, err := r.commit(h)
+		if err != nil {
+			return nil, err
+		}
+		sp.extraWants = append(sp.extraWants, c.parents...)
+	}
+	return sp, nil
+}
+
+// shallowByDepth walks breadth first from heads (depth 1) and returns the
+// commits at depth limit, which become shallow, and those above it.
+func shallowByDepth(ctx context.Context, r *repo, heads []plumbing.Hash, limit int) ([]plumbing.Hash, map[plumbing.Hash]bool, error) {
+	depth := map[plumbing.Hash]int{}
+	notShallow := map[plumbing.Hash]bool{}
+	var boundary, level []plumbing.Hash
+	for _, h := range heads {
+		if _, ok := depth[h]; !ok {
+			depth[h] = 1
+			level = append(level, h)
+		}
+	}
+	for d := 1; len(level) > 0; d++ {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		var next []plumbing.Hash
+		for _, h := range level {
+			if d >= limit {
+				boundary = append(boundary, h)
+				continue
+			}
+			notShallow[h] = true
+			c, err := r.commit(h)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, p := range c.parents {
+				if _, ok := depth[p]; !ok {
+					depth[p] = d + 1
+					next = append(next, p)
+				}
+			}
+		}
+		level = next
+	}
+	return boundary, notShallow, nil
+}
+
+// shallowByRevList implements deepen-since and deepen-not: the history kept
+// is "git rev-list --max-age=since wants --not deepen-not", and its commits
+// with a parent outside it become shallow.
+func shallowByRevList(ctx context.Context, r *repo, q *fetchRequest, wantCommits []plumbing.Hash, rs *refSet) ([]plumbing.Hash, map[plumbing.Hash]bool, error) {
+	w := newCommitWalk(ctx, r, nil)
+	w.since = q.deepenSince
+	for _, h := range wantCommits {
+		if err := w.push(h, false); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, name := range q.deepenNot {
+		h, ok := rs.dwim(name)
+		if !ok {
+			return nil, nil, protocolErrorf("ambiguous deepen-not: %s", name)
+		}
+		obj, _, typ, err := r.peel(h)
+		if err != nil {
+			return nil, nil, err
+		}
+		if typ == plumbing.CommitObject {
+			if err := w.push(obj, true); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	kept, err := w.run()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(kept) == 0 {
+		return nil, nil, protocolErrorf("no commits selected for shallow requests")
+	}
+	in := make(map[plumbing.Hash]bool, len(kept))
+	for _, h := range kept {
+		in[h] = true
+	}
+	var boundary []plumbing.Hash
+	notShallow := map[plumbing.Hash]bool{}
+	for _, h := range kept {
+		shallow := false
+		for _, p := range r.commits[h].parents {
+			if !in[p] {
+				shallow = true
+				break
+			}
+		}
+		if shallow {
+			boundary = append(boundary, h)
+		} else {
+			notShallow[h] = true
+		}
+	}
+	return boundary, notShallow, nil
+}
+
+// dwim resolves a short ref name the way git's expand_ref does for refs.
+func (rs *refSet) dwim(name string) (plumbing.Hash, bool) {
+	for _, full := range []string{name, "refs/" + name, "refs/tags/" + name, "refs/heads/" + name, "refs/remotes/" + name} {
+		for _, rf := range rs.refs {
+			if rf.name == full {
+				return rf.hash, true
+			}
+		}
+	}
+	return plumbing.ZeroHash, false
+}

@@ -1,0 +1,250 @@
+package uploadpack
+
+import (
+	"bytes"
+	"io"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// serveV2 answers one protocol v2 command (gitprotocol-v2): a command line,
+// capability lines, then after a delim-pkt the arguments up to a flush-pkt.
+// Stateless-rpc carries one command per request.
+func (s *session) serveV2() error {
+	cmd, hasArgs, err := s.readV2Command()
+	if err != nil || cmd == "" {
+		return err
+	}
+	var args [][]byte
+	readArgs := func(each func([]byte) error) error {
+		if !hasArgs {
+			return nil
+		}
+		for n := 0; ; n++ {
+			kind, line, err := s.in.next()
+			if err == io.EOF {
+				return protocolErrorf("%s: arguments end without a flush-pkt", cmd)
+			}
+			if err != nil {
+				return err
+			}
+			if kind == pktFlush {
+				return nil
+			}
+			if kind != pktData {
+				return protocolErrorf("%s: unexpected special pkt-line", cmd)
+			}
+			if n >= maxArgs {
+				return protocolErrorf("%s: too many arguments", cmd)
+			}
+			if err := each(line); err != nil {
+				return err
+			}
+		}
+	}
+	switch cmd {
+	case "ls-refs":
+		err := readArgs(func(b []byte) error {
+			if len(args) >= maxRefPrefixes+16 {
+				return protocolErrorf("ls-refs: too many arguments")
+			}
+			args = append(args, bytes.Clone(b))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return s.lsRefs(args)
+	case "fetch":
+		q := &fetchRequest{band: maxPktData - 1, multiAck: 2}
+		if err := readArgs(func(b []byte) error { return q.parseCommonArg(b, true) }); err != nil {
+			return err
+		}
+		if q.depth > 0 && (q.deepenSince != 0 || len(q.deepenNot) > 0) {
+			return protocolErrorf("deepen and deepen-since (or deepen-not) cannot be used together")
+		}
+		return s.fetchV2(q)
+	case "object-info":
+		var size bool
+		var oids []plumbing.Hash
+		err := readArgs(func(b []byte) error {
+			switch {
+			case string(b) == "size":
+				size = true
+			case bytes.HasPrefix(b, []byte("oid ")):
+				h, ok := parseOID(b[4:])
+				if !ok || len(oids) >= maxWants {
+					return protocolErrorf("object-info: invalid oid line")
+				}
+				oids = append(oids, h)
+			default:
+				return protocolErrorf("object-info: unexpected argument %q", printable(b))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return s.objectInfo(size, oids)
+	}
+	return protocolErrorf("unknown command %q", printable([]byte(cmd)))
+}
+
+// readV2Command reads "command=<name>" and the capability lines after it. It
+// returns "" for an empty request (a lone flush-pkt or nothing).
+func (s *session) readV2Command() (cmd string, hasArgs bool, err error) {
+	for n := 0; ; n++ {
+		kind, line, err := s.in.next()
+		if err == io.EOF && n == 0 {
+			return "", false, nil
+		}
+		if err == io.EOF {
+			return "", false, protocolErrorf("request ends without a flush-pkt")
+		}
+		if err != nil {
+			return "", false, err
+		}
+		switch kind {
+		case pktFlush:
+			if n == 0 {
+				return "", false, nil
+			}
+			return cmd, false, nil
+		case pktDelim:
+			if n == 0 {
+				return "", false, protocolErrorf("expected command, got delim-pkt")
+			}
+			return cmd, true, nil
+		case pktEnd:
+			return "", false, protocolErrorf("unexpected response-end pkt")
+		}
+		if n == 0 {
+			c, ok := bytes.CutPrefix(line, []byte("command="))
+			if !ok || len(c) == 0 {
+				return "", false, protocolErrorf("expected command=, got %q", printable(line))
+			}
+			cmd = string(c)
+			continue
+		}
+		if n > 1024 {
+			return "", false, protocolErrorf("too many capability lines")
+		}
+		if f, ok := bytes.CutPrefix(line, []byte("object-format=")); ok && string(f) != "sha1" {
+			return "", false, protocolErrorf("unsupported object format %q", printable(f))
+		}
+		// agent=, server-option= and unknown capabilities need no action.
+	}
+}
+
+// fetchV2 answers the v2 fetch command (gitprotocol-v2 "fetch").
+func (s *session) fetchV2(q *fetchRequest) error {
+	rs, err := s.repo.refs()
+	if err != nil {
+		return err
+	}
+	var wanted []ref
+	for _, name := range q.wantRefs {
+		rf, ok := rs.find(name)
+		if !ok {
+			return s.fail("unknown ref %s", name)
+		}
+		wanted = append(wanted, rf)
+		q.wants = append(q.wants, rf.hash)
+	}
+	if len(q.wants) == 0 {
+		return s.fail("fetch: no wants")
+	}
+	if err := s.checkWants(rs, q.wants); err != nil {
+		return err
+	}
+	sp, wantCommits, err := s.shallow(q, rs)
+	if err != nil {
+		return err
+	}
+	neg := newNegotiator(s.ctx, s.repo, wantCommits)
+	var acks []plumbing.Hash
+	for _, h := range q.haves {
+		if ok, _ := neg.have(h); ok {
+			acks = append(acks, h)
+		}
+	}
+	if !q.done {
+		s.pkt.linef("acknowledgments")
+		if len(acks) == 0 {
+			s.pkt.linef("NAK")
+		}
+		for _, h := range acks {
+			s.pkt.linef("ACK %s", h)
+		}
+		ready, err := neg.okToGiveUp()
+		if err != nil {
+			return err
+		}
+		if !ready {
+			s.pkt.flush()
+			return s.pkt.err
+		}
+		s.pkt.linef("ready")
+		s.pkt.delim()
+	}
+	if q.deepen() || len(q.shallows) > 0 {
+		s.pkt.linef("shallow-info")
+		s.writeShallowInfo(sp)
+		s.pkt.delim()
+	}
+	if len(wanted) > 0 {
+		s.pkt.linef("wanted-refs")
+		for _, rf := range wanted {
+			s.pkt.linef("%s %s", rf.hash, rf.name)
+		}
+		s.pkt.delim()
+	}
+	plan, err := s.plan(q, rs, sp, neg)
+	if err != nil {
+		return err
+	}
+	s.pkt.linef("packfile")
+	if err := s.sendPack(q, plan); err != nil {
+		return err
+	}
+	s.pkt.flush()
+	return s.pkt.err
+}
+
+// find returns the ref named name, HEAD included.
+func (rs *refSet) find(name string) (ref, bool) {
+	if name == "HEAD" && rs.headOK {
+		return rs.head, true
+	}
+	if !strings.HasPrefix(name, "refs/") {
+		return ref{}, false
+	}
+	for _, rf := range rs.refs {
+		if rf.name == name {
+			return rf, true
+		}
+	}
+	return ref{}, false
+}
+
+// objectInfo answers the v2 object-info command with object sizes.
+func (s *session) objectInfo(size bool, oids []plumbing.Hash) error {
+	if size {
+		s.pkt.linef("size")
+	}
+	for _, h := range oids {
+		if !size {
+			s.pkt.linef("%s", h)
+			continue
+		}
+		n, err := s.repo.st.EncodedObjectSize(h)
+		if err != nil {
+			s.pkt.linef("%s ", h)
+			continue
+		}
+		s.pkt.linef("%s %d", h, n)
+	}
+	s.pkt.flush()
+	return s.pkt.err
+}

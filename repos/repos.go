@@ -1,0 +1,237 @@
+// Package repos owns the bare git repositories under DATA/repos: their
+// names, where they live on disk, and creating, opening and listing them.
+package repos
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Errors returned by the package, wrapped with context.
+var (
+	ErrNotFound = errors.New("repository not found")
+	ErrExists   = errors.New("repository already exists")
+	ErrInvalid  = errors.New("invalid repository name")
+)
+
+// DefaultBranch is the branch HEAD names in a new repository.
+const DefaultBranch = "main"
+
+var (
+	ownerPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$`)
+	namePattern  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$`)
+)
+
+// ValidateOwner checks a namespace: a user's global_key or a project name.
+func ValidateOwner(owner string) error {
+	if !ownerPattern.MatchString(owner) || strings.Contains(owner, "..") {
+		return fmt.Errorf("%w: owner %q must be 1-39 letters, digits, '_', '.' or '-', starting with a letter or digit", ErrInvalid, owner)
+	}
+	return nil
+}
+
+// ValidateName checks a repository name (without the .git suffix).
+func ValidateName(name string) error {
+	switch {
+	case !namePattern.MatchString(name), strings.Contains(name, ".."):
+		return fmt.Errorf("%w: name %q must be 1-100 letters, digits, '_', '.' or '-', not starting with '.' or '-'", ErrInvalid, name)
+	case strings.HasSuffix(strings.ToLower(name), ".git"):
+		return fmt.Errorf("%w: name %q must not end in .git", ErrInvalid, name)
+	}
+	return nil
+}
+
+// Repo is one bare repository on disk.
+type Repo struct {
+	Owner string
+	Name  string
+	Path  string // absolute path of the bare repository
+}
+
+// FullName is OWNER/NAME.
+func (r *Repo) FullName() string { return r.Owner + "/" + r.Name }
+
+// Dir is the directory that holds every repository, DATA/repos.
+type Dir struct {
+	root string
+}
+
+// OpenDir returns the repository directory rooted at root, creating it.
+func OpenDir(root string) (*Dir, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("repos: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("repos: create %s: %w", abs, err)
+	}
+	// Resolve the root itself once so that escape checks compare like
+	// with like when DATA sits behind a symlink.
+	if abs, err = filepath.EvalSymlinks(abs); err != nil {
+		return nil, fmt.Errorf("repos: %w", err)
+	}
+	return &Dir{root: abs}, nil
+}
+
+// Root is the absolute path of the directory.
+func (d *Dir) Root() string { return d.root }
+
+func (d *Dir) path(owner, name string) (string, error) {
+	if err := ValidateOwner(owner); err != nil {
+		return "", err
+	}
+	if err := ValidateName(name); err != nil {
+		return "", err
+	}
+	return filepath.Join(d.root, owner, name+".git"), nil
+}
+
+// Open returns the repository OWNER/NAME. It returns ErrNotFound when there
+// is none, or when the path resolves, through a symlink, outside the root.
+func (d *Dir) Open(owner, name string) (*Repo, error) {
+	p, err := d.path(owner, name)
+	if err != nil {
+		return nil, err
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return nil, fmt.Errorf("repos: open %s/%s: %w", owner, name, ErrNotFound)
+	}
+	if !within(d.root, real) || !isBare(real) {
+		return nil, fmt.Errorf("repos: open %s/%s: %w", owner, name, ErrNotFound)
+	}
+	return &Repo{Owner: owner, Name: name, Path: real}, nil
+}
+
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// isBare reports whether dir looks like a bare git repository.
+func isBare(dir string) bool {
+	for _, p := range []string{"HEAD", "objects", "refs"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// CreateOptions tune a new repository.
+type CreateOptions struct {
+	DefaultBranch string // "" means DefaultBranch
+}
+
+// Create makes an empty bare repository OWNER/NAME whose HEAD points at
+// the default branch. It returns ErrExists when the path is taken.
+func (d *Dir) Create(owner, name string, opt CreateOptions) (*Repo, error) {
+	p, err := d.path(owner, name)
+	if err != nil {
+		return nil, err
+	}
+	branch := opt.DefaultBranch
+	if branch == "" {
+		branch = DefaultBranch
+	}
+	if err := plumbing.NewBranchReferenceName(branch).Validate(); err != nil {
+		return nil, fmt.Errorf("%w: default branch %q", ErrInvalid, branch)
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return nil, fmt.Errorf("repos: create %s/%s: %w", owner, name, err)
+	}
+	// Build in a temporary sibling and rename, so that a crash or a
+	// concurrent create never leaves a half-made repository at p.
+	tmp, err := os.MkdirTemp(filepath.Dir(p), "."+name+".tmp-")
+	if err != nil {
+		return nil, fmt.Errorf("repos: create %s/%s: %w", owner, name, err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := initBare(tmp, branch); err != nil {
+		return nil, fmt.Errorf("repos: init %s/%s: %w", owner, name, err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		if errors.Is(err, fs.ErrExist) || isBare(p) {
+			return nil, fmt.Errorf("repos: create %s/%s: %w", owner, name, ErrExists)
+		}
+		return nil, fmt.Errorf("repos: create %s/%s: %w", owner, name, err)
+	}
+	return &Repo{Owner: owner, Name: name, Path: p}, nil
+}
+
+// List returns the repositories of owner, or of every owner when owner is
+// "", sorted by full name.
+func (d *Dir) List(owner string) ([]*Repo, error) {
+	owners := []string{owner}
+	if owner == "" {
+		entries, err := os.ReadDir(d.root)
+		if err != nil {
+			return nil, fmt.Errorf("repos: list: %w", err)
+		}
+		owners = owners[:0]
+		for _, e := range entries {
+			if ValidateOwner(e.Name()) == nil {
+				owners = append(owners, e.Name())
+			}
+		}
+	} else if err := ValidateOwner(owner); err != nil {
+		return nil, err
+	}
+	var out []*Repo
+	for _, o := range owners {
+		entries, err := os.ReadDir(filepath.Join(d.root, o))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("repos: list %s: %w", o, err)
+		}
+		for _, e := range entries {
+			name, ok := strings.CutSuffix(e.Name(), ".git")
+			if !ok || ValidateName(name) != nil {
+				continue
+			}
+			if r, err := d.Open(o, name); err == nil {
+				out = append(out, r)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].FullName() < out[j].FullName() })
+	return out, nil
+}
+
+// bareConfig is what `git init --bare` writes; C git and go-git both read
+// it the same way.
+const bareConfig = `[core]
+	repositoryformatversion = 0
+	filemode = true
+	bare = true
+`
+
+// initBare lays out an empty bare repository in dir, as git init --bare.
+func initBare(dir, branch string) error {
+	for _, sub := range []string{"objects/info", "objects/pack", "refs/heads", "refs/tags", "info"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return err
+		}
+	}
+	files := map[string]string{
+		"HEAD":        "ref: refs/heads/" + branch + "\n",
+		"config":      bareConfig,
+		"description": "Unnamed repository; edit this file 'description' to name the repository.\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,83 @@
+// Package api serves depot's token-management API (/api/v1/auth/...) and
+// GET /api/current_user over the token store, with the paths, fields and
+// status codes of SPEC.md.
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/tokens"
+	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
+)
+
+// Server holds what the handlers need.
+type Server struct {
+	store *tokens.Store
+	log   logrus.FieldLogger
+	now   func() time.Time
+}
+
+// New returns a Server over store.
+func New(store *tokens.Store, log logrus.FieldLogger) *Server {
+	return &Server{store: store, log: log, now: time.Now}
+}
+
+// Register adds the API's routes to r. The routes expect the
+// authentication middleware to have put an Identity in the context.
+func (s *Server) Register(r *mux.Router) {
+	r.HandleFunc("/api/current_user", s.handle(s.currentUser)).Methods(http.MethodGet)
+	r.HandleFunc("/api/v1/auth/scopes", s.handle(s.scopes)).Methods(http.MethodGet)
+	r.HandleFunc("/avatars/{user}", s.avatar).Methods(http.MethodGet)
+
+	const tokensPath = "/api/v1/auth/tokens"
+	r.HandleFunc(tokensPath, s.handle(s.createToken)).Methods(http.MethodPost)
+	r.HandleFunc(tokensPath, s.handle(s.listTokens)).Methods(http.MethodGet)
+	r.HandleFunc(tokensPath, s.handle(s.deleteAllTokens)).Methods(http.MethodDelete)
+	for _, p := range []string{tokensPath + "/{id}", tokensPath + "/{id}/"} {
+		// Pandora's delete path ends in a slash; accept both spellings.
+		r.HandleFunc(p, s.handle(s.getToken)).Methods(http.MethodGet)
+		r.HandleFunc(p, s.handle(s.updateToken)).Methods(http.MethodPut)
+		r.HandleFunc(p, s.handle(s.deleteToken)).Methods(http.MethodDelete)
+	}
+	r.HandleFunc(tokensPath+"/{id}/status", s.handle(s.setStatus)).Methods(http.MethodPut)
+	r.HandleFunc(tokensPath+"/{id}/regenerate", s.handle(s.regenerate)).Methods(http.MethodPost)
+}
+
+// handle adapts a handler that returns an error to http.HandlerFunc.
+func (s *Server) handle(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			apierr.Write(w, r, s.log, err)
+		}
+	}
+}
+
+// storeError maps the store's sentinels to API errors; what maps to
+// nothing is internal.
+func storeError(err error, notFound string) error {
+	switch {
+	case errors.Is(err, tokens.ErrNotFound):
+		return apierr.Wrap(apierr.NotFound, err, notFound)
+	case errors.Is(err, tokens.ErrExists):
+		return apierr.Wrap(apierr.Conflict, err, "already exists")
+	case errors.Is(err, tokens.ErrInvalid):
+		var ve *tokens.ValidationError
+		if errors.As(err, &ve) {
+			return apierr.Wrap(apierr.Invalid, err, ve.Error())
+		}
+		return apierr.Wrap(apierr.Invalid, err, "invalid input")
+	}
+	return err
+}
+
+// millis renders t as milliseconds since the epoch, -1 for the zero time.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return -1
+	}
+	return t.UnixMilli()
+}

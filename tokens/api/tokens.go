@@ -1,0 +1,481 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/tokens"
+	"github.com/gorilla/mux"
+)
+
+// tokenView is a token as the API shows it: Pandora's fields plus CODING's
+// description, scopes and ipWhitelist. It never carries a secret or hash.
+type tokenView struct {
+	ID             string   `json:"id"`
+	Username       string   `json:"username"`
+	Audience       string   `json:"audience"`
+	NotBefore      int64    `json:"notBefore"`
+	ExpireTime     int64    `json:"expireTime"`
+	IssuedAt       int64    `json:"issuedAt"`
+	Issuer         string   `json:"issuer"`
+	Status         string   `json:"status"`
+	LastAccessIP   *string  `json:"lastAccessIP"`
+	LastAccessTime int64    `json:"lastAccessTime"`
+	Description    string   `json:"description"`
+	Scopes         []string `json:"scopes"`
+	IPWhitelist    []string `json:"ipWhitelist"`
+}
+
+func viewOf(t *tokens.Token) tokenView {
+	v := tokenView{
+		ID: t.ID, Username: t.Username, Audience: t.Audience,
+		NotBefore: millis(t.NotBefore), ExpireTime: millis(t.ExpireTime),
+		IssuedAt: millis(t.IssuedAt), Issuer: t.Issuer, Status: statusText(t.Enabled),
+		LastAccessTime: millis(t.LastAccessTime), Description: t.Description,
+		Scopes: nonNil(t.Scopes), IPWhitelist: nonNil(t.IPWhitelist),
+	}
+	if t.LastAccessIP != "" {
+		ip := t.LastAccessIP
+		v.LastAccessIP = &ip
+	}
+	return v
+}
+
+func statusText(enabled bool) string {
+	if enabled {
+		return "enabled"
+	}
+	return "disabled"
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// manager returns the caller when it may manage tokens at all: a password,
+// or a token holding user:token.
+func manager(r *http.Request) (*auth.Identity, error) {
+	id := auth.FromContext(r.Context())
+	if err := id.Require(auth.ScopeUserToken); err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+// ownedToken loads the token named in the path when the caller may act on
+// it; another user's token is 404 to a non-admin, as if it did not exist.
+func (s *Server) ownedToken(r *http.Request, id *auth.Identity) (*tokens.Token, error) {
+	tokenID := mux.Vars(r)["id"]
+	t, err := s.store.Token(r.Context(), tokenID)
+	if err != nil {
+		return nil, storeError(err, "token not found")
+	}
+	if !id.Admin && !strings.EqualFold(t.Username, id.User) {
+		return nil, apierr.Errorf(apierr.NotFound, "token not found")
+	}
+	return t, nil
+}
+
+// createRequest is the body of POST /api/v1/auth/tokens.
+type createRequest struct {
+	Username    string    `json:"username"`
+	Audience    *string   `json:"audience"`
+	NotBefore   *int64    `json:"notBefore"`
+	ExpireTime  *int64    `json:"expireTime"`
+	Description string    `json:"description"`
+	Scopes      *[]string `json:"scopes"`
+	IPWhitelist []string  `json:"ipWhitelist"`
+}
+
+type secretResponse struct {
+	ID    string `json:"id"`
+	Token string `json:"token"`
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
+	caller, err := manager(r)
+	if err != nil {
+		return err
+	}
+	var req createRequest
+	if err := apierr.DecodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.validateCreate(r, caller, req)
+	if err != nil {
+		return err
+	}
+	secret, err := s.store.CreateToken(r.Context(), t)
+	if err != nil {
+		return storeError(err, "username: no such user")
+	}
+	apierr.WriteJSON(w, http.StatusOK, secretResponse{ID: t.ID, Token: secret})
+	return nil
+}
+
+// validateCreate turns a create request into a token, enforcing who may
+// create what (SPEC.md, token management).
+func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req createRequest) (*tokens.Token, error) {
+	if req.Username == "" {
+		return nil, apierr.Errorf(apierr.Invalid, "username: required")
+	}
+	owner, err := s.store.UserByName(r.Context(), req.Username)
+	if errors.Is(err, tokens.ErrNotFound) {
+		return nil, apierr.Errorf(apierr.Invalid, "username: no such user %q", req.Username)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load user %s: %w", req.Username, err)
+	}
+	if !caller.Admin && !strings.EqualFold(owner.GlobalKey, caller.User) {
+		return nil, apierr.Errorf(apierr.Forbidden, "only an admin may create tokens for another user")
+	}
+	now := s.now()
+	t := &tokens.Token{
+		Username:    owner.GlobalKey,
+		Audience:    "default",
+		Description: req.Description,
+		Issuer:      caller.User,
+		NotBefore:   now,
+	}
+	if req.Audience != nil {
+		t.Audience = *req.Audience
+	}
+	if err := checkText("audience", t.Audience, 255); err != nil {
+		return nil, err
+	}
+	if err := checkText("description", t.Description, 1000); err != nil {
+		return nil, err
+	}
+	if req.NotBefore != nil {
+		if t.NotBefore, err = parseMillis("notBefore", *req.NotBefore); err != nil {
+			return nil, err
+		}
+	}
+	if req.ExpireTime != nil && *req.ExpireTime != -1 {
+		if t.ExpireTime, err = parseMillis("expireTime", *req.ExpireTime); err != nil {
+			return nil, err
+		}
+		if !t.ExpireTime.After(t.NotBefore) {
+			return nil, apierr.Errorf(apierr.Invalid, "expireTime: must be later than notBefore")
+		}
+		if !t.ExpireTime.After(now) {
+			return nil, apierr.Errorf(apierr.Invalid, "expireTime: must be in the future")
+		}
+	}
+	if req.Scopes == nil {
+		t.Scopes = caller.HeldScopes()
+	} else if t.Scopes, err = checkScopes(*req.Scopes); err != nil {
+		return nil, err
+	}
+	if t.IPWhitelist, err = checkWhitelist(req.IPWhitelist); err != nil {
+		return nil, err
+	}
+	if err := mayGrant(caller, t.Scopes, t.ExpireTime); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// mayGrant refuses a token caller a token with more scopes, or a longer
+// life, than its own: a token must never mint a stronger one.
+func mayGrant(caller *auth.Identity, scopes []string, expires time.Time) error {
+	if caller.Method != auth.MethodToken {
+		return nil
+	}
+	for _, sc := range scopes {
+		if !caller.HasScope(sc) {
+			return apierr.Errorf(apierr.Forbidden, "scopes: the calling token lacks %q and cannot grant it", sc)
+		}
+	}
+	if !caller.TokenExpires.IsZero() && (expires.IsZero() || expires.After(caller.TokenExpires)) {
+		return apierr.Errorf(apierr.Forbidden,
+			"expireTime: must be set and no later than the calling token's expiry (%d)", caller.TokenExpires.UnixMilli())
+	}
+	return nil
+}
+
+func checkText(field, v string, max int) error {
+	if len(v) > max {
+		return apierr.Errorf(apierr.Invalid, "%s: longer than %d bytes", field, max)
+	}
+	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
+		return apierr.Errorf(apierr.Invalid, "%s: contains control characters", field)
+	}
+	return nil
+}
+
+// parseMillis reads a 13-digit millisecond timestamp.
+func parseMillis(field string, ms int64) (time.Time, error) {
+	// Seconds (10 digits) are the usual mistake; they would mean 1970.
+	if ms < 1e12 || ms > 1e13-1 {
+		return time.Time{}, apierr.Errorf(apierr.Invalid, "%s: must be milliseconds since the epoch (13 digits), got %d", field, ms)
+	}
+	return time.UnixMilli(ms), nil
+}
+
+func checkScopes(in []string) ([]string, error) {
+	out := make([]string, 0, len(in))
+	for _, sc := range in {
+		if !auth.ValidScope(sc) {
+			return nil, apierr.Errorf(apierr.Invalid, "scopes: unknown scope %q; valid scopes are %s",
+				sc, strings.Join(auth.ScopeNames(), ", "))
+		}
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out, nil
+}
+
+// maxWhitelist bounds a token's ipWhitelist.
+const maxWhitelist = 100
+
+func checkWhitelist(in []string) ([]string, error) {
+	if len(in) > maxWhitelist {
+		return nil, apierr.Errorf(apierr.Invalid, "ipWhitelist: more than %d entries", maxWhitelist)
+	}
+	out := make([]string, 0, len(in))
+	for _, e := range in {
+		p, err := auth.ParseWhitelistEntry(strings.TrimSpace(e))
+		if err != nil {
+			return nil, apierr.Errorf(apierr.Invalid, "ipWhitelist: %v", err)
+		}
+		canon := p.String()
+		if p.IsSingleIP() {
+			canon = p.Addr().String()
+		}
+		if !slices.Contains(out, canon) {
+			out = append(out, canon)
+		}
+	}
+	return out, nil
+}
+
+// listResponse is Pandora's paged token list.
+type listResponse struct {
+	Total    int         `json:"total"`
+	PageNo   int         `json:"pageNo"`
+	PageSize int         `json:"pageSize"`
+	Tokens   []tokenView `json:"tokens"`
+}
+
+var sortKeys = []string{"username", "audience", "issuedAt", "expireTime", "lastAccessTime"}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
+	caller, err := manager(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	opt := tokens.ListOptions{Prefix: q.Get("prefix"), Sort: q.Get("sort"), Desc: true}
+	if !caller.Admin {
+		opt.Username = caller.User
+	}
+	if opt.PageNo, err = intParam(q.Get("pageNo"), "pageNo", 1, 1, 1<<30); err != nil {
+		return err
+	}
+	if opt.PageSize, err = intParam(q.Get("pageSize"), "pageSize", 10, 1, 1000); err != nil {
+		return err
+	}
+	if opt.Sort != "" && !slices.Contains(sortKeys, opt.Sort) {
+		return apierr.Errorf(apierr.Invalid, "sort: must be one of %s", strings.Join(sortKeys, ", "))
+	}
+	switch q.Get("order") {
+	case "", "desc":
+	case "asc":
+		opt.Desc = false
+	default:
+		return apierr.Errorf(apierr.Invalid, "order: must be asc or desc")
+	}
+	total, page, err := s.store.ListTokens(r.Context(), opt)
+	if err != nil {
+		return fmt.Errorf("list tokens: %w", err)
+	}
+	out := listResponse{Total: total, PageNo: opt.PageNo, PageSize: opt.PageSize, Tokens: make([]tokenView, len(page))}
+	for i, t := range page {
+		out.Tokens[i] = viewOf(t)
+	}
+	apierr.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func intParam(v, name string, def, lo, hi int) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, apierr.Errorf(apierr.Invalid, "%s: must be a whole number from %d to %d", name, lo, hi)
+	}
+	return n, nil
+}
+
+func (s *Server) getToken(w http.ResponseWriter, r *http.Request) error {
+	caller, err := manager(r)
+	if err != nil {
+		return err
+	}
+	t, err := s.ownedToken(r, caller)
+	if err != nil {
+		return err
+	}
+	apierr.WriteJSON(w, http.StatusOK, viewOf(t))
+	return nil
+}
+
+type statusRequest struct {
+	Status string `json:"status"`
+}
+
+func (s *Server) setStatus(w http.ResponseWriter, r *http.Request) error {
+	caller, err := manager(r)
+	if err != nil {
+		return err
+	}
+	var req statusRequest
+	if err := apierr.DecodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Status != "enabled" && req.Status != "disabled" {
+		return apierr.Errorf(apierr.Invalid, "status: must be enabled or disabled")
+	}
+	t, err := s.ownedToken(r, caller)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetTokenEnabled(r.Context(), t.ID, req.Status == "enabled"); err != nil {
+		return storeError(err, "token not found")
+	}
+	t.Enabled = req.Status == "enabled"
+	apierr.WriteJSON(w, http.StatusOK, viewOf(t))
+	return nil
+}
+
+type updateRequest struct {
+	Description *string   `json:"description"`
+	Scopes      *[]string `json:"scopes"`
+	IPWhitelist *[]string `json:"ipWhitelist"`
+}
+
+func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
+	caller, err := manager(r)
+	if err != nil {
+		return err
+	}
+	var req updateRequest
+	if err := apierr.DecodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	t, err := s.ownedToken(r, caller)
+	if err != nil {
+		return err
+	}
+	var up tokens.TokenUpdate
+	if req.Description != nil {
+		if err := checkText("description", *req.Description, 1000); err != nil {
+			return err
+		}
+		up.Description = req.Description
+	}
+	if req.Scopes != nil {
+		scopes, err := checkScopes(*req.Scopes)
+		if err != nil {
+			return err
+		}
+		if err := mayGrant(caller, scopes, t.ExpireTime); err != nil {
+			return err
+		}
+		up.Scopes = &scopes
+	}
+	if req.IPWhitelist != nil {
+		wl, err := checkWhitelist(*req.IPWhitelist)
+		if err != nil {
+			return err
+		}
+		up.IPWhitelist = &wl
+	}
+	updated, err := s.store.UpdateToken(r.Context(), t.ID, up)
+	if err != nil {
+		return storeError(err, "token not found")
+	}
+	apierr.WriteJSON(w, http.StatusOK, viewOf(updated))
+	return nil
+}
+
+// regenerate gives the token a new secret. A token caller may only do so
+// for tokens no stronger than itself, or it could read a stronger secret.
+func (s *Server) regenerate(w http.ResponseWriter, r *http.Request) error {
+	caller, err := manager(r)
+	if err != nil {
+		return err
+	}
+	t, err := s.ownedToken(r, caller)
+	if err != nil {
+		return err
+	}
+	if err := mayGrant(caller, t.Scopes, t.ExpireTime); err != nil {
+		return err
+	}
+	secret, err := s.store.RegenerateToken(r.Context(), t.ID)
+	if err != nil {
+		return storeError(err, "token not found")
+	}
+	apierr.WriteJSON(w, http.StatusOK, secretResponse{ID: t.ID, Token: secret})
+	return nil
+}
+
+type deletedResponse struct {
+	Deleted int `json:"deleted"`
+}
+
+func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) error {
+	caller, err := manager(r)
+	if err != nil {
+		return err
+	}
+	t, err := s.ownedToken(r, caller)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteToken(r.Context(), t.ID); err != nil {
+		return storeError(err, "token not found")
+	}
+	apierr.WriteJSON(w, http.StatusOK, deletedResponse{Deleted: 1})
+	return nil
+}
+
+// deleteAllTokens deletes every token of the caller, or of ?username= for
+// an admin.
+func (s *Server) deleteAllTokens(w http.ResponseWriter, r *http.Request) error {
+	caller, err := manager(r)
+	if err != nil {
+		return err
+	}
+	user := caller.User
+	if name := r.URL.Query().Get("username"); name != "" && !strings.EqualFold(name, caller.User) {
+		if !caller.Admin {
+			return apierr.Errorf(apierr.Forbidden, "only an admin may delete another user's tokens")
+		}
+		u, err := s.store.UserByName(r.Context(), name)
+		if err != nil {
+			return storeError(err, fmt.Sprintf("username: no such user %q", name))
+		}
+		user = u.GlobalKey
+	}
+	n, err := s.store.DeleteUserTokens(r.Context(), user)
+	if err != nil {
+		return fmt.Errorf("delete tokens of %s: %w", user, err)
+	}
+	apierr.WriteJSON(w, http.StatusOK, deletedResponse{Deleted: n})
+	return nil
+}

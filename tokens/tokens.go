@@ -1,0 +1,222 @@
+// Package tokens owns depot's SQLite database of users and personal access
+// tokens: the schema and its migrations, password hashing, token secrets and
+// their hashes, and the coalesced recording of token use.
+package tokens
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Errors returned by the Store, wrapped with the operation that failed.
+// Test for them with errors.Is.
+var (
+	// ErrNotFound means that the user or token does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means that a user with the same global_key (compared
+	// case-insensitively) already exists.
+	ErrExists = errors.New("already exists")
+	// ErrBadCredentials means a wrong password, an unknown user or an
+	// unknown token.
+	ErrBadCredentials = errors.New("bad credentials")
+	// ErrMalformedToken means that a text is not a depot token at all: its
+	// prefix, length, alphabet or checksum is wrong. It is detected without
+	// touching the database.
+	ErrMalformedToken = errors.New("malformed token")
+	// ErrInvalid is the class of every *ValidationError.
+	ErrInvalid = errors.New("invalid input")
+)
+
+// ValidationError reports bad input to the Store. Field is the JSON name of
+// the offending field, so that Error reads "global_key: required" and can be
+// shown to the client as it is.
+type ValidationError struct {
+	Field string
+	Msg   string
+}
+
+// Error returns "field: message".
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
+
+// Is reports whether target is ErrInvalid.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+func invalid(field, format string, args ...any) error {
+	return &ValidationError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// User is an account. GlobalKey is its login name and its namespace.
+type User struct {
+	ID        int64
+	GlobalKey string    // login name, ^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$
+	Name      string    // display name, defaults to GlobalKey
+	Email     string    // may be empty
+	Admin     bool      // site administrator
+	CreatedAt time.Time // millisecond precision
+}
+
+var globalKeyRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$`)
+
+// Limits on free text, generous but finite.
+const (
+	maxNameLen        = 100
+	maxEmailLen       = 254
+	maxAudienceLen    = 200
+	maxDescriptionLen = 1000
+	maxScopes         = 100
+	maxScopeLen       = 100
+	maxIPWhitelist    = 100
+)
+
+// ValidGlobalKey reports whether s may be a user's global_key.
+func ValidGlobalKey(s string) bool { return globalKeyRE.MatchString(s) }
+
+// Validate returns a *ValidationError naming the first field that is not
+// acceptable, or nil.
+func (u *User) Validate() error {
+	switch {
+	case u.GlobalKey == "":
+		return invalid("global_key", "required")
+	case !ValidGlobalKey(u.GlobalKey):
+		return invalid("global_key", "must be 1 to 39 letters, digits, '_', '.' or '-', starting with a letter or digit")
+	case !utf8.ValidString(u.Name) || utf8.RuneCountInString(u.Name) > maxNameLen:
+		return invalid("name", "must be valid text of at most %d characters", maxNameLen)
+	case u.Email != "" && !validEmail(u.Email):
+		return invalid("email", "is not an email address")
+	}
+	return nil
+}
+
+func validEmail(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	return len(s) <= maxEmailLen && at > 0 && at < len(s)-1 &&
+		utf8.ValidString(s) && !strings.ContainsAny(s, " \t\r\n<>")
+}
+
+// Token is a personal access token. Its secret is never stored, only its
+// SHA-256 hash; see NewSecret.
+type Token struct {
+	ID             string    // UUIDv4 text
+	Username       string    // owner's global_key
+	Audience       string    // default "default"
+	Description    string    //
+	Scopes         []string  // order preserved, no duplicates
+	IPWhitelist    []string  // addresses and CIDR ranges as given; empty = anywhere
+	NotBefore      time.Time // millisecond precision
+	ExpireTime     time.Time // zero = never expires
+	IssuedAt       time.Time //
+	Issuer         string    // global_key of whoever created it
+	Enabled        bool      // status "enabled" or "disabled"
+	LastAccessIP   string    // "" = never used
+	LastAccessTime time.Time // zero = never used
+}
+
+// Validate checks the fields a caller sets on a new or updated token and
+// normalises them: Audience defaults to "default", duplicate scopes are
+// dropped (keeping the first), nil slices become empty ones. Scope names are
+// not checked against a catalogue; that belongs to the caller.
+func (t *Token) Validate() error {
+	if t.Username == "" {
+		return invalid("username", "required")
+	}
+	if t.Audience == "" {
+		t.Audience = "default"
+	}
+	if !utf8.ValidString(t.Audience) || utf8.RuneCountInString(t.Audience) > maxAudienceLen {
+		return invalid("audience", "must be valid text of at most %d characters", maxAudienceLen)
+	}
+	if err := validDescription(t.Description); err != nil {
+		return err
+	}
+	if !t.ExpireTime.IsZero() && !t.NotBefore.IsZero() &&
+		t.ExpireTime.UnixMilli() <= t.NotBefore.UnixMilli() {
+		return invalid("expireTime", "must be later than notBefore")
+	}
+	scopes, err := normalizeScopes(t.Scopes)
+	if err != nil {
+		return err
+	}
+	t.Scopes = scopes
+	ips, err := normalizeIPWhitelist(t.IPWhitelist)
+	if err != nil {
+		return err
+	}
+	t.IPWhitelist = ips
+	return nil
+}
+
+func validDescription(s string) error {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxDescriptionLen {
+		return invalid("description", "must be valid text of at most %d characters", maxDescriptionLen)
+	}
+	return nil
+}
+
+// normalizeScopes returns scopes without duplicates, in their first order.
+func normalizeScopes(scopes []string) ([]string, error) {
+	if len(scopes) > maxScopes {
+		return nil, invalid("scopes", "at most %d", maxScopes)
+	}
+	out := make([]string, 0, len(scopes))
+	seen := make(map[string]bool, len(scopes))
+	for _, s := range scopes {
+		if s == "" || len(s) > maxScopeLen || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+			return nil, invalid("scopes", "%q is not a scope name", s)
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// normalizeIPWhitelist checks that each entry is an address or a CIDR range
+// and keeps the text as given.
+func normalizeIPWhitelist(ips []string) ([]string, error) {
+	if len(ips) > maxIPWhitelist {
+		return nil, invalid("ipWhitelist", "at most %d entries", maxIPWhitelist)
+	}
+	out := make([]string, 0, len(ips))
+	for _, s := range ips {
+		if _, err := netip.ParseAddr(s); err != nil {
+			if _, err := netip.ParsePrefix(s); err != nil {
+				return nil, invalid("ipWhitelist", "%q is neither an IP address nor a CIDR range", s)
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// ListOptions selects and orders a page of tokens for ListTokens.
+type ListOptions struct {
+	Username string // exact owner ("" = every user)
+	Prefix   string // start of the owner's username, case-sensitive, taken literally
+	Sort     string // "", "username", "audience", "issuedAt", "expireTime" or "lastAccessTime"
+	Desc     bool   // descending; ignored when Sort is "" (natural order: oldest first)
+	PageNo   int    // 1-based; 0 means 1
+	PageSize int    // 1..1000; 0 means 10
+}
+
+// Paging limits of ListOptions.
+const (
+	DefaultPageSize = 10
+	MaxPageSize     = 1000
+)
+
+// SortKeys are the values ListOptions.Sort accepts besides "".
+var SortKeys = []string{"username", "audience", "issuedAt", "expireTime", "lastAccessTime"}
+
+// TokenUpdate lists the fields UpdateToken changes; nil leaves a field as
+// it is.
+type TokenUpdate struct {
+	Description *string
+	Scopes      *[]string
+	IPWhitelist *[]string
+}

@@ -1,0 +1,412 @@
+package tokens
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+const tokenColumns = `t.id, t.username, t.audience, t.description, t.scopes, t.ip_whitelist,
+	t.not_before, t.expire_time, t.issued_at, t.issuer, t.enabled, t.last_access_ip, t.last_access_time`
+
+// scanToken reads tokenColumns, then extra, from row.
+func scanToken(row interface{ Scan(...any) error }, extra ...any) (*Token, error) {
+	var t Token
+	var scopes, ips []byte
+	var notBefore, expire, issued, lastAccess int64
+	dest := append([]any{&t.ID, &t.Username, &t.Audience, &t.Description, &scopes, &ips,
+		&notBefore, &expire, &issued, &t.Issuer, &t.Enabled, &t.LastAccessIP, &lastAccess}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(scopes, &t.Scopes); err != nil {
+		return nil, fmt.Errorf("token %s: scopes: %w", t.ID, err)
+	}
+	if err := json.Unmarshal(ips, &t.IPWhitelist); err != nil {
+		return nil, fmt.Errorf("token %s: ip_whitelist: %w", t.ID, err)
+	}
+	t.NotBefore = fromMilli(notBefore)
+	t.ExpireTime = fromMilli(expire)
+	t.IssuedAt = fromMilli(issued)
+	t.LastAccessTime = fromMilli(lastAccess)
+	return &t, nil
+}
+
+// jsonList encodes a string list for a TEXT column; nil becomes [].
+func jsonList(l []string) string {
+	if len(l) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(l) // cannot fail for []string
+	return string(b)
+}
+
+// CreateToken stores t for the user t.Username and returns its secret, which
+// is not kept and cannot be shown again. It sets t.ID, t.IssuedAt (now),
+// t.NotBefore (now, if zero), t.Enabled, t.Username to the owner's exact
+// global_key and t.Issuer to it if empty, and normalises the fields as
+// Token.Validate does. It returns a *ValidationError (ErrInvalid) for bad
+// fields and ErrNotFound if the user does not exist.
+func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err error) {
+	now := s.nowMilli()
+	if t.NotBefore.IsZero() {
+		t.NotBefore = now
+	}
+	if err := t.Validate(); err != nil {
+		return "", fmt.Errorf("tokens: create token: %w", err)
+	}
+	if t.Issuer == "" {
+		t.Issuer = t.Username
+	}
+	id, err := newUUID()
+	if err != nil {
+		return "", err
+	}
+	secret, err = NewSecret()
+	if err != nil {
+		return "", err
+	}
+	hash := hashSecret(secret)
+
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", fmt.Errorf("tokens: create token for %q: %w", t.Username, err)
+	}
+	defer tx.Rollback()
+	owner, err := userByName(ctx, tx, t.Username)
+	if err != nil {
+		return "", fmt.Errorf("tokens: create token for %q: user: %w", t.Username, err)
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO tokens (id, user_id, username, secret_hash, audience, description, scopes,
+			ip_whitelist, not_before, expire_time, issued_at, issuer, enabled)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+		id, owner.ID, owner.GlobalKey, hash[:], t.Audience, t.Description, jsonList(t.Scopes),
+		jsonList(t.IPWhitelist), t.NotBefore.UnixMilli(), toMilli(t.ExpireTime), now.UnixMilli(), t.Issuer)
+	if err != nil {
+		return "", fmt.Errorf("tokens: create token for %q: %w", t.Username, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return "", fmt.Errorf("tokens: create token for %q: %w", t.Username, err)
+	}
+	t.ID = id
+	t.Username = owner.GlobalKey
+	t.IssuedAt = now
+	t.NotBefore = fromMilli(t.NotBefore.UnixMilli())
+	t.ExpireTime = fromMilli(toMilli(t.ExpireTime))
+	t.Enabled = true
+	t.LastAccessIP, t.LastAccessTime = "", fromMilli(never)
+	return secret, nil
+}
+
+// Token returns the token id, or ErrNotFound.
+func (s *Store) Token(ctx context.Context, id string) (*Token, error) {
+	t, err := scanToken(s.tokenStmt.QueryRowContext(ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tokens: token %q: %w", id, err)
+	}
+	return t, nil
+}
+
+func tokenByID(ctx context.Context, q querier, id string) (*Token, error) {
+	t, err := scanToken(q.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens t WHERE t.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return t, err
+}
+
+// LookupToken authenticates a secret: it returns the token and its owner.
+// It returns ErrMalformedToken, without a database query, if secret is not
+// a well-formed depot token, and ErrBadCredentials if no token has it. It
+// does not check status, validity times or the IP whitelist; the caller
+// does, with what it returns. Nothing is cached, so a change made by any
+// process applies to the next call.
+func (s *Store) LookupToken(ctx context.Context, secret string) (*Token, *User, error) {
+	hash, err := ParseSecret(secret)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tokens: lookup token: %w", err)
+	}
+	var stored []byte
+	var u User
+	var created int64
+	t, err := scanToken(s.lookupStmt.QueryRowContext(ctx, hash[:]), &stored,
+		&u.ID, &u.GlobalKey, &u.Name, &u.Email, &u.Admin, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, fmt.Errorf("tokens: lookup token: %w", ErrBadCredentials)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("tokens: lookup token: %w", err)
+	}
+	// The index found the row by equality; compare again in constant time
+	// so that no code path branches on secret bytes in variable time.
+	if subtle.ConstantTimeCompare(stored, hash[:]) != 1 {
+		return nil, nil, fmt.Errorf("tokens: lookup token: %w", ErrBadCredentials)
+	}
+	u.CreatedAt = fromMilli(created)
+	return t, &u, nil
+}
+
+// SetTokenEnabled enables or disables the token id. It returns ErrNotFound
+// for an unknown id.
+func (s *Store) SetTokenEnabled(ctx context.Context, id string, enabled bool) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET enabled = ? WHERE id = ?`, enabled, id)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return fmt.Errorf("tokens: set token %q enabled=%t: %w", id, enabled, err)
+	}
+	return nil
+}
+
+// UpdateToken changes the fields of id that u sets and returns the token as
+// it now is. It returns ErrNotFound for an unknown id and a *ValidationError
+// for bad fields.
+func (s *Store) UpdateToken(ctx context.Context, id string, u TokenUpdate) (*Token, error) {
+	t, err := s.updateToken(ctx, id, u)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: update token %q: %w", id, err)
+	}
+	return t, nil
+}
+
+func (s *Store) updateToken(ctx context.Context, id string, u TokenUpdate) (*Token, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	t, err := tokenByID(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.Description != nil {
+		if err := validDescription(*u.Description); err != nil {
+			return nil, err
+		}
+		t.Description = *u.Description
+	}
+	if u.Scopes != nil {
+		if t.Scopes, err = normalizeScopes(*u.Scopes); err != nil {
+			return nil, err
+		}
+	}
+	if u.IPWhitelist != nil {
+		if t.IPWhitelist, err = normalizeIPWhitelist(*u.IPWhitelist); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE tokens SET description = ?, scopes = ?, ip_whitelist = ? WHERE id = ?`,
+		t.Description, jsonList(t.Scopes), jsonList(t.IPWhitelist), id); err != nil {
+		return nil, err
+	}
+	return t, tx.Commit()
+}
+
+// RegenerateToken gives the token id a new secret and returns it; the old
+// secret stops working at once. It returns ErrNotFound for an unknown id.
+func (s *Store) RegenerateToken(ctx context.Context, id string) (secret string, err error) {
+	secret, err = NewSecret()
+	if err != nil {
+		return "", err
+	}
+	hash := hashSecret(secret)
+	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET secret_hash = ? WHERE id = ?`, hash[:], id)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return "", fmt.Errorf("tokens: regenerate token %q: %w", id, err)
+	}
+	return secret, nil
+}
+
+// DeleteToken deletes the token id. It returns ErrNotFound for an unknown id.
+func (s *Store) DeleteToken(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, id)
+	if err == nil {
+		err = mustAffect(res)
+	}
+	if err != nil {
+		return fmt.Errorf("tokens: delete token %q: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteUserTokens deletes every token of the user username and returns how
+// many there were. It returns ErrNotFound if the user does not exist.
+func (s *Store) DeleteUserTokens(ctx context.Context, username string) (int, error) {
+	n, err := s.deleteUserTokens(ctx, username)
+	if err != nil {
+		return 0, fmt.Errorf("tokens: delete tokens of %q: %w", username, err)
+	}
+	return n, nil
+}
+
+func (s *Store) deleteUserTokens(ctx context.Context, username string) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	u, err := userByName(ctx, tx, username)
+	if err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE user_id = ?`, u.ID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	return int(n), tx.Commit()
+}
+
+// mustAffect returns ErrNotFound if res changed no row.
+func mustAffect(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// sortKeys maps ListOptions.Sort to its column and the index that holds the
+// tokens in (column, seq) order.
+var sortKeys = map[string]struct{ column, index string }{
+	"":               {"seq", ""},
+	"username":       {"username", "tokens_username"},
+	"audience":       {"audience", "tokens_audience"},
+	"issuedAt":       {"issued_at", "tokens_issued_at"},
+	"expireTime":     {"expire_time", "tokens_expire_time"},
+	"lastAccessTime": {"last_access_time", "tokens_last_access_time"},
+}
+
+// defaultSmallMatch is the number of matching tokens up to which a filtered
+// list reads the matches through the username index and sorts them, rather
+// than walk the sort key's index and skip the tokens that do not match.
+// SQLite cannot know how many names a prefix matches; ListTokens does,
+// having counted them first.
+const defaultSmallMatch = 2000
+
+// ListTokens returns the number of tokens that opt selects and the page
+// opt.PageNo of them. A page beyond the end is empty. Ties in the sort key
+// are broken by issue order, so pages never overlap or skip. Tokens never
+// used, or without expiry, sort as if at time -1. It returns a
+// *ValidationError for an unknown sort key or a page size above
+// MaxPageSize.
+func (s *Store) ListTokens(ctx context.Context, opt ListOptions) (total int, page []*Token, err error) {
+	total, page, err = s.listTokens(ctx, opt)
+	if err != nil {
+		return 0, nil, fmt.Errorf("tokens: list tokens: %w", err)
+	}
+	return total, page, nil
+}
+
+func (s *Store) listTokens(ctx context.Context, opt ListOptions) (int, []*Token, error) {
+	key, ok := sortKeys[opt.Sort]
+	switch {
+	case !ok:
+		return 0, nil, invalid("sort", "must be one of %s", strings.Join(SortKeys, ", "))
+	case opt.PageNo < 0:
+		return 0, nil, invalid("pageNo", "must be at least 1")
+	case opt.PageSize < 0 || opt.PageSize > MaxPageSize:
+		return 0, nil, invalid("pageSize", "must be between 1 and %d", MaxPageSize)
+	}
+	pageNo, pageSize := max(opt.PageNo, 1), opt.PageSize
+	if pageSize == 0 {
+		pageSize = DefaultPageSize
+	}
+
+	var where []string
+	var args []any
+	if opt.Username != "" {
+		where = append(where, "t.username = ?")
+		args = append(args, opt.Username)
+	}
+	if opt.Prefix != "" {
+		// A range on the BINARY column is case-sensitive, takes % and _
+		// literally and uses the index, none of which LIKE does by default.
+		where = append(where, "t.username >= ?")
+		args = append(args, opt.Prefix)
+		if hi, ok := prefixEnd(opt.Prefix); ok {
+			where = append(where, "t.username < ?")
+			args = append(args, hi)
+		}
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM tokens t`+cond, args...).Scan(&total); err != nil {
+		return 0, nil, err
+	}
+	if pageNo-1 >= (total+pageSize-1)/pageSize {
+		return total, []*Token{}, nil
+	}
+	offset := (pageNo - 1) * pageSize
+
+	dir := " ASC"
+	if opt.Desc && opt.Sort != "" {
+		dir = " DESC"
+	}
+	order := " ORDER BY t." + key.column + dir
+	if key.column != "seq" {
+		order += ", t.seq" + dir
+	}
+	from := " FROM tokens t"
+	switch {
+	case len(where) == 0:
+		// The planner walks the sort index (or the table) by itself.
+	case total <= s.smallMatch:
+		from += " INDEXED BY tokens_username"
+	case key.index == "":
+		from += " NOT INDEXED"
+	default:
+		from += " INDEXED BY " + key.index
+	}
+	q := `SELECT ` + tokenColumns + from + cond + order + ` LIMIT ? OFFSET ?`
+	rows, err := s.db.QueryContext(ctx, q, append(args, pageSize, offset)...)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rows.Close()
+	page := make([]*Token, 0, min(pageSize, total-offset))
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return 0, nil, err
+		}
+		page = append(page, t)
+	}
+	return total, page, rows.Err()
+}
+
+// prefixEnd returns the least string greater than every string that starts
+// with p, or false if there is none (p is all 0xff bytes).
+func prefixEnd(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}

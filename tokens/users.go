@@ -1,0 +1,178 @@
+package tokens
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+const userColumns = `u.id, u.global_key, u.name, u.email, u.admin, u.created_at`
+
+// scanUser reads userColumns from row.
+func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+	var u User
+	var created int64
+	if err := row.Scan(&u.ID, &u.GlobalKey, &u.Name, &u.Email, &u.Admin, &created); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = fromMilli(created)
+	return &u, nil
+}
+
+// CreateUser adds u with a bcrypt hash of password and sets u.ID and
+// u.CreatedAt; u.Name defaults to u.GlobalKey. It returns a
+// *ValidationError (ErrInvalid) for bad fields or password, and ErrExists if
+// the global_key is taken, compared case-insensitively.
+func (s *Store) CreateUser(ctx context.Context, u *User, password string) error {
+	if u.Name == "" {
+		u.Name = u.GlobalKey
+	}
+	if err := u.Validate(); err != nil {
+		return fmt.Errorf("tokens: create user: %w", err)
+	}
+	hash, err := s.hashPassword(password)
+	if err != nil {
+		return fmt.Errorf("tokens: create user %s: %w", u.GlobalKey, err)
+	}
+	created := s.nowMilli()
+	err = s.db.QueryRowContext(ctx, `
+		INSERT INTO users (global_key, name, email, password_hash, admin, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.GlobalKey, u.Name, u.Email, hash, u.Admin, created.UnixMilli()).Scan(&u.ID)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("tokens: create user %s: %w", u.GlobalKey, ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("tokens: create user %s: %w", u.GlobalKey, err)
+	}
+	u.CreatedAt = created
+	return nil
+}
+
+// hashPassword checks password and returns its bcrypt hash.
+func (s *Store) hashPassword(password string) ([]byte, error) {
+	switch {
+	case password == "":
+		return nil, invalid("password", "required")
+	case len(password) > 72: // bcrypt reads no further
+		return nil, invalid("password", "at most 72 bytes")
+	}
+	return bcrypt.GenerateFromPassword([]byte(password), s.bcryptCost)
+}
+
+// UserByName returns the user whose global_key is globalKey, compared
+// case-insensitively, or ErrNotFound.
+func (s *Store) UserByName(ctx context.Context, globalKey string) (*User, error) {
+	u, err := userByName(ctx, s.db, globalKey)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: user %q: %w", globalKey, err)
+	}
+	return u, nil
+}
+
+func userByName(ctx context.Context, q querier, globalKey string) (*User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users u WHERE u.global_key = ?`, globalKey))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return u, err
+}
+
+// ListUsers returns every user in order of creation.
+func (s *Store) ListUsers(ctx context.Context) ([]*User, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users u ORDER BY u.id`)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: list users: %w", err)
+	}
+	defer rows.Close()
+	var users []*User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("tokens: list users: %w", err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tokens: list users: %w", err)
+	}
+	return users, nil
+}
+
+// CountUsers returns the number of users.
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("tokens: count users: %w", err)
+	}
+	return n, nil
+}
+
+// SetPassword replaces the password of the user globalKey. It returns
+// ErrNotFound for an unknown user and a *ValidationError for an empty or
+// over-long password.
+func (s *Store) SetPassword(ctx context.Context, globalKey, password string) error {
+	hash, err := s.hashPassword(password)
+	if err != nil {
+		return fmt.Errorf("tokens: set password of %q: %w", globalKey, err)
+	}
+	res, err := s.db.ExecContext(ctx,
+		`UPDATE users SET password_hash = ? WHERE global_key = ?`, hash, globalKey)
+	if err != nil {
+		return fmt.Errorf("tokens: set password of %q: %w", globalKey, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("tokens: set password of %q: %w", globalKey, cmpErr(err, ErrNotFound))
+	}
+	return nil
+}
+
+// VerifyPassword returns the user globalKey if password is theirs, and
+// ErrBadCredentials for a wrong password or an unknown user alike. An
+// unknown user costs a bcrypt comparison too, so that the answer's timing
+// does not reveal which users exist.
+func (s *Store) VerifyPassword(ctx context.Context, globalKey, password string) (*User, error) {
+	var hash []byte
+	var created int64
+	u := new(User)
+	err := s.db.QueryRowContext(ctx,
+		`SELECT `+userColumns+`, u.password_hash FROM users u WHERE u.global_key = ?`, globalKey).
+		Scan(&u.ID, &u.GlobalKey, &u.Name, &u.Email, &u.Admin, &created, &hash)
+	u.CreatedAt = fromMilli(created)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		bcrypt.CompareHashAndPassword(s.dummy(), []byte(password))
+		return nil, fmt.Errorf("tokens: verify password of %q: %w", globalKey, ErrBadCredentials)
+	case err != nil:
+		return nil, fmt.Errorf("tokens: verify password of %q: %w", globalKey, err)
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
+		return nil, fmt.Errorf("tokens: verify password of %q: %w", globalKey, ErrBadCredentials)
+	}
+	return u, nil
+}
+
+// dummy returns a bcrypt hash of the store's cost that no password matches
+// in practice.
+func (s *Store) dummy() []byte {
+	s.dummyOnce.Do(func() {
+		h, err := bcrypt.GenerateFromPassword([]byte("depot: no such user"), s.bcryptCost)
+		if err != nil { // cannot happen for a short password and a valid cost
+			h = []byte("$2a$10$invalidinvalidinvalidinvalidinvalidinvalidinvalidinv")
+		}
+		s.dummyHash = h
+	})
+	return s.dummyHash
+}
+
+// cmpErr returns err if it is not nil, else fallback.
+func cmpErr(err, fallback error) error {
+	if err != nil {
+		return err
+	}
+	return fallback
+}
