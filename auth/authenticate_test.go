@@ -26,7 +26,6 @@ func newStore(t testing.TB) *tokens.Store {
 	return s
 }
 
-
 func TestAuthenticatePasswordsOnlyWhereAllowed(t *testing.T) {
 	s := newStore(t)
 	a := auth.NewAuthenticator(tokens.Verifier{Store: s}, nil)
