@@ -28,7 +28,7 @@ const Agent = "depot/0.1"
 
 // Policy decides what a caller may do with a repository.
 type Policy interface {
-	Decide(ctx context.Context, id *auth.Identity, r *repos.Repo, act repos.Action) repos.Decision
+	Decide(ctx context.Context, id *auth.Identity, owner, name string, act repos.Action) (repos.Decision, error)
 }
 
 // Server serves git over smart HTTP.
@@ -120,7 +120,11 @@ func (s *Server) access(r *http.Request, act repos.Action) (*repos.Repo, *auth.I
 	case err != nil:
 		return nil, id, err
 	}
-	switch s.policy.Decide(r.Context(), id, repo, act) {
+	decision, err := s.policy.Decide(r.Context(), id, repo.Owner, repo.Name, act)
+	if err != nil {
+		return nil, id, err
+	}
+	switch decision {
 	case repos.Allowed:
 		return repo, id, nil
 	case repos.Forbidden:

@@ -53,7 +53,7 @@ func newEnv(t *testing.T) *env {
 	log.SetOutput(io.Discard)
 	r := mux.NewRouter()
 	a := auth.NewAuthenticator(tokens.Verifier{Store: store}, nil)
-	githttp.New(rd, a, repos.Policy{}, log).Register(r)
+	githttp.New(rd, a, repos.NewPolicy(store), log).Register(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	home := t.TempDir()

@@ -2,7 +2,9 @@ package repos
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/depot/depot/auth"
 )
@@ -12,13 +14,17 @@ type Action int
 
 // The actions a permission check distinguishes.
 const (
-	Read  Action = iota // clone, fetch, read over the API
-	Write               // push
+	Read   Action = iota // clone, fetch, read over the API
+	Write                // push, create and delete branches
+	Manage               // change settings, delete the repository, create repositories in a project
 )
 
 func (a Action) String() string {
-	if a == Write {
+	switch a {
+	case Write:
 		return "write"
+	case Manage:
+		return "manage"
 	}
 	return "read"
 }
@@ -34,18 +40,131 @@ const (
 	Allowed
 )
 
-// Policy is the one permission function that every surface asks.
-type Policy struct{}
+// Role is a member's role in a project, weakest first.
+type Role int
 
-// Decide says whether id may perform act on r. Site admins may do
-// everything; in a user's namespace its owner may do everything; every
-// other caller does not see the repository.
-func (Policy) Decide(_ context.Context, id *auth.Identity, r *Repo, act Action) Decision {
+// The roles of SPEC.md. RoleNone is a non-member.
+const (
+	RoleNone Role = iota
+	RoleViewer
+	RoleDeveloper
+	RoleAdmin
+	RoleOwner
+)
+
+var roleNames = [...]string{RoleNone: "", RoleViewer: "viewer", RoleDeveloper: "developer", RoleAdmin: "admin", RoleOwner: "owner"}
+
+func (r Role) String() string { return roleNames[r] }
+
+// ParseRole reads a role name.
+func ParseRole(s string) (Role, error) {
+	for r, n := range roleNames {
+		if n != "" && n == s {
+			return Role(r), nil
+		}
+	}
+	return RoleNone, fmt.Errorf("%w: role must be owner, admin, developer or viewer, not %q", ErrInvalid, s)
+}
+
+// Visibility says who may read a repository.
+type Visibility string
+
+// The visibilities of SPEC.md; repositories are private by default.
+const (
+	Private Visibility = "private"
+	Public  Visibility = "public"
+)
+
+// Namespaces answers what the permission function needs to know about
+// owners, projects and repositories; the store implements it.
+type Namespaces interface {
+	// ProjectRole returns user's role in project, RoleNone for a
+	// non-member; isProject is false when no project has that name (it is
+	// then a user's namespace, or nothing).
+	ProjectRole(ctx context.Context, project, user string) (role Role, isProject bool, err error)
+	// RepoVisibility returns the visibility of owner/name; repositories
+	// the store has no record of (placed by hand) are Private.
+	RepoVisibility(ctx context.Context, owner, name string) (Visibility, error)
+}
+
+// Policy is the one permission function that every surface asks.
+type Policy struct {
+	ns Namespaces
+}
+
+// NewPolicy returns the Policy over ns.
+func NewPolicy(ns Namespaces) *Policy { return &Policy{ns: ns} }
+
+// Decide says whether id may perform act on the repository owner/name.
+//
+//   - Site admins may do everything.
+//   - In a user's namespace, its owner may do everything.
+//   - In a project, viewers read, developers also write, admins and
+//     owners also manage.
+//   - Anyone, anonymous included, reads a public repository; nobody
+//     writes anonymously.
+//   - Whoever may not read a private repository does not see it.
+//
+// A failing store denies access and returns its error.
+func (p *Policy) Decide(ctx context.Context, id *auth.Identity, owner, name string, act Action) (Decision, error) {
+	if id.Admin {
+		return Allowed, nil
+	}
+	vis, err := p.ns.RepoVisibility(ctx, owner, name)
+	if err != nil {
+		return Hidden, fmt.Errorf("repos: visibility of %s/%s: %w", owner, name, err)
+	}
+	role := RoleNone
+	if !id.Anonymous() {
+		if role, err = p.OwnerRole(ctx, id, owner); err != nil {
+			return Hidden, err
+		}
+	}
+	need := map[Action]Role{Read: RoleViewer, Write: RoleDeveloper, Manage: RoleAdmin}[act]
+	switch {
+	case role >= need:
+		return Allowed, nil
+	case role >= RoleViewer || vis == Public:
+		return Forbidden, nil
+	}
+	return Hidden, nil
+}
+
+// OwnerRole returns the caller's role in the namespace owner: RoleOwner in
+// its own namespace and for site admins, its membership in a project, and
+// RoleNone otherwise.
+func (p *Policy) OwnerRole(ctx context.Context, id *auth.Identity, owner string) (Role, error) {
 	switch {
 	case id.Anonymous():
-		return Hidden
-	case id.Admin, strings.EqualFold(id.User, r.Owner):
-		return Allowed
+		return RoleNone, nil
+	case id.Admin, strings.EqualFold(id.User, owner):
+		return RoleOwner, nil
 	}
-	return Hidden
+	role, _, err := p.ns.ProjectRole(ctx, owner, id.User)
+	if err != nil {
+		return RoleNone, fmt.Errorf("repos: role of %s in %s: %w", id.User, owner, err)
+	}
+	return role, nil
+}
+
+// Project is a team namespace.
+type Project struct {
+	Name        string
+	DisplayName string
+	Description string
+	CreatedAt   time.Time
+}
+
+// Member is a user's membership of a project.
+type Member struct {
+	User  string
+	Role  Role
+	Since time.Time
+}
+
+// Info is what depot keeps about a repository beside its git data.
+type Info struct {
+	Description string
+	Visibility  Visibility
+	CreatedAt   time.Time // zero for a repository placed by hand
 }

@@ -33,10 +33,12 @@ type Store struct {
 	now func() time.Time
 
 	bcryptCost int
-	smallMatch int // see defaultSmallMatch
-	dummyOnce  sync.Once
-	dummyHash  []byte // compared against for unknown users; see VerifyPassword
+	// walkSortIndex is the plan choice of ListTokens; tests replace it.
+	walkSortIndex func(matched, all, end int) bool
+	dummyOnce     sync.Once
+	dummyHash     []byte // compared against for unknown users; see VerifyPassword
 
+	cache      *lookupCache
 	lookupStmt *sql.Stmt // LookupToken
 	tokenStmt  *sql.Stmt // Token
 	useStmt    *sql.Stmt // FlushTokenUse
@@ -87,13 +89,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxIdleConns(n)
 
 	s := &Store{
-		db:         db,
-		log:        logrus.StandardLogger(),
-		now:        time.Now,
-		bcryptCost: bcrypt.DefaultCost,
-		smallMatch: defaultSmallMatch,
-		kick:       make(chan struct{}, 1),
-		done:       make(chan struct{}),
+		db:            db,
+		log:           logrus.StandardLogger(),
+		now:           time.Now,
+		bcryptCost:    bcrypt.DefaultCost,
+		walkSortIndex: walkSortIndex,
+		cache:         newLookupCache(path),
+		kick:          make(chan struct{}, 1),
+		done:          make(chan struct{}),
 	}
 	s.uses.m = make(map[string]tokenUse)
 	if err := s.migrate(ctx); err != nil {

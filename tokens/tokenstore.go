@@ -127,13 +127,19 @@ func tokenByID(ctx context.Context, q querier, id string) (*Token, error) {
 // It returns ErrMalformedToken, without a database query, if secret is not
 // a well-formed depot token, and ErrBadCredentials if no token has it. It
 // does not check status, validity times or the IP whitelist; the caller
-// does, with what it returns. Nothing is cached, so a change made by any
-// process applies to the next call.
+// does, with what it returns. Answers are cached only while the database
+// is unchanged (see lookupCache), so a change made by any process applies
+// to the next call.
 func (s *Store) LookupToken(ctx context.Context, secret string) (*Token, *User, error) {
 	hash, err := ParseSecret(secret)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tokens: lookup token: %w", err)
 	}
+	now := s.now()
+	if t, u, ok := s.cache.get(hash, now); ok {
+		return t, u, nil
+	}
+	gen, stamp, cacheable := s.cache.begin()
 	var stored []byte
 	var u User
 	var created int64
@@ -151,12 +157,16 @@ func (s *Store) LookupToken(ctx context.Context, secret string) (*Token, *User, 
 		return nil, nil, fmt.Errorf("tokens: lookup token: %w", ErrBadCredentials)
 	}
 	u.CreatedAt = fromMilli(created)
+	if cacheable {
+		s.cache.put(hash, t, &u, gen, stamp, now)
+	}
 	return t, &u, nil
 }
 
 // SetTokenEnabled enables or disables the token id. It returns ErrNotFound
 // for an unknown id.
 func (s *Store) SetTokenEnabled(ctx context.Context, id string, enabled bool) error {
+	defer s.cache.invalidate() // after the commit: see lookupCache
 	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET enabled = ? WHERE id = ?`, enabled, id)
 	if err == nil {
 		err = mustAffect(res)
@@ -171,6 +181,7 @@ func (s *Store) SetTokenEnabled(ctx context.Context, id string, enabled bool) er
 // it now is. It returns ErrNotFound for an unknown id and a *ValidationError
 // for bad fields.
 func (s *Store) UpdateToken(ctx context.Context, id string, u TokenUpdate) (*Token, error) {
+	defer s.cache.invalidate() // after the commit: see lookupCache
 	t, err := s.updateToken(ctx, id, u)
 	if err != nil {
 		return nil, fmt.Errorf("tokens: update token %q: %w", id, err)
@@ -215,6 +226,7 @@ func (s *Store) updateToken(ctx context.Context, id string, u TokenUpdate) (*Tok
 // RegenerateToken gives the token id a new secret and returns it; the old
 // secret stops working at once. It returns ErrNotFound for an unknown id.
 func (s *Store) RegenerateToken(ctx context.Context, id string) (secret string, err error) {
+	defer s.cache.invalidate() // after the commit: see lookupCache
 	secret, err = NewSecret()
 	if err != nil {
 		return "", err
@@ -232,6 +244,7 @@ func (s *Store) RegenerateToken(ctx context.Context, id string) (secret string, 
 
 // DeleteToken deletes the token id. It returns ErrNotFound for an unknown id.
 func (s *Store) DeleteToken(ctx context.Context, id string) error {
+	defer s.cache.invalidate() // after the commit: see lookupCache
 	res, err := s.db.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, id)
 	if err == nil {
 		err = mustAffect(res)
@@ -245,6 +258,7 @@ func (s *Store) DeleteToken(ctx context.Context, id string) error {
 // DeleteUserTokens deletes every token of the user username and returns how
 // many there were. It returns ErrNotFound if the user does not exist.
 func (s *Store) DeleteUserTokens(ctx context.Context, username string) (int, error) {
+	defer s.cache.invalidate() // after the commit: see lookupCache
 	n, err := s.deleteUserTokens(ctx, username)
 	if err != nil {
 		return 0, fmt.Errorf("tokens: delete tokens of %q: %w", username, err)
@@ -296,12 +310,16 @@ var sortKeys = map[string]struct{ column, index string }{
 	"lastAccessTime": {"last_access_time", "tokens_last_access_time"},
 }
 
-// defaultSmallMatch is the number of matching tokens up to which a filtered
-// list reads the matches through the username index and sorts them, rather
-// than walk the sort key's index and skip the tokens that do not match.
-// SQLite cannot know how many names a prefix matches; ListTokens does,
-// having counted them first.
-const defaultSmallMatch = 2000
+// walkSortIndex reports whether a filtered list should walk the sort key's
+// index, skipping the tokens that do not match, rather than read the
+// matches through the username index and sort them. SQLite cannot know how
+// many tokens a prefix matches; ListTokens does, having counted them, so it
+// decides. Walking reads about end*all/matched index entries if the matches
+// are spread evenly; sorting reads and orders every match, a few times
+// dearer per token.
+func walkSortIndex(matched, all, end int) bool {
+	return float64(end)*float64(all) < 4*float64(matched)*float64(matched)
+}
 
 // ListTokens returns the number of tokens that opt selects and the page
 // opt.PageNo of them. A page beyond the end is empty. Ties in the sort key
@@ -353,9 +371,18 @@ func (s *Store) listTokens(ctx context.Context, opt ListOptions) (int, []*Token,
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
 
-	var total int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM tokens t`+cond, args...).Scan(&total); err != nil {
+	// Without a filter count(*) reads the smallest index; with one,
+	// token_counts holds a row per owner instead of one per token.
+	var total, all int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM tokens`).Scan(&all); err != nil {
 		return 0, nil, err
+	}
+	total = all
+	if cond != "" {
+		if err := s.db.QueryRowContext(ctx,
+			`SELECT coalesce(sum(t.n), 0) FROM token_counts t`+cond, args...).Scan(&total); err != nil {
+			return 0, nil, err
+		}
 	}
 	if pageNo-1 >= (total+pageSize-1)/pageSize {
 		return total, []*Token{}, nil
@@ -372,9 +399,9 @@ func (s *Store) listTokens(ctx context.Context, opt ListOptions) (int, []*Token,
 	}
 	from := " FROM tokens t"
 	switch {
-	case len(where) == 0:
+	case cond == "":
 		// The planner walks the sort index (or the table) by itself.
-	case total <= s.smallMatch:
+	case !s.walkSortIndex(total, all, offset+pageSize):
 		from += " INDEXED BY tokens_username"
 	case key.index == "":
 		from += " NOT INDEXED"

@@ -116,6 +116,7 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 // ErrNotFound for an unknown user and a *ValidationError for an empty or
 // over-long password.
 func (s *Store) SetPassword(ctx context.Context, globalKey, password string) error {
+	defer s.cache.invalidate() // after the commit: see lookupCache
 	hash, err := s.hashPassword(password)
 	if err != nil {
 		return fmt.Errorf("tokens: set password of %q: %w", globalKey, err)

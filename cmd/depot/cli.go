@@ -202,8 +202,21 @@ func runTokenList(e *env, args []string) error {
 	return tw.Flush()
 }
 
+type repoCreateFlags struct {
+	public      *bool
+	description *string
+}
+
+func (f *repoCreateFlags) register(fs *flag.FlagSet) {
+	f.public = fs.Bool("public", false, "anyone may clone it without credentials")
+	f.description = fs.String("description", "", "what the repository holds")
+}
+
 func runRepoCreate(e *env, args []string) error {
-	d, pos, err := openForCLI(e, newFlagSet("repo create"), args, 1, "OWNER/NAME")
+	fs := newFlagSet("repo create")
+	var f repoCreateFlags
+	f.register(fs)
+	d, pos, err := openForCLI(e, fs, args, 1, "OWNER/NAME")
 	if err != nil {
 		return err
 	}
@@ -212,6 +225,19 @@ func runRepoCreate(e *env, args []string) error {
 	if !ok {
 		return usagef("repository must be OWNER/NAME, not %q", pos[0])
 	}
+	for _, err := range []error{repos.ValidateOwner(owner), repos.ValidateName(name)} {
+		if err != nil {
+			return usagef("%v", err)
+		}
+	}
+	ctx := context.Background()
+	_, owner, err = d.store.Namespace(ctx, owner)
+	if errors.Is(err, tokens.ErrNotFound) {
+		return fmt.Errorf("no user or project named %q", strings.Split(pos[0], "/")[0])
+	}
+	if err != nil {
+		return err
+	}
 	r, err := d.repos.Create(owner, name, repos.CreateOptions{})
 	if errors.Is(err, repos.ErrInvalid) {
 		return usagef("%v", err)
@@ -219,7 +245,107 @@ func runRepoCreate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "created repository %s at %s\n", r.FullName(), r.Path)
+	info := &repos.Info{Description: *f.description, Visibility: repos.Private}
+	if *f.public {
+		info.Visibility = repos.Public
+	}
+	if err := d.store.SaveRepoInfo(ctx, r.Owner, r.Name, info); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created %s repository %s at %s\n", info.Visibility, r.FullName(), r.Path)
+	return nil
+}
+
+type projectCreateFlags struct {
+	owner, displayName, description *string
+}
+
+func (f *projectCreateFlags) register(fs *flag.FlagSet) {
+	f.owner = fs.String("owner", "", "the user who owns the project (required)")
+	f.displayName = fs.String("display-name", "", "display name (default: NAME)")
+	f.description = fs.String("description", "", "what the project is")
+}
+
+func runProjectCreate(e *env, args []string) error {
+	fs := newFlagSet("project create")
+	var f projectCreateFlags
+	f.register(fs)
+	d, pos, err := openForCLI(e, fs, args, 1, "NAME")
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	if *f.owner == "" {
+		return usagef("--owner is required")
+	}
+	p := &repos.Project{Name: pos[0], DisplayName: *f.displayName, Description: *f.description}
+	err = d.store.CreateProject(context.Background(), p, *f.owner)
+	switch {
+	case errors.Is(err, tokens.ErrInvalid):
+		return usagef("%v", err)
+	case errors.Is(err, tokens.ErrExists):
+		return fmt.Errorf("the name %q is taken by a user or project", p.Name)
+	case errors.Is(err, tokens.ErrNotFound):
+		return fmt.Errorf("no such user %q", *f.owner)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created project %s owned by %s\n", p.Name, *f.owner)
+	return nil
+}
+
+func runProjectList(e *env, args []string) error {
+	d, _, err := openForCLI(e, newFlagSet("project list"), args, 0, "")
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	list, err := d.store.ListProjects(context.Background(), "")
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tDISPLAY NAME\tCREATED")
+	for _, p := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, p.DisplayName, p.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+func runMemberAdd(e *env, args []string) error {
+	fs := newFlagSet("member add")
+	roleName := fs.String("role", "", "owner, admin, developer or viewer (required)")
+	d, pos, err := openForCLI(e, fs, args, 2, "PROJECT USER")
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	role, err := repos.ParseRole(*roleName)
+	if err != nil {
+		return usagef("--role must be owner, admin, developer or viewer")
+	}
+	return memberError(d.store.SetMember(context.Background(), pos[0], pos[1], role), e, fmt.Sprintf("%s is now %s of %s", pos[1], role, pos[0]))
+}
+
+func runMemberRemove(e *env, args []string) error {
+	d, pos, err := openForCLI(e, newFlagSet("member remove"), args, 2, "PROJECT USER")
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	return memberError(d.store.RemoveMember(context.Background(), pos[0], pos[1]), e, fmt.Sprintf("removed %s from %s", pos[1], pos[0]))
+}
+
+func memberError(err error, e *env, done string) error {
+	switch {
+	case errors.Is(err, tokens.ErrLastOwner):
+		return fmt.Errorf("a project keeps at least one owner")
+	case errors.Is(err, tokens.ErrNotFound):
+		return fmt.Errorf("no such project, user or membership")
+	case err != nil:
+		return err
+	}
+	fmt.Fprintln(e.stdout, done)
 	return nil
 }
 

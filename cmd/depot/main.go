@@ -46,7 +46,11 @@ func init() {
 		{"user list", "[--data DIR]", "list users", runUserList},
 		{"token create", "--user NAME [--scopes a,b] [--description D] [--audience A] [--expires 720h] [--data DIR]", "create a personal access token; its value is the last line printed", runTokenCreate},
 		{"token list", "[--user NAME] [--data DIR]", "list tokens (never their values)", runTokenList},
-		{"repo create", "OWNER/NAME [--data DIR]", "create an empty bare repository", runRepoCreate},
+		{"project create", "NAME --owner USER [--display-name D] [--description D] [--data DIR]", "create a project (a team namespace) owned by USER", runProjectCreate},
+		{"project list", "[--data DIR]", "list projects", runProjectList},
+		{"member add", "PROJECT USER --role owner|admin|developer|viewer [--data DIR]", "add a project member, or change a member's role", runMemberAdd},
+		{"member remove", "PROJECT USER [--data DIR]", "remove a project member", runMemberRemove},
+		{"repo create", "OWNER/NAME [--public] [--description D] [--data DIR]", "create an empty bare repository (private unless --public)", runRepoCreate},
 		{"repo list", "[OWNER] [--data DIR]", "list repositories", runRepoList},
 	}
 }
@@ -148,6 +152,12 @@ func (c *command) flags() *flag.FlagSet {
 		new(tokenCreateFlags).register(fs)
 	case "token list":
 		fs.String("user", "", "only this user's tokens")
+	case "project create":
+		new(projectCreateFlags).register(fs)
+	case "member add":
+		fs.String("role", "", "owner, admin, developer or viewer (required)")
+	case "repo create":
+		new(repoCreateFlags).register(fs)
 	}
 	if c.name != "serve" {
 		dataFlag(fs, os.Getenv)

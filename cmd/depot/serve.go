@@ -87,7 +87,7 @@ func runServe(e *env, args []string) error {
 		Auth: authn,
 		Log:  log,
 		API:  []server.Surface{api.New(d.store, log)},
-		Git:  []server.Surface{githttp.New(d.repos, authn, repos.Policy{}, log)},
+		Git:  []server.Surface{githttp.New(d.repos, authn, repos.NewPolicy(d.store), log)},
 	})
 	srv := &http.Server{
 		Handler:           handler,
