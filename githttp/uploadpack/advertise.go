@@ -37,7 +37,8 @@ func advertiseV0(ctx context.Context, r *repo, w io.Writer, opt Options) error {
 	caps = append(caps, "agent="+sanitizeAgent(opt.agent()))
 	capLine := strings.Join(caps, " ")
 
-	bw := bufio.NewWriter(w)
+	// The HTTP layer flushes every Write: send the list in large chunks.
+	bw := bufio.NewWriterSize(w, 64<<10)
 	p := &pktWriter{w: bw}
 	first := true
 	emit := func(h plumbing.Hash, name string) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/depot/depot/repos/packwrite"
+	"github.com/go-git/go-git/v5/plumbing"
 	"io"
 	"os/exec"
 	"path/filepath"
@@ -87,14 +89,129 @@ func TestNegotiationStopsAtCommon(t *testing.T) {
 }
 
 // BenchmarkServeClone measures a full v2 clone of a generated repository of
-// about 1000 commits (some 7000 objects), packed with deltas.
+// about 1000 commits (some 7000 objects), packed with deltas: Cold computes
+// the object list each time, Cached takes it from the plan cache, as
+// identical concurrent clones do.
 func BenchmarkServeClone(b *testing.B) {
 	dir, commits := genRepo(b, 1000)
 	body := pkts("command=fetch", "0001", "want "+commits[len(commits)-1], "ofs-delta", "no-progress", "done", "0000")
+	for _, cold := range []bool{true, false} {
+		name := "Cached"
+		if cold {
+			name = "Cold"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ResetTimer()
+			for range b.N {
+				if cold {
+					plans = newPlanCache(planCacheBytes)
+				}
+				if err := Serve(context.Background(), dir, 2, strings.NewReader(body), io.Discard, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPackStream measures packwrite.Write over every object of the
+// generated repository: Whole sends the single pack as stored, RefDelta
+// rewrites each reused delta's header (no ofs-delta).
+func BenchmarkPackStream(b *testing.B) {
+	dir, _ := genRepo(b, 1000)
+	r, err := openRepo(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.close()
+	var ids []plumbing.Hash
+	for _, p := range r.db.Packs() {
+		for i := range p.Index.Count() {
+			ids = append(ids, p.Index.Name(i))
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		opt  packwrite.Options
+	}{{"Whole", packwrite.Options{OFSDelta: true}}, {"RefDelta", packwrite.Options{}}} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ResetTimer()
+			for range b.N {
+				if _, err := packwrite.Write(context.Background(), r.db, io.Discard, ids, tt.opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkNegotiate measures a v0 fetch one commit behind: negotiation,
+// a short walk and a small pack.
+func BenchmarkNegotiate(b *testing.B) {
+	dir, commits := genRepo(b, 1000)
+	tip, prev := commits[len(commits)-1], commits[len(commits)-2]
+	body := pkts("want "+tip+" multi_ack_detailed side-band-64k ofs-delta no-progress", "0000", "have "+prev, "done")
 	b.ResetTimer()
 	for range b.N {
-		if err := Serve(context.Background(), dir, 2, strings.NewReader(body), io.Discard, Options{}); err != nil {
+		plans = newPlanCache(planCacheBytes)
+		if err := Serve(context.Background(), dir, 0, strings.NewReader(body), io.Discard, Options{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkAdvertise measures the v0 ref advertisement of a repository with
+// 4000 refs: 2000 in packed-refs (every tenth an annotated tag), 2000 loose.
+func BenchmarkAdvertise(b *testing.B) {
+	dir, commits := genRepo(b, 100)
+	manyRefs(b, dir, commits, 4000)
+	b.ResetTimer()
+	for range b.N {
+		if err := AdvertiseRefs(context.Background(), dir, io.Discard, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// manyRefs adds n refs to dir: half packed, half loose.
+func manyRefs(tb testing.TB, dir string, commits []string, n int) {
+	tb.Helper()
+	g := newGit(tb)
+	var in strings.Builder
+	for i := range n / 2 {
+		if i%10 == 0 {
+			fmt.Fprintf(&in, "%s refs/tags/t%05d\n", commits[i%len(commits)], i)
+			continue
+		}
+		fmt.Fprintf(&in, "update refs/heads/b%05d %s\n", i, commits[i%len(commits)])
+	}
+	var upd, tags []string
+	for _, l := range strings.Split(strings.TrimSpace(in.String()), "\n") {
+		if strings.HasPrefix(l, "update ") {
+			upd = append(upd, l)
+		} else {
+			tags = append(tags, l)
+		}
+	}
+	cmd := exec.Command("git", "update-ref", "--stdin")
+	cmd.Dir, cmd.Env = dir, g.env
+	cmd.Stdin = strings.NewReader(strings.Join(upd, "\n") + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("update-ref: %v\n%s", err, out)
+	}
+	for _, t := range tags {
+		f := strings.Fields(t)
+		g.run(dir, "tag", "-a", "-m", "t", strings.TrimPrefix(f[1], "refs/tags/"), f[0])
+	}
+	g.run(dir, "pack-refs", "--all")
+	var loose strings.Builder
+	for i := n / 2; i < n; i++ {
+		fmt.Fprintf(&loose, "update refs/heads/l%05d %s\n", i, commits[i%len(commits)])
+	}
+	cmd = exec.Command("git", "update-ref", "--stdin")
+	cmd.Dir, cmd.Env = dir, g.env
+	cmd.Stdin = strings.NewReader(loose.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("update-ref: %v\n%s", err, out)
 	}
 }

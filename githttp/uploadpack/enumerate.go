@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/depot/depot/repos/odb"
+	"github.com/depot/depot/repos/packwrite"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -24,6 +26,9 @@ type packPlan struct {
 	objects []packObject
 	added   map[plumbing.Hash]bool
 	has     map[plumbing.Hash]bool
+	// wholePack is the checksum of a pack holding exactly objects, whose
+	// stored bytes are then the whole answer; zero when none does.
+	wholePack plumbing.Hash
 }
 
 // planInput gathers what decides the pack's content.
@@ -235,7 +240,7 @@ func (t *treeAdder) addBlob(h plumbing.Hash, depth int) error {
 		return nil
 	}
 	omit, err := t.filter.omitBlob(depth, func() (int64, error) {
-		return t.r.st.EncodedObjectSize(h)
+		return t.r.size(h)
 	})
 	if err != nil {
 		return fmt.Errorf("size of %s: %w", h, err)
@@ -270,4 +275,13 @@ func (p *packPlan) includeTags(r *repo, rs *refSet) error {
 		}
 	}
 	return nil
+}
+
+// wholePackOf returns the checksum of a pack that holds exactly objs.
+func wholePackOf(db *odb.DB, objs []packObject) plumbing.Hash {
+	ids := make([]plumbing.Hash, len(objs))
+	for i, o := range objs {
+		ids[i] = o.hash
+	}
+	return packwrite.WholePackOf(db, ids)
 }

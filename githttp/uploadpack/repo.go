@@ -4,23 +4,19 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/depot/depot/repos/odb"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // repo reads one bare repository: its refs, commits and trees.
 type repo struct {
-	st      *filesystem.Storage
-	commits map[plumbing.Hash]*commitInfo
+	dir      string
+	db       *odb.DB
+	commits  map[plumbing.Hash]*commitInfo
+	refCache *refSet
 }
 
 // commitInfo is the part of a commit the walks need.
@@ -49,46 +45,41 @@ type refSet struct {
 }
 
 func openRepo(dir string) (*repo, error) {
-	if fi, err := os.Stat(filepath.Join(dir, "objects")); err != nil || !fi.IsDir() {
+	db, err := odb.Open(dir)
+	if err != nil {
 		return nil, fmt.Errorf("uploadpack: %s is not a bare repository", dir)
 	}
-	st := filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRUDefault(),
-		filesystem.Options{KeepDescriptors: true})
-	return &repo{st: st, commits: make(map[plumbing.Hash]*commitInfo)}, nil
+	return &repo{dir: dir, db: db, commits: make(map[plumbing.Hash]*commitInfo)}, nil
 }
 
-func (r *repo) close() { _ = r.st.Close() }
+func (r *repo) close() { _ = r.db.Close() }
 
 // has reports whether the object exists.
-func (r *repo) has(h plumbing.Hash) bool {
-	return r.st.HasEncodedObject(h) == nil
+func (r *repo) has(h plumbing.Hash) bool { return r.db.Has(h) }
+
+// objectType returns the type of h, or an error wrapping odb.ErrNotFound.
+func (r *repo) objectType(h plumbing.Hash) (plumbing.ObjectType, error) {
+	if loc, ok := r.db.Locate(h); ok {
+		return r.db.TypeAt(loc.Pack, loc.Offset)
+	}
+	t, _, err := r.db.Header(h)
+	return t, err
 }
 
-// objectType returns the type of h, or plumbing.ErrObjectNotFound.
-func (r *repo) objectType(h plumbing.Hash) (plumbing.ObjectType, error) {
-	o, err := r.st.EncodedObject(plumbing.AnyObject, h)
-	if err != nil {
-		return plumbing.InvalidObject, err
-	}
-	return o.Type(), nil
+// size returns the size of object h.
+func (r *repo) size(h plumbing.Hash) (int64, error) {
+	_, n, err := r.db.Header(h)
+	return n, err
 }
 
 // read returns the type and content of a small object (commit, tree, tag).
+// The content is shared with the object cache and must not be modified.
 func (r *repo) read(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
-	o, err := r.st.EncodedObject(plumbing.AnyObject, h)
+	t, b, err := r.db.Read(h)
 	if err != nil {
 		return plumbing.InvalidObject, nil, fmt.Errorf("read %s: %w", h, err)
 	}
-	rd, err := o.Reader()
-	if err != nil {
-		return plumbing.InvalidObject, nil, fmt.Errorf("read %s: %w", h, err)
-	}
-	defer rd.Close()
-	b, err := io.ReadAll(rd)
-	if err != nil {
-		return plumbing.InvalidObject, nil, fmt.Errorf("read %s: %w", h, err)
-	}
-	return o.Type(), b, nil
+	return t, b, nil
 }
 
 // commit returns the parsed commit h, cached for the exchange.
@@ -228,94 +219,6 @@ func tagTarget(b []byte) (plumbing.Hash, bool) {
 		return plumbing.ZeroHash, false
 	}
 	return parseOID(val)
-}
-
-// refs lists the repository's refs with annotated tags peeled. Symbolic refs
-// other than HEAD are advertised with the value they resolve to.
-func (r *repo) refs() (*refSet, error) {
-	it, err := r.st.IterReferences()
-	if err != nil {
-		return nil, fmt.Errorf("list refs: %w", err)
-	}
-	defer it.Close()
-	rs := &refSet{}
-	seen := map[string]bool{}
-	err = it.ForEach(func(rf *plumbing.Reference) error {
-		name := rf.Name().String()
-		if name == "HEAD" || !strings.HasPrefix(name, "refs/") || seen[name] {
-			return nil
-		}
-		seen[name] = true
-		h := rf.Hash()
-		if rf.Type() == plumbing.SymbolicReference {
-			res, err := r.resolve(rf.Target())
-			if err != nil {
-				return nil // dangling symref: not advertised
-			}
-			h = res
-		}
-		if !r.has(h) {
-			return nil // a ref to a missing object is broken; do not offer it
-		}
-		rs.refs = append(rs.refs, ref{name: name, hash: h})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list refs: %w", err)
-	}
-	sort.Slice(rs.refs, func(i, j int) bool { return rs.refs[i].name < rs.refs[j].name })
-	for i := range rs.refs {
-		if err := r.peelRef(&rs.refs[i]); err != nil {
-			return nil, err
-		}
-	}
-
-	head, err := r.st.Reference(plumbing.HEAD)
-	if err != nil {
-		return rs, nil // no HEAD: advertise refs only
-	}
-	rs.head.name = "HEAD"
-	if head.Type() == plumbing.SymbolicReference {
-		rs.headTarget = head.Target().String()
-	}
-	if h, err := r.resolve(plumbing.HEAD); err == nil && r.has(h) {
-		rs.head.hash = h
-		rs.headOK = true
-		if err := r.peelRef(&rs.head); err != nil {
-			return nil, err
-		}
-	}
-	return rs, nil
-}
-
-func (r *repo) peelRef(rf *ref) error {
-	t, err := r.objectType(rf.hash)
-	if err != nil {
-		return fmt.Errorf("ref %s: %w", rf.name, err)
-	}
-	if t == plumbing.TagObject {
-		p, _, _, err := r.peel(rf.hash)
-		if err != nil {
-			return fmt.Errorf("ref %s: %w", rf.name, err)
-		}
-		rf.peeled = p
-	}
-	return nil
-}
-
-// resolve follows symbolic refs from name to a hash.
-func (r *repo) resolve(name plumbing.ReferenceName) (plumbing.Hash, error) {
-	for range 10 {
-		rf, err := r.st.Reference(name)
-		if err != nil {
-			return plumbing.ZeroHash, err
-		}
-		if rf.Type() == plumbing.HashReference {
-			return rf.Hash(), nil
-		}
-		name = rf.Target()
-	}
-	return plumbing.ZeroHash, errors.New("symbolic ref loop")
 }
 
 // parseOID parses 40 lowercase or uppercase hex digits.

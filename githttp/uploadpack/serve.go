@@ -240,7 +240,7 @@ func (s *session) writeShallowInfo(sp *shallowPlan) {
 // plan decides the pack's objects.
 func (s *session) plan(q *fetchRequest, rs *refSet, sp *shallowPlan, neg *negotiator) (*packPlan, error) {
 	wants := append(append([]plumbing.Hash(nil), q.wants...), sp.extraWants...)
-	return planPack(s.ctx, s.repo, planInput{
+	in := planInput{
 		wants:      wants,
 		haves:      neg.common,
 		extraEdges: sp.extraEdges,
@@ -248,5 +248,13 @@ func (s *session) plan(q *fetchRequest, rs *refSet, sp *shallowPlan, neg *negoti
 		filter:     q.filter,
 		includeTag: q.includeTag,
 		refs:       rs,
+	}
+	return plans.get(s.ctx, planKey(s.repo.dir, rs, in), func() (*packPlan, error) {
+		p, err := planPack(s.ctx, s.repo, in)
+		if err != nil {
+			return nil, err
+		}
+		// Only the object list and the thin-pack bases are needed from here.
+		return &packPlan{objects: p.objects, has: p.has, wholePack: wholePackOf(s.repo.db, p.objects)}, nil
 	})
 }

@@ -238,7 +238,7 @@ func (s *session) objectInfo(size bool, oids []plumbing.Hash) error {
 			s.pkt.linef("%s", h)
 			continue
 		}
-		n, err := s.repo.st.EncodedObjectSize(h)
+		n, err := s.repo.size(h)
 		if err != nil {
 			s.pkt.linef("%s ", h)
 			continue

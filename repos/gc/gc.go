@@ -1,0 +1,219 @@
+// Package gc consolidates a bare repository's packs and loose objects into
+// one pack, in pure Go, safely alongside fetches and pushes.
+package gc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/depot/depot/repos/odb"
+	"github.com/depot/depot/repos/packfile"
+	"github.com/depot/depot/repos/packwrite"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Thresholds of NeedsRepack, as git gc --auto has them (gc.autoPackLimit is
+// 50 there; depot's pushes each add a pack, so it consolidates sooner).
+const (
+	MaxPacks = 20
+	MaxLoose = 1000
+)
+
+// Grace is how long unreachable objects are kept (git's gc.pruneExpire): a
+// push running while the repository is repacked may refer to an object
+// that was unreachable when the repack looked.
+const Grace = 14 * 24 * time.Hour
+
+// ErrBusy is returned when another repack of the repository is running.
+var ErrBusy = errors.New("gc: a repack is already running")
+
+// lockStale is the age after which a repack lock is taken to be left over
+// from a crash.
+const lockStale = time.Hour
+
+// NeedsRepack reports whether the repository at repoDir has more than
+// MaxPacks packs or, estimated as git does from one fan-out directory, more
+// than MaxLoose loose objects.
+func NeedsRepack(repoDir string) bool {
+	objs := filepath.Join(repoDir, "objects")
+	if ents, err := os.ReadDir(filepath.Join(objs, "pack")); err == nil {
+		n := 0
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".idx") {
+				n++
+			}
+		}
+		if n > MaxPacks {
+			return true
+		}
+	}
+	ents, err := os.ReadDir(filepath.Join(objs, "17"))
+	if err != nil {
+		return false
+	}
+	return len(ents)*256 > MaxLoose
+}
+
+// Repack writes every object reachable from the refs of the bare repository
+// at repoDir into one new pack, with an index, reusing stored bytes where it
+// can. Unreachable objects younger than Grace go into a second pack, older
+// ones are dropped. Only then are the packs and loose objects that existed
+// when Repack started removed; anything added since is left alone.
+//
+// Readers that opened the old packs keep working (the files are unlinked
+// while open); readers that list the pack directory afterwards find the new
+// pack.
+func Repack(ctx context.Context, repoDir string) error {
+	const op = "gc.Repack"
+	packDir := filepath.Join(repoDir, "objects", "pack")
+	if err := os.MkdirAll(packDir, 0o755); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	unlock, err := lock(filepath.Join(repoDir, "objects", "depot-gc.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	start := time.Now()
+	db, err := odb.Open(repoDir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	defer db.Close()
+	old := db.Packs()
+	loose, err := db.LooseObjects()
+	if err != nil {
+		return fmt.Errorf("%s: list loose objects: %w", op, err)
+	}
+	tips, err := refTips(repoDir)
+	if err != nil {
+		return fmt.Errorf("%s: read refs: %w", op, err)
+	}
+	reachable, err := walk(ctx, db, tips)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	cruft, err := recentUnreachable(db, old, loose, reachable, start)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+
+	var written []string
+	for _, set := range [][]plumbing.Hash{reachable.list, cruft} {
+		if len(set) == 0 {
+			continue
+		}
+		name, err := writePack(ctx, db, packDir, set)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		written = append(written, name)
+	}
+	syncDir(packDir)
+
+	keep := map[string]bool{}
+	for _, w := range written {
+		keep[w] = true
+	}
+	for _, p := range old {
+		base := strings.TrimSuffix(p.Path, ".pack")
+		if keep[base] {
+			continue // the repack produced the very same pack
+		}
+		if _, err := os.Stat(base + ".keep"); err == nil {
+			continue
+		}
+		// The index goes first: packs are discovered through it.
+		for _, ext := range []string{".idx", ".pack", ".bitmap", ".rev"} {
+			if err := os.Remove(base + ext); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("%s: remove old pack: %w", op, err)
+			}
+		}
+	}
+	for _, h := range loose {
+		s := h.String()
+		_ = os.Remove(filepath.Join(repoDir, "objects", s[:2], s[2:]))
+	}
+	return nil
+}
+
+// writePack writes objs as a pack with its index into packDir and returns
+// the path of the pack without its extension.
+func writePack(ctx context.Context, db *odb.DB, packDir string, objs []plumbing.Hash) (string, error) {
+	tmp, err := os.CreateTemp(packDir, "tmp_pack_")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	res, err := packwrite.Write(ctx, db, tmp, objs, packwrite.Options{OFSDelta: true, Index: true})
+	if err != nil {
+		return "", fmt.Errorf("write pack: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return "", err
+	}
+	tmpIdx, err := os.CreateTemp(packDir, "tmp_idx_")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmpIdx.Name())
+	defer tmpIdx.Close()
+	if _, err := packfile.WriteIndex(tmpIdx, res.Entries, res.Checksum); err != nil {
+		return "", fmt.Errorf("write index: %w", err)
+	}
+	if err := tmpIdx.Sync(); err != nil {
+		return "", err
+	}
+	base := filepath.Join(packDir, "pack-"+res.Checksum.String())
+	if _, err := os.Stat(base + ".idx"); err == nil {
+		return base, nil // identical pack already in place
+	}
+	for _, m := range []struct {
+		f   *os.File
+		ext string
+	}{{tmp, ".pack"}, {tmpIdx, ".idx"}} {
+		if err := m.f.Chmod(0o444); err != nil {
+			return "", err
+		}
+		if err := os.Rename(m.f.Name(), base+m.ext); err != nil {
+			return "", err
+		}
+	}
+	return base, nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// lock takes the repack lock at path, replacing one older than lockStale.
+func lock(path string) (func(), error) {
+	for attempt := 0; attempt < 2; attempt++ {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			fmt.Fprintf(f, "%d\n", os.Getpid())
+			f.Close()
+			return func() { os.Remove(path) }, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("gc: lock: %w", err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil || time.Since(fi.ModTime()) < lockStale {
+			return nil, ErrBusy
+		}
+		os.Remove(path)
+	}
+	return nil, ErrBusy
+}

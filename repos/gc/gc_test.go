@@ -1,0 +1,195 @@
+package gc
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/depot/depot/githttp/uploadpack"
+)
+
+func gitEnv(tb testing.TB) []string {
+	tb.Helper()
+	home := tb.TempDir()
+	return append(os.Environ(), "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
+		"GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com", "LC_ALL=C")
+}
+
+func git(tb testing.TB, dir string, stdin []byte, args ...string) string {
+	tb.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = gitEnv(tb)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		tb.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+	}
+	return strings.TrimSpace(out.String())
+}
+
+// messyRepo builds a bare repository the way pushes leave one: packs
+// pushes packs of 20 commits each (kept as packs), then loose commits, an
+// annotated tag, a deleted branch whose objects are unreachable, and a
+// loose unreachable blob.
+func messyRepo(tb testing.TB, packs int) (dir string, tip string) {
+	tb.Helper()
+	root := tb.TempDir()
+	src := filepath.Join(root, "src")
+	dir = filepath.Join(root, "server.git")
+	git(tb, root, nil, "init", "-q", "-b", "main", src)
+	git(tb, root, nil, "init", "-q", "--bare", "-b", "main", dir)
+	git(tb, dir, nil, "config", "receive.unpackLimit", "1")
+	n := 0
+	commit := func() {
+		n++
+		for k := range 3 {
+			f := filepath.Join(src, fmt.Sprintf("d%d", (n+k)%4), fmt.Sprintf("f%d.txt", (n*3+k)%10))
+			os.MkdirAll(filepath.Dir(f), 0o755)
+			os.WriteFile(f, []byte(strings.Repeat(fmt.Sprintf("line %d of %s\n", n, f), 30+n)), 0o644)
+		}
+		git(tb, src, nil, "add", "-A")
+		git(tb, src, nil, "commit", "-q", "-m", fmt.Sprintf("c%d", n))
+	}
+	for range packs {
+		for range 20 {
+			commit()
+		}
+		git(tb, src, nil, "push", "-q", dir, "main")
+	}
+	git(tb, src, nil, "tag", "-a", "-m", "v1", "v1")
+	git(tb, src, nil, "checkout", "-q", "-b", "gone")
+	commit()
+	git(tb, src, nil, "push", "-q", dir, "gone", "v1")
+	git(tb, dir, nil, "update-ref", "-d", "refs/heads/gone")
+	git(tb, dir, nil, "config", "receive.unpackLimit", "1000")
+	git(tb, src, nil, "checkout", "-q", "main")
+	commit()
+	git(tb, src, nil, "push", "-q", dir, "main")
+	git(tb, dir, []byte("unreachable loose blob\n"), "hash-object", "-w", "--stdin")
+	return dir, git(tb, src, nil, "rev-parse", "main")
+}
+
+func packCount(tb testing.TB, dir string) int {
+	tb.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, "objects", "pack", "*.idx"))
+	return len(m)
+}
+
+func TestRepack(t *testing.T) {
+	t.Parallel()
+	dir, tip := messyRepo(t, 4)
+	before := git(t, dir, nil, "for-each-ref")
+	if got := packCount(t, dir); got < 5 {
+		t.Fatalf("fixture has %d packs; want at least 5", got)
+	}
+	if err := Repack(context.Background(), dir); err != nil {
+		t.Fatalf("Repack: %v", err)
+	}
+	// The reachable objects in one pack, the unreachable but recent ones
+	// (branch gone, loose blob) in a second.
+	if got := packCount(t, dir); got != 2 {
+		t.Errorf("after Repack: %d packs; want 2", got)
+	}
+	if out := git(t, dir, nil, "count-objects", "-v"); !strings.Contains(out, "count: 0\n") {
+		t.Errorf("loose objects left:\n%s", out)
+	}
+	git(t, dir, nil, "fsck", "--full", "--strict", "--no-dangling")
+	if after := git(t, dir, nil, "for-each-ref"); after != before {
+		t.Errorf("refs changed:\n%s\nwant:\n%s", after, before)
+	}
+	if got := git(t, dir, nil, "rev-list", "--count", tip); got != "81" {
+		t.Errorf("rev-list --count main = %s; want 81", got)
+	}
+	// A second run finds one pack of reachable objects and rewrites nothing
+	// of substance.
+	if err := Repack(context.Background(), dir); err != nil {
+		t.Fatalf("second Repack: %v", err)
+	}
+	git(t, dir, nil, "fsck", "--full", "--strict", "--no-dangling")
+}
+
+func TestNeedsRepack(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "r.git")
+	git(t, t.TempDir(), nil, "init", "-q", "--bare", dir)
+	if NeedsRepack(dir) {
+		t.Errorf("NeedsRepack(empty) = true")
+	}
+	pack := filepath.Join(dir, "objects", "pack")
+	for i := range MaxPacks + 1 {
+		os.WriteFile(filepath.Join(pack, fmt.Sprintf("pack-%040d.idx", i)), nil, 0o644)
+	}
+	if !NeedsRepack(dir) {
+		t.Errorf("NeedsRepack(%d packs) = false", MaxPacks+1)
+	}
+}
+
+// TestRepackConcurrentFetch clones over and over while the repository is
+// repacked under the clones: every clone must get a valid pack.
+func TestRepackConcurrentFetch(t *testing.T) {
+	t.Parallel()
+	dir, tip := messyRepo(t, 3)
+	body := pkts("command=fetch", "0001", "want "+tip, "ofs-delta", "no-progress", "done", "0000")
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	errs := make(chan error, 100)
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					if i > 0 {
+						return
+					}
+				default:
+				}
+				var out bytes.Buffer
+				if err := uploadpack.Serve(context.Background(), dir, 2, strings.NewReader(body), &out, uploadpack.Options{}); err != nil {
+					errs <- fmt.Errorf("worker %d clone %d: %v", w, i, err)
+					return
+				}
+				if !bytes.Contains(out.Bytes(), []byte("PACK")) {
+					errs <- fmt.Errorf("worker %d clone %d: no pack", w, i)
+					return
+				}
+			}
+		}()
+	}
+	if err := Repack(context.Background(), dir); err != nil {
+		t.Errorf("Repack: %v", err)
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	git(t, dir, nil, "fsck", "--full", "--strict", "--no-dangling")
+	// A clone after the swap reads the new pack.
+	dst := filepath.Join(t.TempDir(), "clone.git")
+	git(t, t.TempDir(), nil, "clone", "-q", "--bare", "file://"+dir, dst)
+}
+
+func pkts(items ...string) string {
+	var b strings.Builder
+	for _, it := range items {
+		if it == "0000" || it == "0001" {
+			b.WriteString(it)
+			continue
+		}
+		fmt.Fprintf(&b, "%04x%s\n", len(it)+5, it)
+	}
+	return b.String()
+}

@@ -1,0 +1,67 @@
+package odb
+
+import (
+	"container/list"
+	"sync"
+
+	"github.com/depot/depot/repos/packfile"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// lru caches inflated delta bases by pack entry within a byte budget, as
+// git's delta_base_cache does.
+type lru struct {
+	mu     sync.Mutex
+	budget int
+	used   int
+	ll     *list.List
+	items  map[cacheKey]*list.Element
+}
+
+type cacheKey struct {
+	p   *packfile.Pack
+	off int64
+}
+
+type cacheItem struct {
+	key  cacheKey
+	typ  plumbing.ObjectType
+	data []byte
+}
+
+func newLRU(budget int) *lru {
+	return &lru{budget: budget, ll: list.New(), items: map[cacheKey]*list.Element{}}
+}
+
+func (c *lru) get(p *packfile.Pack, off int64) (plumbing.ObjectType, []byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.items[cacheKey{p, off}]
+	if !ok {
+		return plumbing.InvalidObject, nil, false
+	}
+	c.ll.MoveToFront(el)
+	it := el.Value.(*cacheItem)
+	return it.typ, it.data, true
+}
+
+func (c *lru) add(p *packfile.Pack, off int64, typ plumbing.ObjectType, data []byte) {
+	if len(data) > c.budget/4 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := cacheKey{p, off}
+	if _, ok := c.items[k]; ok {
+		return
+	}
+	c.items[k] = c.ll.PushFront(&cacheItem{k, typ, data})
+	c.used += len(data)
+	for c.used > c.budget {
+		el := c.ll.Back()
+		it := el.Value.(*cacheItem)
+		c.ll.Remove(el)
+		delete(c.items, it.key)
+		c.used -= len(it.data)
+	}
+}

@@ -1,0 +1,132 @@
+package odb
+
+import (
+	"bytes"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/depot/depot/repos/packfile"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Loose objects are zlib streams of "<type> <size>\0<content>" at
+// objects/xx/yyyy... (gitformat-loose).
+
+func (db *DB) loosePath(h plumbing.Hash) string {
+	s := h.String()
+	return filepath.Join(db.dir, s[:2], s[2:])
+}
+
+func notFound(h plumbing.Hash) error { return fmt.Errorf("%w: %s", ErrNotFound, h) }
+
+// looseOpen opens the loose object h and parses its header.
+func (db *DB) looseOpen(h plumbing.Hash) (io.ReadCloser, plumbing.ObjectType, int64, error) {
+	f, err := os.Open(db.loosePath(h))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, plumbing.InvalidObject, 0, notFound(h)
+	}
+	if err != nil {
+		return nil, plumbing.InvalidObject, 0, err
+	}
+	z, err := zlib.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, plumbing.InvalidObject, 0, fmt.Errorf("odb: loose %s: %w", h, err)
+	}
+	var hdr []byte
+	var one [1]byte
+	for len(hdr) < 32 {
+		if _, err := io.ReadFull(z, one[:]); err != nil {
+			f.Close()
+			return nil, plumbing.InvalidObject, 0, fmt.Errorf("odb: loose %s: %w", h, err)
+		}
+		if one[0] == 0 {
+			break
+		}
+		hdr = append(hdr, one[0])
+	}
+	ts, ss, ok := bytes.Cut(hdr, []byte(" "))
+	t, err := plumbing.ParseObjectType(string(ts))
+	size, serr := strconv.ParseInt(string(ss), 10, 64)
+	if !ok || err != nil || serr != nil || size < 0 || t.IsDelta() {
+		f.Close()
+		return nil, plumbing.InvalidObject, 0, fmt.Errorf("odb: loose %s: %w", h, packfile.ErrCorrupt)
+	}
+	return &looseReader{Reader: io.LimitReader(z, size), f: f}, t, size, nil
+}
+
+type looseReader struct {
+	io.Reader
+	f *os.File
+}
+
+func (l *looseReader) Close() error { return l.f.Close() }
+
+func (db *DB) looseHeader(h plumbing.Hash) (plumbing.ObjectType, int64, error) {
+	rc, t, size, err := db.looseOpen(h)
+	if err != nil {
+		return t, 0, err
+	}
+	rc.Close()
+	return t, size, nil
+}
+
+func (db *DB) readLoose(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	rc, t, size, err := db.looseOpen(h)
+	if err != nil {
+		return t, nil, err
+	}
+	defer rc.Close()
+	if size > packfile.MaxInflate {
+		return t, nil, fmt.Errorf("odb: loose %s too large", h)
+	}
+	b := make([]byte, size)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return t, nil, fmt.Errorf("odb: loose %s: %w", h, err)
+	}
+	return t, b, nil
+}
+
+// OpenLoose streams the loose object h: its type, size and content.
+func (db *DB) OpenLoose(h plumbing.Hash) (io.ReadCloser, plumbing.ObjectType, int64, error) {
+	return db.looseOpen(h)
+}
+
+// LooseObjects lists the ids of the loose objects.
+func (db *DB) LooseObjects() ([]plumbing.Hash, error) {
+	var out []plumbing.Hash
+	for i := 0; i < 256; i++ {
+		sub := fmt.Sprintf("%02x", i)
+		ents, err := os.ReadDir(filepath.Join(db.dir, sub))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range ents {
+			if h, ok := parseHex(sub + e.Name()); ok {
+				out = append(out, h)
+			}
+		}
+	}
+	return out, nil
+}
+
+func parseHex(s string) (plumbing.Hash, bool) {
+	if len(s) != 40 {
+		return plumbing.ZeroHash, false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return plumbing.ZeroHash, false
+		}
+	}
+	return plumbing.NewHash(s), true
+}

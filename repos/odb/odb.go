@@ -1,0 +1,354 @@
+// Package odb reads the objects of a bare git repository: its packs, read
+// directly through their indexes, and loose objects as a fallback.
+package odb
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/depot/depot/repos/packfile"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// ErrNotFound is returned, wrapped, for objects the repository does not hold.
+var ErrNotFound = errors.New("odb: object not found")
+
+// maxChain bounds delta chains; git itself never writes more than 4095.
+const maxChain = 10000
+
+// DefaultCacheBytes is the budget of the cache of inflated delta bases.
+const DefaultCacheBytes = 32 << 20
+
+// DB is the object store of one repository. It is safe for concurrent use.
+// Contents it returns are shared with its cache and must not be modified.
+type DB struct {
+	dir string // the repository's objects directory
+
+	mu     sync.Mutex
+	packs  []*packfile.Pack // newest first
+	byPath map[string]*packfile.Pack
+	last   int // pack of the last hit, tried first
+	cache  *lru
+	// scanned is the pack directory's modification time at the last
+	// listing: a miss lists it again only when it changed.
+	scanned time.Time
+}
+
+// Location is where a packed object is stored.
+type Location struct {
+	Pack   *packfile.Pack
+	Pos    int   // position in the pack's index
+	Offset int64 // offset of the entry in the pack
+}
+
+// Open opens the object store of the bare repository at repoDir.
+func Open(repoDir string) (*DB, error) {
+	dir := filepath.Join(repoDir, "objects")
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("odb: %s is not a bare repository", repoDir)
+	}
+	db := &DB{dir: dir, byPath: map[string]*packfile.Pack{}, cache: newLRU(DefaultCacheBytes)}
+	if err := db.scan(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close releases the packs. Contents returned earlier stay valid.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	var err error
+	for _, p := range db.packs {
+		if e := p.Close(); err == nil {
+			err = e
+		}
+	}
+	db.packs, db.byPath = nil, map[string]*packfile.Pack{}
+	return err
+}
+
+// scan opens the packs of objects/pack not open yet. A pack removed between
+// listing and opening (a concurrent repack) is skipped: its objects are in
+// the pack that replaced it, which the next listing finds.
+func (db *DB) scan() error {
+	for attempt := 0; ; attempt++ {
+		if fi, err := os.Stat(filepath.Join(db.dir, "pack")); err == nil {
+			db.scanned = fi.ModTime()
+		}
+		ents, err := os.ReadDir(filepath.Join(db.dir, "pack"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("odb: list packs: %w", err)
+		}
+		type cand struct {
+			path  string
+			mtime int64
+		}
+		var found []cand
+		vanished := false
+		for _, e := range ents {
+			name := e.Name()
+			if !strings.HasPrefix(name, "pack-") || !strings.HasSuffix(name, ".idx") {
+				continue
+			}
+			path := filepath.Join(db.dir, "pack", strings.TrimSuffix(name, ".idx")+".pack")
+			if db.byPath[path] != nil {
+				continue
+			}
+			fi, err := os.Stat(path)
+			if err != nil {
+				vanished = true
+				continue
+			}
+			found = append(found, cand{path, fi.ModTime().UnixNano()})
+		}
+		sort.Slice(found, func(i, j int) bool { return found[i].mtime > found[j].mtime })
+		var opened []*packfile.Pack
+		for _, c := range found {
+			p, err := packfile.Open(c.path)
+			if errors.Is(err, fs.ErrNotExist) {
+				vanished = true
+				continue
+			}
+			if err != nil {
+				for _, o := range opened {
+					o.Close()
+				}
+				return fmt.Errorf("odb: %w", err)
+			}
+			opened = append(opened, p)
+		}
+		for _, p := range opened {
+			db.byPath[p.Path] = p
+		}
+		// New packs are the most likely home of recent objects.
+		db.packs = append(opened, db.packs...)
+		if !vanished || attempt >= 3 {
+			return nil
+		}
+	}
+}
+
+// Packs returns the open packs, newest first.
+func (db *DB) Packs() []*packfile.Pack {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return append([]*packfile.Pack(nil), db.packs...)
+}
+
+// Locate finds h in the packs. When it is in none, the pack directory is
+// listed again once, for packs added since (a push, or a repack that
+// replaced the packs first opened).
+func (db *DB) Locate(h plumbing.Hash) (Location, bool) {
+	if loc, ok := db.locate(h); ok {
+		return loc, true
+	}
+	if !db.rescan() {
+		return Location{}, false
+	}
+	return db.locate(h)
+}
+
+// rescan lists the pack directory again if it changed since the last
+// listing, and reports whether new packs were opened.
+func (db *DB) rescan() bool {
+	fi, err := os.Stat(filepath.Join(db.dir, "pack"))
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if err != nil || fi.ModTime().Equal(db.scanned) {
+		return false
+	}
+	n := len(db.packs)
+	return db.scan() == nil && len(db.packs) > n
+}
+
+func (db *DB) locate(h plumbing.Hash) (Location, bool) {
+	db.mu.Lock()
+	packs, last := db.packs, db.last
+	db.mu.Unlock()
+	if last < len(packs) {
+		if pos, ok := packs[last].Index.Find(h); ok {
+			return Location{packs[last], pos, packs[last].Index.Offset(pos)}, true
+		}
+	}
+	for i, p := range packs {
+		if i == last {
+			continue
+		}
+		if pos, ok := p.Index.Find(h); ok {
+			db.mu.Lock()
+			db.last = i
+			db.mu.Unlock()
+			return Location{p, pos, p.Index.Offset(pos)}, true
+		}
+	}
+	return Location{}, false
+}
+
+// Has reports whether the repository holds h, packed or loose.
+func (db *DB) Has(h plumbing.Hash) bool {
+	if _, ok := db.locate(h); ok {
+		return true
+	}
+	if _, err := os.Stat(db.loosePath(h)); err == nil {
+		return true
+	}
+	_, ok := db.Locate(h)
+	return ok
+}
+
+// Header returns the type and size of h without inflating more than a
+// delta's header.
+func (db *DB) Header(h plumbing.Hash) (plumbing.ObjectType, int64, error) {
+	if loc, ok := db.Locate(h); ok {
+		return db.HeaderAt(loc.Pack, loc.Offset)
+	}
+	t, n, err := db.looseHeader(h)
+	if errors.Is(err, ErrNotFound) {
+		if loc, ok := db.Locate(h); ok {
+			return db.HeaderAt(loc.Pack, loc.Offset)
+		}
+	}
+	return t, n, err
+}
+
+// HeaderAt is Header for the entry at off in p.
+func (db *DB) HeaderAt(p *packfile.Pack, off int64) (plumbing.ObjectType, int64, error) {
+	e, err := p.Entry(off)
+	if err != nil {
+		return plumbing.InvalidObject, 0, err
+	}
+	if !e.Type.IsDelta() {
+		return e.Type, e.Size, nil
+	}
+	prefix, err := p.InflatePrefix(e, 20)
+	if err != nil {
+		return plumbing.InvalidObject, 0, err
+	}
+	_, size, _, err := packfile.DeltaSizes(prefix)
+	if err != nil {
+		return plumbing.InvalidObject, 0, err
+	}
+	t, err := db.TypeAt(p, off)
+	return t, size, err
+}
+
+// TypeAt returns the type of the object at off in p, following delta bases
+// through their headers only.
+func (db *DB) TypeAt(p *packfile.Pack, off int64) (plumbing.ObjectType, error) {
+	for range maxChain {
+		e, err := p.Entry(off)
+		if err != nil {
+			return plumbing.InvalidObject, err
+		}
+		switch e.Type {
+		case plumbing.OFSDeltaObject:
+			off = e.BaseOffset
+		case plumbing.REFDeltaObject:
+			loc, ok := db.Locate(e.BaseHash)
+			if !ok {
+				t, _, err := db.looseHeader(e.BaseHash)
+				return t, err
+			}
+			p, off = loc.Pack, loc.Offset
+		default:
+			return e.Type, nil
+		}
+	}
+	return plumbing.InvalidObject, fmt.Errorf("odb: delta chain too long at %d in %s", off, p.Path)
+}
+
+// Read returns the type and content of h.
+func (db *DB) Read(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	if loc, ok := db.Locate(h); ok {
+		t, b, err := db.ReadAt(loc.Pack, loc.Offset)
+		if err != nil {
+			return t, b, fmt.Errorf("odb: read %s: %w", h, err)
+		}
+		return t, b, nil
+	}
+	t, b, err := db.readLoose(h)
+	if errors.Is(err, ErrNotFound) {
+		// A repack may have moved it from loose into a new pack.
+		if loc, ok := db.Locate(h); ok {
+			return db.ReadAt(loc.Pack, loc.Offset)
+		}
+	}
+	return t, b, err
+}
+
+type link struct {
+	p *packfile.Pack
+	e packfile.Entry
+}
+
+// ReadAt returns the type and content of the object at off in p, resolving
+// deltas with the help of the cache of recent bases.
+func (db *DB) ReadAt(p *packfile.Pack, off int64) (plumbing.ObjectType, []byte, error) {
+	var chain []link
+	var typ plumbing.ObjectType
+	var data []byte
+	for {
+		if len(chain) > 0 {
+			if t, b, ok := db.cache.get(p, off); ok {
+				typ, data = t, b
+				break
+			}
+		}
+		e, err := p.Entry(off)
+		if err != nil {
+			return plumbing.InvalidObject, nil, err
+		}
+		if !e.Type.IsDelta() {
+			if data, err = p.Inflate(e); err != nil {
+				return plumbing.InvalidObject, nil, err
+			}
+			typ = e.Type
+			if len(chain) > 0 {
+				db.cache.add(p, off, typ, data)
+			}
+			break
+		}
+		if len(chain) >= maxChain {
+			return plumbing.InvalidObject, nil, fmt.Errorf("odb: delta chain too long at %d in %s", off, p.Path)
+		}
+		chain = append(chain, link{p, e})
+		if e.Type == plumbing.OFSDeltaObject {
+			off = e.BaseOffset
+			continue
+		}
+		loc, ok := db.Locate(e.BaseHash)
+		if !ok {
+			if typ, data, err = db.readLoose(e.BaseHash); err != nil {
+				return plumbing.InvalidObject, nil, err
+			}
+			break
+		}
+		p, off = loc.Pack, loc.Offset
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		l := chain[i]
+		delta, err := l.p.Inflate(l.e)
+		if err != nil {
+			return plumbing.InvalidObject, nil, err
+		}
+		if data, err = packfile.ApplyDelta(data, delta); err != nil {
+			return plumbing.InvalidObject, nil, fmt.Errorf("entry at %d: %w", l.e.Offset, err)
+		}
+		if i > 0 {
+			db.cache.add(l.p, l.e.Offset, typ, data)
+		}
+	}
+	return typ, data, nil
+}
+
+// Dir returns the objects directory.
+func (db *DB) Dir() string { return db.dir }

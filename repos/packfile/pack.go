@@ -1,0 +1,383 @@
+package packfile
+
+import (
+	"bufio"
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// MaxInflate bounds the size of an object inflated into memory.
+const MaxInflate = 1 << 31
+
+// Pack is an open .pack file and its .idx. The idx and the pack are mapped
+// read-only; raw entry bytes for streaming are read with pread so that
+// sending a large pack does not grow the process's resident memory.
+type Pack struct {
+	// Path is the .pack file's path.
+	Path  string
+	Index *Index
+
+	f         *os.File
+	data      []byte // the mapped pack
+	idxData   []byte
+	unmaps    []func() error
+	closeOnce sync.Once
+
+	revOnce sync.Once
+	revOff  []int64  // entry offsets, ascending
+	revPos  []uint32 // index position of each revOff entry
+}
+
+// Open opens the pack at path (".pack") with its ".idx" and checks that the
+// two belong together.
+func Open(path string) (*Pack, error) {
+	p := &Pack{Path: path}
+	idxf, err := os.Open(strings.TrimSuffix(path, ".pack") + ".idx")
+	if err != nil {
+		return nil, err
+	}
+	defer idxf.Close()
+	fi, err := idxf.Stat()
+	if err != nil {
+		return nil, err
+	}
+	idxData, unmap, err := mapFile(idxf, fi.Size())
+	if err != nil {
+		return nil, err
+	}
+	p.unmaps = append(p.unmaps, unmap)
+	p.idxData = idxData
+	if p.Index, err = ParseIndex(idxData); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if p.f, err = os.Open(path); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if fi, err = p.f.Stat(); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if p.data, unmap, err = mapFile(p.f, fi.Size()); err != nil {
+		p.Close()
+		return nil, err
+	}
+	p.unmaps = append(p.unmaps, unmap)
+	if err := p.checkHeader(); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+func (p *Pack) checkHeader() error {
+	d := p.data
+	if len(d) < 12+hashLen || string(d[:4]) != "PACK" {
+		return corruptf("not a pack file")
+	}
+	if v := binary.BigEndian.Uint32(d[4:]); v != 2 && v != 3 {
+		return corruptf("pack version %d", v)
+	}
+	if n := binary.BigEndian.Uint32(d[8:]); int(n) != p.Index.Count() {
+		return corruptf("pack holds %d objects, index %d", n, p.Index.Count())
+	}
+	if !bytes.Equal(d[len(d)-hashLen:], p.Index.PackSum[:]) {
+		return corruptf("pack checksum does not match its index")
+	}
+	for i := 0; i < p.Index.Count(); i++ {
+		if o := p.Index.Offset(i); o < 12 || o >= int64(len(d)-hashLen) {
+			return corruptf("index offset %d outside the pack", o)
+		}
+	}
+	return nil
+}
+
+// Close releases the pack. Byte slices it returned stay valid only until
+// then.
+func (p *Pack) Close() error {
+	var err error
+	p.closeOnce.Do(func() {
+		for _, u := range p.unmaps {
+			if e := u(); err == nil {
+				err = e
+			}
+		}
+		if p.f != nil {
+			if e := p.f.Close(); err == nil {
+				err = e
+			}
+		}
+	})
+	return err
+}
+
+// Size returns the pack file's size.
+func (p *Pack) Size() int64 { return int64(len(p.data)) }
+
+// DataEnd returns the offset of the pack's trailing checksum.
+func (p *Pack) DataEnd() int64 { return int64(len(p.data) - hashLen) }
+
+// Entry describes one packed entry as stored.
+type Entry struct {
+	Offset     int64
+	Type       plumbing.ObjectType // a delta type for deltas
+	Size       int64               // inflated size of the stored data
+	DataOffset int64               // where the zlib stream starts
+	BaseOffset int64               // OFS_DELTA: the base entry's offset
+	BaseHash   plumbing.Hash       // REF_DELTA: the base object's id
+}
+
+// HeaderLen returns the length of the type-and-size header, without the
+// delta base reference.
+func HeaderLen(size int64) int {
+	n := 1
+	for size >>= 4; size > 0; size >>= 7 {
+		n++
+	}
+	return n
+}
+
+// Entry reads the header of the entry at off without inflating anything.
+func (p *Pack) Entry(off int64) (Entry, error) {
+	d := p.data
+	end := int64(len(d) - hashLen)
+	if off < 12 || off >= end {
+		return Entry{}, corruptf("entry offset %d outside the pack", off)
+	}
+	e := Entry{Offset: off}
+	i := off
+	c := d[i]
+	i++
+	e.Type = plumbing.ObjectType(c >> 4 & 7)
+	size := uint64(c & 0x0f)
+	for shift := uint(4); c&0x80 != 0; shift += 7 {
+		if i >= end || shift > 57 {
+			return Entry{}, corruptf("bad entry header at %d", off)
+		}
+		c = d[i]
+		i++
+		size |= uint64(c&0x7f) << shift
+	}
+	e.Size = int64(size)
+	switch e.Type {
+	case plumbing.CommitObject, plumbing.TreeObject, plumbing.BlobObject, plumbing.TagObject:
+	case plumbing.OFSDeltaObject:
+		if i >= end {
+			return Entry{}, corruptf("truncated delta offset at %d", off)
+		}
+		c = d[i]
+		i++
+		dist := int64(c & 0x7f)
+		for c&0x80 != 0 {
+			if i >= end || dist >= 1<<55 {
+				return Entry{}, corruptf("bad delta offset at %d", off)
+			}
+			c = d[i]
+			i++
+			dist = (dist+1)<<7 | int64(c&0x7f)
+		}
+		if dist <= 0 || dist > off-12 {
+			return Entry{}, corruptf("delta base offset out of range at %d", off)
+		}
+		e.BaseOffset = off - dist
+	case plumbing.REFDeltaObject:
+		if i+hashLen > end {
+			return Entry{}, corruptf("truncated delta base at %d", off)
+		}
+		copy(e.BaseHash[:], d[i:i+hashLen])
+		i += hashLen
+	default:
+		return Entry{}, corruptf("bad object type %d at %d", e.Type, off)
+	}
+	e.DataOffset = i
+	return e, nil
+}
+
+func (p *Pack) buildRev() {
+	n := p.Index.Count()
+	type op struct {
+		off int64
+		pos uint32
+	}
+	ops := make([]op, n)
+	for i := range ops {
+		ops[i] = op{p.Index.Offset(i), uint32(i)}
+	}
+	slices.SortFunc(ops, func(a, b op) int {
+		switch {
+		case a.off < b.off:
+			return -1
+		case a.off > b.off:
+			return 1
+		}
+		return 0
+	})
+	p.revOff = make([]int64, n)
+	p.revPos = make([]uint32, n)
+	for i, o := range ops {
+		p.revOff[i], p.revPos[i] = o.off, o.pos
+	}
+}
+
+// lookupOffset returns the rank of off among the entries' offsets.
+func (p *Pack) lookupOffset(off int64) (int, bool) {
+	p.revOnce.Do(p.buildRev)
+	i, ok := slices.BinarySearch(p.revOff, off)
+	return i, ok
+}
+
+// End returns the offset just past the entry at off.
+func (p *Pack) End(off int64) (int64, error) {
+	i, ok := p.lookupOffset(off)
+	if !ok {
+		return 0, corruptf("no entry at offset %d", off)
+	}
+	if i+1 < len(p.revOff) {
+		return p.revOff[i+1], nil
+	}
+	return p.DataEnd(), nil
+}
+
+// PositionAt returns the index position of the entry at off.
+func (p *Pack) PositionAt(off int64) (int, bool) {
+	i, ok := p.lookupOffset(off)
+	if !ok {
+		return 0, false
+	}
+	return int(p.revPos[i]), true
+}
+
+// ByOffset returns the index positions of all entries in pack order.
+func (p *Pack) ByOffset() []uint32 {
+	p.revOnce.Do(p.buildRev)
+	return p.revPos
+}
+
+// NameAt returns the id of the entry at off.
+func (p *Pack) NameAt(off int64) (plumbing.Hash, bool) {
+	pos, ok := p.PositionAt(off)
+	if !ok {
+		return plumbing.ZeroHash, false
+	}
+	return p.Index.Name(pos), true
+}
+
+// Raw returns the stored bytes of [from, to) from the mapping. Prefer ReadAt
+// for streaming large ranges.
+func (p *Pack) Raw(from, to int64) ([]byte, error) {
+	if from < 0 || to < from || to > int64(len(p.data)) {
+		return nil, corruptf("range %d-%d outside the pack", from, to)
+	}
+	return p.data[from:to], nil
+}
+
+// ReadAt reads pack bytes with pread, bypassing the mapping.
+func (p *Pack) ReadAt(b []byte, off int64) (int, error) { return p.f.ReadAt(b, off) }
+
+// CheckCRC compares the CRC32 of the entry at off, whose index position is
+// pos, with the index.
+func (p *Pack) CheckCRC(pos int, off, end int64) error {
+	b, err := p.Raw(off, end)
+	if err != nil {
+		return err
+	}
+	if crc32.ChecksumIEEE(b) != p.Index.CRC(pos) {
+		return corruptf("CRC mismatch for entry at %d", off)
+	}
+	return nil
+}
+
+var zpool sync.Pool // of io.ReadCloser that implement zlib.Resetter
+
+func getInflater(r io.Reader) (io.ReadCloser, error) {
+	if z, ok := zpool.Get().(io.ReadCloser); ok {
+		if err := z.(zlib.Resetter).Reset(r, nil); err != nil {
+			zpool.Put(z)
+			return nil, err
+		}
+		return z, nil
+	}
+	return zlib.NewReader(r)
+}
+
+// Inflate returns the inflated data of e, which must be e.Size bytes.
+func (p *Pack) Inflate(e Entry) ([]byte, error) {
+	if e.Size > MaxInflate {
+		return nil, fmt.Errorf("packfile: entry at %d too large to inflate (%d bytes)", e.Offset, e.Size)
+	}
+	if e.DataOffset > int64(len(p.data)) {
+		return nil, corruptf("entry data outside the pack")
+	}
+	return inflate(p.data[e.DataOffset:], e.Size)
+}
+
+// inflate decompresses the zlib stream at the start of src, which must
+// produce exactly size bytes.
+func inflate(src []byte, size int64) ([]byte, error) {
+	br := bytes.NewReader(src)
+	z, err := getInflater(br)
+	if err != nil {
+		return nil, corruptf("zlib: %v", err)
+	}
+	defer zpool.Put(z)
+	out := make([]byte, size)
+	if _, err := io.ReadFull(z, out); err != nil {
+		return nil, corruptf("zlib: %v", err)
+	}
+	var one [1]byte
+	if n, err := z.Read(one[:]); n != 0 || err != io.EOF {
+		if n != 0 || err == nil {
+			return nil, corruptf("zlib data longer than %d bytes", size)
+		}
+		return nil, corruptf("zlib: %v", err)
+	}
+	return out, nil
+}
+
+// InflatePrefix returns up to n leading bytes of e's data, for reading a
+// delta's size header without inflating all of it.
+func (p *Pack) InflatePrefix(e Entry, n int) ([]byte, error) {
+	if e.DataOffset > int64(len(p.data)) {
+		return nil, corruptf("entry data outside the pack")
+	}
+	z, err := getInflater(bytes.NewReader(p.data[e.DataOffset:]))
+	if err != nil {
+		return nil, corruptf("zlib: %v", err)
+	}
+	defer zpool.Put(z)
+	out := make([]byte, min(int64(n), e.Size))
+	if _, err := io.ReadFull(z, out); err != nil {
+		return nil, corruptf("zlib: %v", err)
+	}
+	return out, nil
+}
+
+// Reader streams the inflated data of a whole (non-delta) entry.
+func (p *Pack) Reader(e Entry) (io.ReadCloser, error) {
+	if e.DataOffset > int64(len(p.data)) {
+		return nil, corruptf("entry data outside the pack")
+	}
+	sr := io.NewSectionReader(p.f, e.DataOffset, int64(len(p.data))-e.DataOffset)
+	z, err := zlib.NewReader(bufioReader(sr))
+	if err != nil {
+		return nil, corruptf("zlib: %v", err)
+	}
+	return z, nil
+}
+
+// ErrNotFound is returned for objects a pack does not hold.
+var ErrNotFound = errors.New("object not found")
+
+func bufioReader(r io.Reader) io.Reader { return bufio.NewReaderSize(r, 64<<10) }

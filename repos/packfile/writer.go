@@ -1,0 +1,130 @@
+package packfile
+
+import (
+	"compress/zlib"
+	"crypto/sha1"
+	"encoding/binary"
+	"hash"
+	"hash/crc32"
+	"io"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Writer streams a version 2 pack: header, entries, SHA-1 trailer. It
+// tracks the offset and CRC32 of each entry so that an index can be built.
+type Writer struct {
+	w   io.Writer
+	sum hash.Hash
+	off int64
+	crc uint32
+	// Resetting a zlib writer above BestSpeed clears some 640 KiB of hash
+	// tables, which dominates the cost of small objects; those get fast,
+	// the rest the default level.
+	fast, best *zlib.Writer
+	buf        [32]byte
+}
+
+// fastLimit is the size below which entries are compressed with BestSpeed.
+const fastLimit = 16 << 10
+
+// NewWriter writes the header of a pack of count entries to w.
+func NewWriter(w io.Writer, count uint32) (*Writer, error) {
+	p := &Writer{w: w, sum: sha1.New()}
+	hdr := p.buf[:12]
+	copy(hdr, "PACK")
+	binary.BigEndian.PutUint32(hdr[4:], 2)
+	binary.BigEndian.PutUint32(hdr[8:], count)
+	_, err := p.Write(hdr)
+	return p, err
+}
+
+// Write sends b into the pack, the running checksum and the entry's CRC.
+func (p *Writer) Write(b []byte) (int, error) {
+	p.sum.Write(b)
+	p.crc = crc32.Update(p.crc, crc32.IEEETable, b)
+	p.off += int64(len(b))
+	return p.w.Write(b)
+}
+
+// Offset returns the number of bytes written so far: the offset of the next
+// entry.
+func (p *Writer) Offset() int64 { return p.off }
+
+// BeginEntry starts an entry: it resets the CRC and writes the type-and-size
+// header and the delta base reference, if any.
+func (p *Writer) BeginEntry(typ plumbing.ObjectType, size int64, base []byte) error {
+	p.crc = 0
+	b := AppendHeader(p.buf[:0], typ, size)
+	b = append(b, base...)
+	_, err := p.Write(b)
+	return err
+}
+
+// StartEntry resets the entry CRC before an entry written with Write.
+func (p *Writer) StartEntry() { p.crc = 0 }
+
+// EntryCRC returns the CRC32 of the entry written since BeginEntry.
+func (p *Writer) EntryCRC() uint32 { return p.crc }
+
+// Deflate writes content, which must be exactly the size given to
+// BeginEntry, as the entry's zlib stream.
+func (p *Writer) Deflate(size int64, content io.Reader) error {
+	zw := p.best
+	if size < fastLimit {
+		zw = p.fast
+	}
+	if zw == nil {
+		level := zlib.DefaultCompression
+		if size < fastLimit {
+			level = zlib.BestSpeed
+		}
+		zw, _ = zlib.NewWriterLevel(p, level)
+		if size < fastLimit {
+			p.fast = zw
+		} else {
+			p.best = zw
+		}
+	} else {
+		zw.Reset(p)
+	}
+	if _, err := io.Copy(zw, content); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// Close writes the checksum of everything before it and returns it.
+func (p *Writer) Close() (plumbing.Hash, error) {
+	var h plumbing.Hash
+	copy(h[:], p.sum.Sum(nil))
+	_, err := p.w.Write(h[:])
+	return h, err
+}
+
+// AppendHeader appends an entry's type-and-size header: 3 type bits, size
+// in 4 bits then 7 bits per byte, MSB = more.
+func AppendHeader(b []byte, typ plumbing.ObjectType, size int64) []byte {
+	c := byte(typ)<<4 | byte(size&0x0f)
+	size >>= 4
+	for size > 0 {
+		b = append(b, c|0x80)
+		c = byte(size & 0x7f)
+		size >>= 7
+	}
+	return append(b, c)
+}
+
+// AppendOfs appends the distance back to an OFS_DELTA base
+// (gitformat-pack "offset encoding").
+func AppendOfs(dst []byte, dist int64) []byte {
+	var b [10]byte
+	i := len(b) - 1
+	b[i] = byte(dist & 0x7f)
+	for dist >>= 7; dist > 0; dist >>= 7 {
+		dist--
+		i--
+		b[i] = 0x80 | byte(dist&0x7f)
+	}
+	return append(dst, b[i:]...)
+}
