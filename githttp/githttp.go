@@ -13,12 +13,14 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
 	"github.com/depot/depot/githttp/receivepack"
 	"github.com/depot/depot/githttp/uploadpack"
 	"github.com/depot/depot/repos"
+	"github.com/depot/depot/repos/gc"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
 )
@@ -37,11 +39,39 @@ type Server struct {
 	auth   *auth.Authenticator
 	policy Policy
 	log    logrus.FieldLogger
+	// gcSlot lets one background repack run at a time; a push that finds
+	// it taken leaves consolidation to a later push.
+	gcSlot chan struct{}
 }
 
 // New returns a Server for the repositories in dir.
 func New(dir *repos.Dir, a *auth.Authenticator, p Policy, log logrus.FieldLogger) *Server {
-	return &Server{repos: dir, auth: a, policy: p, log: log}
+	return &Server{repos: dir, auth: a, policy: p, log: log, gcSlot: make(chan struct{}, 1)}
+}
+
+// maybeRepack consolidates repo's packs in the background once pushes
+// have left too many, as git's auto-gc does, so that fetches stay fast.
+func (s *Server) maybeRepack(repo *repos.Repo) {
+	if !gc.NeedsRepack(repo.Path) {
+		return
+	}
+	select {
+	case s.gcSlot <- struct{}{}:
+	default:
+		return
+	}
+	go func() {
+		defer func() { <-s.gcSlot }()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+		defer cancel()
+		start := time.Now()
+		log := s.log.WithField("repo", repo.FullName())
+		if err := gc.Repack(ctx, repo.Path); err != nil && !errors.Is(err, gc.ErrBusy) {
+			log.WithError(err).Error("background repack failed")
+			return
+		}
+		log.WithField("duration_ms", time.Since(start).Milliseconds()).Info("repacked")
+	}()
 }
 
 // maxUploadRequest bounds a fetch negotiation body (wants and haves).
@@ -254,6 +284,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 		var res *receivepack.Result
 		res, err = receivepack.Serve(ctx, repo.Path, body, out, receivepack.Options{Agent: Agent, Logger: log})
 		logPush(log, res)
+		if res != nil && len(res.Updates) > 0 {
+			s.maybeRepack(repo)
+		}
 	}
 	if err == nil || ctx.Err() != nil {
 		return

@@ -108,8 +108,9 @@ func (e *env) fsck(owner, name string) {
 	e.mustGit("", "--git-dir", r.Path, "fsck", "--full", "--strict")
 }
 
-// seed makes a work tree with one commit and pushes it to owner/name.
-func (e *env) seed(owner, name, secret string) string {
+// seed makes a work tree with one commit and pushes it to owner/name as
+// user with the token secret.
+func (e *env) seed(owner, name, user, secret string) string {
 	e.t.Helper()
 	if _, err := e.repos.Create(owner, name, repos.CreateOptions{}); err != nil {
 		e.t.Fatal(err)
@@ -119,14 +120,14 @@ func (e *env) seed(owner, name, secret string) string {
 	os.WriteFile(filepath.Join(wt, "README"), []byte("hello\n"), 0o644)
 	e.mustGit(wt, "add", ".")
 	e.mustGit(wt, "commit", "-qm", "first")
-	e.mustGit(wt, "push", e.url(owner, secret, owner+"/"+name+".git"), "main")
+	e.mustGit(wt, "push", e.url(user, secret, owner+"/"+name+".git"), "main")
 	return wt
 }
 
 func TestCloneAndPushAsOwner(t *testing.T) {
 	e := newEnv(t)
 	tok := e.token("tester", auth.ScopeDepot)
-	wt := e.seed("tester", "hello", tok)
+	wt := e.seed("tester", "hello", "tester", tok)
 	for _, tc := range []struct{ name, proto, path string }{
 		{"V0WithSuffix", "0", "tester/hello.git"},
 		{"V2WithSuffix", "2", "tester/hello.git"},
@@ -157,7 +158,7 @@ func TestCloneAndPushAsOwner(t *testing.T) {
 func TestAccessErrors(t *testing.T) {
 	e := newEnv(t)
 	tok := e.token("tester", auth.ScopeDepot)
-	e.seed("tester", "hello", tok)
+	e.seed("tester", "hello", "tester", tok)
 	noScope := e.token("tester", auth.ScopeUser)
 	otherTok := e.token("other", auth.ScopeDepot)
 	for _, tc := range []struct {
@@ -211,7 +212,7 @@ func (e *env) do(method, path string, body io.Reader, header ...string) (*http.R
 func TestHTTPDetails(t *testing.T) {
 	e := newEnv(t)
 	tok := e.token("tester", auth.ScopeDepot)
-	e.seed("tester", "hello", tok)
+	e.seed("tester", "hello", "tester", tok)
 	bearer := "Bearer " + tok
 
 	t.Run("AdvertisementHeaders", func(t *testing.T) {
@@ -291,4 +292,80 @@ func TestHTTPDetails(t *testing.T) {
 		}
 	})
 	e.fsck("tester", "hello")
+}
+
+// TestProjectPermissions drives git against a project repository as each
+// kind of caller (SPEC.md, "Permissions").
+func TestProjectPermissions(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, u := range []string{"viewer", "dev"} {
+		if err := e.store.CreateUser(ctx, &tokens.User{GlobalKey: u}, "password1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.store.CreateProject(ctx, &repos.Project{Name: "test"}, "tester"); err != nil {
+		t.Fatal(err)
+	}
+	e.store.SetMember(ctx, "test", "viewer", repos.RoleViewer)
+	e.store.SetMember(ctx, "test", "dev", repos.RoleDeveloper)
+	owner := e.token("tester", auth.ScopeDepot)
+	wt := e.seed("test", "testRepo", "tester", owner)
+	viewer, dev, other := e.token("viewer", auth.ScopeDepot), e.token("dev", auth.ScopeDepot), e.token("other", auth.ScopeDepot)
+
+	commit := func(msg string) {
+		os.WriteFile(filepath.Join(wt, "README"), []byte(msg+"\n"), 0o644)
+		e.mustGit(wt, "commit", "-qam", msg)
+	}
+	t.Run("ViewerClones", func(t *testing.T) {
+		e.mustGit("", "clone", "-q", e.url("viewer", viewer, "test/testRepo.git"), filepath.Join(t.TempDir(), "c"))
+	})
+	t.Run("ViewerPushRefused", func(t *testing.T) {
+		commit("by viewer")
+		out, err := e.git(wt, "push", e.url("viewer", viewer, "test/testRepo.git"), "main")
+		if err == nil || !strings.Contains(out, "viewer may not push to test/testRepo") {
+			t.Fatalf("viewer push = %v\n%s", err, out)
+		}
+	})
+	t.Run("DeveloperPushes", func(t *testing.T) {
+		e.mustGit(wt, "push", e.url("dev", dev, "test/testRepo.git"), "main")
+	})
+	t.Run("NonMemberNotFound", func(t *testing.T) {
+		out, err := e.git("", "ls-remote", e.url("other", other, "test/testRepo.git"))
+		if err == nil || !strings.Contains(out, "not found") {
+			t.Fatalf("non-member = %v\n%s", err, out)
+		}
+	})
+	t.Run("RemovedMemberLosesAccessAtOnce", func(t *testing.T) {
+		e.mustGit("", "ls-remote", e.url("dev", dev, "test/testRepo.git"))
+		if err := e.store.RemoveMember(ctx, "test", "dev"); err != nil {
+			t.Fatal(err)
+		}
+		out, err := e.git("", "ls-remote", e.url("dev", dev, "test/testRepo.git"))
+		if err == nil || !strings.Contains(out, "not found") {
+			t.Fatalf("removed member = %v\n%s", err, out)
+		}
+	})
+	t.Run("PublicAnonymousClone", func(t *testing.T) {
+		if err := e.store.SaveRepoInfo(ctx, "test", "testRepo", &repos.Info{Visibility: repos.Public}); err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(t.TempDir(), "anon")
+		e.mustGit("", "clone", "-q", e.url("", "", "test/testRepo.git"), dst)
+		e.mustGit("", "-c", "protocol.version=0", "ls-remote", e.url("", "", "test/testRepo"))
+	})
+	t.Run("PublicAnonymousPushAsksForCredentials", func(t *testing.T) {
+		commit("anonymous")
+		out, err := e.git(wt, "push", e.url("", "", "test/testRepo.git"), "main")
+		if err == nil || !strings.Contains(out, "could not read Username") {
+			t.Fatalf("anonymous push = %v\n%s", err, out)
+		}
+	})
+	t.Run("PublicOutsiderPushForbidden", func(t *testing.T) {
+		out, err := e.git(wt, "push", e.url("other", other, "test/testRepo.git"), "main")
+		if err == nil || !strings.Contains(out, "other may not push to test/testRepo") {
+			t.Fatalf("outsider push = %v\n%s", err, out)
+		}
+	})
+	e.fsck("test", "testRepo")
 }

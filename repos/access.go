@@ -122,7 +122,7 @@ func (p *Policy) Decide(ctx context.Context, id *auth.Identity, owner, name stri
 	}
 	need := map[Action]Role{Read: RoleViewer, Write: RoleDeveloper, Manage: RoleAdmin}[act]
 	switch {
-	case role >= need:
+	case role >= need, act == Read && vis == Public:
 		return Allowed, nil
 	case role >= RoleViewer || vis == Public:
 		return Forbidden, nil

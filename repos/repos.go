@@ -235,3 +235,25 @@ func initBare(dir, branch string) error {
 	}
 	return nil
 }
+
+// Delete removes r from disk. It first renames the directory aside, so
+// that the repository disappears at once and whole, then removes it.
+func (d *Dir) Delete(r *Repo) error {
+	p, err := d.path(r.Owner, r.Name)
+	if err != nil {
+		return err
+	}
+	aside, err := os.MkdirTemp(filepath.Dir(p), ".deleted-"+r.Name+"-")
+	if err != nil {
+		return fmt.Errorf("repos: delete %s: %w", r.FullName(), err)
+	}
+	target := filepath.Join(aside, "repo.git")
+	if err := os.Rename(p, target); err != nil {
+		os.Remove(aside)
+		return fmt.Errorf("repos: delete %s: %w", r.FullName(), err)
+	}
+	if err := os.RemoveAll(aside); err != nil {
+		return fmt.Errorf("repos: delete %s: %w", r.FullName(), err)
+	}
+	return nil
+}

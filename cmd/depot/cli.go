@@ -13,6 +13,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/repos"
+	"github.com/depot/depot/repos/gc"
 	"github.com/depot/depot/tokens"
 )
 
@@ -389,4 +390,40 @@ func timeOrNever(t time.Time) string {
 		return "never"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+func runRepoGC(e *env, args []string) error {
+	fs := newFlagSet("repo gc")
+	dir := dataFlag(fs, e.getenv)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("give one repository as OWNER/NAME")
+	}
+	owner, name, ok := strings.Cut(strings.TrimSuffix(pos[0], ".git"), "/")
+	if !ok {
+		return usagef("repository must be OWNER/NAME, not %q", pos[0])
+	}
+	rd, err := repos.OpenDir(*dir + "/repos")
+	if err != nil {
+		return err
+	}
+	r, err := rd.Open(owner, name)
+	if errors.Is(err, repos.ErrNotFound) || errors.Is(err, repos.ErrInvalid) {
+		return fmt.Errorf("no repository %s", pos[0])
+	}
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := gc.Repack(context.Background(), r.Path); err != nil {
+		if errors.Is(err, gc.ErrBusy) {
+			return fmt.Errorf("%s is being repacked already", r.FullName())
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "repacked %s in %s\n", r.FullName(), time.Since(start).Round(time.Millisecond))
+	return nil
 }

@@ -270,3 +270,59 @@ func TestCLIUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestSeedExample is CODING's own example, verbatim: user tester clones
+// and pushes repository testRepo of project test, on a fresh server set up
+// only with the CLI.
+func TestSeedExample(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data)
+	run := func(stdin string, args ...string) string {
+		t.Helper()
+		out, errOut, code := cli(t, stdin, append(args, "--data", data)...)
+		if code != 0 {
+			t.Fatalf("depot %v: exit %d: %s %s", args, code, out, errOut)
+		}
+		return out
+	}
+	run("tester-password\n", "user", "add", "tester", "--password-stdin")
+	run("", "project", "create", "test", "--owner", "tester")
+	run("", "repo", "create", "test/testRepo")
+	out := run("", "token", "create", "--user", "tester", "--scopes", "project:depot")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	token := lines[len(lines)-1]
+
+	work := t.TempDir()
+	git := func(dir string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "HOME="+work, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
+			"GIT_AUTHOR_NAME=tester", "GIT_AUTHOR_EMAIL=tester@example.com",
+			"GIT_COMMITTER_NAME=tester", "GIT_COMMITTER_EMAIL=tester@example.com")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	host := strings.TrimPrefix(s.url, "http://")
+	url := "http://tester:" + token + "@" + host + "/test/testRepo.git"
+	out = git(work, "clone", url)
+	if !strings.Contains(out, "Cloning into 'testRepo'") {
+		t.Fatalf("clone: %s", out)
+	}
+	clone := filepath.Join(work, "testRepo")
+	os.WriteFile(filepath.Join(clone, "README.md"), []byte("# testRepo\n"), 0o644)
+	git(clone, "add", ".")
+	git(clone, "commit", "-m", "first commit")
+	git(clone, "push", "origin", "HEAD")
+	again := filepath.Join(work, "again")
+	out = git(work, "clone", "--progress", url, again)
+	if !strings.Contains(out, "remote: ") {
+		t.Fatalf("clone shows no remote: progress lines: %s", out)
+	}
+	if got := git(again, "log", "--format=%s"); strings.TrimSpace(got) != "first commit" {
+		t.Fatalf("second clone has %q", got)
+	}
+}

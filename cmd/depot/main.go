@@ -52,6 +52,7 @@ func init() {
 		{"member remove", "PROJECT USER [--data DIR]", "remove a project member", runMemberRemove},
 		{"repo create", "OWNER/NAME [--public] [--description D] [--data DIR]", "create an empty bare repository (private unless --public)", runRepoCreate},
 		{"repo list", "[OWNER] [--data DIR]", "list repositories", runRepoList},
+		{"repo gc", "OWNER/NAME [--data DIR]", "consolidate a repository's packs into one (the server also does this after pushes)", runRepoGC},
 	}
 }
 

@@ -60,6 +60,8 @@ func TestREADMEExamples(t *testing.T) {
 	for _, want := range []string{
 		"main -> main", "Cloning into", `"global_key":"tester"`, `"email":"tester@example.com"`,
 		`"scope":"project:depot"`, `"total":`, `"status":"disabled"`, `"status":"enabled"`, `"description":"CI runner"`, `"deleted":1`,
+		"Cloning into '/tmp/depot-demo/testRepo'", `"displayName":"Docs team"`, `"role":"developer"`, `"fullName":"docs/manual"`,
+		`"visibility":"public"`, `"description":"private notes"`, `"name":"feature"`, `"commits":[`,
 	} {
 		if !strings.Contains(o, want) {
 			t.Fatalf("README walkthrough output lacks %q:\n%s", want, o)

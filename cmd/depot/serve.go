@@ -19,6 +19,7 @@ import (
 	"github.com/depot/depot/cmd/depot/internal/server"
 	"github.com/depot/depot/githttp"
 	"github.com/depot/depot/repos"
+	repoapi "github.com/depot/depot/repos/api"
 	"github.com/depot/depot/tokens"
 	"github.com/depot/depot/tokens/api"
 	"github.com/sirupsen/logrus"
@@ -83,11 +84,12 @@ func runServe(e *env, args []string) error {
 		return err
 	}
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
+	policy := repos.NewPolicy(d.store)
 	handler := server.New(server.Config{
 		Auth: authn,
 		Log:  log,
-		API:  []server.Surface{api.New(d.store, log)},
-		Git:  []server.Surface{githttp.New(d.repos, authn, repos.NewPolicy(d.store), log)},
+		API:  []server.Surface{api.New(d.store, log), repoapi.New(d.store, d.repos, policy, log)},
+		Git:  []server.Surface{githttp.New(d.repos, authn, policy, log)},
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/depot/depot/repos/gitref"
 )
 
 // capabilities returns the capability list receive-pack advertises
@@ -25,17 +29,16 @@ func capabilities(agent string) string {
 // "# service=git-receive-pack" packet and its flush before.
 func AdvertiseRefs(ctx context.Context, repoDir string, w io.Writer, opt Options) error {
 	opt = opt.withDefaults()
-	rs := &refStore{dir: repoDir}
-	refs, err := rs.list()
+	refs, err := gitref.ListRefs(repoDir)
 	if err != nil {
-		return fmt.Errorf("receivepack: listing refs: %w", err)
+		return fmt.Errorf("receivepack: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	caps := capabilities(opt.Agent)
 	var b []byte
-	names := sortedNames(refs)
+	names := slices.Sorted(maps.Keys(refs)) // byte order, git's order
 	if len(names) == 0 {
 		b = appendPkt(b, plumbing.ZeroHash.String()+" capabilities^{}\x00"+caps+"\n")
 	}

@@ -412,39 +412,6 @@ func TestAdvertiseRefs(t *testing.T) {
 	}
 }
 
-func TestCheckRefName(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		ok   bool
-	}{
-		{"refs/heads/main", true},
-		{"refs/heads/feature/x-1", true},
-		{"refs/tags/v1.0", true},
-		{"refs/heads/ünïcode", true},
-		{"main", false},
-		{"refs/heads/", false},
-		{"refs/heads//x", false},
-		{"refs/heads/.hidden", false},
-		{"refs/heads/x.", false},
-		{"refs/heads/x.lock", false},
-		{"refs/heads/a..b", false},
-		{"refs/heads/a@{1}", false},
-		{"refs/heads/a\x7fb", false},
-		{"refs/heads/a\tb", false},
-		{"refs/heads/a~1", false},
-		{"refs/heads/a^", false},
-		{"refs/heads/a:b", false},
-		{"refs/heads/a?", false},
-		{"refs/heads/a*", false},
-		{"refs/heads/a[", false},
-		{"refs/heads/a\\b", false},
-	} {
-		if err := checkRefName(tc.name); (err == nil) != tc.ok {
-			t.Errorf("checkRefName(%q) = %v; want ok=%v", tc.name, err, tc.ok)
-		}
-	}
-}
-
 // TestServeForeignLock holds refs/heads/main.lock as another git process
 // would: the update is refused, the lock is left to its owner.
 func TestServeForeignLock(t *testing.T) {

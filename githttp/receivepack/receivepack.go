@@ -15,6 +15,8 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/sirupsen/logrus"
+
+	"github.com/depot/depot/repos/gitref"
 )
 
 // ErrProtocol is wrapped by every error Serve returns before it has
@@ -120,7 +122,7 @@ func Serve(ctx context.Context, repoDir string, r io.Reader, w io.Writer, opt Op
 		ctx:    ctx,
 		opt:    opt,
 		log:    opt.Logger.WithField("repo", repoDir),
-		refs:   &refStore{dir: repoDir},
+		dir:    repoDir,
 		cmds:   req.commands,
 		atomic: req.has("atomic"),
 		out:    newReporter(w, req.has("side-band-64k"), req.has("quiet"), req.has("report-status") || req.has("report-status-v2")),
@@ -138,7 +140,7 @@ type session struct {
 	ctx    context.Context
 	opt    Options
 	log    logrus.FieldLogger
-	refs   *refStore
+	dir    string // the bare repository
 	cmds   []*command
 	atomic bool
 	out    *reporter
@@ -148,13 +150,13 @@ type session struct {
 // run does everything after the commands were read: the pack, the
 // checks, the ref updates and the report.
 func (s *session) run(body io.Reader, needsPack bool) error {
-	repo := openRepoObjects(s.refs.dir)
+	repo := openRepoObjects(s.dir)
 	defer repo.close()
 
 	var q *quarantine
 	if needsPack {
 		var err error
-		q, err = receivePack(s.ctx, s.refs.dir, body, repo, s.opt)
+		q, err = receivePack(s.ctx, s.dir, body, repo, s.opt)
 		defer func() {
 			if derr := q.discard(); derr != nil {
 				s.log.WithError(derr).Error("receivepack: removing quarantine")
@@ -216,8 +218,9 @@ func (s *session) unpackFailed(err error) error {
 // hold: bad names, unknown objects, incomplete history.
 func (s *session) validate(c *checker) {
 	for _, cmd := range s.cmds {
-		if err := checkRefName(cmd.name); err != nil {
-			cmd.fail("funny refname: " + err.Error())
+		var ne *gitref.NameError
+		if err := gitref.CheckRefName(cmd.name); errors.As(err, &ne) {
+			cmd.fail("funny refname: " + ne.Reason)
 			continue
 		}
 		if cmd.isDelete() {

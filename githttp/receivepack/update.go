@@ -2,10 +2,11 @@ package receivepack
 
 import (
 	"errors"
-	"os"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/depot/depot/repos/gitref"
 )
 
 // Reasons sent on "ng" lines. git prints them after "[remote rejected]".
@@ -29,34 +30,31 @@ const (
 // points at an object that is not in place. It returns warnings for the
 // client.
 func (s *session) updateRefs(keep func() error) []string {
-	mu := repoMutex(s.refs.dir)
-	mu.Lock()
-	defer mu.Unlock()
+	tx := gitref.Begin(s.dir)
+	defer tx.Close()
 
-	before, err := s.refs.list()
+	before, err := tx.Refs()
 	if err != nil {
 		s.log.WithError(err).Error("receivepack: listing refs")
 		s.failAll(reasonReadRefs)
 		return nil
 	}
-	locks := s.lockAll(before)
-	defer func() {
-		for _, l := range locks {
-			if l != nil {
-				l.release()
-			}
+	locked := 0
+	for _, c := range s.cmds {
+		if c.failed() {
+			continue
 		}
-	}()
-	packedLock := s.lockPacked(locks, before)
-	if packedLock != nil {
-		defer packedLock.release()
+		if err := tx.Update(c.name, c.old, c.new); err != nil {
+			c.fail(s.refusal(c, err))
+			continue
+		}
+		locked++
 	}
-
 	if s.atomic && s.anyFailed() {
 		s.failAll(reasonAtomic)
 		return nil
 	}
-	if !anyLocked(locks) {
+	if locked == 0 {
 		return nil
 	}
 	if err := keep(); err != nil {
@@ -64,155 +62,38 @@ func (s *session) updateRefs(keep func() error) []string {
 		s.failAll(reasonMigrate)
 		return nil
 	}
-	s.commitDeletes(locks, packedLock)
-	for i, c := range s.cmds {
-		if locks[i] == nil || c.isDelete() {
-			continue
-		}
-		err := locks[i].commit([]byte(c.new.String() + "\n"))
-		locks[i] = nil
-		if err != nil {
+	failed := tx.Commit()
+	for _, c := range s.cmds {
+		if err := failed[c.name]; err != nil && !c.failed() {
 			s.log.WithError(err).WithField("ref", c.name).Error("receivepack: writing ref")
 			c.fail(reasonWrite)
 		}
 	}
-	return s.fixHEAD(before)
+	return s.fixHEAD(tx, before)
 }
 
-// lockAll takes the lock of every standing command and checks, under the
-// lock, that the ref still has the value the client based its push on.
-func (s *session) lockAll(before map[string]plumbing.Hash) []*lockFile {
-	locks := make([]*lockFile, len(s.cmds))
-	for i, c := range s.cmds {
-		if c.failed() {
-			continue
-		}
-		if c.isCreate() && conflicts(c.name, before) {
-			c.fail(reasonConflict)
-			continue
-		}
-		l, err := createLock(s.refs.path(c.name))
-		if err != nil {
-			c.fail(reasonLock)
-			continue
-		}
-		if reason := s.checkOld(c); reason != "" {
-			l.release()
-			s.refs.removeEmptyDirs(c.name)
-			c.fail(reason)
-			continue
-		}
-		locks[i] = l
-	}
-	return locks
-}
-
-// checkOld compares the current value of a locked ref with the client's
-// old id and returns the reason to refuse, or "".
-func (s *session) checkOld(c *command) string {
-	cur, ok, err := s.refs.read(c.name)
+// refusal turns the error of locking and checking a ref into the reason
+// sent to the client.
+func (s *session) refusal(c *command, err error) string {
+	var ne *gitref.NameError
 	switch {
-	case errors.Is(err, errSymref):
+	case errors.Is(err, gitref.ErrConflict):
+		return reasonConflict
+	case errors.Is(err, gitref.ErrLocked):
+		return reasonLock
+	case errors.Is(err, gitref.ErrSymref):
 		return reasonSymref
-	case err != nil:
-		s.log.WithError(err).WithField("ref", c.name).Error("receivepack: reading ref")
-		return reasonReadRefs
-	case c.old.IsZero() && ok:
+	case errors.Is(err, gitref.ErrStale) && errors.Is(err, gitref.ErrExists):
 		return reasonExists
-	case !c.old.IsZero() && !ok:
+	case errors.Is(err, gitref.ErrStale) && errors.Is(err, gitref.ErrNotFound):
 		return reasonNoRef
-	case ok && cur != c.old:
+	case errors.Is(err, gitref.ErrStale):
 		return reasonStale
+	case errors.As(err, &ne):
+		return "funny refname: " + ne.Reason
 	}
-	return ""
-}
-
-// conflicts reports whether creating name would clash with an existing
-// ref as file against directory: refs/heads/a against refs/heads/a/b.
-func conflicts(name string, refs map[string]plumbing.Hash) bool {
-	for other := range refs {
-		if strings.HasPrefix(other, name+"/") || strings.HasPrefix(name, other+"/") {
-			return true
-		}
-	}
-	return false
-}
-
-// lockPacked takes packed-refs.lock when a locked delete names a packed
-// ref. If that fails, those deletes fail and their locks are dropped.
-func (s *session) lockPacked(locks []*lockFile, before map[string]plumbing.Hash) *lockFile {
-	packed, err := s.refs.readPacked()
-	if err != nil {
-		s.log.WithError(err).Error("receivepack: reading packed-refs")
-	}
-	need := false
-	for i, c := range s.cmds {
-		if locks[i] != nil && c.isDelete() {
-			if _, ok := packed[c.name]; ok || err != nil {
-				need = true
-			}
-		}
-	}
-	if !need {
-		return nil
-	}
-	pl, lerr := createLock(s.refs.path("packed-refs"))
-	if err == nil && lerr == nil {
-		return pl
-	}
-	if pl != nil {
-		pl.release()
-	}
-	for i, c := range s.cmds {
-		if locks[i] != nil && c.isDelete() {
-			locks[i].release()
-			locks[i] = nil
-			c.fail(reasonLock)
-		}
-	}
-	return nil
-}
-
-// commitDeletes removes deleted refs from packed-refs first and then their
-// loose files, so that a reader never sees an older packed value come back.
-func (s *session) commitDeletes(locks []*lockFile, packedLock *lockFile) {
-	drop := map[string]bool{}
-	for i, c := range s.cmds {
-		if locks[i] != nil && c.isDelete() {
-			drop[c.name] = true
-		}
-	}
-	if len(drop) == 0 {
-		return
-	}
-	if packedLock != nil {
-		err := s.refs.rewritePacked(packedLock, drop)
-		if err != nil {
-			s.log.WithError(err).Error("receivepack: rewriting packed-refs")
-			for i, c := range s.cmds {
-				if drop[c.name] {
-					locks[i].release()
-					locks[i] = nil
-					c.fail(reasonWrite)
-				}
-			}
-			return
-		}
-	}
-	for i, c := range s.cmds {
-		if !drop[c.name] || locks[i] == nil {
-			continue
-		}
-		err := os.Remove(s.refs.path(c.name))
-		locks[i].release()
-		locks[i] = nil
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.log.WithError(err).WithField("ref", c.name).Error("receivepack: deleting ref")
-			c.fail(reasonWrite)
-			continue
-		}
-		s.refs.removeEmptyDirs(c.name)
-	}
+	s.log.WithError(err).WithField("ref", c.name).Error("receivepack: reading ref")
+	return reasonReadRefs
 }
 
 // fixHEAD follows GitHub and Gitea: when a repository that had no branch
@@ -220,8 +101,8 @@ func (s *session) commitDeletes(locks []*lockFile, packedLock *lockFile) {
 // HEAD moves to main, else master, else the first branch pushed. It also
 // warns when the push deleted the branch HEAD names, which depot allows
 // as git does.
-func (s *session) fixHEAD(before map[string]plumbing.Hash) []string {
-	head := s.refs.readHEAD()
+func (s *session) fixHEAD(tx *gitref.Tx, before map[string]plumbing.Hash) []string {
+	head, _ := gitref.HeadTarget(s.dir)
 	var warnings []string
 	var created []string
 	for _, c := range s.cmds {
@@ -243,7 +124,7 @@ func (s *session) fixHEAD(before map[string]plumbing.Hash) []string {
 			return warnings
 		}
 	}
-	if _, ok, err := s.refs.read(head); ok || err != nil {
+	if _, err := gitref.ReadRef(s.dir, head); !errors.Is(err, gitref.ErrNotFound) {
 		return warnings
 	}
 	pick := created[0]
@@ -254,7 +135,7 @@ func (s *session) fixHEAD(before map[string]plumbing.Hash) []string {
 			}
 		}
 	}
-	if err := s.refs.setHEAD(pick); err != nil {
+	if err := tx.SetHEAD(pick); err != nil {
 		s.log.WithError(err).Error("receivepack: setting HEAD")
 		return warnings
 	}
@@ -270,15 +151,6 @@ func (s *session) failAll(reason string) {
 func (s *session) anyFailed() bool {
 	for _, c := range s.cmds {
 		if c.failed() {
-			return true
-		}
-	}
-	return false
-}
-
-func anyLocked(locks []*lockFile) bool {
-	for _, l := range locks {
-		if l != nil {
 			return true
 		}
 	}

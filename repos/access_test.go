@@ -1,0 +1,77 @@
+package repos_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/depot/depot/auth"
+	"github.com/depot/depot/repos"
+	"github.com/depot/depot/tokens"
+)
+
+func TestPolicyDecide(t *testing.T) {
+	ctx := context.Background()
+	store, err := tokens.Open(ctx, filepath.Join(t.TempDir(), "depot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for _, u := range []string{"owner", "admin", "dev", "viewer", "outsider"} {
+		if err := store.CreateUser(ctx, &tokens.User{GlobalKey: u}, "password1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.CreateProject(ctx, &repos.Project{Name: "team"}, "owner"); err != nil {
+		t.Fatal(err)
+	}
+	for u, r := range map[string]repos.Role{"admin": repos.RoleAdmin, "dev": repos.RoleDeveloper, "viewer": repos.RoleViewer} {
+		if err := store.SetMember(ctx, "team", u, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.SaveRepoInfo(ctx, "team", "open", &repos.Info{Visibility: repos.Public}); err != nil {
+		t.Fatal(err)
+	}
+	p := repos.NewPolicy(store)
+	user := func(name string) *auth.Identity { return &auth.Identity{User: name, Method: auth.MethodToken} }
+	anon := &auth.Identity{}
+	siteAdmin := &auth.Identity{User: "root", Admin: true, Method: auth.MethodPassword}
+	const (
+		A = repos.Allowed
+		F = repos.Forbidden
+		H = repos.Hidden
+	)
+	for _, tc := range []struct {
+		name        string
+		id          *auth.Identity
+		owner, repo string
+		act         repos.Action
+		want        repos.Decision
+	}{
+		{"OwnNamespaceWrite", user("dev"), "dev", "x", repos.Write, A},
+		{"OwnNamespaceCaseInsensitive", user("dev"), "DEV", "x", repos.Manage, A},
+		{"OtherUsersPrivate", user("dev"), "viewer", "x", repos.Read, H},
+		{"SiteAdminAnything", siteAdmin, "viewer", "x", repos.Manage, A},
+		{"ViewerReads", user("viewer"), "team", "x", repos.Read, A},
+		{"ViewerWriteForbidden", user("viewer"), "team", "x", repos.Write, F},
+		{"DeveloperWrites", user("dev"), "team", "x", repos.Write, A},
+		{"DeveloperManageForbidden", user("dev"), "team", "x", repos.Manage, F},
+		{"ProjectAdminManages", user("admin"), "team", "x", repos.Manage, A},
+		{"ProjectOwnerManages", user("owner"), "team", "x", repos.Manage, A},
+		{"OutsiderPrivateHidden", user("outsider"), "team", "x", repos.Read, H},
+		{"OutsiderPublicReads", user("outsider"), "team", "open", repos.Read, A},
+		{"OutsiderPublicWriteForbidden", user("outsider"), "team", "open", repos.Write, F},
+		{"AnonymousPrivateHidden", anon, "team", "x", repos.Read, H},
+		{"AnonymousPublicReads", anon, "team", "open", repos.Read, A},
+		{"AnonymousPublicWriteForbidden", anon, "team", "open", repos.Write, F},
+		{"UnknownNamespaceHidden", user("dev"), "ghost", "x", repos.Read, H},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := p.Decide(ctx, tc.id, tc.owner, tc.repo, tc.act)
+			if err != nil || got != tc.want {
+				t.Fatalf("Decide(%s, %s/%s, %s) = %v, %v; want %v", tc.id.User, tc.owner, tc.repo, tc.act, got, err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,160 @@
+// Package api serves depot's project and repository API: projects and
+// their members, repositories in user and project namespaces, and their
+// branches, tags and commits (SPEC.md, "Projects, members and
+// repositories"). Every permission question goes to repos.Policy.
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/repos"
+	"github.com/depot/depot/tokens"
+	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
+)
+
+// Server holds what the handlers need.
+type Server struct {
+	store  *tokens.Store
+	dir    *repos.Dir
+	policy *repos.Policy
+	log    logrus.FieldLogger
+}
+
+// New returns a Server.
+func New(store *tokens.Store, dir *repos.Dir, policy *repos.Policy, log logrus.FieldLogger) *Server {
+	return &Server{store: store, dir: dir, policy: policy, log: log}
+}
+
+// Register adds the routes to r, which must run the authentication
+// middleware.
+func (s *Server) Register(r *mux.Router) {
+	const p = "/api/v1/projects/{project}"
+	routes := []struct {
+		method, path string
+		h            func(http.ResponseWriter, *http.Request) error
+	}{
+		{"GET", "/api/v1/projects", s.listProjects},
+		{"POST", "/api/v1/projects", s.createProject},
+		{"GET", p, s.getProject},
+		{"GET", p + "/members", s.listMembers},
+		{"PUT", p + "/members/{user}", s.setMember},
+		{"DELETE", p + "/members/{user}", s.removeMember},
+		{"GET", p + "/repos", s.listProjectRepos},
+		{"POST", p + "/repos", s.createProjectRepo},
+		{"GET", "/api/v1/user/repos", s.listUserRepos},
+		{"POST", "/api/v1/user/repos", s.createUserRepo},
+		{"GET", "/api/v1/repos/{owner}/{repo}", s.getRepo},
+		{"PATCH", "/api/v1/repos/{owner}/{repo}", s.patchRepo},
+		{"DELETE", "/api/v1/repos/{owner}/{repo}", s.deleteRepo},
+	}
+	routes = append(routes, s.gitRoutes()...)
+	for _, rt := range routes {
+		r.HandleFunc(rt.path, s.handle(rt.h)).Methods(rt.method)
+	}
+}
+
+func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			apierr.Write(w, r, s.log, err)
+		}
+	}
+}
+
+// storeError maps the store's and the repository directory's sentinels
+// to API errors.
+func storeError(err error, notFound string) error {
+	var ve *tokens.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return apierr.Wrap(apierr.Invalid, err, ve.Error())
+	case errors.Is(err, tokens.ErrLastOwner):
+		return apierr.Wrap(apierr.Conflict, err, "a project keeps at least one owner")
+	case errors.Is(err, tokens.ErrNotFound), errors.Is(err, repos.ErrNotFound):
+		return apierr.Wrap(apierr.NotFound, err, notFound)
+	case errors.Is(err, tokens.ErrExists), errors.Is(err, repos.ErrExists):
+		return apierr.Wrap(apierr.Conflict, err, "already exists")
+	case errors.Is(err, repos.ErrInvalid):
+		return apierr.Wrap(apierr.Invalid, err, strings.TrimPrefix(err.Error(), "repos: "))
+	}
+	return err
+}
+
+// caller returns the identity when it is authenticated and, for tokens,
+// holds scope.
+func caller(r *http.Request, scope string) (*auth.Identity, error) {
+	id := auth.FromContext(r.Context())
+	return id, id.Require(scope)
+}
+
+// projectAccess returns the project named in the path when the caller's
+// role in it is at least need. Non-members do not see a project.
+func (s *Server) projectAccess(r *http.Request, scope string, need repos.Role) (*repos.Project, *auth.Identity, repos.Role, error) {
+	id, err := caller(r, scope)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	name := mux.Vars(r)["project"]
+	p, err := s.store.Project(r.Context(), name)
+	if err != nil {
+		return nil, nil, 0, storeError(err, "project "+name+" not found")
+	}
+	role, err := s.policy.OwnerRole(r.Context(), id, p.Name)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	switch {
+	case role < repos.RoleViewer:
+		return nil, nil, 0, apierr.Errorf(apierr.NotFound, "project %s not found", name)
+	case role < need:
+		return nil, nil, 0, apierr.Errorf(apierr.Forbidden, "this needs the %s role in project %s; you are %s", need, p.Name, role)
+	}
+	return p, id, role, nil
+}
+
+// repoAccess returns the repository named in the path when the caller may
+// perform act on it. Tokens need scope; anonymous callers may read public
+// repositories. Whoever may not read a private repository gets 404.
+func (s *Server) repoAccess(r *http.Request, scope string, act repos.Action) (*repos.Repo, *auth.Identity, error) {
+	id := auth.FromContext(r.Context())
+	if !id.Anonymous() || act != repos.Read {
+		if err := id.Require(scope); err != nil {
+			return nil, nil, err
+		}
+	}
+	vars := mux.Vars(r)
+	owner, name := vars["owner"], strings.TrimSuffix(vars["repo"], ".git")
+	repo, err := s.dir.Open(s.canonicalOwner(r.Context(), owner), name)
+	if err != nil {
+		return nil, nil, storeError(err, "repository "+owner+"/"+name+" not found")
+	}
+	decision, err := s.policy.Decide(r.Context(), id, repo.Owner, repo.Name, act)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch decision {
+	case repos.Allowed:
+		return repo, id, nil
+	case repos.Forbidden:
+		if id.Anonymous() {
+			return nil, nil, auth.ErrCredentialsRequired
+		}
+		return nil, nil, apierr.Errorf(apierr.Forbidden, "you may not %s %s", act, repo.FullName())
+	}
+	return nil, nil, apierr.Errorf(apierr.NotFound, "repository %s/%s not found", owner, name)
+}
+
+// canonicalOwner returns the namespace as registered, so that /Tester/x
+// finds tester's repositories; unknown names pass through unchanged.
+func (s *Server) canonicalOwner(ctx context.Context, owner string) string {
+	if _, canon, err := s.store.Namespace(ctx, owner); err == nil {
+		return canon
+	}
+	return owner
+}

@@ -1,0 +1,213 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/repos"
+	"github.com/depot/depot/repos/gitref"
+	"github.com/gorilla/mux"
+)
+
+func (s *Server) gitRoutes() []struct {
+	method, path string
+	h            func(http.ResponseWriter, *http.Request) error
+} {
+	const p = "/api/v1/repos/{owner}/{repo}"
+	return []struct {
+		method, path string
+		h            func(http.ResponseWriter, *http.Request) error
+	}{
+		{"GET", p + "/branches", s.listBranches},
+		{"POST", p + "/branches", s.createBranch},
+		{"DELETE", p + "/branches/{name:.+}", s.deleteBranch},
+		{"GET", p + "/tags", s.listTags},
+		{"GET", p + "/commits", s.listCommits},
+	}
+}
+
+// gitError maps gitref's sentinels to API errors.
+func gitError(err error, what string) error {
+	msg := strings.TrimPrefix(err.Error(), "gitref: ")
+	switch {
+	case errors.Is(err, gitref.ErrNotFound):
+		return apierr.Wrap(apierr.NotFound, err, what+" not found")
+	case errors.Is(err, gitref.ErrExists):
+		return apierr.Wrap(apierr.Conflict, err, what+" already exists")
+	case errors.Is(err, gitref.ErrInvalid):
+		return apierr.Wrap(apierr.Invalid, err, msg)
+	case errors.Is(err, gitref.ErrStale):
+		return apierr.Wrap(apierr.Conflict, err, what+" changed meanwhile; try again")
+	case errors.Is(err, gitref.ErrLocked):
+		return apierr.Wrap(apierr.Conflict, err, what+" is being updated by another request; try again")
+	}
+	return err
+}
+
+func (s *Server) listBranches(w http.ResponseWriter, r *http.Request) error {
+	repo, _, err := s.repoAccess(r, auth.ScopeDepot, repos.Read)
+	if err != nil {
+		return err
+	}
+	list, err := gitref.Branches(repo.Path)
+	if err != nil {
+		return err
+	}
+	out := make([]branchView, len(list))
+	for i, b := range list {
+		out[i] = viewBranch(b)
+	}
+	apierr.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type branchView struct {
+	Name    string `json:"name"`
+	Commit  string `json:"commit"`
+	Default bool   `json:"default"`
+}
+
+func viewBranch(b gitref.Branch) branchView {
+	return branchView{Name: b.Name, Commit: b.Commit, Default: b.Default}
+}
+
+type tagView struct {
+	Name      string `json:"name"`
+	Commit    string `json:"commit"`
+	Object    string `json:"object"`
+	Annotated bool   `json:"annotated"`
+	Message   string `json:"message,omitempty"`
+}
+
+type branchRequest struct {
+	Name string `json:"name"`
+	From string `json:"from"`
+}
+
+func (s *Server) createBranch(w http.ResponseWriter, r *http.Request) error {
+	repo, _, err := s.repoAccess(r, auth.ScopeDepot, repos.Write)
+	if err != nil {
+		return err
+	}
+	var req branchRequest
+	if err := apierr.DecodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Name == "" {
+		return apierr.Errorf(apierr.Invalid, "name: required")
+	}
+	if err := gitref.CheckBranchName(req.Name); err != nil {
+		return apierr.Errorf(apierr.Invalid, "name: %s", strings.TrimPrefix(err.Error(), "gitref: "))
+	}
+	b, err := gitref.CreateBranch(repo.Path, req.Name, req.From)
+	if err != nil {
+		if errors.Is(err, gitref.ErrNotFound) {
+			return apierr.Wrap(apierr.Invalid, err, "from: no such branch, tag or commit "+req.From)
+		}
+		return gitError(err, "branch "+req.Name)
+	}
+	apierr.WriteJSON(w, http.StatusCreated, viewBranch(b))
+	return nil
+}
+
+func (s *Server) deleteBranch(w http.ResponseWriter, r *http.Request) error {
+	repo, _, err := s.repoAccess(r, auth.ScopeDepot, repos.Write)
+	if err != nil {
+		return err
+	}
+	name := mux.Vars(r)["name"]
+	if err := gitref.DeleteBranch(repo.Path, name); err != nil {
+		return gitError(err, "branch "+name)
+	}
+	apierr.WriteJSON(w, http.StatusOK, map[string]int{"deleted": 1})
+	return nil
+}
+
+func (s *Server) listTags(w http.ResponseWriter, r *http.Request) error {
+	repo, _, err := s.repoAccess(r, auth.ScopeDepot, repos.Read)
+	if err != nil {
+		return err
+	}
+	list, err := gitref.Tags(repo.Path)
+	if err != nil {
+		return err
+	}
+	out := make([]tagView, len(list))
+	for i, t := range list {
+		out[i] = tagView{Name: t.Name, Commit: t.Commit, Object: t.Object, Annotated: t.Annotated, Message: t.Message}
+	}
+	apierr.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type signatureView struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	Time  int64  `json:"time"`
+}
+
+type commitView struct {
+	ID        string        `json:"id"`
+	Message   string        `json:"message"`
+	Author    signatureView `json:"author"`
+	Committer signatureView `json:"committer"`
+	Time      int64         `json:"time"`
+	Parents   []string      `json:"parents"`
+}
+
+type commitsResponse struct {
+	PageNo   int          `json:"pageNo"`
+	PageSize int          `json:"pageSize"`
+	HasMore  bool         `json:"hasMore"`
+	Commits  []commitView `json:"commits"`
+}
+
+func sig(s gitref.Signature) signatureView {
+	return signatureView{Name: s.Name, Email: s.Email, Time: s.When.UnixMilli()}
+}
+
+// listCommits pages through history from ref (default: the default
+// branch), newest first, as git log shows it.
+func (s *Server) listCommits(w http.ResponseWriter, r *http.Request) error {
+	repo, _, err := s.repoAccess(r, auth.ScopeDepot, repos.Read)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	pageNo, err := intParam(q.Get("pageNo"), "pageNo", 1, 1, 1<<20)
+	if err != nil {
+		return err
+	}
+	pageSize, err := intParam(q.Get("pageSize"), "pageSize", 20, 1, 100)
+	if err != nil {
+		return err
+	}
+	ref := q.Get("ref")
+	list, more, err := gitref.Commits(repo.Path, ref, (pageNo-1)*pageSize, pageSize)
+	if err != nil {
+		switch {
+		case errors.Is(err, gitref.ErrNotFound):
+			return apierr.Wrap(apierr.NotFound, err, "ref "+ref+" not found")
+		case errors.Is(err, gitref.ErrInvalid):
+			return apierr.Wrap(apierr.Invalid, err, "ref: "+ref+" does not name a commit")
+		}
+		return err
+	}
+	out := commitsResponse{PageNo: pageNo, PageSize: pageSize, HasMore: more, Commits: make([]commitView, len(list))}
+	for i, c := range list {
+		out.Commits[i] = commitView{ID: c.ID, Message: c.Message, Author: sig(c.Author), Committer: sig(c.Committer),
+			Time: c.Committer.When.UnixMilli(), Parents: nonNil(c.Parents)}
+	}
+	apierr.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,123 @@
+package gitref
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Branch is one ref under refs/heads/.
+type Branch struct {
+	// Name is the short name, "main" for refs/heads/main.
+	Name string
+	// Commit is the id of the commit the branch points at.
+	Commit string
+	// Default reports whether HEAD points at this branch.
+	Default bool
+}
+
+const headsPrefix = "refs/heads/"
+
+// DefaultBranch returns the short name of the branch HEAD points at
+// ("main"), even when that branch has no commits yet. It returns
+// ErrNotFound when HEAD is missing, detached or points outside refs/heads/.
+func DefaultBranch(dir string) (string, error) {
+	target, err := HeadTarget(dir)
+	if err != nil {
+		return "", err
+	}
+	name, ok := strings.CutPrefix(target, headsPrefix)
+	if !ok {
+		return "", fmt.Errorf("gitref: default branch: HEAD names %s: %w", target, ErrNotFound)
+	}
+	return name, nil
+}
+
+// SetDefaultBranch points HEAD at the branch with the short name branch,
+// rewriting HEAD through HEAD.lock. The branch need not exist yet. An
+// invalid name is a *NameError (ErrInvalid).
+func SetDefaultBranch(dir, branch string) error {
+	if err := CheckBranchName(branch); err != nil {
+		return fmt.Errorf("gitref: set default branch: %w", err)
+	}
+	tx := Begin(dir)
+	defer tx.Close()
+	return tx.SetHEAD(headsPrefix + branch)
+}
+
+// Branches returns the branches of the repository, loose and packed,
+// sorted by name.
+func Branches(dir string) ([]Branch, error) {
+	refs, err := listRefs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("gitref: branches: %w", err)
+	}
+	head, _ := HeadTarget(dir)
+	out := []Branch{}
+	for name, h := range refs {
+		if short, ok := strings.CutPrefix(name, headsPrefix); ok {
+			out = append(out, Branch{Name: short, Commit: h.String(), Default: name == head})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// CreateBranch creates the branch name at the commit from names (anything
+// Resolve accepts; "" is the default branch's tip). It returns a
+// *NameError for a bad name, ErrNotFound when from names nothing,
+// ErrInvalid when it does not name a commit, and ErrExists when the branch
+// exists or clashes with one (ErrConflict).
+func CreateBranch(dir, name, from string) (Branch, error) {
+	if err := CheckBranchName(name); err != nil {
+		return Branch{}, fmt.Errorf("gitref: create branch: %w", err)
+	}
+	id, err := Resolve(dir, from)
+	if err != nil {
+		return Branch{}, fmt.Errorf("gitref: create branch %s: %w", name, err)
+	}
+	ref := headsPrefix + name
+	tx := Begin(dir)
+	defer tx.Close()
+	if err := tx.Update(ref, plumbing.ZeroHash, id); err != nil {
+		if errors.Is(err, ErrExists) && !errors.Is(err, ErrConflict) {
+			return Branch{}, fmt.Errorf("gitref: create branch %s: %w", name, ErrExists)
+		}
+		return Branch{}, err
+	}
+	if err := tx.Commit()[ref]; err != nil {
+		return Branch{}, err
+	}
+	head, _ := HeadTarget(dir)
+	return Branch{Name: name, Commit: id.String(), Default: head == ref}, nil
+}
+
+// DeleteBranch deletes the branch name, loose and packed. It returns
+// ErrNotFound when there is no such branch, ErrInvalid for the default
+// branch (which HEAD names) or a bad name, and ErrStale when a push moved
+// the branch while it was being deleted.
+func DeleteBranch(dir, name string) error {
+	if err := CheckBranchName(name); err != nil {
+		return fmt.Errorf("gitref: delete branch: %w", err)
+	}
+	ref := headsPrefix + name
+	tx := Begin(dir)
+	defer tx.Close()
+	cur, ok, err := readRef(dir, ref)
+	if err != nil {
+		return fmt.Errorf("gitref: delete branch %s: %w", name, err)
+	}
+	if !ok {
+		return fmt.Errorf("gitref: delete branch %s: %w", name, ErrNotFound)
+	}
+	if head, _ := HeadTarget(dir); head == ref {
+		return fmt.Errorf("gitref: delete branch %s: %w: cannot delete the default branch", name, ErrInvalid)
+	}
+	if err := tx.Update(ref, cur, plumbing.ZeroHash); err != nil {
+		return err
+	}
+	return tx.Commit()[ref]
+}

@@ -1,0 +1,196 @@
+package gitref
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+)
+
+// objects is the object database of one repository, opened for one call.
+type objects struct {
+	dir string
+	s   *filesystem.Storage
+}
+
+// openObjects opens the objects of the bare repository dir. The caller
+// must close it.
+func openObjects(dir string) (*objects, error) {
+	if fi, err := os.Stat(filepath.Join(dir, "objects")); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a git repository", dir)
+	}
+	s := filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRUDefault(),
+		filesystem.Options{KeepDescriptors: true})
+	return &objects{dir: dir, s: s}, nil
+}
+
+func (o *objects) close() { o.s.Close() }
+
+// has reports whether the object h is in the repository.
+func (o *objects) has(h plumbing.Hash) bool {
+	return o.s.HasEncodedObject(h) == nil
+}
+
+// peel follows tags from h to the first object that is not a tag and
+// returns it and its type.
+func (o *objects) peel(h plumbing.Hash) (plumbing.Hash, plumbing.ObjectType, error) {
+	// Tags cannot form a cycle (each names its target by hash), but a
+	// bound keeps a hostile chain from running forever.
+	for range 1000 {
+		obj, err := o.s.EncodedObject(plumbing.AnyObject, h)
+		if err != nil {
+			return plumbing.ZeroHash, plumbing.InvalidObject, objectErr(h, err)
+		}
+		if obj.Type() != plumbing.TagObject {
+			return h, obj.Type(), nil
+		}
+		t, err := object.DecodeTag(o.s, obj)
+		if err != nil {
+			return plumbing.ZeroHash, plumbing.InvalidObject, fmt.Errorf("tag %s: %w", h, err)
+		}
+		h = t.Target
+	}
+	return plumbing.ZeroHash, plumbing.InvalidObject, fmt.Errorf("tag %s: chain too long", h)
+}
+
+// peelCommit peels h to a commit; anything else is ErrInvalid.
+func (o *objects) peelCommit(h plumbing.Hash) (plumbing.Hash, error) {
+	c, typ, err := o.peel(h)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if typ != plumbing.CommitObject {
+		return plumbing.ZeroHash, fmt.Errorf("%w: %s is a %s, not a commit", ErrInvalid, c, typ)
+	}
+	return c, nil
+}
+
+func objectErr(h plumbing.Hash, err error) error {
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		return fmt.Errorf("object %s: %w", h, ErrNotFound)
+	}
+	return fmt.Errorf("object %s: %w", h, err)
+}
+
+// Resolve returns the commit that rev names, as git rev-parse
+// "rev^{commit}" would, for the subset of gitrevisions(7) the API needs:
+// "" or "HEAD"; a full object id; a full ref ("refs/heads/main"); a short
+// ref, tried as refs/<rev>, refs/tags/<rev>, refs/heads/<rev> and
+// refs/remotes/<rev> in git's order; and a unique abbreviated object id of
+// at least 4 hex digits. Annotated tags are peeled.
+//
+// It returns ErrNotFound when rev names nothing (HEAD of an empty
+// repository included) and ErrInvalid when it names an object that does
+// not peel to a commit, or an abbreviation that is ambiguous.
+func Resolve(dir, rev string) (plumbing.Hash, error) {
+	o, err := openObjects(dir)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("gitref: resolve %q: %w", rev, err)
+	}
+	defer o.close()
+	h, err := o.resolve(rev)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("gitref: resolve %q: %w", rev, err)
+	}
+	return h, nil
+}
+
+func (o *objects) resolve(rev string) (plumbing.Hash, error) {
+	if rev == "" || rev == "HEAD" {
+		target, err := HeadTarget(o.dir)
+		if err != nil {
+			return plumbing.ZeroHash, ErrNotFound
+		}
+		h, ok, err := readRef(o.dir, target)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if !ok {
+			return plumbing.ZeroHash, fmt.Errorf("HEAD names %s, which has no commits: %w", target, ErrNotFound)
+		}
+		return o.peelCommit(h)
+	}
+	// A full object id wins over a ref of the same name, as in git.
+	if len(rev) == 40 && isHex(rev) {
+		if h := plumbing.NewHash(strings.ToLower(rev)); o.has(h) {
+			return o.peelCommit(h)
+		}
+	}
+	var names []string
+	if strings.HasPrefix(rev, "refs/") {
+		names = append(names, rev)
+	}
+	names = append(names, "refs/"+rev, "refs/tags/"+rev, "refs/heads/"+rev, "refs/remotes/"+rev)
+	for _, name := range names {
+		if CheckRefName(name) != nil {
+			continue
+		}
+		h, ok, err := readRef(o.dir, name)
+		if errors.Is(err, ErrSymref) {
+			continue
+		}
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if ok {
+			return o.peelCommit(h)
+		}
+	}
+	if len(rev) >= 4 && len(rev) < 40 && isHex(rev) {
+		return o.resolveAbbrev(strings.ToLower(rev))
+	}
+	return plumbing.ZeroHash, ErrNotFound
+}
+
+// resolveAbbrev finds the one commit whose id starts with prefix, counting
+// tags that peel to a commit as git's commit-ish disambiguation does.
+func (o *objects) resolveAbbrev(prefix string) (plumbing.Hash, error) {
+	b, err := hex.DecodeString(prefix[:len(prefix)/2*2])
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("%w: %q", ErrInvalid, prefix)
+	}
+	hashes, err := o.s.HashesWithPrefix(b)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	var found plumbing.Hash
+	n := 0
+	for _, h := range hashes {
+		if !strings.HasPrefix(h.String(), prefix) {
+			continue
+		}
+		c, err := o.peelCommit(h)
+		if err != nil {
+			continue
+		}
+		if n == 0 || c != found {
+			n++
+			found = c
+		}
+	}
+	switch n {
+	case 0:
+		return plumbing.ZeroHash, ErrNotFound
+	case 1:
+		return found, nil
+	}
+	return plumbing.ZeroHash, fmt.Errorf("%w: short object id %s is ambiguous", ErrInvalid, prefix)
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}

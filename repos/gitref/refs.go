@@ -1,0 +1,177 @@
+package gitref
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Refs live in git's "files" backend (gitrepository-layout(5)): loose refs
+// under refs/, one file each, and packed-refs, one line each; a loose ref
+// shadows a packed one of the same name.
+
+// errBadLoose marks a loose ref file that holds no object id.
+var errBadLoose = errors.New("malformed loose ref")
+
+// refPath is where the loose ref name lives. name must have passed
+// CheckRefName (or be "HEAD" or "packed-refs"), so it cannot leave dir.
+func refPath(dir, name string) string {
+	return filepath.Join(dir, filepath.FromSlash(name))
+}
+
+// readLoose returns the value of the loose ref name; ok is false when
+// there is no such file. A symbolic ref is ErrSymref.
+func readLoose(dir, name string) (h plumbing.Hash, ok bool, err error) {
+	b, err := os.ReadFile(refPath(dir, name))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR) {
+			return plumbing.ZeroHash, false, nil
+		}
+		return plumbing.ZeroHash, false, err
+	}
+	if bytes.HasPrefix(b, []byte("ref:")) {
+		return plumbing.ZeroHash, false, ErrSymref
+	}
+	h, valid := parseHash(string(bytes.TrimSpace(b)))
+	if !valid {
+		return plumbing.ZeroHash, false, fmt.Errorf("%w %s", errBadLoose, name)
+	}
+	return h, true, nil
+}
+
+// readPacked parses packed-refs; a missing file holds no refs.
+func readPacked(dir string) (map[string]plumbing.Hash, error) {
+	refs := map[string]plumbing.Hash{}
+	f, err := os.Open(filepath.Join(dir, "packed-refs"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return refs, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' || line[0] == '^' {
+			continue
+		}
+		hex, name, ok := strings.Cut(line, " ")
+		h, valid := parseHash(hex)
+		if !ok || !valid {
+			return nil, fmt.Errorf("malformed packed-refs line %q", truncate(line, 100))
+		}
+		refs[name] = h
+	}
+	return refs, sc.Err()
+}
+
+// readRef returns the current value of name, loose first then packed, the
+// order git resolves them in.
+func readRef(dir, name string) (plumbing.Hash, bool, error) {
+	h, ok, err := readLoose(dir, name)
+	if err != nil || ok {
+		return h, ok, err
+	}
+	packed, err := readPacked(dir)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	h, ok = packed[name]
+	return h, ok, nil
+}
+
+// ReadRef returns the object id the full ref name ("refs/heads/main")
+// holds, from its loose file or else from packed-refs. It returns
+// ErrNotFound when there is no such ref, a *NameError for a malformed
+// name and ErrSymref for a symbolic ref.
+func ReadRef(dir, name string) (plumbing.Hash, error) {
+	if err := CheckRefName(name); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("gitref: read: %w", err)
+	}
+	h, ok, err := readRef(dir, name)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("gitref: read %s: %w", name, err)
+	}
+	if !ok {
+		return plumbing.ZeroHash, fmt.Errorf("gitref: read %s: %w", name, ErrNotFound)
+	}
+	return h, nil
+}
+
+// ListRefs returns every ref under refs/ with a valid name and an object
+// id, loose refs shadowing packed ones, keyed by full name. Symbolic refs,
+// lock files and malformed loose files are left out, as git leaves them
+// out of an advertisement.
+func ListRefs(dir string) (map[string]plumbing.Hash, error) {
+	refs, err := listRefs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("gitref: list refs: %w", err)
+	}
+	return refs, nil
+}
+
+func listRefs(dir string) (map[string]plumbing.Hash, error) {
+	refs, err := readPacked(dir)
+	if err != nil {
+		return nil, err
+	}
+	root := filepath.Join(dir, "refs")
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() || strings.HasSuffix(p, ".lock") {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		name := filepath.ToSlash(rel)
+		if CheckRefName(name) != nil {
+			return nil
+		}
+		h, ok, err := readLoose(dir, name)
+		switch {
+		case errors.Is(err, ErrSymref), errors.Is(err, errBadLoose):
+			return nil
+		case err != nil:
+			return err
+		case ok:
+			refs[name] = h
+		}
+		return nil
+	})
+	return refs, err
+}
+
+// HeadTarget returns the full name of the ref HEAD points to
+// ("refs/heads/main"), whether or not that ref exists yet. It returns
+// ErrNotFound when HEAD is missing or detached.
+func HeadTarget(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "HEAD"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("gitref: read HEAD: %w", ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("gitref: read HEAD: %w", err)
+	}
+	target, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "ref: ")
+	if !ok || CheckRefName(target) != nil {
+		return "", fmt.Errorf("gitref: read HEAD: detached or malformed: %w", ErrNotFound)
+	}
+	return target, nil
+}

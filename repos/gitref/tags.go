@@ -1,0 +1,81 @@
+package gitref
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Tag is one ref under refs/tags/.
+type Tag struct {
+	// Name is the short name, "v1.0" for refs/tags/v1.0.
+	Name string
+	// Commit is the object the tag finally points at once every annotated
+	// tag on the way is peeled: a commit, but for odd tags of a tree or a
+	// blob.
+	Commit string
+	// Object is what the ref holds: the tag object of an annotated tag,
+	// else the same as Commit.
+	Object string
+	// Annotated reports whether the ref points at a tag object.
+	Annotated bool
+	// Message is the annotated tag's message without its trailing
+	// newlines; "" for a lightweight tag.
+	Message string
+}
+
+const tagsPrefix = "refs/tags/"
+
+// Tags returns the tags of the repository, loose and packed, sorted by
+// name, with annotated tags (nested ones too) peeled.
+func Tags(dir string) ([]Tag, error) {
+	refs, err := listRefs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("gitref: tags: %w", err)
+	}
+	o, err := openObjects(dir)
+	if err != nil {
+		return nil, fmt.Errorf("gitref: tags: %w", err)
+	}
+	defer o.close()
+	out := []Tag{}
+	for name, h := range refs {
+		short, ok := strings.CutPrefix(name, tagsPrefix)
+		if !ok {
+			continue
+		}
+		t, err := o.tag(short, h)
+		if err != nil {
+			return nil, fmt.Errorf("gitref: tag %s: %w", short, err)
+		}
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (o *objects) tag(name string, h plumbing.Hash) (Tag, error) {
+	obj, err := o.s.EncodedObject(plumbing.AnyObject, h)
+	if err != nil {
+		return Tag{}, objectErr(h, err)
+	}
+	t := Tag{Name: name, Commit: h.String(), Object: h.String()}
+	if obj.Type() != plumbing.TagObject {
+		return t, nil
+	}
+	at, err := object.DecodeTag(o.s, obj)
+	if err != nil {
+		return Tag{}, fmt.Errorf("tag object %s: %w", h, err)
+	}
+	target, _, err := o.peel(at.Target)
+	if err != nil {
+		return Tag{}, err
+	}
+	t.Annotated = true
+	t.Commit = target.String()
+	t.Message = strings.TrimRight(at.Message, "\n")
+	return t, nil
+}

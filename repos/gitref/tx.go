@@ -1,0 +1,326 @@
+package gitref
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Tx is a compare-and-swap update of one or more refs of a repository,
+// the way git's files backend does it: every ref is locked and checked
+// first, then all are written. It holds the repository's in-process mutex
+// from Begin to Close, and each ref's lock file from Update to Commit or
+// Close, so that it is safe against other goroutines and against git.
+//
+// A Tx is not safe for concurrent use; its methods must be called from
+// one goroutine.
+type Tx struct {
+	dir    string
+	mu     *sync.Mutex
+	refs   map[string]plumbing.Hash // as listed on first need; nil before
+	ups    []*update
+	names  map[string]bool
+	packed *lockFile // packed-refs.lock, held when a delete is queued
+	done   bool      // Commit ran
+	closed bool
+}
+
+type update struct {
+	name     string
+	old, new plumbing.Hash
+	lock     *lockFile
+}
+
+// Begin starts a transaction on the refs of the bare repository dir,
+// waiting for any other transaction on it in this process. The caller
+// must call Close.
+func Begin(dir string) *Tx {
+	mu := repoMutex(dir)
+	mu.Lock()
+	return &Tx{dir: dir, mu: mu, names: map[string]bool{}}
+}
+
+// Refs returns the refs of the repository as ListRefs does, read once per
+// transaction: later calls return what the first one read, as it was
+// before this transaction changed anything.
+func (tx *Tx) Refs() (map[string]plumbing.Hash, error) {
+	if err := tx.listed(); err != nil {
+		return nil, err
+	}
+	return maps.Clone(tx.refs), nil
+}
+
+func (tx *Tx) listed() error {
+	if tx.refs != nil {
+		return nil
+	}
+	refs, err := listRefs(tx.dir)
+	if err != nil {
+		return fmt.Errorf("gitref: list refs: %w", err)
+	}
+	tx.refs = refs
+	return nil
+}
+
+// Update adds to the transaction the change of the full ref name from old
+// to new: a zero old means the ref must not exist, a zero new deletes it.
+// It takes the ref's lock and checks, under the lock, that the ref holds
+// old; nothing is written before Commit. On error the ref is not part of
+// the transaction and the others are unaffected.
+//
+// The error is a *NameError for a bad name; ErrConflict when creating the
+// ref would clash with an existing one; ErrLocked when another process
+// holds the lock (or the ref is already in this transaction); ErrSymref
+// for a symbolic ref; ErrStale when the ref holds another value, together
+// with ErrExists when old is zero and ErrNotFound when the ref is missing.
+// The caller ensures that new names an object present in the repository.
+func (tx *Tx) Update(name string, old, new plumbing.Hash) error {
+	if tx.done || tx.closed {
+		return fmt.Errorf("gitref: update %s: transaction is finished", name)
+	}
+	if err := CheckRefName(name); err != nil {
+		return fmt.Errorf("gitref: update: %w", err)
+	}
+	if tx.names[name] {
+		return fmt.Errorf("gitref: update %s: %w: ref is already in this transaction", name, ErrLocked)
+	}
+	if old.IsZero() {
+		if err := tx.listed(); err != nil {
+			return err
+		}
+		if other, ok := conflicting(name, tx.refs); ok {
+			return fmt.Errorf("gitref: update %s: %w: %s exists", name, ErrConflict, other)
+		}
+	}
+	l, err := createLock(refPath(tx.dir, name))
+	if err != nil {
+		return fmt.Errorf("gitref: update %s: %w", name, err)
+	}
+	if err := checkOld(tx.dir, name, old); err != nil {
+		l.release()
+		removeEmptyDirs(tx.dir, name)
+		return fmt.Errorf("gitref: update %s: %w", name, err)
+	}
+	// A delete must also remove any packed copy of the ref, and packed-refs
+	// must not change under us (git pack-refs) until then: take its lock
+	// now, after the ref's lock, in git's order.
+	if new.IsZero() && tx.packed == nil {
+		pl, err := createLock(refPath(tx.dir, "packed-refs"))
+		if err != nil {
+			l.release()
+			return fmt.Errorf("gitref: update %s: packed-refs: %w", name, err)
+		}
+		tx.packed = pl
+	}
+	tx.ups = append(tx.ups, &update{name: name, old: old, new: new, lock: l})
+	tx.names[name] = true
+	return nil
+}
+
+// checkOld compares the current value of a locked ref with old.
+func checkOld(dir, name string, old plumbing.Hash) error {
+	cur, ok, err := readRef(dir, name)
+	switch {
+	case err != nil:
+		return err
+	case old.IsZero() && ok:
+		return fmt.Errorf("%w: %w", ErrStale, ErrExists)
+	case !old.IsZero() && !ok:
+		return fmt.Errorf("%w: %w", ErrStale, ErrNotFound)
+	case ok && cur != old:
+		return ErrStale
+	}
+	return nil
+}
+
+// conflicting returns a ref of refs that name clashes with as file against
+// directory: refs/heads/a against refs/heads/a/b.
+func conflicting(name string, refs map[string]plumbing.Hash) (string, bool) {
+	for other := range refs {
+		if strings.HasPrefix(other, name+"/") || strings.HasPrefix(name, other+"/") {
+			return other, true
+		}
+	}
+	return "", false
+}
+
+// Commit writes every update added: deletes first, from packed-refs and
+// then from their loose files, so that a reader never sees an older packed
+// value come back; then the new values, each renamed over its ref. It
+// returns the errors of the updates that failed, by ref name; the others
+// are done. Commit runs once; the transaction still needs Close.
+func (tx *Tx) Commit() map[string]error {
+	if tx.done || tx.closed {
+		return nil
+	}
+	tx.done = true
+	var failed map[string]error
+	fail := func(u *update, err error) {
+		if failed == nil {
+			failed = map[string]error{}
+		}
+		failed[u.name] = fmt.Errorf("gitref: update %s: %w", u.name, err)
+	}
+	tx.commitDeletes(fail)
+	for _, u := range tx.ups {
+		if u.lock == nil || u.new.IsZero() {
+			continue
+		}
+		err := u.lock.commit([]byte(u.new.String() + "\n"))
+		u.lock = nil
+		if err != nil {
+			fail(u, err)
+		}
+	}
+	return failed
+}
+
+func (tx *Tx) commitDeletes(fail func(*update, error)) {
+	drop := map[string]bool{}
+	for _, u := range tx.ups {
+		if u.new.IsZero() {
+			drop[u.name] = true
+		}
+	}
+	if len(drop) == 0 {
+		return
+	}
+	pl := tx.packed
+	tx.packed = nil
+	if err := rewritePacked(pl, drop); err != nil {
+		for _, u := range tx.ups {
+			if drop[u.name] {
+				u.lock.release()
+				u.lock = nil
+				fail(u, fmt.Errorf("rewriting packed-refs: %w", err))
+			}
+		}
+		return
+	}
+	for _, u := range tx.ups {
+		if !drop[u.name] {
+			continue
+		}
+		err := os.Remove(refPath(tx.dir, u.name))
+		u.lock.release()
+		u.lock = nil
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			fail(u, err)
+			continue
+		}
+		removeEmptyDirs(tx.dir, u.name)
+	}
+}
+
+// SetHEAD points HEAD at the full ref name, which need not exist, under
+// HEAD.lock. It may be called before or after Commit, not after Close.
+func (tx *Tx) SetHEAD(name string) error {
+	if tx.closed {
+		return fmt.Errorf("gitref: set HEAD: transaction is closed")
+	}
+	if err := CheckRefName(name); err != nil {
+		return fmt.Errorf("gitref: set HEAD: %w", err)
+	}
+	l, err := createLock(refPath(tx.dir, "HEAD"))
+	if err != nil {
+		return fmt.Errorf("gitref: set HEAD: %w", err)
+	}
+	if err := l.commit([]byte("ref: " + name + "\n")); err != nil {
+		return fmt.Errorf("gitref: set HEAD: %w", err)
+	}
+	return nil
+}
+
+// Close releases the locks of the updates that were not committed and the
+// repository's mutex. It may be called more than once.
+func (tx *Tx) Close() {
+	if tx.closed {
+		return
+	}
+	tx.closed = true
+	for _, u := range tx.ups {
+		if u.lock != nil {
+			u.lock.release()
+			u.lock = nil
+		}
+	}
+	if tx.packed != nil {
+		tx.packed.release()
+		tx.packed = nil
+	}
+	tx.mu.Unlock()
+}
+
+// UpdateRef changes the full ref name from old to new with compare and
+// swap, as one transaction: a zero old means the ref must not exist, a zero
+// new deletes it (from packed-refs too). Errors are those of Tx.Update, or
+// of writing the ref.
+func UpdateRef(dir, name string, old, new plumbing.Hash) error {
+	tx := Begin(dir)
+	defer tx.Close()
+	if err := tx.Update(name, old, new); err != nil {
+		return err
+	}
+	return tx.Commit()[name]
+}
+
+// rewritePacked writes packed-refs without the refs in drop, through the
+// held lock pl, and gives the lock up. It keeps the header and the peeled
+// lines of the refs it keeps. When nothing is dropped the file is left
+// alone.
+func rewritePacked(pl *lockFile, drop map[string]bool) error {
+	old, err := os.ReadFile(pl.target)
+	if errors.Is(err, fs.ErrNotExist) {
+		pl.release()
+		return nil
+	}
+	if err != nil {
+		pl.release()
+		return err
+	}
+	var out []byte
+	dropped, skipPeeled := false, false
+	for _, line := range bytes.SplitAfter(old, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		if line[0] == '^' {
+			if !skipPeeled {
+				out = append(out, line...)
+			}
+			continue
+		}
+		skipPeeled = false
+		if line[0] != '#' {
+			_, name, _ := strings.Cut(strings.TrimSuffix(string(line), "\n"), " ")
+			if drop[name] {
+				dropped, skipPeeled = true, true
+				continue
+			}
+		}
+		out = append(out, line...)
+	}
+	if !dropped {
+		pl.release()
+		return nil
+	}
+	return pl.commit(out)
+}
+
+// removeEmptyDirs removes the empty directories left above a deleted
+// loose ref, stopping below refs/<kind>/ so that refs/heads stays.
+func removeEmptyDirs(dir, name string) {
+	parts := strings.Split(name, "/")
+	for i := len(parts) - 1; i > 2; i-- {
+		if os.Remove(refPath(dir, strings.Join(parts[:i], "/"))) != nil {
+			return
+		}
+	}
+}
