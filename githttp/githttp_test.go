@@ -50,7 +50,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	log := logrus.New()
-	log.SetOutput(io.Discard)
+	log.SetOutput(testLog{t})
 	r := mux.NewRouter()
 	a := auth.NewAuthenticator(tokens.Verifier{Store: store}, nil)
 	githttp.New(rd, a, repos.NewPolicy(store), log).Register(r)
@@ -368,4 +368,12 @@ func TestProjectPermissions(t *testing.T) {
 		}
 	})
 	e.fsck("test", "testRepo")
+}
+
+// testLog sends the server's log to the test's, shown when a test fails.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

@@ -44,9 +44,12 @@ func ApplyDelta(base, delta []byte) ([]byte, error) {
 	if srcSize != int64(len(base)) {
 		return nil, corruptf("delta base size %d, base has %d bytes", srcSize, len(base))
 	}
-	// A copy instruction yields at most 64 KiB from 8 bytes, an insert
-	// 127 bytes from 128: the result cannot exceed that from this delta.
-	if dstSize > int64(len(delta))*(1<<14)+(1<<16) {
+	// A copy instruction's size has up to three bytes (gitformat-pack,
+	// "Instruction to copy from base object"), so one instruction of as
+	// few as 4 bytes (no offset bytes) yields up to 16 MiB; an insert
+	// yields less than it takes. A larger declared result is a corrupt
+	// header, refused before it can size an allocation.
+	if dstSize > (int64(len(delta))/4+1)*(1<<24) {
 		return nil, corruptf("delta result size %d implausible", dstSize)
 	}
 	out := make([]byte, 0, dstSize)
