@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"encoding/base64"
+	"golang.org/x/crypto/bcrypt"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -20,6 +21,7 @@ func newStore(t testing.TB) *tokens.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	s.SetPasswordCost(bcrypt.MinCost)
 	if err := s.CreateUser(context.Background(), &tokens.User{GlobalKey: "tester"}, "password1"); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"golang.org/x/crypto/bcrypt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -40,6 +41,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	store.SetPasswordCost(bcrypt.MinCost)
 	for _, u := range []*tokens.User{{GlobalKey: "tester"}, {GlobalKey: "other"}, {GlobalKey: "admin", Admin: true}} {
 		if err := store.CreateUser(ctx, u, "password1"); err != nil {
 			t.Fatal(err)

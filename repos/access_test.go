@@ -2,6 +2,7 @@ package repos_test
 
 import (
 	"context"
+	"golang.org/x/crypto/bcrypt"
 	"path/filepath"
 	"testing"
 
@@ -17,6 +18,7 @@ func TestPolicyDecide(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
+	store.SetPasswordCost(bcrypt.MinCost)
 	for _, u := range []string{"owner", "admin", "dev", "viewer", "outsider"} {
 		if err := store.CreateUser(ctx, &tokens.User{GlobalKey: u}, "password1"); err != nil {
 			t.Fatal(err)

@@ -177,3 +177,11 @@ func cmpErr(err, fallback error) error {
 	}
 	return fallback
 }
+
+// SetPasswordCost sets the bcrypt cost of passwords hashed from now on
+// (bcrypt.MinCost to bcrypt.MaxCost; the default is bcrypt.DefaultCost).
+// Tests lower it: under the race detector one default-cost hash takes a
+// second.
+func (s *Store) SetPasswordCost(cost int) {
+	s.bcryptCost = min(max(cost, bcrypt.MinCost), bcrypt.MaxCost)
+}

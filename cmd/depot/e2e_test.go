@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,11 +56,31 @@ func cli(t *testing.T, stdin string, args ...string) (string, string, int) {
 	return out.String(), errOut.String(), code
 }
 
+// logBuffer collects the server's stderr from the scanning goroutine.
+type logBuffer struct {
+	mu   sync.Mutex
+	b    strings.Builder
+	done chan struct{} // closed when the stream has ended
+}
+
+func (l *logBuffer) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(line + "\n")
+}
+
+// String returns what was logged so far.
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // server is a running depot binary.
 type liveServer struct {
 	url    string
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *logBuffer
 	done   chan error
 }
 
@@ -74,13 +95,14 @@ func startServer(t *testing.T, data string, env ...string) *liveServer {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &liveServer{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	s := &liveServer{cmd: cmd, stderr: &logBuffer{done: make(chan struct{})}, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	go func() {
+		defer close(s.stderr.done)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Text()
-			s.stderr.WriteString(line + "\n")
+			s.stderr.add(line)
 			if m := listenRE.FindStringSubmatch(line); m != nil {
 				addr <- m[1]
 			}
@@ -182,6 +204,7 @@ func TestEndToEnd(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not stop on SIGTERM")
 	}
+	<-s.stderr.done
 	log := s.stderr.String()
 	if strings.Contains(log, secret) || strings.Contains(log, "admin-password-1") || strings.Contains(log, "Basic ") || strings.Contains(log, "Bearer") {
 		t.Fatalf("log leaks a secret:\n%s", log)

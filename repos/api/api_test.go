@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"golang.org/x/crypto/bcrypt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -42,6 +43,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	store.SetPasswordCost(bcrypt.MinCost)
 	for _, u := range []string{"tester", "viewer", "dev", "padmin", "outsider"} {
 		if err := store.CreateUser(ctx, &tokens.User{GlobalKey: u}, pw); err != nil {
 			t.Fatal(err)

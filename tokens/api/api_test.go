@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"golang.org/x/crypto/bcrypt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -37,6 +38,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	store.SetPasswordCost(bcrypt.MinCost)
 	for _, u := range []*tokens.User{
 		{GlobalKey: "admin", Admin: true, Email: "admin@example.com"},
 		{GlobalKey: "tester", Name: "Test User", Email: "tester@example.com"},
