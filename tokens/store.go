@@ -99,7 +99,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		done:          make(chan struct{}),
 	}
 	s.uses.m = make(map[string]tokenUse)
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateRetrying(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("tokens: open %s: %w", path, err)
 	}
@@ -190,6 +190,31 @@ func loadMigrations() ([]migration, error) {
 
 // migrate applies the embedded migrations that schema_migrations does not
 // list yet, all in one transaction.
+// migrateRetrying runs migrate, again while SQLite answers SQLITE_BUSY.
+// Two processes opening a new file at once (the server and a CLI command)
+// race to switch it to WAL mode, and that switch can fail at once with
+// SQLITE_BUSY instead of waiting on busy_timeout; the loser retries.
+func (s *Store) migrateRetrying(ctx context.Context) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := s.migrate(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY, in any variant.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := loadMigrations()
 	if err != nil {
