@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/depot/depot/repos/bitmap"
 	"github.com/depot/depot/repos/odb"
+	"github.com/depot/depot/repos/packfile"
 	"github.com/depot/depot/repos/packwrite"
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -29,6 +31,75 @@ type packPlan struct {
 	// wholePack is the checksum of a pack holding exactly objects, whose
 	// stored bytes are then the whole answer; zero when none does.
 	wholePack plumbing.Hash
+
+	// A plan computed from a pack bitmap holds its objects as bits over
+	// pack (set; extra for objects outside it) and the client's objects as
+	// hasSet.
+	// pack is used only while the plan is computed.
+	pack     *packfile.Pack
+	set      bitmap.Set
+	hasSet   bitmap.Set
+	hasPack  plumbing.Hash // checksum of the pack hasSet numbers
+	extra    []packObject
+	extraSet map[plumbing.Hash]bool // of extra, built on first use
+}
+
+// contains reports whether h is in the plan.
+func (p *packPlan) contains(h plumbing.Hash) bool {
+	if p.set != nil {
+		if pos, ok := p.pack.Index.Find(h); ok {
+			return p.set.Has(p.pack.Rank(pos))
+		}
+		if p.extraSet == nil {
+			p.extraSet = make(map[plumbing.Hash]bool, len(p.extra))
+			for _, o := range p.extra {
+				p.extraSet[o.hash] = true
+			}
+		}
+		return p.extraSet[h]
+	}
+	return p.added[h]
+}
+
+// add puts h, of type t, in the plan.
+func (p *packPlan) add(h plumbing.Hash, t plumbing.ObjectType) {
+	if p.set != nil {
+		if pos, ok := p.pack.Index.Find(h); ok {
+			p.set.Add(p.pack.Rank(pos))
+		} else if !p.contains(h) {
+			p.extra = append(p.extra, packObject{h, t})
+			p.extraSet[h] = true
+		}
+		return
+	}
+	p.added[h] = true
+	p.objects = append(p.objects, packObject{h, t})
+}
+
+// clientHas returns whether the client is known to have an object, for a
+// thin pack. A plan may outlive the store it was computed with (plans are
+// cached), so its bitmap is matched to db's packs by checksum.
+func (p *packPlan) clientHas(db *odb.DB) func(plumbing.Hash) bool {
+	var pk *packfile.Pack
+	if p.hasSet != nil {
+		for _, q := range db.Packs() {
+			if q.Index.PackSum == p.hasPack {
+				pk = q
+				break
+			}
+		}
+	}
+	return func(h plumbing.Hash) bool {
+		if p.has[h] {
+			return true
+		}
+		if pk != nil {
+			if pos, ok := pk.Index.Find(h); ok {
+				return p.hasSet.Has(pk.Rank(pos))
+			}
+		}
+		return false
+	}
 }
 
 // planInput gathers what decides the pack's content.
@@ -46,6 +117,14 @@ type planInput struct {
 // haves, commits first (newest first), then tags, then trees and blobs in
 // traversal order, like git pack-objects' "recency order".
 func planPack(ctx context.Context, r *repo, in planInput) (*packPlan, error) {
+	if p, ok, err := planBitmap(ctx, r, in); ok || err != nil {
+		return p, err
+	}
+	return planWalk(ctx, r, in)
+}
+
+// planWalk is planPack by walking commits and trees.
+func planWalk(ctx context.Context, r *repo, in planInput) (*packPlan, error) {
 	p := &packPlan{added: map[plumbing.Hash]bool{}, has: map[plumbing.Hash]bool{}}
 	var tags []packObject
 	var posCommits, userTrees, userBlobs []plumbing.Hash
@@ -257,10 +336,10 @@ func (t *treeAdder) addBlob(h plumbing.Hash, depth int) error {
 // in the pack (gitprotocol-capabilities "include-tag").
 func (p *packPlan) includeTags(r *repo, rs *refSet) error {
 	for _, rf := range rs.refs {
-		if rf.peeled.IsZero() || !strings.HasPrefix(rf.name, "refs/tags/") || p.added[rf.hash] {
+		if rf.peeled.IsZero() || !strings.HasPrefix(rf.name, "refs/tags/") || p.contains(rf.hash) {
 			continue
 		}
-		if !p.added[rf.peeled] {
+		if !p.contains(rf.peeled) {
 			continue
 		}
 		_, chain, _, err := r.peel(rf.hash)
@@ -268,9 +347,8 @@ func (p *packPlan) includeTags(r *repo, rs *refSet) error {
 			return err
 		}
 		for _, t := range chain {
-			if !p.added[t] {
-				p.added[t] = true
-				p.objects = append(p.objects, packObject{t, plumbing.TagObject})
+			if !p.contains(t) {
+				p.add(t, plumbing.TagObject)
 			}
 		}
 	}

@@ -33,7 +33,7 @@ func (s *session) sendPack(q *fetchRequest, plan *packPlan) error {
 	}
 	opt := packwrite.Options{OFSDelta: q.ofsDelta, WholePack: plan.wholePack}
 	if q.thinPack && q.filter == nil {
-		opt.ClientHas = func(h plumbing.Hash) bool { return plan.has[h] }
+		opt.ClientHas = plan.clientHas(s.repo.db)
 	}
 	ids := make([]plumbing.Hash, len(plan.objects))
 	for i, o := range plan.objects {

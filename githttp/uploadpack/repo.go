@@ -15,6 +15,7 @@ import (
 type repo struct {
 	dir      string
 	db       *odb.DB
+	release  func()
 	commits  map[plumbing.Hash]*commitInfo
 	refCache *refSet
 }
@@ -45,14 +46,14 @@ type refSet struct {
 }
 
 func openRepo(dir string) (*repo, error) {
-	db, err := odb.Open(dir)
+	db, release, err := odb.Acquire(dir)
 	if err != nil {
 		return nil, fmt.Errorf("uploadpack: %s is not a bare repository", dir)
 	}
-	return &repo{dir: dir, db: db, commits: make(map[plumbing.Hash]*commitInfo)}, nil
+	return &repo{dir: dir, db: db, release: release, commits: make(map[plumbing.Hash]*commitInfo)}, nil
 }
 
-func (r *repo) close() { _ = r.db.Close() }
+func (r *repo) close() { r.release() }
 
 // has reports whether the object exists.
 func (r *repo) has(h plumbing.Hash) bool { return r.db.Has(h) }

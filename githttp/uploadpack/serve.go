@@ -255,6 +255,10 @@ func (s *session) plan(q *fetchRequest, rs *refSet, sp *shallowPlan, neg *negoti
 			return nil, err
 		}
 		// Only the object list and the thin-pack bases are needed from here.
-		return &packPlan{objects: p.objects, has: p.has, wholePack: wholePackOf(s.repo.db, p.objects)}, nil
+		q := &packPlan{objects: p.objects, has: p.has, wholePack: p.wholePack, hasSet: p.hasSet, hasPack: p.hasPack}
+		if p.set == nil {
+			q.wholePack = wholePackOf(s.repo.db, p.objects)
+		}
+		return q, nil
 	})
 }

@@ -106,13 +106,20 @@ func Repack(ctx context.Context, repoDir string) error {
 	}
 
 	var written []string
-	for _, set := range [][]plumbing.Hash{reachable.list, cruft} {
+	for i, set := range [][]plumbing.Hash{reachable.list, cruft} {
 		if len(set) == 0 {
 			continue
 		}
 		name, err := writePack(ctx, db, packDir, set)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
+		}
+		if i == 0 {
+			// The reachable pack is closed under reachability, as a
+			// bitmap requires; fetches then skip the graph walk.
+			if err := writeBitmap(ctx, db, name, tips); err != nil {
+				return fmt.Errorf("%s: write bitmap: %w", op, err)
+			}
 		}
 		written = append(written, name)
 	}

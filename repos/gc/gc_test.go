@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/depot/depot/githttp/uploadpack"
+	"github.com/depot/depot/repos/odb"
 )
 
 func gitEnv(tb testing.TB) []string {
@@ -110,6 +112,26 @@ func TestRepack(t *testing.T) {
 	if got := git(t, dir, nil, "rev-list", "--count", tip); got != "81" {
 		t.Errorf("rev-list --count main = %s; want 81", got)
 	}
+	// The reachable pack has a bitmap that git itself accepts and that
+	// counts what a walk counts.
+	tb := exec.Command("git", "rev-list", "--test-bitmap", tip)
+	tb.Dir, tb.Env = dir, gitEnv(t)
+	if out, err := tb.CombinedOutput(); err != nil || !strings.Contains(string(out), "OK!") {
+		t.Errorf("rev-list --test-bitmap: %v\n%s", err, out)
+	}
+	walked := git(t, dir, nil, "rev-list", "--objects", "--no-object-names", "--all")
+	bitmapped := git(t, dir, nil, "rev-list", "--use-bitmap-index", "--objects", "--no-object-names", "--all")
+	if a, b := sortedFields(walked), sortedFields(bitmapped); a != b {
+		t.Errorf("rev-list with the bitmap lists %d objects, without %d", len(strings.Fields(b)), len(strings.Fields(a)))
+	}
+	db, err := odb.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, bm := db.Bitmap(); bm == nil {
+		t.Error("odb does not read the bitmap gc wrote")
+	}
+	db.Close()
 	// A second run finds one pack of reachable objects and rewrites nothing
 	// of substance.
 	if err := Repack(context.Background(), dir); err != nil {
@@ -192,4 +214,10 @@ func pkts(items ...string) string {
 		fmt.Fprintf(&b, "%04x%s\n", len(it)+5, it)
 	}
 	return b.String()
+}
+
+func sortedFields(s string) string {
+	f := strings.Fields(s)
+	slices.Sort(f)
+	return strings.Join(f, " ")
 }

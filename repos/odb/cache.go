@@ -45,6 +45,15 @@ func (c *lru) get(p *packfile.Pack, off int64) (plumbing.ObjectType, []byte, boo
 	return it.typ, it.data, true
 }
 
+// clear drops every cached base.
+func (c *lru) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ll.Init()
+	clear(c.items)
+	c.used = 0
+}
+
 func (c *lru) add(p *packfile.Pack, off int64, typ plumbing.ObjectType, data []byte) {
 	if len(data) > c.budget/4 {
 		return

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/depot/depot/repos/bitmap"
 	"github.com/depot/depot/repos/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -39,6 +40,10 @@ type DB struct {
 	// scanned is the pack directory's modification time at the last
 	// listing: a miss lists it again only when it changed.
 	scanned time.Time
+
+	bitmapOnce sync.Once
+	bitmapPack *packfile.Pack
+	bitmap     *bitmap.Bitmap
 }
 
 // Location is where a packed object is stored.
@@ -142,6 +147,24 @@ func (db *DB) Packs() []*packfile.Pack {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	return append([]*packfile.Pack(nil), db.packs...)
+}
+
+// Bitmap returns the first pack, newest first, with a readable reachability
+// bitmap (gitformat-bitmap) and that bitmap, or nils when no pack has one.
+// A corrupt .bitmap is ignored: callers walk the graph instead. It is
+// loaded once per DB.
+func (db *DB) Bitmap() (*packfile.Pack, *bitmap.Bitmap) {
+	db.bitmapOnce.Do(func() {
+		for _, p := range db.Packs() {
+			path := strings.TrimSuffix(p.Path, ".pack") + ".bitmap"
+			bm, err := bitmap.Open(path, p.Index.Count(), p.Index.PackSum)
+			if err == nil {
+				db.bitmapPack, db.bitmap = p, bm
+				return
+			}
+		}
+	})
+	return db.bitmapPack, db.bitmap
 }
 
 // Locate finds h in the packs. When it is in none, the pack directory is

@@ -115,9 +115,20 @@ func (x *Index) Find(h plumbing.Hash) (int, bool) {
 		lo = int(binary.BigEndian.Uint32(x.fanout[4*(int(h[0])-1):]))
 	}
 	hi := int(binary.BigEndian.Uint32(x.fanout[4*int(h[0]):]))
+	// Comparing the first 8 bytes as one word settles almost every step.
+	key := binary.BigEndian.Uint64(h[:8])
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		switch bytes.Compare(x.names[m*hashLen:m*hashLen+hashLen], h[:]) {
+		name := x.names[m*hashLen : m*hashLen+hashLen]
+		c := 0
+		if k := binary.BigEndian.Uint64(name); k < key {
+			c = -1
+		} else if k > key {
+			c = 1
+		} else {
+			c = bytes.Compare(name[8:], h[8:])
+		}
+		switch c {
 		case 0:
 			return m, true
 		case -1:

@@ -37,6 +37,9 @@ type Pack struct {
 	revOnce sync.Once
 	revOff  []int64  // entry offsets, ascending
 	revPos  []uint32 // index position of each revOff entry
+
+	rankOnce sync.Once
+	rank     []uint32 // pack-order rank of each index position
 }
 
 // Open opens the pack at path (".pack") with its ".idx" and checks that the
@@ -207,6 +210,21 @@ func (p *Pack) Entry(off int64) (Entry, error) {
 
 func (p *Pack) buildRev() {
 	n := p.Index.Count()
+	p.revOff = make([]int64, n)
+	p.revPos = make([]uint32, n)
+	if p.Size() < 1<<32 {
+		// Offset and position packed in one word sort without a comparator,
+		// several times faster than sorting pairs.
+		keys := make([]uint64, n)
+		for i := range keys {
+			keys[i] = uint64(p.Index.Offset(i))<<32 | uint64(i)
+		}
+		keys = radixSortHigh32(keys, make([]uint64, n))
+		for i, k := range keys {
+			p.revOff[i], p.revPos[i] = int64(k>>32), uint32(k)
+		}
+		return
+	}
 	type op struct {
 		off int64
 		pos uint32
@@ -224,11 +242,43 @@ func (p *Pack) buildRev() {
 		}
 		return 0
 	})
-	p.revOff = make([]int64, n)
-	p.revPos = make([]uint32, n)
 	for i, o := range ops {
 		p.revOff[i], p.revPos[i] = o.off, o.pos
 	}
+}
+
+// radixSortHigh32 sorts keys by their upper 32 bits, which are distinct,
+// with tmp as scratch, and returns whichever of the two holds the result.
+func radixSortHigh32(keys, tmp []uint64) []uint64 {
+	const bits = 11
+	var count [1 << bits]int
+	for shift := uint(32); shift < 64; shift += bits {
+		clear(count[:])
+		for _, k := range keys {
+			count[k>>shift&(1<<bits-1)]++
+		}
+		sum := 0
+		for i, c := range count {
+			count[i] = sum
+			sum += c
+		}
+		for _, k := range keys {
+			d := k >> shift & (1<<bits - 1)
+			tmp[count[d]] = k
+			count[d]++
+		}
+		keys, tmp = tmp, keys
+	}
+	return keys
+}
+
+// EndOfRank returns the offset just past the entry of pack-order rank r.
+func (p *Pack) EndOfRank(r int) int64 {
+	p.revOnce.Do(p.buildRev)
+	if r+1 < len(p.revOff) {
+		return p.revOff[r+1]
+	}
+	return p.DataEnd()
 }
 
 // lookupOffset returns the rank of off among the entries' offsets.
@@ -263,6 +313,19 @@ func (p *Pack) PositionAt(off int64) (int, bool) {
 func (p *Pack) ByOffset() []uint32 {
 	p.revOnce.Do(p.buildRev)
 	return p.revPos
+}
+
+// Rank returns the pack-order rank (position by offset, as pack bitmaps
+// number objects) of the entry at index position pos.
+func (p *Pack) Rank(pos int) int {
+	p.rankOnce.Do(func() {
+		byOff := p.ByOffset()
+		p.rank = make([]uint32, len(byOff))
+		for r, i := range byOff {
+			p.rank[i] = uint32(r)
+		}
+	})
+	return int(p.rank[pos])
 }
 
 // NameAt returns the id of the entry at off.

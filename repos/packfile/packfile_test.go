@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -189,4 +191,18 @@ func FuzzEntry(f *testing.F) {
 			p.Inflate(e)
 		}
 	})
+}
+
+func TestRadixSortHigh32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	perm := rng.Perm(100000)
+	keys := make([]uint64, len(perm))
+	for i, p := range perm {
+		keys[i] = uint64(p)*7919%(1<<32)<<32 | uint64(i)
+	}
+	want := slices.Clone(keys)
+	slices.Sort(want)
+	if got := radixSortHigh32(keys, make([]uint64, len(keys))); !slices.Equal(got, want) {
+		t.Error("radixSortHigh32 disagrees with slices.Sort")
+	}
 }

@@ -4,6 +4,7 @@ package packwrite
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -209,10 +210,7 @@ func (s *streamer) copyPack(w io.Writer, p *packfile.Pack) error {
 			}
 		}
 		off := p.Index.Offset(int(pos))
-		end, err := p.End(off)
-		if err != nil {
-			return err
-		}
+		end := p.EndOfRank(n)
 		var first byte // the entry's type and size byte
 		if end-off > maxWindow {
 			// Rare and large: flush, then stream it checking the CRC as it
@@ -268,34 +266,35 @@ func (s *streamer) copyPack(w io.Writer, p *packfile.Pack) error {
 // order lists plan indexes by pack, then offset, loose objects last: the
 // repository's own layout, read sequentially.
 func (s *streamer) order() []int32 {
-	rank := map[*packfile.Pack]int{}
+	rank := map[*packfile.Pack]uint64{}
 	for i, p := range s.db.Packs() {
-		rank[p] = i
+		rank[p] = uint64(i)
 	}
-	idx := make([]int32, len(s.objs))
-	for i := range idx {
-		idx[i] = int32(i)
+	// One sortable word per object: pack rank above the offset (or, for
+	// loose objects, ranked last, the plan index).
+	type item struct {
+		key uint64
+		i   int32
 	}
-	key := func(i int32) (int, int64) {
-		if s.src[i].pack == nil {
-			return len(rank), int64(i)
+	items := make([]item, len(s.objs))
+	sorted := true
+	for i := range items {
+		k := uint64(len(rank))<<48 | uint64(i)
+		if src := s.src[i]; src.pack != nil {
+			k = rank[src.pack]<<48 | uint64(src.off)
 		}
-		return rank[s.src[i].pack], s.src[i].off
+		items[i] = item{k, int32(i)}
+		if i > 0 && items[i-1].key > k {
+			sorted = false
+		}
 	}
-	slices.SortFunc(idx, func(a, b int32) int {
-		ra, oa := key(a)
-		rb, ob := key(b)
-		if ra != rb {
-			return ra - rb
-		}
-		switch {
-		case oa < ob:
-			return -1
-		case oa > ob:
-			return 1
-		}
-		return 0
-	})
+	if !sorted {
+		slices.SortFunc(items, func(a, b item) int { return cmp.Compare(a.key, b.key) })
+	}
+	idx := make([]int32, len(items))
+	for i, it := range items {
+		idx[i] = it.i
+	}
 	return idx
 }
 

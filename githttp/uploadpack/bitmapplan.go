@@ -1,0 +1,264 @@
+package uploadpack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/depot/depot/repos/bitmap"
+	"github.com/depot/depot/repos/packfile"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// errNoBitmap means the bitmap cannot answer: it is corrupt. The caller
+// walks the graph instead.
+var errNoBitmap = errors.New("not answerable from the bitmap")
+
+// planBitmap computes the plan of a fetch from the repository's pack
+// bitmap (gitformat-bitmap): the objects reachable from the wants, minus
+// those reachable from the haves, the way git's pack-objects
+// --use-bitmap-index does. It reports false when the request needs the
+// walk: no bitmap, shallow requests, filters other than blob:none, or wants
+// that are not commits or tags. Objects outside the bitmapped pack (pushed
+// since) are walked down to it.
+func planBitmap(ctx context.Context, r *repo, in planInput) (*packPlan, bool, error) {
+	if len(in.cut) > 0 || len(in.extraEdges) > 0 {
+		return nil, false, nil
+	}
+	if f := in.filter; f != nil && !f.blobNone {
+		return nil, false, nil
+	}
+	pk, bm := r.db.Bitmap()
+	if bm == nil {
+		return nil, false, nil
+	}
+	x := &reacher{ctx: ctx, r: r, pack: pk, bm: bm}
+	want := newReachSet(bm.Len())
+	var roots []plumbing.Hash
+	for _, w := range in.wants {
+		obj, chain, typ, err := r.peel(w)
+		if err != nil {
+			return nil, false, err
+		}
+		if typ != plumbing.CommitObject {
+			return nil, false, nil
+		}
+		for _, t := range chain {
+			x.add(want, t, plumbing.TagObject)
+		}
+		roots = append(roots, obj)
+	}
+	err := x.reach(want, roots)
+	if errors.Is(err, errNoBitmap) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+
+	p := &packPlan{pack: pk, has: map[plumbing.Hash]bool{}}
+	if len(in.haves) > 0 {
+		has := newReachSet(bm.Len())
+		for _, h := range in.haves {
+			obj, _, typ, err := r.peel(h)
+			if err != nil || typ != plumbing.CommitObject {
+				continue
+			}
+			if err := x.reach(has, []plumbing.Hash{obj}); errors.Is(err, errNoBitmap) {
+				return nil, false, nil
+			} else if err != nil {
+				return nil, false, err
+			}
+		}
+		want.bits.AndNot(has.bits)
+		for h := range has.extra {
+			p.has[h] = true
+		}
+		p.hasSet, p.hasPack = has.bits, pk.Index.PackSum
+	}
+	if in.filter != nil {
+		blobs, err := bm.Type(plumbing.BlobObject)
+		if err != nil {
+			return nil, false, nil
+		}
+		want.bits.AndNot(blobs)
+	}
+	p.set = want.bits
+	for _, o := range want.order {
+		if !p.has[o.hash] && (in.filter == nil || o.typ != plumbing.BlobObject) {
+			p.extra = append(p.extra, o)
+		}
+	}
+	if in.includeTag {
+		if err := p.includeTags(r, in.refs); err != nil {
+			return nil, false, err
+		}
+	}
+	if err := p.listSet(bm); err != nil {
+		return nil, false, nil
+	}
+	if len(p.extra) == 0 && len(p.objects) == pk.Index.Count() {
+		p.wholePack = pk.Index.PackSum
+	}
+	p.objects = append(p.objects, p.extra...)
+	return p, true, nil
+}
+
+// listSet fills p.objects with the objects of p.set in pack order.
+func (p *packPlan) listSet(bm *bitmap.Bitmap) error {
+	var types [4]bitmap.Set
+	for i, t := range []plumbing.ObjectType{plumbing.CommitObject, plumbing.TreeObject, plumbing.BlobObject, plumbing.TagObject} {
+		s, err := bm.Type(t)
+		if err != nil {
+			return err
+		}
+		types[i] = s
+	}
+	byOff := p.pack.ByOffset()
+	p.objects = make([]packObject, 0, p.set.Count()+len(p.extra))
+	p.set.Each(func(rank int) {
+		typ := plumbing.InvalidObject
+		switch {
+		case types[0].Has(rank):
+			typ = plumbing.CommitObject
+		case types[1].Has(rank):
+			typ = plumbing.TreeObject
+		case types[2].Has(rank):
+			typ = plumbing.BlobObject
+		case types[3].Has(rank):
+			typ = plumbing.TagObject
+		}
+		p.objects = append(p.objects, packObject{p.pack.Index.Name(int(byOff[rank])), typ})
+	})
+	return nil
+}
+
+// reachSet is a set of objects: bits over the bitmapped pack, and the
+// objects outside it (pushed since the pack was written) by id.
+type reachSet struct {
+	bits  bitmap.Set
+	extra map[plumbing.Hash]plumbing.ObjectType
+	order []packObject // extra, in the order met
+}
+
+func newReachSet(n int) *reachSet {
+	return &reachSet{bits: bitmap.NewSet(n), extra: map[plumbing.Hash]plumbing.ObjectType{}}
+}
+
+// addExtra adds h, outside the pack, and reports whether it was new.
+func (rs *reachSet) addExtra(h plumbing.Hash, t plumbing.ObjectType) bool {
+	if _, ok := rs.extra[h]; ok {
+		return false
+	}
+	rs.extra[h] = t
+	rs.order = append(rs.order, packObject{h, t})
+	return true
+}
+
+// reacher adds the objects reachable from commits to a set: commits with a
+// stored bitmap contribute it whole; the others, and objects outside the
+// pack, are walked, their parents followed and their trees read down to
+// objects already in the set.
+type reacher struct {
+	ctx  context.Context
+	r    *repo
+	pack *packfile.Pack
+	bm   *bitmap.Bitmap
+}
+
+// rank returns h's bit in the bitmap, or false when h is not in the pack.
+func (x *reacher) rank(h plumbing.Hash) (int, bool) {
+	pos, ok := x.pack.Index.Find(h)
+	if !ok {
+		return 0, false
+	}
+	return x.pack.Rank(pos), true
+}
+
+// reach adds to s everything reachable from the commits roots.
+func (x *reacher) reach(s *reachSet, roots []plumbing.Hash) error {
+	stack := append([]plumbing.Hash(nil), roots...)
+	var trees []plumbing.Hash
+	for n := 0; len(stack) > 0; n++ {
+		if n&255 == 0 {
+			if err := x.ctx.Err(); err != nil {
+				return err
+			}
+		}
+		h := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		pos, ok := x.pack.Index.Find(h)
+		if ok {
+			rank := x.pack.Rank(pos)
+			if s.bits.Has(rank) {
+				continue
+			}
+			if x.bm.Has(pos) {
+				if err := x.bm.OrCommit(s.bits, pos); err != nil {
+					return fmt.Errorf("%w: %v", errNoBitmap, err)
+				}
+				continue
+			}
+			s.bits.Add(rank)
+		} else if !s.addExtra(h, plumbing.CommitObject) {
+			continue
+		}
+		c, err := x.r.commit(h)
+		if err != nil {
+			return err
+		}
+		trees = append(trees, c.tree)
+		stack = append(stack, c.parents...)
+	}
+	// Trees last: bitmaps met later in the walk may already cover them.
+	for _, t := range trees {
+		if err := x.addTree(s, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// add puts h in s and reports whether it was new.
+func (x *reacher) add(s *reachSet, h plumbing.Hash, t plumbing.ObjectType) bool {
+	rank, ok := x.rank(h)
+	if !ok {
+		return s.addExtra(h, t)
+	}
+	if s.bits.Has(rank) {
+		return false
+	}
+	s.bits.Add(rank)
+	return true
+}
+
+// addTree adds tree root and what it holds, skipping subtrees already in s.
+func (x *reacher) addTree(s *reachSet, root plumbing.Hash) error {
+	stack := []plumbing.Hash{root}
+	for n := 0; len(stack) > 0; n++ {
+		if n&255 == 0 {
+			if err := x.ctx.Err(); err != nil {
+				return err
+			}
+		}
+		h := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if !x.add(s, h, plumbing.TreeObject) {
+			continue
+		}
+		entries, err := x.r.tree(h)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			switch e.mode {
+			case modeTree:
+				stack = append(stack, e.hash)
+			case modeGitlink:
+			default:
+				x.add(s, e.hash, plumbing.BlobObject)
+			}
+		}
+	}
+	return nil
+}
