@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -72,4 +73,18 @@ func jsonKind(goKind string) string {
 		return "an object"
 	}
 	return "a number"
+}
+
+// IntParam reads the query parameter name from its text v: def when v is
+// empty, a 400 naming the parameter when v is not a whole number from lo
+// to hi.
+func IntParam(v, name string, def, lo, hi int) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, Errorf(Invalid, "%s: must be a whole number from %d to %d", name, lo, hi)
+	}
+	return n, nil
 }

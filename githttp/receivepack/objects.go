@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/depot/depot/repos/gitref"
 	"io"
 	"path/filepath"
 	"strconv"
@@ -94,7 +95,7 @@ func parseHeaderLinks(b []byte, first, more string) ([]plumbing.Hash, error) {
 		if !ok {
 			break
 		}
-		h, valid := parseHash(string(v))
+		h, valid := gitref.ParseHash(string(v))
 		if !valid {
 			return nil, fmt.Errorf("malformed %q line", prefix[:len(prefix)-1])
 		}

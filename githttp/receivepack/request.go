@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/depot/depot/repos/gitref"
 	"io"
 	"strings"
 
@@ -145,8 +146,8 @@ func parseCommand(line string) (*command, error) {
 	if len(line) < 2*hexLen+3 || line[hexLen] != ' ' || line[2*hexLen+1] != ' ' {
 		return nil, fmt.Errorf("%w: malformed command %q", ErrProtocol, truncate(line, 100))
 	}
-	old, okOld := parseHash(line[:hexLen])
-	nw, okNew := parseHash(line[hexLen+1 : 2*hexLen+1])
+	old, okOld := gitref.ParseHash(line[:hexLen])
+	nw, okNew := gitref.ParseHash(line[hexLen+1 : 2*hexLen+1])
 	if !okOld || !okNew {
 		return nil, fmt.Errorf("%w: malformed object id in command %q", ErrProtocol, truncate(line, 100))
 	}
@@ -155,19 +156,6 @@ func parseCommand(line string) (*command, error) {
 		return nil, fmt.Errorf("%w: ref name longer than %d bytes", ErrProtocol, maxRefNameLen)
 	}
 	return &command{old: old, new: nw, name: name}, nil
-}
-
-// parseHash parses 40 lowercase hex digits, the only spelling git sends.
-func parseHash(s string) (plumbing.Hash, bool) {
-	if len(s) != 40 {
-		return plumbing.ZeroHash, false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return plumbing.ZeroHash, false
-		}
-	}
-	return plumbing.NewHash(s), true
 }
 
 func truncate(s string, n int) string {

@@ -177,11 +177,11 @@ func (s *Server) listCommits(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	pageNo, err := intParam(q.Get("pageNo"), "pageNo", 1, 1, 1<<20)
+	pageNo, err := apierr.IntParam(q.Get("pageNo"), "pageNo", 1, 1, 1<<20)
 	if err != nil {
 		return err
 	}
-	pageSize, err := intParam(q.Get("pageSize"), "pageSize", 20, 1, 100)
+	pageSize, err := apierr.IntParam(q.Get("pageSize"), "pageSize", 20, 1, 100)
 	if err != nil {
 		return err
 	}

@@ -52,9 +52,9 @@ func (e *NameError) Error() string {
 // Unwrap makes a NameError match ErrInvalid.
 func (e *NameError) Unwrap() error { return ErrInvalid }
 
-// parseHash parses 40 lowercase hex digits, the only spelling git writes
-// in refs.
-func parseHash(s string) (plumbing.Hash, bool) {
+// ParseHash parses 40 lowercase hex digits, the only spelling git writes
+// in refs and sends in push commands.
+func ParseHash(s string) (plumbing.Hash, bool) {
 	if len(s) != 40 {
 		return plumbing.ZeroHash, false
 	}

@@ -40,7 +40,7 @@ func readLoose(dir, name string) (h plumbing.Hash, ok bool, err error) {
 	if bytes.HasPrefix(b, []byte("ref:")) {
 		return plumbing.ZeroHash, false, ErrSymref
 	}
-	h, valid := parseHash(string(bytes.TrimSpace(b)))
+	h, valid := ParseHash(string(bytes.TrimSpace(b)))
 	if !valid {
 		return plumbing.ZeroHash, false, fmt.Errorf("%w %s", errBadLoose, name)
 	}
@@ -66,7 +66,7 @@ func readPacked(dir string) (map[string]plumbing.Hash, error) {
 			continue
 		}
 		hex, name, ok := strings.Cut(line, " ")
-		h, valid := parseHash(hex)
+		h, valid := ParseHash(hex)
 		if !ok || !valid {
 			return nil, fmt.Errorf("malformed packed-refs line %q", truncate(line, 100))
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -281,10 +280,10 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	if !caller.Admin {
 		opt.Username = caller.User
 	}
-	if opt.PageNo, err = intParam(q.Get("pageNo"), "pageNo", 1, 1, 1<<30); err != nil {
+	if opt.PageNo, err = apierr.IntParam(q.Get("pageNo"), "pageNo", 1, 1, 1<<30); err != nil {
 		return err
 	}
-	if opt.PageSize, err = intParam(q.Get("pageSize"), "pageSize", 10, 1, 1000); err != nil {
+	if opt.PageSize, err = apierr.IntParam(q.Get("pageSize"), "pageSize", 10, 1, 1000); err != nil {
 		return err
 	}
 	if opt.Sort != "" && !slices.Contains(sortKeys, opt.Sort) {
@@ -307,17 +306,6 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	}
 	apierr.WriteJSON(w, http.StatusOK, out)
 	return nil
-}
-
-func intParam(v, name string, def, lo, hi int) (int, error) {
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		return 0, apierr.Errorf(apierr.Invalid, "%s: must be a whole number from %d to %d", name, lo, hi)
-	}
-	return n, nil
 }
 
 func (s *Server) getToken(w http.ResponseWriter, r *http.Request) error {
