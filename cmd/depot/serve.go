@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -24,6 +25,10 @@ import (
 	"github.com/depot/depot/tokens/api"
 	"github.com/sirupsen/logrus"
 )
+
+// defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT says
+// otherwise. Pack files are mapped, not counted here.
+const defaultMemoryLimit = 160 << 20
 
 type serveFlags struct {
 	listen, data, logFormat, logLevel *string
@@ -71,6 +76,12 @@ func runServe(e *env, args []string) error {
 	log, err := newLogger(*f.logFormat, *f.logLevel, os.Stderr)
 	if err != nil {
 		return err
+	}
+	if e.getenv("GOMEMLIMIT") == "" {
+		// A soft limit: the collector works harder as the heap nears it
+		// and returns memory to the system, so that caches and the garbage
+		// of one large clone do not stay resident for the next request.
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
