@@ -31,6 +31,7 @@ const Agent = "depot/0.1"
 // Policy decides what a caller may do with a repository.
 type Policy interface {
 	Decide(ctx context.Context, id *auth.Identity, owner, name string, act repos.Action) (repos.Decision, error)
+	CanonicalOwner(ctx context.Context, owner string) string
 }
 
 // Server serves git over smart HTTP.
@@ -143,7 +144,7 @@ func (s *Server) access(r *http.Request, act repos.Action) (*repos.Repo, *auth.I
 	}
 	vars := mux.Vars(r)
 	owner, name := vars["owner"], strings.TrimSuffix(vars["repo"], ".git")
-	repo, err := s.repos.Open(owner, name)
+	repo, err := s.repos.Open(s.policy.CanonicalOwner(r.Context(), owner), name)
 	switch {
 	case errors.Is(err, repos.ErrNotFound), errors.Is(err, repos.ErrInvalid):
 		return nil, id, s.notFound(id, owner, name)

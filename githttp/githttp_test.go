@@ -134,6 +134,7 @@ func TestCloneAndPushAsOwner(t *testing.T) {
 		{"V0WithSuffix", "0", "tester/hello.git"},
 		{"V2WithSuffix", "2", "tester/hello.git"},
 		{"V2WithoutSuffix", "2", "tester/hello"},
+		{"OwnerInAnyCase", "2", "TESTER/hello.git"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dst := filepath.Join(t.TempDir(), "clone")

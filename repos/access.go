@@ -85,6 +85,9 @@ type Namespaces interface {
 	// RepoVisibility returns the visibility of owner/name; repositories
 	// the store has no record of (placed by hand) are Private.
 	RepoVisibility(ctx context.Context, owner, name string) (Visibility, error)
+	// Namespace returns what holds the namespace name ("user" or
+	// "project") and the name as registered; an error when nothing does.
+	Namespace(ctx context.Context, name string) (kind, canonical string, err error)
 }
 
 // Policy is the one permission function that every surface asks.
@@ -128,6 +131,16 @@ func (p *Policy) Decide(ctx context.Context, id *auth.Identity, owner, name stri
 		return Forbidden, nil
 	}
 	return Hidden, nil
+}
+
+// CanonicalOwner returns owner as its user or project registered it, so
+// that every surface finds /Tester/x in tester's namespace; a name that no
+// one holds comes back unchanged.
+func (p *Policy) CanonicalOwner(ctx context.Context, owner string) string {
+	if _, canon, err := p.ns.Namespace(ctx, owner); err == nil {
+		return canon
+	}
+	return owner
 }
 
 // OwnerRole returns the caller's role in the namespace owner: RoleOwner in

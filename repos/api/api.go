@@ -5,7 +5,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -130,7 +129,7 @@ func (s *Server) repoAccess(r *http.Request, scope string, act repos.Action) (*r
 	}
 	vars := mux.Vars(r)
 	owner, name := vars["owner"], strings.TrimSuffix(vars["repo"], ".git")
-	repo, err := s.dir.Open(s.canonicalOwner(r.Context(), owner), name)
+	repo, err := s.dir.Open(s.policy.CanonicalOwner(r.Context(), owner), name)
 	if err != nil {
 		return nil, nil, storeError(err, "repository "+owner+"/"+name+" not found")
 	}
@@ -148,13 +147,4 @@ func (s *Server) repoAccess(r *http.Request, scope string, act repos.Action) (*r
 		return nil, nil, apierr.Errorf(apierr.Forbidden, "you may not %s %s", act, repo.FullName())
 	}
 	return nil, nil, apierr.Errorf(apierr.NotFound, "repository %s/%s not found", owner, name)
-}
-
-// canonicalOwner returns the namespace as registered, so that /Tester/x
-// finds tester's repositories; unknown names pass through unchanged.
-func (s *Server) canonicalOwner(ctx context.Context, owner string) string {
-	if _, canon, err := s.store.Namespace(ctx, owner); err == nil {
-		return canon
-	}
-	return owner
 }
