@@ -364,7 +364,7 @@ func runRepoList(e *env, args []string) error {
 	if len(pos) == 1 {
 		owner = pos[0]
 	}
-	rd, err := repos.OpenDir(*dir + "/repos")
+	rd, err := openRepos(*dir)
 	if err != nil {
 		return err
 	}
@@ -406,7 +406,7 @@ func runRepoGC(e *env, args []string) error {
 	if !ok {
 		return usagef("repository must be OWNER/NAME, not %q", pos[0])
 	}
-	rd, err := repos.OpenDir(*dir + "/repos")
+	rd, err := openRepos(*dir)
 	if err != nil {
 		return err
 	}

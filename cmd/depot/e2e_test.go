@@ -191,6 +191,12 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "repos", "tester", "hello.git", "HEAD")); err != nil {
 		t.Fatalf("repository not on disk: %v", err)
 	}
+	if out, _, code := cli(t, "", "repo", "list", "--data", data); code != 0 || strings.TrimSpace(out) != "tester/hello" {
+		t.Fatalf("repo list = %d %q", code, out)
+	}
+	if out, errOut, code := cli(t, "", "repo", "gc", "tester/hello", "--data", data); code != 0 || !strings.Contains(out, "repacked tester/hello") {
+		t.Fatalf("repo gc = %d %q %q", code, out, errOut)
+	}
 
 	// Nothing secret reaches the log, not even the Authorization header.
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -275,6 +281,8 @@ func TestCLIUsage(t *testing.T) {
 		{"TokenCreateUnknownUser", "", []string{"token", "create", "--user", "ghost", "--data", data}, 1, "err", "no such user"},
 		{"RepoCreateBadName", "", []string{"repo", "create", "tester/../x", "--data", data}, 2, "err", "invalid"},
 		{"RepoCreateNoSlash", "", []string{"repo", "create", "tester", "--data", data}, 2, "err", "OWNER/NAME"},
+		{"RepoGCUnknown", "", []string{"repo", "gc", "tester/nope", "--data", data}, 1, "err", "no repository tester/nope"},
+		{"RepoGCNoArg", "", []string{"repo", "gc", "--data", data}, 2, "err", "OWNER/NAME"},
 		{"ServeExtraArg", "", []string{"serve", "oops", "--data", data}, 2, "err", "unexpected argument"},
 		{"ServeBadLogFormat", "", []string{"serve", "--log-format", "xml", "--data", data}, 2, "err", "--log-format"},
 	} {

@@ -183,15 +183,24 @@ type data struct {
 }
 
 func openData(ctx context.Context, dir string) (*data, error) {
-	rd, err := repos.OpenDir(filepath.Join(dir, "repos"))
+	rd, err := openRepos(dir)
 	if err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+		return nil, err
 	}
 	store, err := tokens.Open(ctx, filepath.Join(dir, "depot.db"))
 	if err != nil {
 		return nil, err
 	}
 	return &data{dir: dir, store: store, repos: rd}, nil
+}
+
+// openRepos opens DATA/repos, the directory of every repository.
+func openRepos(dataDir string) (*repos.Dir, error) {
+	rd, err := repos.OpenDir(filepath.Join(dataDir, "repos"))
+	if err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	return rd, nil
 }
 
 func (d *data) close() {
