@@ -86,7 +86,7 @@ func planBitmap(ctx context.Context, r *repo, in planInput) (*packPlan, bool, er
 	p.set = want.bits
 	for _, o := range want.order {
 		if !p.has[o.hash] && (in.filter == nil || o.typ != plumbing.BlobObject) {
-			p.extra = append(p.extra, o)
+			p.objects = append(p.objects, o)
 		}
 	}
 	if in.includeTag {
@@ -94,43 +94,11 @@ func planBitmap(ctx context.Context, r *repo, in planInput) (*packPlan, bool, er
 			return nil, false, err
 		}
 	}
-	if err := p.listSet(bm); err != nil {
-		return nil, false, nil
-	}
-	if len(p.extra) == 0 && len(p.objects) == pk.Index.Count() {
+	p.setPack, p.setCount = pk.Index.PackSum, p.set.Count()
+	if len(p.objects) == 0 && p.setCount == pk.Index.Count() {
 		p.wholePack = pk.Index.PackSum
 	}
-	p.objects = append(p.objects, p.extra...)
 	return p, true, nil
-}
-
-// listSet fills p.objects with the objects of p.set in pack order.
-func (p *packPlan) listSet(bm *bitmap.Bitmap) error {
-	var types [4]bitmap.Set
-	for i, t := range []plumbing.ObjectType{plumbing.CommitObject, plumbing.TreeObject, plumbing.BlobObject, plumbing.TagObject} {
-		s, err := bm.Type(t)
-		if err != nil {
-			return err
-		}
-		types[i] = s
-	}
-	byOff := p.pack.ByOffset()
-	p.objects = make([]packObject, 0, p.set.Count()+len(p.extra))
-	p.set.Each(func(rank int) {
-		typ := plumbing.InvalidObject
-		switch {
-		case types[0].Has(rank):
-			typ = plumbing.CommitObject
-		case types[1].Has(rank):
-			typ = plumbing.TreeObject
-		case types[2].Has(rank):
-			typ = plumbing.BlobObject
-		case types[3].Has(rank):
-			typ = plumbing.TagObject
-		}
-		p.objects = append(p.objects, packObject{p.pack.Index.Name(int(byOff[rank])), typ})
-	})
-	return nil
 }
 
 // reachSet is a set of objects: bits over the bitmapped pack, and the

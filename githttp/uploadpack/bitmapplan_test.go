@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/depot/depot/repos/odb"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -61,8 +62,15 @@ func genBranchyRepo(tb testing.TB, seed uint64, n int, lookupTable bool) string 
 	return dir
 }
 
-func planSet(p *packPlan) []plumbing.Hash {
+// planSet lists the plan's objects, those of its bitmap set included.
+func planSet(db *odb.DB, p *packPlan) []plumbing.Hash {
 	var hs []plumbing.Hash
+	if p.set != nil {
+		pk := packBySum(db, p.setPack)
+		for rank := range p.set.All() {
+			hs = append(hs, pk.Index.Name(int(pk.ByOffset()[rank])))
+		}
+	}
 	for _, o := range p.objects {
 		hs = append(hs, o.hash)
 	}
@@ -136,7 +144,7 @@ func TestBitmapPlanMatchesWalk(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						if b, w := planSet(pb), planSet(pw); !slices.Equal(b, w) {
+						if b, w := planSet(r.db, pb), planSet(r.db, pw); !slices.Equal(b, w) {
 							t.Errorf("%s: bitmap plan has %d objects, walk %d", label, len(b), len(w))
 						}
 					}
@@ -154,11 +162,11 @@ func TestBitmapPlanMatchesWalk(t *testing.T) {
 					t.Fatal(err)
 				}
 				walk := map[plumbing.Hash]bool{}
-				for _, h := range planSet(pw) {
+				for _, h := range planSet(r.db, pw) {
 					walk[h] = true
 				}
 				got := map[plumbing.Hash]bool{}
-				for _, h := range planSet(pb) {
+				for _, h := range planSet(r.db, pb) {
 					got[h] = true
 					if !walk[h] {
 						t.Errorf("%s fetch: bitmap sends %s, the walk does not", name, h)
@@ -245,7 +253,7 @@ func TestBitmapPlanBeyondPack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b, w := planSet(pb), planSet(pw); !slices.Equal(b, w) {
+		if b, w := planSet(r.db, pb), planSet(r.db, pw); !slices.Equal(b, w) {
 			t.Errorf("%s: bitmap plan has %d objects, walk %d", tt.name, len(b), len(w))
 		}
 	}

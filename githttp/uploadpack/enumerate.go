@@ -32,17 +32,22 @@ type packPlan struct {
 	// stored bytes are then the whole answer; zero when none does.
 	wholePack plumbing.Hash
 
-	// A plan computed from a pack bitmap holds its objects as bits over
-	// pack (set; extra for objects outside it) and the client's objects as
-	// hasSet.
-	// pack is used only while the plan is computed.
-	pack     *packfile.Pack
+	// A plan computed from a pack bitmap holds the objects of the
+	// bitmapped pack as bits over it (set, numbered by setPack, the pack's
+	// checksum); objects lists only those outside it. The client's objects
+	// are hasSet, over the same pack.
 	set      bitmap.Set
+	setPack  plumbing.Hash
+	setCount int
 	hasSet   bitmap.Set
 	hasPack  plumbing.Hash // checksum of the pack hasSet numbers
-	extra    []packObject
-	extraSet map[plumbing.Hash]bool // of extra, built on first use
+	// pack is the bitmapped pack, used only while the plan is computed.
+	pack      *packfile.Pack
+	objectSet map[plumbing.Hash]bool // of objects, built on first use
 }
+
+// count returns how many objects the pack holds.
+func (p *packPlan) count() int { return p.setCount + len(p.objects) }
 
 // contains reports whether h is in the plan.
 func (p *packPlan) contains(h plumbing.Hash) bool {
@@ -50,13 +55,13 @@ func (p *packPlan) contains(h plumbing.Hash) bool {
 		if pos, ok := p.pack.Index.Find(h); ok {
 			return p.set.Has(p.pack.Rank(pos))
 		}
-		if p.extraSet == nil {
-			p.extraSet = make(map[plumbing.Hash]bool, len(p.extra))
-			for _, o := range p.extra {
-				p.extraSet[o.hash] = true
+		if p.objectSet == nil {
+			p.objectSet = make(map[plumbing.Hash]bool, len(p.objects))
+			for _, o := range p.objects {
+				p.objectSet[o.hash] = true
 			}
 		}
-		return p.extraSet[h]
+		return p.objectSet[h]
 	}
 	return p.added[h]
 }
@@ -67,8 +72,8 @@ func (p *packPlan) add(h plumbing.Hash, t plumbing.ObjectType) {
 		if pos, ok := p.pack.Index.Find(h); ok {
 			p.set.Add(p.pack.Rank(pos))
 		} else if !p.contains(h) {
-			p.extra = append(p.extra, packObject{h, t})
-			p.extraSet[h] = true
+			p.objects = append(p.objects, packObject{h, t})
+			p.objectSet[h] = true
 		}
 		return
 	}
@@ -82,12 +87,7 @@ func (p *packPlan) add(h plumbing.Hash, t plumbing.ObjectType) {
 func (p *packPlan) clientHas(db *odb.DB) func(plumbing.Hash) bool {
 	var pk *packfile.Pack
 	if p.hasSet != nil {
-		for _, q := range db.Packs() {
-			if q.Index.PackSum == p.hasPack {
-				pk = q
-				break
-			}
-		}
+		pk = packBySum(db, p.hasPack)
 	}
 	return func(h plumbing.Hash) bool {
 		if p.has[h] {
@@ -100,6 +100,16 @@ func (p *packPlan) clientHas(db *odb.DB) func(plumbing.Hash) bool {
 		}
 		return false
 	}
+}
+
+// packBySum returns db's pack with checksum sum, or nil.
+func packBySum(db *odb.DB, sum plumbing.Hash) *packfile.Pack {
+	for _, q := range db.Packs() {
+		if q.Index.PackSum == sum {
+			return q
+		}
+	}
+	return nil
 }
 
 // planInput gathers what decides the pack's content.

@@ -19,7 +19,7 @@ func (s *session) sendPack(q *fetchRequest, plan *packPlan) error {
 			fmt.Fprintf(bw, format, args...)
 		}
 	}
-	n := len(plan.objects)
+	n := plan.count()
 	progress("Enumerating objects: %d, done.\n", n)
 	progress("Counting objects: 100%% (%d/%d), done.\n", n, n)
 
@@ -34,6 +34,13 @@ func (s *session) sendPack(q *fetchRequest, plan *packPlan) error {
 	opt := packwrite.Options{OFSDelta: q.ofsDelta, WholePack: plan.wholePack}
 	if q.thinPack && q.filter == nil {
 		opt.ClientHas = plan.clientHas(s.repo.db)
+	}
+	if plan.set != nil {
+		pk := packBySum(s.repo.db, plan.setPack)
+		if pk == nil {
+			return fmt.Errorf("uploadpack: bitmapped pack %s is gone", plan.setPack)
+		}
+		opt.Reuse = &packwrite.Reuse{Pack: pk, Set: plan.set}
 	}
 	ids := make([]plumbing.Hash, len(plan.objects))
 	for i, o := range plan.objects {

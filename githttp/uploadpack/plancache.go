@@ -98,13 +98,13 @@ func (c *planCache) get(ctx context.Context, key [32]byte, compute func() (*pack
 
 // cost estimates the memory a cached plan holds.
 func (p *packPlan) cost() int {
-	return 64 + len(p.objects)*21 + len(p.has)*64
+	return 64 + len(p.objects)*21 + len(p.has)*64 + (len(p.set)+len(p.hasSet))*8
 }
 
 // planKey digests everything a plan depends on: the repository, its refs
 // (include-tag reads them; a changed ref state is a new key) and the
 // request's plan inputs.
-func planKey(dir string, rs *refSet, in planInput) [32]byte {
+func planKey(dir string, bitmapPack plumbing.Hash, rs *refSet, in planInput) [32]byte {
 	h := sha256.New()
 	var n [8]byte
 	str := func(s string) {
@@ -121,6 +121,7 @@ func planKey(dir string, rs *refSet, in planInput) [32]byte {
 		}
 	}
 	str(dir)
+	h.Write(bitmapPack[:])
 	for _, rf := range rs.refs {
 		str(rf.name)
 		h.Write(rf.hash[:])

@@ -249,13 +249,20 @@ func (s *session) plan(q *fetchRequest, rs *refSet, sp *shallowPlan, neg *negoti
 		includeTag: q.includeTag,
 		refs:       rs,
 	}
-	return plans.get(s.ctx, planKey(s.repo.dir, rs, in), func() (*packPlan, error) {
+	// The bitmapped pack is part of the key: a plan numbers objects by
+	// their place in it, so a repack makes a new plan.
+	var bitmapPack plumbing.Hash
+	if pk, _ := s.repo.db.Bitmap(); pk != nil {
+		bitmapPack = pk.Index.PackSum
+	}
+	return plans.get(s.ctx, planKey(s.repo.dir, bitmapPack, rs, in), func() (*packPlan, error) {
 		p, err := planPack(s.ctx, s.repo, in)
 		if err != nil {
 			return nil, err
 		}
-		// Only the object list and the thin-pack bases are needed from here.
-		q := &packPlan{objects: p.objects, has: p.has, wholePack: p.wholePack, hasSet: p.hasSet, hasPack: p.hasPack}
+		// Only the objects and the thin-pack bases are needed from here.
+		q := &packPlan{objects: p.objects, has: p.has, wholePack: p.wholePack,
+			set: p.set, setPack: p.setPack, setCount: p.setCount, hasSet: p.hasSet, hasPack: p.hasPack}
 		if p.set == nil {
 			q.wholePack = wholePackOf(s.repo.db, p.objects)
 		}

@@ -2,6 +2,7 @@ package bitmap
 
 import (
 	"encoding/binary"
+	"iter"
 	"math/bits"
 )
 
@@ -47,6 +48,20 @@ func (s Set) Each(fn func(i int)) {
 		for w != 0 {
 			fn(wi<<6 + bits.TrailingZeros64(w))
 			w &= w - 1
+		}
+	}
+}
+
+// All yields every set bit, in ascending order.
+func (s Set) All() iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for wi, w := range s {
+			for w != 0 {
+				if !yield(wi<<6 + bits.TrailingZeros64(w)) {
+					return
+				}
+				w &= w - 1
+			}
 		}
 	}
 }

@@ -300,6 +300,15 @@ func (p *Pack) End(off int64) (int64, error) {
 	return p.DataEnd(), nil
 }
 
+// RankAt returns the pack-order rank of the entry at off.
+func (p *Pack) RankAt(off int64) (int, bool) { return p.lookupOffset(off) }
+
+// OffsetOfRank returns the offset of the entry of pack-order rank r.
+func (p *Pack) OffsetOfRank(r int) int64 {
+	p.revOnce.Do(p.buildRev)
+	return p.revOff[r]
+}
+
 // PositionAt returns the index position of the entry at off.
 func (p *Pack) PositionAt(off int64) (int, bool) {
 	i, ok := p.lookupOffset(off)

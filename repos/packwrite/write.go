@@ -12,6 +12,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/depot/depot/repos/bitmap"
 	"github.com/depot/depot/repos/odb"
 	"github.com/depot/depot/repos/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -35,6 +36,10 @@ type Options struct {
 	WholePack plumbing.Hash
 	// Index records an IndexEntry for every object written.
 	Index bool
+	// Reuse, when set, names objects of one pack to send ahead of the
+	// listed ones, which must not repeat them. It is how a plan computed
+	// from a pack bitmap goes out.
+	Reuse *Reuse
 }
 
 // Result is what Write produced.
@@ -73,6 +78,16 @@ type streamer struct {
 	win     window
 	st      Stats
 	entries []packfile.IndexEntry
+
+	// Reused objects (Options.Reuse) by pack-order rank: the set, and
+	// where each went out (0 before). Entries streamSet could not send
+	// are appended to objs, after the nlisted the caller gave, with their
+	// locations in deferred.
+	reuse    *packfile.Pack
+	rset     bitmap.Set
+	rout     []int64
+	nlisted  int
+	deferred []source
 }
 
 // errCycle marks a delta whose base chain leads back to it.
@@ -82,34 +97,59 @@ var errCycle = errors.New("delta cycle")
 // repository stores them (by pack, then offset; loose ones last) with every
 // delta's base before it.
 func Write(ctx context.Context, db *odb.DB, w io.Writer, objs []plumbing.Hash, opt Options) (*Result, error) {
-	s := &streamer{ctx: ctx, db: db, objs: objs, opt: opt}
+	s := &streamer{ctx: ctx, db: db, objs: slices.Clip(objs), nlisted: len(objs), opt: opt}
 	res := &Result{}
-	if opt.OFSDelta && !opt.WholePack.IsZero() && !opt.Index {
-		for _, p := range db.Packs() {
-			if p.Index.PackSum == opt.WholePack {
+	total := len(objs)
+	if r := opt.Reuse; r != nil {
+		s.reuse, s.rset = r.Pack, r.Set
+		n := r.Set.Count()
+		if n == r.Pack.Index.Count() && len(objs) == 0 && opt.OFSDelta && !opt.Index {
+			if p := s.samePackAs(r.Pack); p != nil {
 				err := s.copyPack(w, p)
 				res.Stats, res.Checksum = s.st, p.Index.PackSum
 				return res, err
 			}
 		}
-	}
-	if err := s.locate(); err != nil {
-		return res, err
-	}
-	if p := s.wholePack(); p != nil && !opt.Index {
-		err := s.copyPack(w, p)
-		res.Stats, res.Checksum = s.st, p.Index.PackSum
-		return res, err
+		if err := s.checkDisjoint(objs); err != nil {
+			return res, err
+		}
+		total += n
+	} else {
+		if opt.OFSDelta && !opt.WholePack.IsZero() && !opt.Index {
+			for _, p := range db.Packs() {
+				if p.Index.PackSum == opt.WholePack {
+					err := s.copyPack(w, p)
+					res.Stats, res.Checksum = s.st, p.Index.PackSum
+					return res, err
+				}
+			}
+		}
+		if err := s.locate(); err != nil {
+			return res, err
+		}
+		if p := s.wholePack(); p != nil && !opt.Index {
+			err := s.copyPack(w, p)
+			res.Stats, res.Checksum = s.st, p.Index.PackSum
+			return res, err
+		}
 	}
 	var err error
-	if s.pw, err = packfile.NewWriter(w, uint32(len(objs))); err != nil {
+	if s.pw, err = packfile.NewWriter(w, uint32(total)); err != nil {
 		return res, err
 	}
-	s.written = make([]int64, len(objs))
-	s.busy = make([]bool, len(objs))
 	if opt.Index {
-		s.entries = make([]packfile.IndexEntry, 0, len(objs))
+		s.entries = make([]packfile.IndexEntry, 0, total)
 	}
+	if s.reuse != nil {
+		if err := s.streamSet(); err != nil {
+			return res, err
+		}
+		if err := s.locate(); err != nil {
+			return res, err
+		}
+	}
+	s.written = make([]int64, len(s.objs))
+	s.busy = make([]bool, len(s.objs))
 	for n, i := range s.order() {
 		if n&255 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -123,6 +163,19 @@ func Write(ctx context.Context, db *odb.DB, w io.Writer, objs []plumbing.Hash, o
 	res.Checksum, err = s.pw.Close()
 	res.Stats, res.Entries = s.st, s.entries
 	return res, err
+}
+
+// samePackAs returns p when it is still one of the repository's packs, so
+// that its stored bytes can be sent as they are.
+func (s *streamer) samePackAs(p *packfile.Pack) *packfile.Pack {
+	for _, q := range s.db.Packs() {
+		if q == p {
+			if hdr, err := p.Raw(0, 12); err == nil && hdr[7] == 2 {
+				return p
+			}
+		}
+	}
+	return nil
 }
 
 // done records object i as written from offset off.
@@ -140,20 +193,25 @@ func (s *streamer) locate() error {
 	s.slots = map[*packfile.Pack][]int32{}
 	for i, h := range s.objs {
 		s.byHash[h] = int32(i)
-		loc, ok := s.db.Locate(h)
-		if !ok {
-			if !s.db.Has(h) {
-				return fmt.Errorf("packwrite: object %s: %w", h, odb.ErrNotFound)
+		if i >= s.nlisted {
+			s.src[i] = s.deferred[i-s.nlisted]
+		} else {
+			loc, ok := s.db.Locate(h)
+			if !ok {
+				if !s.db.Has(h) {
+					return fmt.Errorf("packwrite: object %s: %w", h, odb.ErrNotFound)
+				}
+				continue // loose
 			}
-			continue // loose
+			s.src[i] = source{loc.Pack, loc.Pos, loc.Offset}
 		}
-		s.src[i] = source{loc.Pack, loc.Pos, loc.Offset}
-		sl := s.slots[loc.Pack]
+		src := s.src[i]
+		sl := s.slots[src.pack]
 		if sl == nil {
-			sl = make([]int32, loc.Pack.Index.Count())
-			s.slots[loc.Pack] = sl
+			sl = make([]int32, src.pack.Index.Count())
+			s.slots[src.pack] = sl
 		}
-		sl[loc.Pos] = int32(i) + 1
+		sl[src.pos] = int32(i) + 1
 	}
 	return nil
 }
@@ -349,7 +407,19 @@ func (s *streamer) reuseDelta(i int32, e packfile.Entry) (bool, error) {
 		}
 	}
 	var hdr []byte
+	baseAt := int64(0)
+	if base < 0 {
+		baseAt = s.reusedAt(baseHash)
+	}
 	switch {
+	case baseAt > 0:
+		if s.opt.OFSDelta {
+			hdr = packfile.AppendHeader(nil, plumbing.OFSDeltaObject, e.Size)
+			hdr = packfile.AppendOfs(hdr, s.pw.Offset()-baseAt)
+		} else {
+			hdr = packfile.AppendHeader(nil, plumbing.REFDeltaObject, e.Size)
+			hdr = append(hdr, baseHash[:]...)
+		}
 	case base >= 0:
 		if s.written[base] == 0 {
 			s.busy[i] = true
