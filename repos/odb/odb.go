@@ -309,8 +309,17 @@ func (db *DB) Read(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
 }
 
 type link struct {
-	p *packfile.Pack
-	e packfile.Entry
+	p      *packfile.Pack
+	e      packfile.Entry
+	stored []byte // e's deflated data when Load read it, or nil
+}
+
+// inflate returns the inflated data of l.
+func (l link) inflate() ([]byte, error) {
+	if l.stored != nil {
+		return packfile.InflateStored(l.e, l.stored)
+	}
+	return l.p.Inflate(l.e)
 }
 
 // ReadAt returns the type and content of the object at off in p, resolving
@@ -326,12 +335,12 @@ func (db *DB) ReadAt(p *packfile.Pack, off int64) (plumbing.ObjectType, []byte, 
 				break
 			}
 		}
-		e, err := p.Entry(off)
+		e, stored, err := p.Load(off)
 		if err != nil {
 			return plumbing.InvalidObject, nil, err
 		}
 		if !e.Type.IsDelta() {
-			if data, err = p.Inflate(e); err != nil {
+			if data, err = (link{p, e, stored}).inflate(); err != nil {
 				return plumbing.InvalidObject, nil, err
 			}
 			typ = e.Type
@@ -343,7 +352,7 @@ func (db *DB) ReadAt(p *packfile.Pack, off int64) (plumbing.ObjectType, []byte, 
 		if len(chain) >= maxChain {
 			return plumbing.InvalidObject, nil, fmt.Errorf("odb: delta chain too long at %d in %s", off, p.Path)
 		}
-		chain = append(chain, link{p, e})
+		chain = append(chain, link{p, e, stored})
 		if e.Type == plumbing.OFSDeltaObject {
 			off = e.BaseOffset
 			continue
@@ -359,7 +368,7 @@ func (db *DB) ReadAt(p *packfile.Pack, off int64) (plumbing.ObjectType, []byte, 
 	}
 	for i := len(chain) - 1; i >= 0; i-- {
 		l := chain[i]
-		delta, err := l.p.Inflate(l.e)
+		delta, err := l.inflate()
 		if err != nil {
 			return plumbing.InvalidObject, nil, err
 		}

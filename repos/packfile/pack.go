@@ -20,16 +20,17 @@ import (
 // MaxInflate bounds the size of an object inflated into memory.
 const MaxInflate = 1 << 31
 
-// Pack is an open .pack file and its .idx. The idx and the pack are mapped
-// read-only; raw entry bytes for streaming are read with pread so that
-// sending a large pack does not grow the process's resident memory.
+// Pack is an open .pack file and its .idx. The idx is mapped read-only;
+// the pack is read with pread only, so that what the process has read of
+// it stays in the kernel's page cache rather than in the process's resident
+// memory: serving a repository costs memory that does not grow with it.
 type Pack struct {
 	// Path is the .pack file's path.
 	Path  string
 	Index *Index
 
 	f         *os.File
-	data      []byte // the mapped pack
+	size      int64 // of the pack file
 	idxData   []byte
 	unmaps    []func() error
 	closeOnce sync.Once
@@ -73,11 +74,7 @@ func Open(path string) (*Pack, error) {
 		p.Close()
 		return nil, err
 	}
-	if p.data, unmap, err = mapFile(p.f, fi.Size()); err != nil {
-		p.Close()
-		return nil, err
-	}
-	p.unmaps = append(p.unmaps, unmap)
+	p.size = fi.Size()
 	if err := p.checkHeader(); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -86,8 +83,18 @@ func Open(path string) (*Pack, error) {
 }
 
 func (p *Pack) checkHeader() error {
-	d := p.data
-	if len(d) < 12+hashLen || string(d[:4]) != "PACK" {
+	if p.size < 12+hashLen {
+		return corruptf("not a pack file")
+	}
+	d := make([]byte, 12)
+	sum := make([]byte, hashLen)
+	if _, err := p.f.ReadAt(d, 0); err != nil {
+		return fmt.Errorf("read pack header: %w", err)
+	}
+	if _, err := p.f.ReadAt(sum, p.size-hashLen); err != nil {
+		return fmt.Errorf("read pack checksum: %w", err)
+	}
+	if string(d[:4]) != "PACK" {
 		return corruptf("not a pack file")
 	}
 	if v := binary.BigEndian.Uint32(d[4:]); v != 2 && v != 3 {
@@ -96,19 +103,18 @@ func (p *Pack) checkHeader() error {
 	if n := binary.BigEndian.Uint32(d[8:]); int(n) != p.Index.Count() {
 		return corruptf("pack holds %d objects, index %d", n, p.Index.Count())
 	}
-	if !bytes.Equal(d[len(d)-hashLen:], p.Index.PackSum[:]) {
+	if !bytes.Equal(sum, p.Index.PackSum[:]) {
 		return corruptf("pack checksum does not match its index")
 	}
 	for i := 0; i < p.Index.Count(); i++ {
-		if o := p.Index.Offset(i); o < 12 || o >= int64(len(d)-hashLen) {
+		if o := p.Index.Offset(i); o < 12 || o >= p.size-hashLen {
 			return corruptf("index offset %d outside the pack", o)
 		}
 	}
 	return nil
 }
 
-// Close releases the pack. Byte slices it returned stay valid only until
-// then.
+// Close releases the pack.
 func (p *Pack) Close() error {
 	var err error
 	p.closeOnce.Do(func() {
@@ -127,10 +133,10 @@ func (p *Pack) Close() error {
 }
 
 // Size returns the pack file's size.
-func (p *Pack) Size() int64 { return int64(len(p.data)) }
+func (p *Pack) Size() int64 { return p.size }
 
 // DataEnd returns the offset of the pack's trailing checksum.
-func (p *Pack) DataEnd() int64 { return int64(len(p.data) - hashLen) }
+func (p *Pack) DataEnd() int64 { return p.size - hashLen }
 
 // Entry describes one packed entry as stored.
 type Entry struct {
@@ -154,14 +160,29 @@ func HeaderLen(size int64) int {
 
 // Entry reads the header of the entry at off without inflating anything.
 func (p *Pack) Entry(off int64) (Entry, error) {
-	d := p.data
-	end := int64(len(d) - hashLen)
+	end := p.DataEnd()
 	if off < 12 || off >= end {
 		return Entry{}, corruptf("entry offset %d outside the pack", off)
 	}
+	var buf [MaxHeaderLen]byte
+	b := buf[:min(MaxHeaderLen, end-off)]
+	if _, err := p.f.ReadAt(b, off); err != nil {
+		return Entry{}, fmt.Errorf("read entry at %d: %w", off, err)
+	}
+	return ParseEntry(b, off)
+}
+
+// ParseEntry decodes the header of the entry at offset off from b, which
+// holds the pack's bytes from off on: at least the whole header, which
+// MaxHeaderLen bytes always hold.
+func ParseEntry(b []byte, off int64) (Entry, error) {
+	end := int64(len(b))
 	e := Entry{Offset: off}
-	i := off
-	c := d[i]
+	if end == 0 || off < 12 {
+		return Entry{}, corruptf("entry offset %d outside the pack", off)
+	}
+	var i int64
+	c := b[i]
 	i++
 	e.Type = plumbing.ObjectType(c >> 4 & 7)
 	size := uint64(c & 0x0f)
@@ -169,7 +190,7 @@ func (p *Pack) Entry(off int64) (Entry, error) {
 		if i >= end || shift > 57 {
 			return Entry{}, corruptf("bad entry header at %d", off)
 		}
-		c = d[i]
+		c = b[i]
 		i++
 		size |= uint64(c&0x7f) << shift
 	}
@@ -180,14 +201,14 @@ func (p *Pack) Entry(off int64) (Entry, error) {
 		if i >= end {
 			return Entry{}, corruptf("truncated delta offset at %d", off)
 		}
-		c = d[i]
+		c = b[i]
 		i++
 		dist := int64(c & 0x7f)
 		for c&0x80 != 0 {
 			if i >= end || dist >= 1<<55 {
 				return Entry{}, corruptf("bad delta offset at %d", off)
 			}
-			c = d[i]
+			c = b[i]
 			i++
 			dist = (dist+1)<<7 | int64(c&0x7f)
 		}
@@ -199,14 +220,18 @@ func (p *Pack) Entry(off int64) (Entry, error) {
 		if i+hashLen > end {
 			return Entry{}, corruptf("truncated delta base at %d", off)
 		}
-		copy(e.BaseHash[:], d[i:i+hashLen])
+		copy(e.BaseHash[:], b[i:i+hashLen])
 		i += hashLen
 	default:
 		return Entry{}, corruptf("bad object type %d at %d", e.Type, off)
 	}
-	e.DataOffset = i
+	e.DataOffset = off + i
 	return e, nil
 }
+
+// MaxHeaderLen bounds the length of an entry's header with its delta base
+// reference: ten bytes of type and size, then a 20-byte id at most.
+const MaxHeaderLen = 10 + hashLen
 
 func (p *Pack) buildRev() {
 	n := p.Index.Count()
@@ -346,13 +371,17 @@ func (p *Pack) NameAt(off int64) (plumbing.Hash, bool) {
 	return p.Index.Name(pos), true
 }
 
-// Raw returns the stored bytes of [from, to) from the mapping. Prefer ReadAt
-// for streaming large ranges.
+// Raw returns a copy of the stored bytes of [from, to). Prefer ReadAt into
+// a buffer of one's own for streaming large ranges.
 func (p *Pack) Raw(from, to int64) ([]byte, error) {
-	if from < 0 || to < from || to > int64(len(p.data)) {
+	if from < 0 || to < from || to > p.size {
 		return nil, corruptf("range %d-%d outside the pack", from, to)
 	}
-	return p.data[from:to], nil
+	b := make([]byte, to-from)
+	if _, err := p.f.ReadAt(b, from); err != nil {
+		return nil, fmt.Errorf("read pack %d-%d: %w", from, to, err)
+	}
+	return b, nil
 }
 
 // ReadAt reads pack bytes with pread, bypassing the mapping.
@@ -389,17 +418,65 @@ func (p *Pack) Inflate(e Entry) ([]byte, error) {
 	if e.Size > MaxInflate {
 		return nil, fmt.Errorf("packfile: entry at %d too large to inflate (%d bytes)", e.Offset, e.Size)
 	}
-	if e.DataOffset > int64(len(p.data)) {
+	end, err := p.End(e.Offset)
+	if err != nil {
+		return nil, err
+	}
+	if e.DataOffset > end {
 		return nil, corruptf("entry data outside the pack")
 	}
-	return inflate(p.data[e.DataOffset:], e.Size)
+	if n := end - e.DataOffset; n <= smallEntry {
+		bp := smallPool.Get().(*[]byte)
+		defer smallPool.Put(bp)
+		b := (*bp)[:n]
+		if _, err := p.f.ReadAt(b, e.DataOffset); err != nil {
+			return nil, fmt.Errorf("read entry at %d: %w", e.Offset, err)
+		}
+		return inflate(bytes.NewReader(b), e.Size)
+	}
+	return inflate(bufioReader(io.NewSectionReader(p.f, e.DataOffset, end-e.DataOffset)), e.Size)
 }
 
-// inflate decompresses the zlib stream at the start of src, which must
-// produce exactly size bytes.
-func inflate(src []byte, size int64) ([]byte, error) {
-	br := bytes.NewReader(src)
-	z, err := getInflater(br)
+// Load reads the entry at off with one pread: its header and, when the
+// entry is at most smallEntry bytes, its stored (deflated) data, for
+// InflateStored. For a larger entry stored is nil; Inflate streams it.
+func (p *Pack) Load(off int64) (e Entry, stored []byte, err error) {
+	end, err := p.End(off)
+	if err != nil {
+		return Entry{}, nil, err
+	}
+	if end-off > smallEntry {
+		e, err = p.Entry(off)
+		return e, nil, err
+	}
+	b := make([]byte, end-off)
+	if _, err := p.f.ReadAt(b, off); err != nil {
+		return Entry{}, nil, fmt.Errorf("read entry at %d: %w", off, err)
+	}
+	if e, err = ParseEntry(b, off); err != nil {
+		return Entry{}, nil, err
+	}
+	return e, b[e.DataOffset-off:], nil
+}
+
+// InflateStored inflates the stored data of e that Load returned.
+func InflateStored(e Entry, stored []byte) ([]byte, error) {
+	if e.Size > MaxInflate {
+		return nil, fmt.Errorf("packfile: entry at %d too large to inflate (%d bytes)", e.Offset, e.Size)
+	}
+	return inflate(bytes.NewReader(stored), e.Size)
+}
+
+// smallEntry is the size of stored data read whole into a pooled buffer;
+// larger entries are streamed.
+const smallEntry = 64 << 10
+
+var smallPool = sync.Pool{New: func() any { b := make([]byte, smallEntry); return &b }}
+
+// inflate decompresses the zlib stream src, which must produce exactly size
+// bytes.
+func inflate(src io.Reader, size int64) ([]byte, error) {
+	z, err := getInflater(src)
 	if err != nil {
 		return nil, corruptf("zlib: %v", err)
 	}
@@ -421,10 +498,13 @@ func inflate(src []byte, size int64) ([]byte, error) {
 // InflatePrefix returns up to n leading bytes of e's data, for reading a
 // delta's size header without inflating all of it.
 func (p *Pack) InflatePrefix(e Entry, n int) ([]byte, error) {
-	if e.DataOffset > int64(len(p.data)) {
+	if e.DataOffset > p.DataEnd() {
 		return nil, corruptf("entry data outside the pack")
 	}
-	z, err := getInflater(bytes.NewReader(p.data[e.DataOffset:]))
+	// A prefix of a few dozen bytes inflates from a few hundred stored
+	// ones; the reader fetches more should it need to.
+	br := bufio.NewReaderSize(io.NewSectionReader(p.f, e.DataOffset, p.DataEnd()-e.DataOffset), 512)
+	z, err := getInflater(br)
 	if err != nil {
 		return nil, corruptf("zlib: %v", err)
 	}
@@ -438,10 +518,10 @@ func (p *Pack) InflatePrefix(e Entry, n int) ([]byte, error) {
 
 // Reader streams the inflated data of a whole (non-delta) entry.
 func (p *Pack) Reader(e Entry) (io.ReadCloser, error) {
-	if e.DataOffset > int64(len(p.data)) {
+	if e.DataOffset > p.DataEnd() {
 		return nil, corruptf("entry data outside the pack")
 	}
-	sr := io.NewSectionReader(p.f, e.DataOffset, int64(len(p.data))-e.DataOffset)
+	sr := io.NewSectionReader(p.f, e.DataOffset, p.DataEnd()-e.DataOffset)
 	z, err := zlib.NewReader(bufioReader(sr))
 	if err != nil {
 		return nil, corruptf("zlib: %v", err)

@@ -181,14 +181,12 @@ func FuzzEntry(f *testing.F) {
 	f.Add([]byte{0x95, 0x0a, 0x78, 0x9c})
 	f.Add([]byte{0x6f, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		data := append(append([]byte("PACK\x00\x00\x00\x02\x00\x00\x00\x01"), b...), make([]byte, 20)...)
-		p := &Pack{data: data}
-		e, err := p.Entry(12)
+		e, err := ParseEntry(b, 12)
 		if err != nil {
 			return
 		}
 		if e.Size < 1<<20 {
-			p.Inflate(e)
+			inflate(bytes.NewReader(b[e.DataOffset-12:]), e.Size)
 		}
 	})
 }
@@ -204,5 +202,48 @@ func TestRadixSortHigh32(t *testing.T) {
 	slices.Sort(want)
 	if got := radixSortHigh32(keys, make([]uint64, len(keys))); !slices.Equal(got, want) {
 		t.Error("radixSortHigh32 disagrees with slices.Sort")
+	}
+}
+
+// TestReadWithoutMapping reads every entry both ways (Load with
+// InflateStored, Entry with Inflate) and checks that they agree and that
+// the pack file itself is never mapped into the process: what a clone
+// reads of a pack must stay in the page cache, not in depot's RSS.
+func TestReadWithoutMapping(t *testing.T) {
+	t.Parallel()
+	path := gitPack(t)
+	p, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := range p.Index.Count() {
+		off := p.Index.Offset(i)
+		e, stored, err := p.Load(off)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := InflateStored(e, stored)
+		if err != nil {
+			t.Fatalf("InflateStored at %d: %v", off, err)
+		}
+		e2, err := p.Entry(off)
+		if err != nil || e2 != e {
+			t.Fatalf("Entry(%d) = %+v, %v; Load says %+v", off, e2, err, e)
+		}
+		b, err := p.Inflate(e2)
+		if err != nil || !bytes.Equal(a, b) {
+			t.Fatalf("Inflate at %d = %d bytes, %v; InflateStored gave %d", off, len(b), err, len(a))
+		}
+	}
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Skip("no /proc/self/maps here")
+	}
+	if !bytes.Contains(maps, []byte(strings.TrimSuffix(path, ".pack")+".idx")) {
+		t.Errorf("the .idx is not mapped; the check below would prove nothing")
+	}
+	if bytes.Contains(maps, []byte(path)) {
+		t.Errorf("%s is mapped into the process", path)
 	}
 }

@@ -60,7 +60,13 @@ func (s *streamer) streamSet() error {
 			s.deferEntry(pos, off)
 			continue
 		}
-		e, err := p.Entry(off)
+		// The entry is read with pread, never through the pack's mapping:
+		// a clone touching every page of it would count it all as ours.
+		b, err := s.win.read(p, off, end)
+		if err != nil {
+			return err
+		}
+		e, err := packfile.ParseEntry(b, off)
 		if err != nil {
 			s.deferEntry(pos, off) // the general path reports it
 			continue
@@ -70,10 +76,6 @@ func (s *streamer) streamSet() error {
 		if !ok {
 			s.deferEntry(pos, off)
 			continue
-		}
-		b, err := s.win.read(p, off, end)
-		if err != nil {
-			return err
 		}
 		crc := p.Index.CRC(pos)
 		if crc32.ChecksumIEEE(b) != crc {

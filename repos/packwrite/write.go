@@ -367,7 +367,7 @@ func (s *streamer) writeOne(i int32) error {
 	if src.pack == nil {
 		return s.writeLoose(i)
 	}
-	e, err := src.pack.Entry(src.off)
+	e, err := s.win.entry(src.pack, src.off)
 	if err != nil {
 		return fmt.Errorf("object %s: %w", s.objs[i], err)
 	}
@@ -624,6 +624,18 @@ func (w *window) read(p *packfile.Pack, from, to int64) ([]byte, error) {
 	}
 	w.p, w.start = p, from
 	return w.buf[:to-from], nil
+}
+
+// entry reads the header of p's entry at off through the window.
+func (w *window) entry(p *packfile.Pack, off int64) (packfile.Entry, error) {
+	if off < 12 || off >= p.DataEnd() {
+		return packfile.Entry{}, fmt.Errorf("pack %s: %w: entry offset %d outside the pack", p.Path, packfile.ErrCorrupt, off)
+	}
+	b, err := w.read(p, off, min(off+packfile.MaxHeaderLen, p.DataEnd()))
+	if err != nil {
+		return packfile.Entry{}, err
+	}
+	return packfile.ParseEntry(b, off)
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
