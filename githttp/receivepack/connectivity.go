@@ -18,8 +18,8 @@ type checker struct {
 	done map[plumbing.Hash]bool
 }
 
-// typeOf returns the type of h from the pack or the repository, with
-// plumbing.ErrObjectNotFound when neither has it.
+// typeOf returns the type of h from the pack or the repository, with an
+// error wrapping odb.ErrNotFound when neither has it.
 func (c *checker) typeOf(h plumbing.Hash) (plumbing.ObjectType, error) {
 	if c.pack != nil {
 		if t, ok := c.pack.types[h]; ok {
@@ -47,11 +47,7 @@ func (c *checker) missing(tip plumbing.Hash) (plumbing.Hash, error) {
 				continue
 			}
 		}
-		ok, err := c.repo.has(h)
-		if err != nil {
-			return plumbing.ZeroHash, err
-		}
-		if !ok {
+		if !c.repo.has(h) {
 			return h, nil
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/depot/depot/repos/odb"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
@@ -267,7 +268,7 @@ func (ix *indexer) resolve() error {
 			continue // resolved meanwhile as the result of another delta
 		}
 		typ, content, err := ix.repo.read(h, ix.maxObject)
-		if errors.Is(err, plumbing.ErrObjectNotFound) {
+		if errors.Is(err, odb.ErrNotFound) {
 			return badPack("delta base %s is neither in the pack nor in the repository", h)
 		}
 		if err != nil {

@@ -2,71 +2,54 @@ package receivepack
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"github.com/depot/depot/repos/gitref"
-	"io"
-	"path/filepath"
 	"strconv"
 
-	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/depot/depot/repos/gitref"
+	"github.com/depot/depot/repos/odb"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // repoObjects reads the objects already in the repository: the bases of a
-// thin pack and the boundary of the connectivity check.
+// thin pack and the boundary of the connectivity check. It is the same
+// shared object store upload-pack reads, so a push to a large repository
+// opens nothing that a fetch has not opened already.
 type repoObjects struct {
-	st *filesystem.ObjectStorage
+	db      *odb.DB
+	release func()
 }
 
-func openRepoObjects(dir string) *repoObjects {
-	st := filesystem.NewStorageWithOptions(osfs.New(filepath.Clean(dir)), cache.NewObjectLRU(16*cache.MiByte),
-		filesystem.Options{KeepDescriptors: true})
-	return &repoObjects{st: &st.ObjectStorage}
+func openRepoObjects(dir string) (*repoObjects, error) {
+	db, release, err := odb.Acquire(dir)
+	if err != nil {
+		return nil, fmt.Errorf("receivepack: open objects: %w", err)
+	}
+	return &repoObjects{db: db, release: release}, nil
 }
 
-func (ro *repoObjects) close() error { return ro.st.Close() }
+func (ro *repoObjects) close() { ro.release() }
 
 // has reports whether the repository holds h.
-func (ro *repoObjects) has(h plumbing.Hash) (bool, error) {
-	err := ro.st.HasEncodedObject(h)
-	if errors.Is(err, plumbing.ErrObjectNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
+func (ro *repoObjects) has(h plumbing.Hash) bool { return ro.db.Has(h) }
 
-// typeOf returns the type of h; plumbing.ErrObjectNotFound when absent.
+// typeOf returns the type of h; an error wrapping odb.ErrNotFound when
+// absent.
 func (ro *repoObjects) typeOf(h plumbing.Hash) (plumbing.ObjectType, error) {
-	o, err := ro.st.EncodedObject(plumbing.AnyObject, h)
-	if err != nil {
-		return plumbing.InvalidObject, err
-	}
-	return o.Type(), nil
+	t, _, err := ro.db.Header(h)
+	return t, err
 }
 
 // read returns the type and content of h, refusing objects larger than
-// max bytes; plumbing.ErrObjectNotFound when absent.
+// max bytes; an error wrapping odb.ErrNotFound when absent.
 func (ro *repoObjects) read(h plumbing.Hash, max int64) (plumbing.ObjectType, []byte, error) {
-	o, err := ro.st.EncodedObject(plumbing.AnyObject, h)
+	_, size, err := ro.db.Header(h)
 	if err != nil {
 		return plumbing.InvalidObject, nil, err
 	}
-	if o.Size() > max {
+	if size > max {
 		return plumbing.InvalidObject, nil, badPack("delta base %s is larger than %d bytes", h, max)
 	}
-	r, err := o.Reader()
-	if err != nil {
-		return plumbing.InvalidObject, nil, err
-	}
-	defer r.Close()
-	b := bytes.NewBuffer(make([]byte, 0, o.Size()))
-	if _, err := io.Copy(b, r); err != nil {
-		return plumbing.InvalidObject, nil, err
-	}
-	return o.Type(), b.Bytes(), nil
+	return ro.db.Read(h)
 }
 
 // parseLinks returns the objects a commit, tree or tag names: the edges

@@ -13,10 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/depot/depot/repos/gitref"
+	"github.com/depot/depot/repos/odb"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/sirupsen/logrus"
-
-	"github.com/depot/depot/repos/gitref"
 )
 
 // ErrProtocol is wrapped by every error Serve returns before it has
@@ -150,12 +150,14 @@ type session struct {
 // run does everything after the commands were read: the pack, the
 // checks, the ref updates and the report.
 func (s *session) run(body io.Reader, needsPack bool) error {
-	repo := openRepoObjects(s.dir)
+	repo, err := openRepoObjects(s.dir)
+	if err != nil {
+		return err
+	}
 	defer repo.close()
 
 	var q *quarantine
 	if needsPack {
-		var err error
 		q, err = receivePack(s.ctx, s.dir, body, repo, s.opt)
 		defer func() {
 			if derr := q.discard(); derr != nil {
@@ -227,7 +229,7 @@ func (s *session) validate(c *checker) {
 			continue
 		}
 		typ, err := c.typeOf(cmd.new)
-		if errors.Is(err, plumbing.ErrObjectNotFound) {
+		if errors.Is(err, odb.ErrNotFound) {
 			cmd.fail(reasonMissing)
 			continue
 		}

@@ -43,7 +43,7 @@ func newDBCache(max int) *dbCache {
 // repository's objects/pack directory is unchanged (same directory, same
 // modification time): a push or a repack that adds or removes packs makes
 // the next Acquire open a new one, while callers holding the old one keep
-// reading the packs they have mapped.
+// reading the packs they have open.
 func Acquire(repoDir string) (*DB, func(), error) { return shared.acquire(repoDir) }
 
 func (c *dbCache) acquire(repoDir string) (*DB, func(), error) {
