@@ -3,6 +3,7 @@
 package gc
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -160,8 +161,14 @@ func writePack(ctx context.Context, db *odb.DB, packDir string, objs []plumbing.
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	res, err := packwrite.Write(ctx, db, tmp, objs, packwrite.Options{OFSDelta: true, Index: true})
+	// Buffered: packwrite writes entry by entry, a system call each
+	// otherwise.
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	res, err := packwrite.Write(ctx, db, bw, objs, packwrite.Options{OFSDelta: true, Index: true})
 	if err != nil {
+		return "", fmt.Errorf("write pack: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
 		return "", fmt.Errorf("write pack: %w", err)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -173,7 +180,11 @@ func writePack(ctx context.Context, db *odb.DB, packDir string, objs []plumbing.
 	}
 	defer os.Remove(tmpIdx.Name())
 	defer tmpIdx.Close()
-	if _, err := packfile.WriteIndex(tmpIdx, res.Entries, res.Checksum); err != nil {
+	bw = bufio.NewWriterSize(tmpIdx, 1<<20)
+	if _, err := packfile.WriteIndex(bw, res.Entries, res.Checksum); err != nil {
+		return "", fmt.Errorf("write index: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
 		return "", fmt.Errorf("write index: %w", err)
 	}
 	if err := tmpIdx.Sync(); err != nil {

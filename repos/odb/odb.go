@@ -265,9 +265,29 @@ func (db *DB) HeaderAt(p *packfile.Pack, off int64) (plumbing.ObjectType, int64,
 }
 
 // TypeAt returns the type of the object at off in p, following delta bases
-// through their headers only.
+// through their headers only. Types found are remembered for every entry
+// of the chain, so that each header is read once.
 func (db *DB) TypeAt(p *packfile.Pack, off int64) (plumbing.ObjectType, error) {
+	type step struct {
+		p    *packfile.Pack
+		rank int
+	}
+	var path []step
+	known := func(t plumbing.ObjectType) (plumbing.ObjectType, error) {
+		for _, s := range path {
+			s.p.SetKnownType(s.rank, t)
+		}
+		return t, nil
+	}
 	for range maxChain {
+		rank, ok := p.RankAt(off)
+		if !ok {
+			return plumbing.InvalidObject, fmt.Errorf("odb: no entry at %d in %s: %w", off, p.Path, packfile.ErrCorrupt)
+		}
+		if t, ok := p.KnownType(rank); ok {
+			return known(t)
+		}
+		path = append(path, step{p, rank})
 		e, err := p.Entry(off)
 		if err != nil {
 			return plumbing.InvalidObject, err
@@ -279,11 +299,14 @@ func (db *DB) TypeAt(p *packfile.Pack, off int64) (plumbing.ObjectType, error) {
 			loc, ok := db.Locate(e.BaseHash)
 			if !ok {
 				t, _, err := db.looseHeader(e.BaseHash)
-				return t, err
+				if err != nil {
+					return t, err
+				}
+				return known(t)
 			}
 			p, off = loc.Pack, loc.Offset
 		default:
-			return e.Type, nil
+			return known(e.Type)
 		}
 	}
 	return plumbing.InvalidObject, fmt.Errorf("odb: delta chain too long at %d in %s", off, p.Path)

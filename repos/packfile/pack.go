@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -41,6 +42,9 @@ type Pack struct {
 
 	rankOnce sync.Once
 	rank     []uint32 // pack-order rank of each index position
+
+	typesOnce sync.Once
+	types     []atomic.Uint32 // resolved object types, 4 bits a rank
 }
 
 // Open opens the pack at path (".pack") with its ".idx" and checks that the
@@ -361,6 +365,37 @@ func (p *Pack) Rank(pos int) int {
 	})
 	return int(p.rank[pos])
 }
+
+// KnownType returns the object type (never a delta type) recorded for the
+// entry of rank r by SetKnownType: resolving a delta's type means reading
+// every header down its chain, which is worth doing once.
+func (p *Pack) KnownType(r int) (plumbing.ObjectType, bool) {
+	p.typesOnce.Do(p.initTypes)
+	if r < 0 || r>>3 >= len(p.types) {
+		return plumbing.InvalidObject, false
+	}
+	t := plumbing.ObjectType(p.types[r>>3].Load() >> (uint(r&7) * 4) & 0xf)
+	return t, t != plumbing.InvalidObject
+}
+
+// SetKnownType records t as the object type of the entry of rank r.
+func (p *Pack) SetKnownType(r int, t plumbing.ObjectType) {
+	p.typesOnce.Do(p.initTypes)
+	if r < 0 || r>>3 >= len(p.types) || t <= 0 || t > 0xf {
+		return
+	}
+	w := &p.types[r>>3]
+	shift := uint(r&7) * 4
+	for {
+		old := w.Load()
+		nw := old&^(0xf<<shift) | uint32(t)<<shift
+		if old == nw || w.CompareAndSwap(old, nw) {
+			return
+		}
+	}
+}
+
+func (p *Pack) initTypes() { p.types = make([]atomic.Uint32, (p.Index.Count()+7)/8) }
 
 // NameAt returns the id of the entry at off.
 func (p *Pack) NameAt(off int64) (plumbing.Hash, bool) {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -245,5 +246,40 @@ func TestReadWithoutMapping(t *testing.T) {
 	}
 	if bytes.Contains(maps, []byte(path)) {
 		t.Errorf("%s is mapped into the process", path)
+	}
+}
+
+// TestKnownType records types from several goroutines at once, as
+// concurrent fetches do, and reads every one back.
+func TestKnownType(t *testing.T) {
+	t.Parallel()
+	p, err := Open(gitPack(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	n := p.Index.Count()
+	want := func(r int) plumbing.ObjectType { return plumbing.ObjectType(1 + r%4) }
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := g; r < n; r += 4 {
+				if _, ok := p.KnownType(r); ok {
+					t.Errorf("rank %d known before it was set", r)
+				}
+				p.SetKnownType(r, want(r))
+			}
+		}()
+	}
+	wg.Wait()
+	for r := range n {
+		if got, ok := p.KnownType(r); !ok || got != want(r) {
+			t.Errorf("KnownType(%d) = %v, %v; want %v", r, got, ok, want(r))
+		}
+	}
+	if _, ok := p.KnownType(n + 8); ok {
+		t.Error("KnownType past the end reported a type")
 	}
 }
