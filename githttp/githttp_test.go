@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"golang.org/x/crypto/bcrypt"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,13 +14,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/githttp"
 	"github.com/depot/depot/repos"
+	"github.com/depot/depot/repos/gc"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // env is a running git server over a real store and repository directory.
@@ -379,4 +382,56 @@ type testLog struct{ t *testing.T }
 func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// TestPushesTriggerRepack pushes one commit at a time until more than
+// gc.MaxPacks packs pile up, as a busy repository's history of pushes
+// does, and checks that the server consolidates them in the background
+// (git's auto-gc) while clones and fetches keep working, and that the
+// repository is whole afterwards.
+func TestPushesTriggerRepack(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("tester", auth.ScopeDepot)
+	wt := e.seed("tester", "busy", "tester", tok)
+	u := e.url("tester", tok, "tester/busy.git")
+	r, err := e.repos.Open("tester", "busy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	packs := func() int {
+		m, _ := filepath.Glob(filepath.Join(r.Path, "objects", "pack", "pack-*.idx"))
+		return len(m)
+	}
+	follower := filepath.Join(t.TempDir(), "follower")
+	e.mustGit("", "clone", "-q", u, follower)
+	most := 0
+	for i := range gc.MaxPacks + 5 {
+		os.WriteFile(filepath.Join(wt, fmt.Sprintf("f%d.txt", i%7)), []byte(strings.Repeat(fmt.Sprintf("push %d\n", i), 50)), 0o644)
+		e.mustGit(wt, "add", ".")
+		e.mustGit(wt, "commit", "-qm", fmt.Sprintf("push %d", i))
+		e.mustGit(wt, "push", "-q", u, "main")
+		most = max(most, packs())
+		if i%5 == 0 {
+			e.mustGit(follower, "pull", "-q", "--ff-only")
+		}
+	}
+	if most <= gc.MaxPacks {
+		t.Fatalf("at most %d packs after %d pushes; the test needs more than %d", most, gc.MaxPacks+5, gc.MaxPacks)
+	}
+	// The repack runs in the background; wait for it without timing it.
+	deadline := time.Now().Add(2 * time.Minute)
+	for packs() > gc.MaxPacks/2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := packs(); n > gc.MaxPacks/2 {
+		t.Fatalf("%d packs two minutes after the last push; no background repack", n)
+	}
+	e.mustGit(follower, "pull", "-q", "--ff-only")
+	if a, b := e.mustGit(wt, "rev-parse", "HEAD"), e.mustGit(follower, "rev-parse", "HEAD"); a != b {
+		t.Errorf("follower at %s after pulling; pusher at %s", b, a)
+	}
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	e.mustGit("", "clone", "-q", u, fresh)
+	e.mustGit(fresh, "fsck", "--strict")
+	e.fsck("tester", "busy")
 }
