@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/depot/depot/repos/gitref"
 	"github.com/depot/depot/repos/odb"
 	"github.com/depot/depot/repos/packfile"
 	"github.com/depot/depot/repos/packwrite"
@@ -24,6 +25,9 @@ import (
 const (
 	MaxPacks = 20
 	MaxLoose = 1000
+	// MaxLooseRefs is how many loose ref files make a repack worth it for
+	// the refs alone: each is a file read per ref advertisement.
+	MaxLooseRefs = 200
 )
 
 // Grace is how long unreachable objects are kept (git's gc.pruneExpire): a
@@ -39,9 +43,12 @@ var ErrBusy = errors.New("gc: a repack is already running")
 const lockStale = time.Hour
 
 // NeedsRepack reports whether the repository at repoDir has more than
-// MaxPacks packs or, estimated as git does from one fan-out directory, more
-// than MaxLoose loose objects.
+// MaxPacks packs, more than MaxLoose loose objects (estimated as git does
+// from one fan-out directory) or more than MaxLooseRefs loose refs.
 func NeedsRepack(repoDir string) bool {
+	if looseRefs(repoDir) > MaxLooseRefs {
+		return true
+	}
 	objs := filepath.Join(repoDir, "objects")
 	if ents, err := os.ReadDir(filepath.Join(objs, "pack")); err == nil {
 		n := 0
@@ -61,8 +68,25 @@ func NeedsRepack(repoDir string) bool {
 	return len(ents)*256 > MaxLoose
 }
 
-// Repack writes every object reachable from the refs of the bare repository
-// at repoDir into one new pack, with an index, reusing stored bytes where it
+// looseRefs counts the loose ref files of the repository, stopping once
+// past MaxLooseRefs: the answer is only compared with it.
+func looseRefs(repoDir string) int {
+	n := 0
+	stop := errors.New("enough")
+	filepath.WalkDir(filepath.Join(repoDir, "refs"), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if n++; n > MaxLooseRefs {
+				return stop
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// Repack first packs the repository's loose refs (gitref.PackRefs), then
+// writes every object reachable from the refs of the bare repository at
+// repoDir into one new pack, with an index, reusing stored bytes where it
 // can. Unreachable objects younger than Grace go into a second pack, older
 // ones are dropped. Only then are the packs and loose objects that existed
 // when Repack started removed; anything added since is left alone.
@@ -88,6 +112,11 @@ func Repack(ctx context.Context, repoDir string) error {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	defer db.Close()
+	// Refs first, as git gc does: every later advertisement then reads
+	// one sorted file instead of a file per branch.
+	if _, err := gitref.PackRefs(repoDir, peeler(db)); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
 	old := db.Packs()
 	loose, err := db.LooseObjects()
 	if err != nil {

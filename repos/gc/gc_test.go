@@ -109,6 +109,13 @@ func TestRepack(t *testing.T) {
 	if after := git(t, dir, nil, "for-each-ref"); after != before {
 		t.Errorf("refs changed:\n%s\nwant:\n%s", after, before)
 	}
+	// The refs were packed, with the annotated tag's peeled line.
+	if n := looseRefs(dir); n != 0 {
+		t.Errorf("%d loose refs left after Repack", n)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "packed-refs")); !bytes.Contains(b, []byte("^"+git(t, dir, nil, "rev-parse", "v1^{}"))) {
+		t.Errorf("packed-refs lacks v1's peeled line:\n%s", b)
+	}
 	if got := git(t, dir, nil, "rev-list", "--count", tip); got != "81" {
 		t.Errorf("rev-list --count main = %s; want 81", got)
 	}
@@ -153,6 +160,21 @@ func TestNeedsRepack(t *testing.T) {
 	}
 	if !NeedsRepack(dir) {
 		t.Errorf("NeedsRepack(%d packs) = false", MaxPacks+1)
+	}
+
+	dir = filepath.Join(t.TempDir(), "refs.git")
+	git(t, t.TempDir(), nil, "init", "-q", "--bare", dir)
+	heads := filepath.Join(dir, "refs", "heads")
+	for i := range MaxLooseRefs {
+		os.WriteFile(filepath.Join(heads, fmt.Sprintf("b%d", i)), nil, 0o644)
+	}
+	if NeedsRepack(dir) {
+		t.Errorf("NeedsRepack(%d loose refs) = true", MaxLooseRefs)
+	}
+	os.MkdirAll(filepath.Join(dir, "refs", "tags", "v1"), 0o755)
+	os.WriteFile(filepath.Join(dir, "refs", "tags", "v1", "x"), nil, 0o644)
+	if !NeedsRepack(dir) {
+		t.Errorf("NeedsRepack(%d loose refs) = false", MaxLooseRefs+1)
 	}
 }
 

@@ -125,8 +125,19 @@ func listRefs(dir string) (map[string]plumbing.Hash, error) {
 	if err != nil {
 		return nil, err
 	}
+	loose, err := listLoose(dir)
+	for name, h := range loose {
+		refs[name] = h
+	}
+	return refs, err
+}
+
+// listLoose returns the loose refs under refs/ with a valid name and an
+// object id.
+func listLoose(dir string) (map[string]plumbing.Hash, error) {
+	refs := map[string]plumbing.Hash{}
 	root := filepath.Join(dir, "refs")
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil

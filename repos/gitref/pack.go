@@ -1,0 +1,109 @@
+package gitref
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// packedHeader is the first line of the packed-refs PackRefs writes:
+// every ref that peels to something else has its "^" line, and the
+// lines are sorted (the traits git's own pack-refs declares).
+const packedHeader = "# pack-refs with: peeled fully-peeled sorted \n"
+
+// Peeler returns what an annotated tag h finally points to, and false for
+// any other object.
+type Peeler func(h plumbing.Hash) (plumbing.Hash, bool)
+
+// PackRefs moves the loose refs of the bare repository dir into
+// packed-refs, as git pack-refs --all --prune does: reading thousands of
+// small files on every ref advertisement is what makes a repository with
+// many branches slow, and one sorted file is read in a single pass. peel
+// supplies the peeled values of annotated tags.
+//
+// packed-refs is rewritten under its lock and the repository's mutex;
+// each loose file is then removed under its own lock, and only while it
+// still holds the value that was packed, so that a ref another process
+// moved meanwhile keeps its new (loose, shadowing) value. It returns how
+// many loose refs it removed.
+func PackRefs(dir string, peel Peeler) (int, error) {
+	mu := repoMutex(dir)
+	mu.Lock()
+	defer mu.Unlock()
+	pl, err := createLock(refPath(dir, "packed-refs"))
+	if err != nil {
+		return 0, fmt.Errorf("gitref: pack refs: %w", err)
+	}
+	refs, err := readPacked(dir)
+	if err != nil {
+		pl.release()
+		return 0, fmt.Errorf("gitref: pack refs: %w", err)
+	}
+	loose, err := listLoose(dir)
+	if err != nil {
+		pl.release()
+		return 0, fmt.Errorf("gitref: pack refs: %w", err)
+	}
+	if len(loose) == 0 {
+		pl.release()
+		return 0, nil
+	}
+	for name, h := range loose {
+		refs[name] = h
+	}
+	names := make([]string, 0, len(refs))
+	for name := range refs {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	out := []byte(packedHeader)
+	for _, name := range names {
+		h := refs[name]
+		out = append(out, h.String()+" "+name+"\n"...)
+		if p, ok := peel(h); ok && p != h {
+			out = append(out, "^"+p.String()+"\n"...)
+		}
+	}
+	if err := pl.commit(out); err != nil {
+		return 0, fmt.Errorf("gitref: pack refs: write packed-refs: %w", err)
+	}
+	pruned := 0
+	for name, h := range loose {
+		ok, err := pruneLoose(dir, name, h)
+		if err != nil {
+			return pruned, fmt.Errorf("gitref: pack refs: %w", err)
+		}
+		if ok {
+			pruned++
+		}
+	}
+	return pruned, nil
+}
+
+// pruneLoose removes the loose ref name if it still holds h. A ref that
+// is locked or changed is left as it is: its loose value shadows the
+// packed one.
+func pruneLoose(dir, name string, h plumbing.Hash) (bool, error) {
+	l, err := createLock(refPath(dir, name))
+	if errors.Is(err, ErrLocked) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	cur, ok, err := readLoose(dir, name)
+	if err != nil || !ok || cur != h {
+		l.release()
+		return false, nil
+	}
+	err = os.Remove(refPath(dir, name))
+	l.release()
+	if err != nil {
+		return false, fmt.Errorf("remove %s: %w", name, err)
+	}
+	removeEmptyDirs(dir, name)
+	return true, nil
+}
