@@ -8,6 +8,12 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
+// bases is the process-wide cache of inflated delta bases: one budget for
+// every open repository, so that memory does not grow with how many are
+// served at once, and an idle repository's bases stay until others need
+// the room.
+var bases = newLRU(DefaultCacheBytes)
+
 // lru caches inflated delta bases by pack entry within a byte budget, as
 // git's delta_base_cache does.
 type lru struct {
@@ -45,13 +51,26 @@ func (c *lru) get(p *packfile.Pack, off int64) (plumbing.ObjectType, []byte, boo
 	return it.typ, it.data, true
 }
 
-// clear drops every cached base.
-func (c *lru) clear() {
+// drop removes the bases of the packs ps, which are being closed.
+func (c *lru) drop(ps []*packfile.Pack) {
+	if len(ps) == 0 {
+		return
+	}
+	closing := make(map[*packfile.Pack]bool, len(ps))
+	for _, p := range ps {
+		closing[p] = true
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.ll.Init()
-	clear(c.items)
-	c.used = 0
+	for el := c.ll.Front(); el != nil; {
+		next := el.Next()
+		if it := el.Value.(*cacheItem); closing[it.key.p] {
+			c.ll.Remove(el)
+			delete(c.items, it.key)
+			c.used -= len(it.data)
+		}
+		el = next
+	}
 }
 
 func (c *lru) add(p *packfile.Pack, off int64, typ plumbing.ObjectType, data []byte) {

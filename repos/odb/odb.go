@@ -24,7 +24,8 @@ var ErrNotFound = errors.New("odb: object not found")
 // maxChain bounds delta chains; git itself never writes more than 4095.
 const maxChain = 10000
 
-// DefaultCacheBytes is the budget of the cache of inflated delta bases.
+// DefaultCacheBytes is the budget of the process-wide cache of inflated
+// delta bases.
 const DefaultCacheBytes = 32 << 20
 
 // DB is the object store of one repository. It is safe for concurrent use.
@@ -59,7 +60,7 @@ func Open(repoDir string) (*DB, error) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("odb: %s is not a bare repository", repoDir)
 	}
-	db := &DB{dir: dir, byPath: map[string]*packfile.Pack{}, cache: newLRU(DefaultCacheBytes)}
+	db := &DB{dir: dir, byPath: map[string]*packfile.Pack{}, cache: bases}
 	if err := db.scan(); err != nil {
 		db.Close()
 		return nil, err
@@ -71,6 +72,7 @@ func Open(repoDir string) (*DB, error) {
 func (db *DB) Close() error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	db.cache.drop(db.packs)
 	var err error
 	for _, p := range db.packs {
 		if e := p.Close(); err == nil {

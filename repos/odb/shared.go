@@ -130,8 +130,6 @@ func (c *dbCache) release(e *sharedDB) {
 		_ = e.db.Close()
 		return
 	}
-	// An idle store keeps its packs and bitmaps, not its inflated bases.
-	e.db.cache.clear()
 	e.el = c.idle.PushFront(e)
 	for c.idle.Len() > c.max {
 		c.retire(c.idle.Back().Value.(*sharedDB))
