@@ -404,19 +404,17 @@ func TestPushesTriggerRepack(t *testing.T) {
 	}
 	follower := filepath.Join(t.TempDir(), "follower")
 	e.mustGit("", "clone", "-q", u, follower)
-	most := 0
+	// Each push leaves a pack: without a repack there would be more than
+	// gc.MaxPacks of them, so fewer than half as many at the end means one
+	// ran.
 	for i := range gc.MaxPacks + 5 {
 		os.WriteFile(filepath.Join(wt, fmt.Sprintf("f%d.txt", i%7)), []byte(strings.Repeat(fmt.Sprintf("push %d\n", i), 50)), 0o644)
 		e.mustGit(wt, "add", ".")
 		e.mustGit(wt, "commit", "-qm", fmt.Sprintf("push %d", i))
 		e.mustGit(wt, "push", "-q", u, "main")
-		most = max(most, packs())
 		if i%5 == 0 {
 			e.mustGit(follower, "pull", "-q", "--ff-only")
 		}
-	}
-	if most <= gc.MaxPacks {
-		t.Fatalf("at most %d packs after %d pushes; the test needs more than %d", most, gc.MaxPacks+5, gc.MaxPacks)
 	}
 	// The repack runs in the background; wait for it without timing it.
 	deadline := time.Now().Add(2 * time.Minute)

@@ -7,6 +7,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -70,32 +71,51 @@ func (p *Writer) EntryCRC() uint32 { return p.crc }
 // Deflate writes content, which must be exactly the size given to
 // BeginEntry, as the entry's zlib stream.
 func (p *Writer) Deflate(size int64, content io.Reader) error {
-	zw := p.best
+	zw := &p.best
+	level := zlib.DefaultCompression
 	if size < fastLimit {
-		zw = p.fast
+		zw, level = &p.fast, zlib.BestSpeed
 	}
-	if zw == nil {
-		level := zlib.DefaultCompression
-		if size < fastLimit {
-			level = zlib.BestSpeed
-		}
-		zw, _ = zlib.NewWriterLevel(p, level)
-		if size < fastLimit {
-			p.fast = zw
+	if *zw == nil {
+		// A compressor is some 800 KB of state: kept across packs, not
+		// allocated for each small fetch.
+		if z, ok := deflaters(level).Get().(*zlib.Writer); ok {
+			z.Reset(p)
+			*zw = z
 		} else {
-			p.best = zw
+			*zw, _ = zlib.NewWriterLevel(p, level)
 		}
 	} else {
-		zw.Reset(p)
+		(*zw).Reset(p)
 	}
-	if _, err := io.Copy(zw, content); err != nil {
+	if _, err := io.Copy(*zw, content); err != nil {
 		return err
 	}
-	return zw.Close()
+	return (*zw).Close()
+}
+
+// fastPool and bestPool keep zlib writers of the two levels used.
+var fastPool, bestPool sync.Pool
+
+func deflaters(level int) *sync.Pool {
+	if level == zlib.BestSpeed {
+		return &fastPool
+	}
+	return &bestPool
 }
 
 // Close writes the checksum of everything before it and returns it.
 func (p *Writer) Close() (plumbing.Hash, error) {
+	if p.fast != nil {
+		p.fast.Reset(io.Discard)
+		fastPool.Put(p.fast)
+		p.fast = nil
+	}
+	if p.best != nil {
+		p.best.Reset(io.Discard)
+		bestPool.Put(p.best)
+		p.best = nil
+	}
 	var h plumbing.Hash
 	copy(h[:], p.sum.Sum(nil))
 	_, err := p.w.Write(h[:])

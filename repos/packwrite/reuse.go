@@ -17,10 +17,6 @@ type Reuse struct {
 	Set  bitmap.Set
 }
 
-// stageSize is how many bytes of reused entries are gathered before they go
-// to the pack writer: large writes keep its hashing efficient.
-const stageSize = 1 << 20
-
 // streamSet writes the objects of opt.Reuse in pack order, ahead of the
 // listed ones. An entry goes out verbatim when it is whole or its delta base
 // went out before it at the same distance, with a new base reference when
@@ -33,7 +29,9 @@ func (s *streamer) streamSet() error {
 	p, set := s.reuse, s.rset
 	s.rout = make([]int64, p.Index.Count())
 	byOff := p.ByOffset()
-	stage := make([]byte, 0, stageSize)
+	pooled := buffers.Get().(*[]byte)
+	defer buffers.Put(pooled)
+	stage := (*pooled)[:0]
 	flush := func() error {
 		if len(stage) == 0 {
 			return nil
@@ -90,6 +88,8 @@ func (s *streamer) streamSet() error {
 		} else {
 			hdr = hdr[:0]
 		}
+		// Staged bytes go to the writer in large writes, which keep its
+		// hashing efficient.
 		if len(stage)+len(hdr)+len(b) > cap(stage) {
 			if err := flush(); err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	"hash/crc32"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/depot/depot/repos/bitmap"
 	"github.com/depot/depot/repos/odb"
@@ -98,6 +99,7 @@ var errCycle = errors.New("delta cycle")
 // delta's base before it.
 func Write(ctx context.Context, db *odb.DB, w io.Writer, objs []plumbing.Hash, opt Options) (*Result, error) {
 	s := &streamer{ctx: ctx, db: db, objs: slices.Clip(objs), nlisted: len(objs), opt: opt}
+	defer s.win.release()
 	res := &Result{}
 	total := len(objs)
 	if r := opt.Reuse; r != nil {
@@ -254,8 +256,10 @@ func (s *streamer) copyPack(w io.Writer, p *packfile.Pack) error {
 	if _, err := w.Write(hdr); err != nil {
 		return err
 	}
-	const chunk = 1 << 20
-	buf := make([]byte, 0, chunk)
+	const chunk = maxWindow
+	pooled := buffers.Get().(*[]byte)
+	defer buffers.Put(pooled)
+	buf := (*pooled)[:0]
 	flush := func() error {
 		_, err := w.Write(buf)
 		buf = buf[:0]
@@ -611,7 +615,7 @@ func (w *window) read(p *packfile.Pack, from, to int64) ([]byte, error) {
 		return w.buf[from-w.start : to-w.start], nil
 	}
 	if w.buf == nil {
-		w.buf = make([]byte, maxWindow)
+		w.buf = *(buffers.Get().(*[]byte))
 	}
 	n := min(int64(cap(w.buf)), p.Size()-from)
 	if n < to-from {
@@ -637,6 +641,19 @@ func (w *window) entry(p *packfile.Pack, off int64) (packfile.Entry, error) {
 	}
 	return packfile.ParseEntry(b, off)
 }
+
+// release returns the window's buffer to the pool.
+func (w *window) release() {
+	if w.buf != nil {
+		b := w.buf[:cap(w.buf)]
+		buffers.Put(&b)
+		w.buf, w.p = nil, nil
+	}
+}
+
+// buffers pools the 1 MiB buffers of windows and staging, so that a
+// small fetch does not allocate and clear megabytes.
+var buffers = sync.Pool{New: func() any { b := make([]byte, maxWindow); return &b }}
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -223,4 +224,31 @@ func entryTypes(t *testing.T, path string) map[plumbing.ObjectType]int {
 		types[e.Type]++
 	}
 	return types
+}
+
+// BenchmarkWriteReuse streams nine tenths of a pack through Options.Reuse,
+// the path of a clone planned from a bitmap: verbatim entries, OFS_DELTA
+// distances rewritten across the gaps, the rest deferred.
+func BenchmarkWriteReuse(b *testing.B) {
+	src, _ := deltaRepo(b)
+	db, err := odb.Open(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	pk := db.Packs()[0]
+	set := bitmap.NewSet(pk.Index.Count())
+	rng := rand.New(rand.NewPCG(1, 2))
+	for r := range pk.Index.Count() {
+		if rng.IntN(10) != 0 {
+			set.Add(r)
+		}
+	}
+	opt := packwrite.Options{OFSDelta: true, Reuse: &packwrite.Reuse{Pack: pk, Set: set}}
+	b.SetBytes(pk.Size())
+	for b.Loop() {
+		if _, err := packwrite.Write(context.Background(), db, io.Discard, nil, opt); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
