@@ -88,6 +88,13 @@ func (r *repo) commit(h plumbing.Hash) (*commitInfo, error) {
 	if c, ok := r.commits[h]; ok {
 		return c, nil
 	}
+	// The commit-graph, where the repository has one, answers without
+	// inflating and parsing the commit.
+	if gc, ok, err := r.db.CommitGraph().Lookup(h); ok && err == nil {
+		c := &commitInfo{tree: gc.Tree, parents: gc.Parents, time: gc.Time}
+		r.commits[h] = c
+		return c, nil
+	}
 	t, b, err := r.read(h)
 	if err != nil {
 		return nil, err

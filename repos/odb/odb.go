@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/depot/depot/repos/bitmap"
+	"github.com/depot/depot/repos/commitgraph"
 	"github.com/depot/depot/repos/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -45,6 +46,9 @@ type DB struct {
 	bitmapOnce sync.Once
 	bitmapPack *packfile.Pack
 	bitmap     *bitmap.Bitmap
+
+	graphOnce sync.Once
+	graph     *commitgraph.Graph
 }
 
 // Location is where a packed object is stored.
@@ -74,6 +78,11 @@ func (db *DB) Close() error {
 	defer db.mu.Unlock()
 	db.cache.drop(db.packs)
 	var err error
+	db.graphOnce.Do(func() {}) // no graph opened after this
+	if db.graph != nil {
+		err = db.graph.Close()
+		db.graph = nil
+	}
 	for _, p := range db.packs {
 		if e := p.Close(); err == nil {
 			err = e
@@ -167,6 +176,19 @@ func (db *DB) Bitmap() (*packfile.Pack, *bitmap.Bitmap) {
 		}
 	})
 	return db.bitmapPack, db.bitmap
+}
+
+// CommitGraph returns the repository's commit-graph (written by git gc or
+// git commit-graph write), or nil when it has none or it cannot be read:
+// callers then read commit objects, which is slower but the same answer.
+// It is opened once per DB.
+func (db *DB) CommitGraph() *commitgraph.Graph {
+	db.graphOnce.Do(func() {
+		if g, err := commitgraph.Open(db.dir); err == nil {
+			db.graph = g
+		}
+	})
+	return db.graph
 }
 
 // Locate finds h in the packs. When it is in none, the pack directory is

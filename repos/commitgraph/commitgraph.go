@@ -1,0 +1,286 @@
+// Package commitgraph reads git's commit-graph files
+// (gitformat-commit-graph(5)), so that a commit's tree, parents and commit
+// time can be had without inflating the commit object.
+package commitgraph
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// ErrCorrupt is wrapped by every error about a malformed commit-graph.
+var ErrCorrupt = errors.New("commitgraph: corrupt commit-graph")
+
+func corruptf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}
+
+// Parent words of the CDAT chunk: parentNone marks a missing parent; in the
+// second word lastEdge marks an index into the EDGE chunk, and in an EDGE
+// entry it marks the last parent.
+const (
+	parentNone = 0x70000000
+	lastEdge   = 0x80000000
+)
+
+// maxChainSize bounds the chain file read into memory: 41 bytes a layer,
+// and git merges layers long before there are thousands.
+const maxChainSize = 1 << 20
+
+// Graph is an open commit-graph: a single file (objects/info/commit-graph)
+// or a split chain (objects/info/commit-graphs/commit-graph-chain listing
+// graph-{hash}.graph files, base first). It is safe for concurrent use
+// (but not concurrently with Close). The OIDs are mapped read-only and
+// commit data is read with pread, so an open graph holds no heap that
+// grows with the history.
+type Graph struct {
+	layers []*layer // base first; layers[i].base is the sum of the n below
+}
+
+// Open opens the commit-graph of the bare repository's objects directory
+// objectsDir (e.g. /x/repo.git/objects). It returns (nil, nil) when the
+// repository has no commit-graph. A malformed file returns an error
+// wrapping ErrCorrupt; a SHA-256 graph one wrapping errors.ErrUnsupported.
+// As git does, a single commit-graph file is preferred to a chain.
+func Open(objectsDir string) (*Graph, error) {
+	info := filepath.Join(objectsDir, "info")
+	path := filepath.Join(info, "commit-graph")
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return openChain(filepath.Join(info, "commit-graphs"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("commitgraph: %w", err)
+	}
+	l, err := openLayer(f, path, 0, nil)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Graph{layers: []*layer{l}}, nil
+}
+
+// openChain opens the split commit-graph in dir, or returns nil when there
+// is no chain file.
+func openChain(dir string) (*Graph, error) {
+	hashes, err := readChain(filepath.Join(dir, "commit-graph-chain"))
+	if hashes == nil || err != nil {
+		return nil, err
+	}
+	g := &Graph{}
+	for i, h := range hashes {
+		l, err := openChainLayer(dir, h, hashes[:i], uint32(g.Len()))
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		g.layers = append(g.layers, l)
+	}
+	return g, nil
+}
+
+// readChain returns the layer hashes listed in the chain file at path, base
+// first, or nil when there is no chain file.
+func readChain(path string) ([]plumbing.Hash, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("commitgraph: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxChainSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("commitgraph: read %s: %w", path, err)
+	}
+	if len(b) > maxChainSize {
+		return nil, corruptf("%s: larger than %d bytes", path, maxChainSize)
+	}
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return nil, corruptf("%s: empty chain", path)
+	}
+	var hashes []plumbing.Hash
+	for i, line := range strings.Split(s, "\n") {
+		// The hash becomes a file name, so it must be exactly a hash.
+		if len(line) != 2*hashLen || !plumbing.IsHash(line) {
+			return nil, corruptf("%s: line %d is not a hash", path, i+1)
+		}
+		hashes = append(hashes, plumbing.NewHash(line))
+	}
+	return hashes, nil
+}
+
+// openChainLayer opens the layer h of a chain, above the layers bases
+// holding base commits. A layer's name is its checksum, which git checks
+// so that a layer rewritten in place is not read against the wrong bases.
+func openChainLayer(dir string, h plumbing.Hash, bases []plumbing.Hash, base uint32) (*layer, error) {
+	path := filepath.Join(dir, "graph-"+h.String()+".graph")
+	f, err := os.Open(path)
+	if err != nil {
+		// The chain names the file, so its absence is corruption too.
+		return nil, fmt.Errorf("%w: chain layer: %w", ErrCorrupt, err)
+	}
+	l, err := openLayer(f, path, base, bases)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if l.sum != h {
+		l.close()
+		return nil, corruptf("%s: checksum is %s", path, l.sum)
+	}
+	return l, nil
+}
+
+// Close releases the files. A nil Graph, as Open returns for a repository
+// without a commit-graph, may be closed too.
+func (g *Graph) Close() error {
+	if g == nil {
+		return nil
+	}
+	var errs []error
+	for _, l := range g.layers {
+		errs = append(errs, l.close())
+	}
+	g.layers = nil
+	return errors.Join(errs...)
+}
+
+// Len returns the number of commits across all layers.
+func (g *Graph) Len() int {
+	if g == nil || len(g.layers) == 0 {
+		return 0
+	}
+	top := g.layers[len(g.layers)-1]
+	return int(top.base) + int(top.n)
+}
+
+// Commit is what the graph records of one commit.
+type Commit struct {
+	Tree       plumbing.Hash
+	Parents    []plumbing.Hash
+	Time       int64  // committer time, seconds since the epoch
+	Generation uint32 // topological level (generation number v1) from CDAT, 0 if unknown
+}
+
+// Lookup returns the commit h as recorded, and false when the graph does
+// not hold h (or g is nil). It handles octopus merges through the EDGE
+// chunk and parent positions that point into base layers of a split chain
+// (global position numbering: base layer first). Errors (wrapping
+// ErrCorrupt) only for malformed data met during the lookup.
+func (g *Graph) Lookup(h plumbing.Hash) (Commit, bool, error) {
+	if g == nil {
+		return Commit{}, false, nil
+	}
+	// The top layer holds the newest commits, which are looked up most.
+	for i := len(g.layers) - 1; i >= 0; i-- {
+		l := g.layers[i]
+		if pos, ok := l.find(h); ok {
+			c, err := g.commit(l, pos)
+			if err != nil {
+				return Commit{}, false, fmt.Errorf("commitgraph: commit %s: %w", h, err)
+			}
+			return c, true, nil
+		}
+	}
+	return Commit{}, false, nil
+}
+
+// commit decodes the CDAT record of the commit at position pos of l.
+func (g *Graph) commit(l *layer, pos uint32) (Commit, error) {
+	var rec [cdatLen]byte
+	if err := l.readAt(rec[:], l.cdat+int64(pos)*cdatLen); err != nil {
+		return Commit{}, err
+	}
+	var c Commit
+	copy(c.Tree[:], rec[:hashLen])
+	// The generation takes the upper 30 bits of its word; the lower 2 are
+	// bits 33 and 34 of the commit time, so dates past 2106 fit.
+	gen := binary.BigEndian.Uint32(rec[hashLen+8:])
+	c.Generation = gen >> 2
+	c.Time = int64(gen&3)<<32 | int64(binary.BigEndian.Uint32(rec[hashLen+12:]))
+	var err error
+	c.Parents, err = g.parents(l, binary.BigEndian.Uint32(rec[hashLen:]), binary.BigEndian.Uint32(rec[hashLen+4:]))
+	return c, err
+}
+
+// parents resolves the two parent words of a commit of l. As in git, no
+// first parent means no parents at all.
+func (g *Graph) parents(l *layer, first, second uint32) ([]plumbing.Hash, error) {
+	if first == parentNone {
+		return nil, nil
+	}
+	p, err := g.oidAt(l, first)
+	if err != nil {
+		return nil, err
+	}
+	parents := []plumbing.Hash{p}
+	switch {
+	case second == parentNone:
+		return parents, nil
+	case second&lastEdge == 0:
+		p, err := g.oidAt(l, second)
+		return append(parents, p), err
+	default:
+		return g.extraEdges(l, second&^lastEdge, parents)
+	}
+}
+
+// edgeBatch is how many EDGE entries one pread fetches: octopus merges
+// rarely have more parents than that.
+const edgeBatch = 16
+
+// extraEdges appends to parents the second and later parents of an octopus
+// merge, listed in the EDGE chunk of l from entry i up to one with the
+// lastEdge bit.
+func (g *Graph) extraEdges(l *layer, i uint32, parents []plumbing.Hash) ([]plumbing.Hash, error) {
+	var buf [4 * edgeBatch]byte
+	for {
+		if i >= l.edges {
+			return nil, l.corruptf("EDGE entry %d out of %d", i, l.edges)
+		}
+		k := min(l.edges-i, edgeBatch)
+		if err := l.readAt(buf[:4*k], l.edge+4*int64(i)); err != nil {
+			return nil, err
+		}
+		for j := range k {
+			v := binary.BigEndian.Uint32(buf[4*j:])
+			p, err := g.oidAt(l, v&^lastEdge)
+			if err != nil {
+				return nil, err
+			}
+			parents = append(parents, p)
+			if v&lastEdge != 0 {
+				return parents, nil
+			}
+		}
+		i += k
+	}
+}
+
+// oidAt returns the commit at global position pos, named by a commit of l.
+// A layer refers only to itself and the layers below it.
+func (g *Graph) oidAt(l *layer, pos uint32) (plumbing.Hash, error) {
+	var h plumbing.Hash
+	if pos >= l.base+l.n {
+		return h, l.corruptf("parent position %#x out of %d commits", pos, l.base+l.n)
+	}
+	for _, m := range g.layers {
+		if pos >= m.base && pos-m.base < m.n {
+			copy(h[:], m.oid(pos-m.base))
+			return h, nil
+		}
+	}
+	// Unreachable: the layers cover every position below the top.
+	return h, l.corruptf("no layer holds position %d", pos)
+}
