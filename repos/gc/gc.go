@@ -28,6 +28,10 @@ const (
 	// MaxLooseRefs is how many loose ref files make a repack worth it for
 	// the refs alone: each is a file read per ref advertisement.
 	MaxLooseRefs = 200
+	// MinBitmapBytes is the size of packs past which a repository without
+	// a bitmap is repacked to get one, such as after the first push of an
+	// existing project: without it every clone walks the whole history.
+	MinBitmapBytes = 16 << 20
 )
 
 // Grace is how long unreachable objects are kept (git's gc.pruneExpire): a
@@ -44,20 +48,28 @@ const lockStale = time.Hour
 
 // NeedsRepack reports whether the repository at repoDir has more than
 // MaxPacks packs, more than MaxLoose loose objects (estimated as git does
-// from one fan-out directory) or more than MaxLooseRefs loose refs.
+// from one fan-out directory), more than MaxLooseRefs loose refs, or
+// MinBitmapBytes of packs and no bitmap.
 func NeedsRepack(repoDir string) bool {
 	if looseRefs(repoDir) > MaxLooseRefs {
 		return true
 	}
 	objs := filepath.Join(repoDir, "objects")
 	if ents, err := os.ReadDir(filepath.Join(objs, "pack")); err == nil {
-		n := 0
+		n, bitmaps, size := 0, 0, int64(0)
 		for _, e := range ents {
-			if strings.HasSuffix(e.Name(), ".idx") {
+			switch name := e.Name(); {
+			case strings.HasSuffix(name, ".idx"):
 				n++
+			case strings.HasSuffix(name, ".bitmap"):
+				bitmaps++
+			case strings.HasSuffix(name, ".pack"):
+				if fi, err := e.Info(); err == nil {
+					size += fi.Size()
+				}
 			}
 		}
-		if n > MaxPacks {
+		if n > MaxPacks || (bitmaps == 0 && size >= MinBitmapBytes) {
 			return true
 		}
 	}

@@ -162,6 +162,26 @@ func TestNeedsRepack(t *testing.T) {
 		t.Errorf("NeedsRepack(%d packs) = false", MaxPacks+1)
 	}
 
+	dir = filepath.Join(t.TempDir(), "big.git")
+	git(t, t.TempDir(), nil, "init", "-q", "--bare", dir)
+	pack = filepath.Join(dir, "objects", "pack")
+	big := filepath.Join(pack, "pack-1.pack")
+	if err := os.WriteFile(big, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Truncate(big, MinBitmapBytes-1)
+	if NeedsRepack(dir) {
+		t.Errorf("NeedsRepack(%d bytes of packs, no bitmap) = true", MinBitmapBytes-1)
+	}
+	os.Truncate(big, MinBitmapBytes)
+	if !NeedsRepack(dir) {
+		t.Errorf("NeedsRepack(%d bytes of packs, no bitmap) = false", MinBitmapBytes)
+	}
+	os.WriteFile(filepath.Join(pack, "pack-1.bitmap"), nil, 0o644)
+	if NeedsRepack(dir) {
+		t.Errorf("NeedsRepack(%d bytes of packs with a bitmap) = true", MinBitmapBytes)
+	}
+
 	dir = filepath.Join(t.TempDir(), "refs.git")
 	git(t, t.TempDir(), nil, "init", "-q", "--bare", dir)
 	heads := filepath.Join(dir, "refs", "heads")
