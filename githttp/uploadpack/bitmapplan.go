@@ -94,10 +94,9 @@ func planBitmap(ctx context.Context, r *repo, in planInput) (*packPlan, bool, er
 			return nil, false, err
 		}
 	}
+	// A set of the whole pack and nothing else is sent as the stored
+	// file by packwrite itself.
 	p.setPack, p.setCount = pk.Index.PackSum, p.set.Count()
-	if len(p.objects) == 0 && p.setCount == pk.Index.Count() {
-		p.wholePack = pk.Index.PackSum
-	}
 	return p, true, nil
 }
 

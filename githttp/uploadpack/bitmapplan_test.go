@@ -211,10 +211,10 @@ func TestBitmapPlanBeyondPack(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("planBitmap = %v, %v", ok, err)
 	}
-	r.close()
-	if p.wholePack.IsZero() {
-		t.Error("a clone of all refs is not the whole pack")
+	if pk, _ := r.db.Bitmap(); len(p.objects) != 0 || p.setCount != pk.Index.Count() {
+		t.Errorf("a clone of all refs plans %d of the pack's %d objects and %d beyond it; want the whole pack", p.setCount, pk.Index.Count(), len(p.objects))
 	}
+	r.close()
 	oldMain := hashes(t, g.run(dir, "rev-parse", "refs/heads/main"))
 
 	// Commits written after the repack live outside the bitmapped pack.

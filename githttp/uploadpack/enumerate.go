@@ -28,8 +28,9 @@ type packPlan struct {
 	objects []packObject
 	added   map[plumbing.Hash]bool
 	has     map[plumbing.Hash]bool
-	// wholePack is the checksum of a pack holding exactly objects, whose
-	// stored bytes are then the whole answer; zero when none does.
+	// wholePack, for a plan computed by walking, is the checksum of a pack
+	// holding exactly objects, whose stored bytes are then the whole
+	// answer; zero when none does.
 	wholePack plumbing.Hash
 
 	// A plan computed from a pack bitmap holds the objects of the

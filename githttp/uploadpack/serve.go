@@ -261,7 +261,7 @@ func (s *session) plan(q *fetchRequest, rs *refSet, sp *shallowPlan, neg *negoti
 			return nil, err
 		}
 		// Only the objects and the thin-pack bases are needed from here.
-		q := &packPlan{objects: p.objects, has: p.has, wholePack: p.wholePack,
+		q := &packPlan{objects: p.objects, has: p.has,
 			set: p.set, setPack: p.setPack, setCount: p.setCount, hasSet: p.hasSet, hasPack: p.hasPack}
 		if p.set == nil {
 			q.wholePack = wholePackOf(s.repo.db, p.objects)

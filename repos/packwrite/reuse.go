@@ -58,8 +58,8 @@ func (s *streamer) streamSet() error {
 			s.deferEntry(pos, off)
 			continue
 		}
-		// The entry is read with pread, never through the pack's mapping:
-		// a clone touching every page of it would count it all as ours.
+		// Header and data come from one read window, refilled in large
+		// sequential reads as the walk moves through the pack.
 		b, err := s.win.read(p, off, end)
 		if err != nil {
 			return err
@@ -144,13 +144,12 @@ func (s *streamer) reuseHeader(hdr []byte, e packfile.Entry, byOff []uint32, out
 		base = p.Index.Name(int(byOff[brank]))
 	case plumbing.REFDeltaObject:
 		base = e.BaseHash
-		if pos, found := p.Index.Find(base); found && s.opt.OFSDelta {
-			if at := s.sentAt(p.Rank(pos)); at > 0 {
+		if pos, found := p.Index.Find(base); found {
+			if at := s.sentAt(p.Rank(pos)); at > 0 && s.opt.OFSDelta {
 				return packfile.AppendOfs(packfile.AppendHeader(hdr, plumbing.OFSDeltaObject, e.Size), out-at), false, true
+			} else if at > 0 {
+				return hdr, true, true
 			}
-		}
-		if pos, found := p.Index.Find(base); found && s.sentAt(p.Rank(pos)) > 0 {
-			return hdr, true, true
 		}
 	default:
 		return hdr, true, true
