@@ -71,9 +71,9 @@ func Commits(dir, ref string, skip, limit int) (list []Commit, more bool, err er
 // date leave in the order they entered, as commit_list_insert_by_date
 // keeps them.
 func (o *objects) log(start plumbing.Hash, skip, limit int) ([]Commit, bool, error) {
-	first, err := object.GetCommit(o.s, start)
+	first, err := o.commit(start)
 	if err != nil {
-		return nil, false, objectErr(start, err)
+		return nil, false, err
 	}
 	q := &commitQueue{}
 	seen := map[plumbing.Hash]bool{start: true}
@@ -90,9 +90,9 @@ func (o *objects) log(start plumbing.Hash, skip, limit int) ([]Commit, bool, err
 				continue
 			}
 			seen[p] = true
-			pc, err := object.GetCommit(o.s, p)
+			pc, err := o.commit(p)
 			if err != nil {
-				return nil, false, objectErr(p, err)
+				return nil, false, err
 			}
 			heap.Push(q, queued{pc, seq})
 			seq++

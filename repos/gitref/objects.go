@@ -1,24 +1,24 @@
 package gitref
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/depot/depot/repos/odb"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
-// objects is the object database of one repository, opened for one call.
+// objects is the object store of one repository for one call: the
+// process-wide odb store that fetches and pushes use, so that an API call
+// on a large repository decodes no pack index of its own.
 type objects struct {
-	dir string
-	s   *filesystem.Storage
+	dir     string
+	db      *odb.DB
+	release func()
 }
 
 // openObjects opens the objects of the bare repository dir. The caller
@@ -27,16 +27,66 @@ func openObjects(dir string) (*objects, error) {
 	if fi, err := os.Stat(filepath.Join(dir, "objects")); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("%s is not a git repository", dir)
 	}
-	s := filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRUDefault(),
-		filesystem.Options{KeepDescriptors: true})
-	return &objects{dir: dir, s: s}, nil
+	db, release, err := odb.Acquire(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &objects{dir: dir, db: db, release: release}, nil
 }
 
-func (o *objects) close() { o.s.Close() }
+func (o *objects) close() { o.release() }
 
 // has reports whether the object h is in the repository.
-func (o *objects) has(h plumbing.Hash) bool {
-	return o.s.HasEncodedObject(h) == nil
+func (o *objects) has(h plumbing.Hash) bool { return o.db.Has(h) }
+
+// read returns h as a go-git object, for go-git's commit and tag parsers.
+func (o *objects) read(h plumbing.Hash) (*plumbing.MemoryObject, error) {
+	t, b, err := o.db.Read(h)
+	if err != nil {
+		return nil, objectErr(h, err)
+	}
+	mo := &plumbing.MemoryObject{}
+	mo.SetType(t)
+	if _, err := mo.Write(b); err != nil {
+		return nil, err
+	}
+	return mo, nil
+}
+
+// commit reads and parses the commit h.
+func (o *objects) commit(h plumbing.Hash) (*object.Commit, error) {
+	mo, err := o.read(h)
+	if err != nil {
+		return nil, err
+	}
+	if mo.Type() != plumbing.CommitObject {
+		return nil, fmt.Errorf("%w: %s is a %s, not a commit", ErrInvalid, h, mo.Type())
+	}
+	c := &object.Commit{}
+	if err := c.Decode(mo); err != nil {
+		return nil, fmt.Errorf("commit %s: %w", h, err)
+	}
+	return c, nil
+}
+
+// annotated returns the tag object h, or nil when h is not a tag.
+func (o *objects) annotated(h plumbing.Hash) (*object.Tag, error) {
+	t, _, err := o.db.Header(h)
+	if err != nil {
+		return nil, objectErr(h, err)
+	}
+	if t != plumbing.TagObject {
+		return nil, nil
+	}
+	mo, err := o.read(h)
+	if err != nil {
+		return nil, err
+	}
+	tag := &object.Tag{}
+	if err := tag.Decode(mo); err != nil {
+		return nil, fmt.Errorf("tag %s: %w", h, err)
+	}
+	return tag, nil
 }
 
 // peel follows tags from h to the first object that is not a tag and
@@ -45,18 +95,18 @@ func (o *objects) peel(h plumbing.Hash) (plumbing.Hash, plumbing.ObjectType, err
 	// Tags cannot form a cycle (each names its target by hash), but a
 	// bound keeps a hostile chain from running forever.
 	for range 1000 {
-		obj, err := o.s.EncodedObject(plumbing.AnyObject, h)
+		t, _, err := o.db.Header(h)
 		if err != nil {
 			return plumbing.ZeroHash, plumbing.InvalidObject, objectErr(h, err)
 		}
-		if obj.Type() != plumbing.TagObject {
-			return h, obj.Type(), nil
+		if t != plumbing.TagObject {
+			return h, t, nil
 		}
-		t, err := object.DecodeTag(o.s, obj)
+		tag, err := o.annotated(h)
 		if err != nil {
-			return plumbing.ZeroHash, plumbing.InvalidObject, fmt.Errorf("tag %s: %w", h, err)
+			return plumbing.ZeroHash, plumbing.InvalidObject, err
 		}
-		h = t.Target
+		h = tag.Target
 	}
 	return plumbing.ZeroHash, plumbing.InvalidObject, fmt.Errorf("tag %s: chain too long", h)
 }
@@ -74,7 +124,7 @@ func (o *objects) peelCommit(h plumbing.Hash) (plumbing.Hash, error) {
 }
 
 func objectErr(h plumbing.Hash, err error) error {
-	if errors.Is(err, plumbing.ErrObjectNotFound) {
+	if errors.Is(err, odb.ErrNotFound) {
 		return fmt.Errorf("object %s: %w", h, ErrNotFound)
 	}
 	return fmt.Errorf("object %s: %w", h, err)
@@ -153,13 +203,9 @@ func (o *objects) resolve(rev string) (plumbing.Hash, error) {
 // resolveAbbrev finds the one commit whose id starts with prefix, counting
 // tags that peel to a commit as git's commit-ish disambiguation does.
 func (o *objects) resolveAbbrev(prefix string) (plumbing.Hash, error) {
-	b, err := hex.DecodeString(prefix[:len(prefix)/2*2])
+	hashes, err := o.db.WithPrefix(prefix)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("%w: %q", ErrInvalid, prefix)
-	}
-	hashes, err := o.s.HashesWithPrefix(b)
-	if err != nil {
-		return plumbing.ZeroHash, err
 	}
 	var found plumbing.Hash
 	n := 0

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // Tag is one ref under refs/tags/.
@@ -58,17 +57,10 @@ func Tags(dir string) ([]Tag, error) {
 }
 
 func (o *objects) tag(name string, h plumbing.Hash) (Tag, error) {
-	obj, err := o.s.EncodedObject(plumbing.AnyObject, h)
-	if err != nil {
-		return Tag{}, objectErr(h, err)
-	}
 	t := Tag{Name: name, Commit: h.String(), Object: h.String()}
-	if obj.Type() != plumbing.TagObject {
-		return t, nil
-	}
-	at, err := object.DecodeTag(o.s, obj)
-	if err != nil {
-		return Tag{}, fmt.Errorf("tag object %s: %w", h, err)
+	at, err := o.annotated(h)
+	if err != nil || at == nil {
+		return t, err
 	}
 	target, _, err := o.peel(at.Target)
 	if err != nil {

@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/depot/depot/repos/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -116,6 +118,45 @@ func (db *DB) LooseObjects() ([]plumbing.Hash, error) {
 			}
 		}
 	}
+	return out, nil
+}
+
+// WithPrefix returns the ids of the objects, packed or loose, whose hex
+// form starts with prefix (2 to 40 lowercase hex digits), sorted and each
+// once: the candidates for an abbreviated object id.
+func (db *DB) WithPrefix(prefix string) ([]plumbing.Hash, error) {
+	low, ok := parseHex(prefix + strings.Repeat("0", max(0, 40-len(prefix))))
+	if len(prefix) < 2 || !ok {
+		return nil, fmt.Errorf("odb: bad object id prefix %q", prefix)
+	}
+	db.rescan()
+	found := map[plumbing.Hash]bool{}
+	for _, p := range db.Packs() {
+		i, _ := p.Index.Find(low)
+		for ; i < p.Index.Count(); i++ {
+			h := p.Index.Name(i)
+			if !strings.HasPrefix(h.String(), prefix) {
+				break
+			}
+			found[h] = true
+		}
+	}
+	ents, err := os.ReadDir(filepath.Join(db.dir, prefix[:2]))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("odb: list loose objects: %w", err)
+	}
+	for _, e := range ents {
+		if name := prefix[:2] + e.Name(); strings.HasPrefix(name, prefix) {
+			if h, ok := parseHex(name); ok {
+				found[h] = true
+			}
+		}
+	}
+	out := make([]plumbing.Hash, 0, len(found))
+	for h := range found {
+		out = append(out, h)
+	}
+	slices.SortFunc(out, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
 	return out, nil
 }
 
