@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/depot/depot/repos/internal/mapfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -211,7 +212,7 @@ func (l *layer) readChunks(chunks map[uint32]chunk) error {
 		return l.corruptf("EDGE chunk of %d bytes", e.len)
 	}
 	l.cdat, l.edge, l.edges = chunks[chunkCDAT].off, e.off, uint32(e.len/4)
-	oids, unmap, err := mapRange(l.f, chunks[chunkOIDL].off, n*hashLen)
+	oids, unmap, err := mapfile.Map(l.f, chunks[chunkOIDL].off, n*hashLen)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/depot/depot/repos/internal/mapfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -60,7 +61,7 @@ func Open(path string) (*Pack, error) {
 	if err != nil {
 		return nil, err
 	}
-	idxData, unmap, err := mapFile(idxf, fi.Size())
+	idxData, unmap, err := mapfile.Map(idxf, 0, fi.Size())
 	if err != nil {
 		return nil, err
 	}
