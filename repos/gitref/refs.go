@@ -1,7 +1,6 @@
 package gitref
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -47,32 +46,18 @@ func readLoose(dir, name string) (h plumbing.Hash, ok bool, err error) {
 	return h, true, nil
 }
 
-// readPacked parses packed-refs; a missing file holds no refs.
+// readPacked returns the values of packed-refs; a missing file holds no
+// refs.
 func readPacked(dir string) (map[string]plumbing.Hash, error) {
-	refs := map[string]plumbing.Hash{}
-	f, err := os.Open(filepath.Join(dir, "packed-refs"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return refs, nil
-	}
+	stored, err := readPackedStored(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' || line[0] == '^' {
-			continue
-		}
-		hex, name, ok := strings.Cut(line, " ")
-		h, valid := ParseHash(hex)
-		if !ok || !valid {
-			return nil, fmt.Errorf("malformed packed-refs line %q", truncate(line, 100))
-		}
-		refs[name] = h
+	refs := make(map[string]plumbing.Hash, len(stored))
+	for name, r := range stored {
+		refs[name] = r.Hash
 	}
-	return refs, sc.Err()
+	return refs, nil
 }
 
 // readRef returns the current value of name, loose first then packed, the
@@ -136,8 +121,26 @@ func listRefs(dir string) (map[string]plumbing.Hash, error) {
 // object id.
 func listLoose(dir string) (map[string]plumbing.Hash, error) {
 	refs := map[string]plumbing.Hash{}
+	err := walkLoose(dir, func(name string) error {
+		h, ok, err := readLoose(dir, name)
+		switch {
+		case errors.Is(err, ErrSymref), errors.Is(err, errBadLoose):
+			return nil
+		case err != nil:
+			return err
+		case ok:
+			refs[name] = h
+		}
+		return nil
+	})
+	return refs, err
+}
+
+// walkLoose calls fn with the name of every loose ref file under refs/
+// whose name git accepts; lock files are skipped.
+func walkLoose(dir string, fn func(name string) error) error {
 	root := filepath.Join(dir, "refs")
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
@@ -155,18 +158,8 @@ func listLoose(dir string) (map[string]plumbing.Hash, error) {
 		if CheckRefName(name) != nil {
 			return nil
 		}
-		h, ok, err := readLoose(dir, name)
-		switch {
-		case errors.Is(err, ErrSymref), errors.Is(err, errBadLoose):
-			return nil
-		case err != nil:
-			return err
-		case ok:
-			refs[name] = h
-		}
-		return nil
+		return fn(name)
 	})
-	return refs, err
 }
 
 // HeadTarget returns the full name of the ref HEAD points to
