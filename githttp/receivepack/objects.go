@@ -35,8 +35,7 @@ func (ro *repoObjects) has(h plumbing.Hash) bool { return ro.db.Has(h) }
 // typeOf returns the type of h; an error wrapping odb.ErrNotFound when
 // absent.
 func (ro *repoObjects) typeOf(h plumbing.Hash) (plumbing.ObjectType, error) {
-	t, _, err := ro.db.Header(h)
-	return t, err
+	return ro.db.Type(h)
 }
 
 // read returns the type and content of h, refusing objects larger than

@@ -59,13 +59,7 @@ func (r *repo) close() { r.release() }
 func (r *repo) has(h plumbing.Hash) bool { return r.db.Has(h) }
 
 // objectType returns the type of h, or an error wrapping odb.ErrNotFound.
-func (r *repo) objectType(h plumbing.Hash) (plumbing.ObjectType, error) {
-	if loc, ok := r.db.Locate(h); ok {
-		return r.db.TypeAt(loc.Pack, loc.Offset)
-	}
-	t, _, err := r.db.Header(h)
-	return t, err
-}
+func (r *repo) objectType(h plumbing.Hash) (plumbing.ObjectType, error) { return r.db.Type(h) }
 
 // size returns the size of object h.
 func (r *repo) size(h plumbing.Hash) (int64, error) {

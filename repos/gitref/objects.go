@@ -71,7 +71,7 @@ func (o *objects) commit(h plumbing.Hash) (*object.Commit, error) {
 
 // annotated returns the tag object h, or nil when h is not a tag.
 func (o *objects) annotated(h plumbing.Hash) (*object.Tag, error) {
-	t, _, err := o.db.Header(h)
+	t, err := o.db.Type(h)
 	if err != nil {
 		return nil, objectErr(h, err)
 	}
@@ -95,7 +95,7 @@ func (o *objects) peel(h plumbing.Hash) (plumbing.Hash, plumbing.ObjectType, err
 	// Tags cannot form a cycle (each names its target by hash), but a
 	// bound keeps a hostile chain from running forever.
 	for range 1000 {
-		t, _, err := o.db.Header(h)
+		t, err := o.db.Type(h)
 		if err != nil {
 			return plumbing.ZeroHash, plumbing.InvalidObject, objectErr(h, err)
 		}

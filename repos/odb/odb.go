@@ -252,6 +252,16 @@ func (db *DB) Has(h plumbing.Hash) bool {
 	return ok
 }
 
+// Type returns the type of h. For a packed object it reads headers only,
+// down the delta chain, and the answer is remembered (TypeAt).
+func (db *DB) Type(h plumbing.Hash) (plumbing.ObjectType, error) {
+	if loc, ok := db.Locate(h); ok {
+		return db.TypeAt(loc.Pack, loc.Offset)
+	}
+	t, _, err := db.Header(h)
+	return t, err
+}
+
 // Header returns the type and size of h without inflating more than a
 // delta's header.
 func (db *DB) Header(h plumbing.Hash) (plumbing.ObjectType, int64, error) {
