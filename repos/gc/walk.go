@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/depot/depot/repos/gitref"
 	"github.com/depot/depot/repos/odb"
 	"github.com/depot/depot/repos/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -76,29 +75,6 @@ func readLinked(db *odb.DB, h plumbing.Hash) (plumbing.ObjectType, []byte, error
 		return db.ReadAt(loc.Pack, loc.Offset)
 	}
 	return db.Read(h)
-}
-
-// peeler peels annotated tags through db, for the "^" lines of the
-// packed-refs gitref.PackRefs writes.
-func peeler(db *odb.DB) gitref.Peeler {
-	return func(h plumbing.Hash) (plumbing.Hash, bool) {
-		cur := h
-		for range 64 { // as deep as upload-pack follows tags of tags
-			t, b, err := readLinked(db, cur)
-			if err != nil {
-				return plumbing.ZeroHash, false
-			}
-			if t != plumbing.TagObject {
-				return cur, cur != h
-			}
-			next, err := tagLinks(b, nil)
-			if err != nil {
-				return plumbing.ZeroHash, false
-			}
-			cur = next[0]
-		}
-		return plumbing.ZeroHash, false
-	}
 }
 
 func hexID(b []byte) (plumbing.Hash, bool) {

@@ -14,22 +14,36 @@ import (
 // lines are sorted (the traits git's own pack-refs declares).
 const packedHeader = "# pack-refs with: peeled fully-peeled sorted \n"
 
-// Peeler returns what an annotated tag h finally points to, and false for
+// peeler returns what an annotated tag h finally points to, and false for
 // any other object.
-type Peeler func(h plumbing.Hash) (plumbing.Hash, bool)
+type peeler func(h plumbing.Hash) (plumbing.Hash, bool)
 
 // PackRefs moves the loose refs of the bare repository dir into
 // packed-refs, as git pack-refs --all --prune does: reading thousands of
 // small files on every ref advertisement is what makes a repository with
-// many branches slow, and one sorted file is read in a single pass. peel
-// supplies the peeled values of annotated tags.
+// many branches slow, and one sorted file is read in a single pass.
+// Annotated tags get the "^" line of their peeled value.
 //
 // packed-refs is rewritten under its lock and the repository's mutex;
 // each loose file is then removed under its own lock, and only while it
 // still holds the value that was packed, so that a ref another process
 // moved meanwhile keeps its new (loose, shadowing) value. It returns how
 // many loose refs it removed.
-func PackRefs(dir string, peel Peeler) (int, error) {
+func PackRefs(dir string) (int, error) {
+	o, err := openObjects(dir)
+	if err != nil {
+		return 0, fmt.Errorf("gitref: pack refs: %w", err)
+	}
+	defer o.close()
+	return packRefs(dir, func(h plumbing.Hash) (plumbing.Hash, bool) {
+		p, _, err := o.peel(h)
+		return p, err == nil && p != h
+	})
+}
+
+// packRefs is PackRefs with the peeling given, so that tests can act
+// between reading the refs and pruning them.
+func packRefs(dir string, peel peeler) (int, error) {
 	mu := repoMutex(dir)
 	mu.Lock()
 	defer mu.Unlock()

@@ -12,7 +12,7 @@ import (
 )
 
 // gitPeeler peels with git rev-parse, independent of the code under test.
-func gitPeeler(f *fixture) Peeler {
+func gitPeeler(f *fixture) peeler {
 	return func(h plumbing.Hash) (plumbing.Hash, bool) {
 		p := f.rev(h.String() + "^{}")
 		return plumbing.NewHash(p), p != "" && p != h.String()
@@ -54,7 +54,7 @@ func TestPackRefs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	n, err := PackRefs(f.dir, gitPeeler(f))
+	n, err := PackRefs(f.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestPackRefs(t *testing.T) {
 		t.Errorf("refs changed:\n--- before\n%s--- after\n%s", before, after)
 	}
 	f.fsck()
-	if n, err := PackRefs(f.dir, gitPeeler(f)); n != 0 || err != nil {
+	if n, err := PackRefs(f.dir); n != 0 || err != nil {
 		t.Errorf("second PackRefs = %d, %v; want 0, nil", n, err)
 	}
 }
@@ -95,7 +95,7 @@ func TestPackRefsLeavesBusyRefs(t *testing.T) {
 	}
 	peel := gitPeeler(f)
 	once := false
-	_, err := PackRefs(f.dir, func(h plumbing.Hash) (plumbing.Hash, bool) {
+	_, err := packRefs(f.dir, func(h plumbing.Hash) (plumbing.Hash, bool) {
 		if !once {
 			once = true
 			// Another process moves the ref, under its own lock file.
