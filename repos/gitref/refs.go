@@ -1,14 +1,12 @@
 package gitref
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -29,21 +27,14 @@ func refPath(dir, name string) string {
 // readLoose returns the value of the loose ref name; ok is false when
 // there is no such file. A symbolic ref is ErrSymref.
 func readLoose(dir, name string) (h plumbing.Hash, ok bool, err error) {
-	b, err := os.ReadFile(refPath(dir, name))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR) {
-			return plumbing.ZeroHash, false, nil
-		}
+	r, ok, err := readLooseStored(dir, name)
+	switch {
+	case err != nil || !ok:
 		return plumbing.ZeroHash, false, err
-	}
-	if bytes.HasPrefix(b, []byte("ref:")) {
+	case r.Target != "":
 		return plumbing.ZeroHash, false, ErrSymref
 	}
-	h, valid := ParseHash(string(bytes.TrimSpace(b)))
-	if !valid {
-		return plumbing.ZeroHash, false, fmt.Errorf("%w %s", errBadLoose, name)
-	}
-	return h, true, nil
+	return r.Hash, true, nil
 }
 
 // readPacked returns the values of packed-refs; a missing file holds no

@@ -38,7 +38,10 @@ func ReadStored(dir string) (map[string]StoredRef, error) {
 		return nil, fmt.Errorf("gitref: read refs: %w", err)
 	}
 	err = walkLoose(dir, func(name string) error {
-		r, ok, err := readLooseStored(refPath(dir, name))
+		r, ok, err := readLooseStored(dir, name)
+		if errors.Is(err, errBadLoose) {
+			return nil
+		}
 		if ok {
 			refs[name] = r
 		}
@@ -53,17 +56,21 @@ func ReadStored(dir string) (map[string]StoredRef, error) {
 // ReadHead returns HEAD as stored: a symbolic ref, or a detached value.
 // ok is false when HEAD is missing or malformed.
 func ReadHead(dir string) (StoredRef, bool, error) {
-	r, ok, err := readLooseStored(refPath(dir, "HEAD"))
+	r, ok, err := readLooseStored(dir, "HEAD")
+	if errors.Is(err, errBadLoose) {
+		return StoredRef{}, false, nil
+	}
 	if err != nil {
 		return StoredRef{}, false, fmt.Errorf("gitref: read HEAD: %w", err)
 	}
 	return r, ok, nil
 }
 
-// readLooseStored reads the loose ref file at path; ok is false when there
-// is no such file or it holds neither an object id nor "ref: NAME".
-func readLooseStored(path string) (StoredRef, bool, error) {
-	b, err := os.ReadFile(path)
+// readLooseStored reads the loose ref name (or HEAD); ok is false when
+// there is no such file, and a file holding neither an object id nor
+// "ref: NAME" is errBadLoose.
+func readLooseStored(dir, name string) (StoredRef, bool, error) {
+	b, err := os.ReadFile(refPath(dir, name))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR) {
 			return StoredRef{}, false, nil
@@ -75,7 +82,10 @@ func readLooseStored(path string) (StoredRef, bool, error) {
 		return StoredRef{Target: string(bytes.TrimSpace(t))}, true, nil
 	}
 	h, ok := ParseHash(string(b))
-	return StoredRef{Hash: h}, ok, nil
+	if !ok {
+		return StoredRef{}, false, fmt.Errorf("%w %s", errBadLoose, name)
+	}
+	return StoredRef{Hash: h}, true, nil
 }
 
 // readPackedStored parses packed-refs with its peeled lines; a missing
