@@ -102,38 +102,19 @@ func Write(ctx context.Context, db *odb.DB, w io.Writer, objs []plumbing.Hash, o
 	defer s.win.release()
 	res := &Result{}
 	total := len(objs)
+	if p := s.storedAnswer(); p != nil {
+		err := s.copyPack(w, p)
+		res.Stats, res.Checksum = s.st, p.Index.PackSum
+		return res, err
+	}
 	if r := opt.Reuse; r != nil {
 		s.reuse, s.rset = r.Pack, r.Set
-		n := r.Set.Count()
-		if n == r.Pack.Index.Count() && len(objs) == 0 && opt.OFSDelta && !opt.Index {
-			if p := s.samePackAs(r.Pack); p != nil {
-				err := s.copyPack(w, p)
-				res.Stats, res.Checksum = s.st, p.Index.PackSum
-				return res, err
-			}
-		}
 		if err := s.checkDisjoint(objs); err != nil {
 			return res, err
 		}
-		total += n
-	} else {
-		if opt.OFSDelta && !opt.WholePack.IsZero() && !opt.Index {
-			for _, p := range db.Packs() {
-				if p.Index.PackSum == opt.WholePack {
-					err := s.copyPack(w, p)
-					res.Stats, res.Checksum = s.st, p.Index.PackSum
-					return res, err
-				}
-			}
-		}
-		if err := s.locate(); err != nil {
-			return res, err
-		}
-		if p := s.wholePack(); p != nil && !opt.Index {
-			err := s.copyPack(w, p)
-			res.Stats, res.Checksum = s.st, p.Index.PackSum
-			return res, err
-		}
+		total += r.Set.Count()
+	} else if err := s.locate(); err != nil {
+		return res, err
 	}
 	var err error
 	if s.pw, err = packfile.NewWriter(w, uint32(total)); err != nil {
@@ -167,14 +148,25 @@ func Write(ctx context.Context, db *odb.DB, w io.Writer, objs []plumbing.Hash, o
 	return res, err
 }
 
-// samePackAs returns p when it is still one of the repository's packs, so
-// that its stored bytes can be sent as they are.
-func (s *streamer) samePackAs(p *packfile.Pack) *packfile.Pack {
-	for _, q := range s.db.Packs() {
-		if q == p {
+// storedAnswer returns the pack whose stored bytes are the whole answer,
+// or nil: with OFS_DELTA allowed and no index wanted, when the request is
+// every object of the reuse pack and nothing else, or names a pack known
+// to hold exactly the listed objects (Options.WholePack). The pack must
+// still be one of the repository's and of version 2, whose header goes
+// out as it is.
+func (s *streamer) storedAnswer() *packfile.Pack {
+	opt := s.opt
+	if !opt.OFSDelta || opt.Index {
+		return nil
+	}
+	for _, p := range s.db.Packs() {
+		whole := opt.Reuse != nil && p == opt.Reuse.Pack && s.nlisted == 0 && opt.Reuse.Set.Count() == p.Index.Count()
+		named := opt.Reuse == nil && !opt.WholePack.IsZero() && p.Index.PackSum == opt.WholePack
+		if whole || named {
 			if hdr, err := p.Raw(0, 12); err == nil && hdr[7] == 2 {
 				return p
 			}
+			return nil
 		}
 	}
 	return nil
@@ -214,38 +206,6 @@ func (s *streamer) locate() error {
 			s.slots[src.pack] = sl
 		}
 		sl[src.pos] = int32(i) + 1
-	}
-	return nil
-}
-
-// wholePack returns the pack when the plan is exactly all of one pack's
-// objects and the client takes OFS_DELTA: the pack itself is the answer.
-func (s *streamer) wholePack() *packfile.Pack {
-	if !s.opt.OFSDelta {
-		return nil
-	}
-	return s.samePack()
-}
-
-// samePack returns the pack that holds exactly the plan's objects, if one
-// does.
-func (s *streamer) samePack() *packfile.Pack {
-	if len(s.slots) != 1 || len(s.objs) == 0 {
-		return nil
-	}
-	for p := range s.slots {
-		if s.src[0].pack == nil || p.Index.Count() != len(s.objs) {
-			return nil
-		}
-		for i := range s.src {
-			if s.src[i].pack != p {
-				return nil
-			}
-		}
-		if hdr, err := p.Raw(0, 12); err != nil || hdr[7] != 2 {
-			return nil
-		}
-		return p
 	}
 	return nil
 }
