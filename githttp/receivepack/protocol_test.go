@@ -123,9 +123,20 @@ func TestServeRefUpdates(t *testing.T) {
 		{
 			name: "DeleteStale",
 			caps: "report-status delete-refs",
-			cmds: func(f *fixture) []string { return []string{cmdLine(f.side, zero, "refs/heads/main")} },
-			want: []string{"unpack ok", "ng refs/heads/main stale info"},
-			refs: func(f *fixture) map[string]string { return map[string]string{"refs/heads/main": f.main} },
+			cmds: func(f *fixture) []string { return []string{cmdLine(f.main, zero, "refs/heads/side")} },
+			want: []string{"unpack ok", "ng refs/heads/side stale info"},
+			refs: func(f *fixture) map[string]string { return map[string]string{"refs/heads/side": f.side} },
+		},
+		{
+			name: "DeleteCurrent",
+			caps: "report-status delete-refs",
+			cmds: func(f *fixture) []string {
+				return []string{cmdLine(f.main, zero, "refs/heads/main"), cmdLine(f.side, zero, "refs/heads/side")}
+			},
+			want: []string{"unpack ok", "ng refs/heads/main deletion of the current branch prohibited", "ok refs/heads/side"},
+			refs: func(f *fixture) map[string]string {
+				return map[string]string{"refs/heads/main": f.main, "refs/heads/side": ""}
+			},
 		},
 		{
 			name: "DeleteOnlyNoPack",
@@ -263,10 +274,10 @@ func TestServeBadRequests(t *testing.T) {
 		{"PushCert", append(appendPkt(nil, "push-cert\x00report-status\n"), "0000"...), true, ""},
 		{"SHA256", append(appendPkt(nil, update+"\x00report-status object-format=sha256\n"), "0000"...), true, ""},
 		{"NoPack", withCmd(nil), false, "unpack pack missing"},
-		{"GarbagePack", withCmd([]byte("this is not a pack at all, not even close")), false, "unpack malformed pack file signature"},
+		{"GarbagePack", withCmd([]byte("this is not a pack at all, not even close")), false, "unpack pack signature mismatch"},
 		{"TruncatedPack", withCmd(good[:len(good)/2]), false, "unpack reading object"},
-		{"BadChecksum", withCmd(append(slices.Clone(good[:len(good)-1]), good[len(good)-1]^1)), false, "unpack malformed PACK file: checksum mismatch"},
-		{"JunkAfterPack", withCmd(append(slices.Clone(good), "junk"...)), false, "unpack pack has 4 bytes of junk at the end"},
+		{"BadChecksum", withCmd(append(slices.Clone(good[:len(good)-1]), good[len(good)-1]^1)), false, "unpack pack is corrupted (SHA1 mismatch)"},
+		{"JunkAfterPack", withCmd(append(slices.Clone(good), "junk"...)), false, "unpack pack has junk at the end"},
 		{"HugeObjectCount", withCmd(append([]byte("PACK\x00\x00\x00\x02\xff\xff\xff\xff"), good[12:]...)), false, "unpack "}, // the trailer is read as entries
 	}
 	for _, tc := range tests {
@@ -318,7 +329,7 @@ func TestServeLimits(t *testing.T) {
 	})
 	t.Run("MaxObjectBytes", func(t *testing.T) {
 		lines, _, err := rawPush(t, f.e.bare, "report-status", []string{update}, pack, Options{MaxObjectBytes: 10})
-		if err == nil || len(lines) == 0 || !strings.Contains(lines[0], "larger than 10 bytes") {
+		if err == nil || len(lines) == 0 || !strings.Contains(lines[0], "larger than the maximum object size of 10 bytes") {
 			t.Errorf("report = %q, err %v; want a size refusal", lines, err)
 		}
 	})

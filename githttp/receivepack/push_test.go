@@ -98,10 +98,21 @@ func TestGitPush(t *testing.T) {
 			if bytes.Contains(packed, []byte("refs/heads/packed")) || !bytes.Contains(packed, []byte("refs/heads/keep/me")) {
 				t.Errorf("packed-refs after delete:\n%s", packed)
 			}
-			// Deleting the branch HEAD names is allowed, with a warning.
-			out := e.git(e.work, "push", "origin", "--delete", "main")
-			if !strings.Contains(out, "deleted the current branch") {
-				t.Errorf("no warning for deleting HEAD's branch:\n%s", out)
+			// The branch HEAD names is the default branch: git, GitHub
+			// and Gitea refuse to delete it, and so does depot.
+			e.git(e.bare, "symbolic-ref", "HEAD", "refs/heads/main")
+			out, err := e.gitErr(e.work, "push", "origin", "--delete", "main")
+			if err == nil || !strings.Contains(out, "deletion of the current branch prohibited") ||
+				!strings.Contains(out, "refusing to delete the current branch: refs/heads/main") {
+				t.Errorf("deleting HEAD's branch: err %v\n%s", err, out)
+			}
+			if got := e.serverRef("refs/heads/main"); got == "" {
+				t.Error("main was deleted")
+			}
+			// Another branch still goes, in the same push too.
+			out, err = e.gitErr(e.work, "push", "origin", "--delete", "main", "keep/me")
+			if err == nil || e.serverRef("refs/heads/keep/me") != "" || e.serverRef("refs/heads/main") == "" {
+				t.Errorf("mixed delete: err %v\n%s", err, out)
 			}
 		}},
 		{"ForcePush", func(t *testing.T, e *env) {

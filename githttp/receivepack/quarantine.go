@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/depot/depot/repos/packfile"
 )
 
 // quarantine holds a received pack and its index in a temporary directory
@@ -28,7 +30,7 @@ func receivePack(ctx context.Context, repoDir string, r io.Reader, repo *repoObj
 		return nil, err
 	}
 	q := &quarantine{dir: dir, objs: objs}
-	f, err := os.OpenFile(filepath.Join(dir, "tmp_pack"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(filepath.Join(dir, "incoming.pack"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return q, err
 	}
@@ -45,15 +47,12 @@ func receivePack(ctx context.Context, repoDir string, r io.Reader, repo *repoObj
 		return q, badPack("pack missing")
 	}
 
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return q, err
-	}
-	idx, err := os.OpenFile(filepath.Join(dir, "tmp_idx"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	idx, err := os.OpenFile(filepath.Join(dir, "incoming.idx"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return q, err
 	}
 	defer idx.Close()
-	q.index, err = newIndexer(ctx, f, n, repo, opt.MaxObjectBytes).run(idx)
+	q.index, err = indexPack(ctx, f, idx, repo, opt)
 	if err != nil {
 		return q, err
 	}
@@ -72,15 +71,20 @@ func receivePack(ctx context.Context, repoDir string, r io.Reader, repo *repoObj
 
 // keep moves the pack and then its index into objects/pack: git discovers
 // packs through their .idx, so the pack is complete before it is seen.
+// It first opens the pair as a reader would, so that a pack that does not
+// match its index is never put in place.
 func (q *quarantine) keep() error {
 	if q == nil || q.name == "" {
 		return nil
+	}
+	if err := q.verify(); err != nil {
+		return err
 	}
 	packDir := filepath.Join(q.objs, "pack")
 	if err := os.MkdirAll(packDir, 0o755); err != nil {
 		return err
 	}
-	for _, m := range []struct{ from, ext string }{{"tmp_pack", ".pack"}, {"tmp_idx", ".idx"}} {
+	for _, m := range []struct{ from, ext string }{{"incoming.pack", ".pack"}, {"incoming.idx", ".idx"}} {
 		from := filepath.Join(q.dir, m.from)
 		if err := os.Chmod(from, 0o444); err != nil {
 			return err
@@ -94,6 +98,21 @@ func (q *quarantine) keep() error {
 		d.Close()
 	}
 	q.name = ""
+	return nil
+}
+
+// verify opens the quarantined pack with its index, which checks that
+// they hold as many objects and name the same checksum, and that the index
+// lists every object the push brought.
+func (q *quarantine) verify() error {
+	p, err := packfile.Open(filepath.Join(q.dir, "incoming.pack"))
+	if err != nil {
+		return fmt.Errorf("receivepack: quarantined pack does not match its index: %w", err)
+	}
+	defer p.Close()
+	if n := p.Index.Count(); n != len(q.index.types) {
+		return fmt.Errorf("receivepack: quarantined index lists %d objects, the push brought %d", n, len(q.index.types))
+	}
 	return nil
 }
 

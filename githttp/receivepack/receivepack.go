@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/depot/depot/repos/gitref"
+	"github.com/depot/depot/repos/indexpack"
 	"github.com/depot/depot/repos/odb"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/sirupsen/logrus"
@@ -28,7 +29,7 @@ var ErrProtocol = errors.New("receivepack: protocol error")
 // Defaults for the zero values of Options.
 const (
 	DefaultMaxPackBytes   = 2 << 30
-	DefaultMaxObjectBytes = 1 << 30
+	DefaultMaxObjectBytes = indexpack.DefaultMaxObjectBytes
 	DefaultMaxCommands    = 100_000
 	DefaultMaxPushOptions = 1_000
 )
@@ -40,9 +41,13 @@ type Options struct {
 	// MaxPackBytes bounds the pack of one push; a larger pack is refused
 	// with "unpack pack exceeds the maximum size of N bytes".
 	MaxPackBytes int64
-	// MaxObjectBytes bounds the inflated size of an object that must be
-	// held in memory: a delta, a delta base, a commit, tree or tag.
+	// MaxObjectBytes bounds the inflated size of every object a push
+	// brings, stored whole or made by a delta: a larger one refuses the
+	// pack with "unpack object … is larger than the maximum object size".
 	MaxObjectBytes int64
+	// Budget is the memory that delta resolution may hold, shared by all
+	// pushes; nil means indexpack.DefaultBudget.
+	Budget *indexpack.Budget
 	// MaxCommands bounds the ref updates of one push.
 	MaxCommands int
 	// MaxPushOptions bounds the push options of one push.
@@ -92,7 +97,8 @@ type RefUpdate struct {
 	Name     string
 	Old, New plumbing.Hash
 	// Err is empty when the ref now has the value New (deleted when New
-	// is zero); otherwise it is the reason given to the client.
+	// is zero); otherwise it is the reason given to the client, or why
+	// the push stopped before the ref was written.
 	Err string
 }
 
@@ -129,7 +135,13 @@ func Serve(ctx context.Context, repoDir string, r io.Reader, w io.Writer, opt Op
 	}
 	err = s.run(r, req.needsPack())
 	for _, c := range s.cmds {
-		res.Updates = append(res.Updates, RefUpdate{Name: c.name, Old: c.old, New: c.new, Err: c.reason})
+		reason := c.reason
+		if !c.applied && reason == "" {
+			// The push stopped before this ref was written: the report
+			// and the log say so rather than claim an update.
+			reason = "not updated: push failed"
+		}
+		res.Updates = append(res.Updates, RefUpdate{Name: c.name, Old: c.old, New: c.new, Err: reason})
 	}
 	res.Objects = s.kept
 	return res, err
@@ -192,18 +204,16 @@ func (s *session) run(body io.Reader, needsPack bool) error {
 		}
 		return nil
 	}
-	for _, msg := range s.updateRefs(keep) {
-		s.out.message(msg + "\n")
-	}
+	s.updateRefs(keep)
 	return s.out.report("unpack ok", s.cmds)
 }
 
 // unpackFailed reports a pack that could not be received or indexed.
 func (s *session) unpackFailed(err error) error {
-	var ue *unpackError
+	var ue *indexpack.Error
 	msg := "internal error"
 	if errors.As(err, &ue) {
-		msg = ue.msg
+		msg = ue.Msg
 	} else if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		msg = "push cancelled"
 	} else {
@@ -219,6 +229,7 @@ func (s *session) unpackFailed(err error) error {
 // validate refuses the commands that cannot be applied whatever the refs
 // hold: bad names, unknown objects, incomplete history.
 func (s *session) validate(c *checker) {
+	head, _ := gitref.HeadTarget(s.dir)
 	for _, cmd := range s.cmds {
 		var ne *gitref.NameError
 		if err := gitref.CheckRefName(cmd.name); errors.As(err, &ne) {
@@ -226,6 +237,13 @@ func (s *session) validate(c *checker) {
 			continue
 		}
 		if cmd.isDelete() {
+			// The default branch is what a clone checks out and what the
+			// repository's pages show; git (receive.denyDeleteCurrent),
+			// GitHub and Gitea refuse to delete it, and so does the API.
+			if cmd.name == head {
+				s.out.message("error: refusing to delete the current branch: " + head + "\n")
+				cmd.fail(reasonDeleteCurrent)
+			}
 			continue
 		}
 		typ, err := c.typeOf(cmd.new)

@@ -18,6 +18,8 @@ type command struct {
 	// reason is empty while the command may still succeed; otherwise it is
 	// the error-msg of its "ng" line.
 	reason string
+	// applied is set once the ref holds the new value.
+	applied bool
 }
 
 func (c *command) isDelete() bool { return c.new.IsZero() }

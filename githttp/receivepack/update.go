@@ -21,15 +21,16 @@ const (
 	reasonConflict = "cannot lock ref (conflicts with an existing ref)"
 	reasonMigrate  = "failed to store objects"
 	reasonReadRefs = "failed to read refs"
+	// reasonDeleteCurrent is git's own reason (receive.denyDeleteCurrent).
+	reasonDeleteCurrent = "deletion of the current branch prohibited"
 )
 
 // updateRefs applies the commands that are still standing as one
 // compare-and-swap transaction per ref (all of them together when atomic).
 // keep moves the quarantined objects into the repository; it runs once,
 // after every lock is held and before any ref changes, so a ref never
-// points at an object that is not in place. It returns warnings for the
-// client.
-func (s *session) updateRefs(keep func() error) []string {
+// points at an object that is not in place.
+func (s *session) updateRefs(keep func() error) {
 	tx := gitref.Begin(s.dir)
 	defer tx.Close()
 
@@ -37,7 +38,7 @@ func (s *session) updateRefs(keep func() error) []string {
 	if err != nil {
 		s.log.WithError(err).Error("receivepack: listing refs")
 		s.failAll(reasonReadRefs)
-		return nil
+		return
 	}
 	locked := 0
 	for _, c := range s.cmds {
@@ -52,24 +53,29 @@ func (s *session) updateRefs(keep func() error) []string {
 	}
 	if s.atomic && s.anyFailed() {
 		s.failAll(reasonAtomic)
-		return nil
+		return
 	}
 	if locked == 0 {
-		return nil
+		return
 	}
 	if err := keep(); err != nil {
 		s.log.WithError(err).Error("receivepack: moving pack into repository")
 		s.failAll(reasonMigrate)
-		return nil
+		return
 	}
 	failed := tx.Commit()
 	for _, c := range s.cmds {
-		if err := failed[c.name]; err != nil && !c.failed() {
+		if c.failed() {
+			continue
+		}
+		if err := failed[c.name]; err != nil {
 			s.log.WithError(err).WithField("ref", c.name).Error("receivepack: writing ref")
 			c.fail(reasonWrite)
+			continue
 		}
+		c.applied = true
 	}
-	return s.fixHEAD(tx, before)
+	s.fixHEAD(tx, before)
 }
 
 // refusal turns the error of locking and checking a ref into the reason
@@ -98,34 +104,25 @@ func (s *session) refusal(c *command, err error) string {
 
 // fixHEAD follows GitHub and Gitea: when a repository that had no branch
 // receives its first ones and HEAD names a branch that was not pushed,
-// HEAD moves to main, else master, else the first branch pushed. It also
-// warns when the push deleted the branch HEAD names, which depot allows
-// as git does.
-func (s *session) fixHEAD(tx *gitref.Tx, before map[string]plumbing.Hash) []string {
+// HEAD moves to main, else master, else the first branch pushed.
+func (s *session) fixHEAD(tx *gitref.Tx, before map[string]plumbing.Hash) {
 	head, _ := gitref.HeadTarget(s.dir)
-	var warnings []string
 	var created []string
 	for _, c := range s.cmds {
-		if c.failed() || !strings.HasPrefix(c.name, "refs/heads/") {
-			continue
-		}
-		if c.isDelete() && c.name == head {
-			warnings = append(warnings, "warning: deleted the current branch "+head+"; HEAD now points at nothing")
-		}
-		if !c.isDelete() {
+		if !c.failed() && !c.isDelete() && strings.HasPrefix(c.name, "refs/heads/") {
 			created = append(created, c.name)
 		}
 	}
 	if head == "" || len(created) == 0 {
-		return warnings
+		return
 	}
 	for name := range before {
 		if strings.HasPrefix(name, "refs/heads/") {
-			return warnings
+			return
 		}
 	}
 	if _, err := gitref.ReadRef(s.dir, head); !errors.Is(err, gitref.ErrNotFound) {
-		return warnings
+		return
 	}
 	pick := created[0]
 	for _, want := range []string{"refs/heads/master", "refs/heads/main"} {
@@ -137,9 +134,7 @@ func (s *session) fixHEAD(tx *gitref.Tx, before map[string]plumbing.Hash) []stri
 	}
 	if err := tx.SetHEAD(pick); err != nil {
 		s.log.WithError(err).Error("receivepack: setting HEAD")
-		return warnings
 	}
-	return warnings
 }
 
 func (s *session) failAll(reason string) {

@@ -1,0 +1,164 @@
+package indexpack
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// content is an object's bytes while deltas based on it resolve: in
+// memory when the budget allowed it, otherwise spilled to a file of the
+// indexer's spill directory.
+type content struct {
+	mem  []byte
+	file *os.File
+	size int64
+	held int64 // bytes taken from the budget
+	ix   *indexer
+}
+
+// release gives back the memory or the file. It is safe to call twice.
+func (c *content) release() {
+	if c == nil || c.ix == nil {
+		return
+	}
+	ix := c.ix
+	c.ix = nil
+	if c.held > 0 {
+		ix.held -= c.held
+		ix.opt.Budget.give(c.held)
+	}
+	if c.file != nil {
+		ix.spilled -= c.size
+		c.file.Close()
+		os.Remove(c.file.Name())
+	}
+	c.mem, c.file = nil, nil
+}
+
+// copyTo writes size bytes from off to out: a delta's copy instruction.
+func (c *content) copyTo(out *sink, off, size int64, scratch []byte) error {
+	if c.mem != nil || c.file == nil {
+		return out.write(c.mem[off : off+size])
+	}
+	for size > 0 {
+		n := min(size, int64(len(scratch)))
+		if _, err := c.file.ReadAt(scratch[:n], off); err != nil {
+			return fmt.Errorf("reading spilled base: %w", err)
+		}
+		if err := out.write(scratch[:n]); err != nil {
+			return err
+		}
+		off, size = off+n, size-n
+	}
+	return nil
+}
+
+// bytes returns the whole content in memory; for a spilled object the
+// slice is read anew and not counted against the budget, so callers use
+// it briefly (to read a tree's links) and drop it.
+func (c *content) bytes() ([]byte, error) {
+	if c.file == nil {
+		return c.mem, nil
+	}
+	b := make([]byte, c.size)
+	if _, err := c.file.ReadAt(b, 0); err != nil {
+		return nil, fmt.Errorf("reading spilled object: %w", err)
+	}
+	return b, nil
+}
+
+// sink receives an object's bytes as they are produced: it hashes them
+// when asked to, keeps them in memory or in a spill file when the object
+// is kept, and refuses more bytes than the object declared.
+type sink struct {
+	h     *plumbing.Hasher
+	keep  *content
+	fw    *bufio.Writer
+	n     int64
+	limit int64
+}
+
+func (s *sink) write(b []byte) error {
+	if s.n+int64(len(b)) > s.limit {
+		return badPack("delta produces more than the %d bytes it declares", s.limit)
+	}
+	s.n += int64(len(b))
+	if s.h != nil {
+		s.h.Write(b)
+	}
+	if s.keep != nil {
+		if s.fw != nil {
+			if _, err := s.fw.Write(b); err != nil {
+				return fmt.Errorf("spilling object: %w", err)
+			}
+		} else {
+			s.keep.mem = append(s.keep.mem, b...)
+		}
+	}
+	return nil
+}
+
+// Write makes a sink an io.Writer, for copying whole objects into it.
+func (s *sink) Write(b []byte) (int, error) {
+	if err := s.write(b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// finish flushes a spill file and checks the object is complete.
+func (s *sink) finish() error {
+	if s.n != s.limit {
+		return badPack("object has %d bytes, %d declared", s.n, s.limit)
+	}
+	if s.fw != nil {
+		if err := s.fw.Flush(); err != nil {
+			return fmt.Errorf("spilling object: %w", err)
+		}
+	}
+	return nil
+}
+
+// newSink prepares to receive an object of size bytes. keep asks for the
+// bytes to be kept (a base of further deltas, or a commit, tree or tag
+// whose links are read); hash asks for its id. A kept object goes into
+// memory when the budget has room and into a spill file otherwise; one
+// that must be in memory (mustMem, for links only) is held outside the
+// budget for as long as the caller needs it.
+func (ix *indexer) newSink(typ plumbing.ObjectType, size int64, keep, mustMem, hash bool) (*sink, error) {
+	s := &sink{limit: size}
+	if hash {
+		h := plumbing.NewHasher(typ, size)
+		s.h = &h
+	}
+	if !keep && !mustMem {
+		return s, nil
+	}
+	c := &content{size: size, ix: ix}
+	s.keep = c
+	switch {
+	case ix.opt.Budget.take(size):
+		c.held = size
+		ix.held += size
+		c.mem = make([]byte, 0, size)
+	case keep:
+		if ix.spilled+size > ix.opt.MaxSpillBytes {
+			c.ix = nil
+			return nil, badPack("resolving the pack's deltas needs more than %d bytes of disk", ix.opt.MaxSpillBytes)
+		}
+		f, err := os.CreateTemp(ix.spillDir, "base-")
+		if err != nil {
+			c.ix = nil
+			return nil, fmt.Errorf("indexpack: spill file: %w", err)
+		}
+		c.file = f
+		ix.spilled += size
+		s.fw = bufio.NewWriterSize(f, 64<<10)
+	default:
+		c.mem = make([]byte, 0, size)
+	}
+	return s, nil
+}

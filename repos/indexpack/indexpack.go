@@ -1,0 +1,805 @@
+// Package indexpack does for a pack received from a client what git
+// index-pack --fix-thin does: it checks every entry, hashes every object,
+// resolves deltas (against the repository too when the pack is thin),
+// appends the missing bases so that the pack stands alone, and writes its
+// .idx.
+//
+// The client chooses what a pack holds, so nothing it declares is trusted
+// with memory: objects larger than Options.MaxObjectBytes are refused
+// before they are inflated, delta bases are held in memory only within a
+// Budget shared by every indexer of the process and are spilled to disk
+// beyond it, and a pack that holds one object twice is refused, so that
+// the index always lists exactly the objects of the pack.
+package indexpack
+
+import (
+	"bufio"
+	"bytes"
+	"compress/zlib"
+	"context"
+	"crypto/sha1"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/depot/depot/repos/packfile"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultMaxObjectBytes = 100 << 20
+	DefaultMaxSpillBytes  = 4 << 30
+	// MaxDeltaDepth is git's ceiling for delta chains (pack-objects.h).
+	MaxDeltaDepth = 4095
+)
+
+// deltaCacheLimit bounds the delta data kept from the first pass so that
+// the second need not inflate it again; only small deltas are kept, and
+// only within the budget.
+const (
+	deltaCacheLimit = 32 << 20
+	deltaCacheEntry = 64 << 10
+)
+
+// Error is a fault of the pack the client sent. Its message says what is
+// wrong without any server detail, for the client's "unpack" line.
+type Error struct{ Msg string }
+
+func (e *Error) Error() string { return e.Msg }
+
+func badPack(format string, args ...any) error {
+	return &Error{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Options tunes Index. Zero values take the defaults.
+type Options struct {
+	// MaxObjectBytes refuses any object larger than this, stored whole or
+	// made by a delta, and any delta data larger than this.
+	MaxObjectBytes int64
+	// Budget is the memory delta bases are held in; nil means
+	// DefaultBudget.
+	Budget *Budget
+	// MaxSpillBytes bounds the disk that bases beyond the budget take at
+	// once.
+	MaxSpillBytes int64
+	// TempDir is where bases are spilled; it should be on the same disk
+	// as the pack. Empty means the pack file's directory.
+	TempDir string
+	// Base returns an object of the repository, the base of a thin pack's
+	// delta; found is false when the repository does not hold it. Objects
+	// larger than max bytes must be refused with an error.
+	Base func(h plumbing.Hash, max int64) (typ plumbing.ObjectType, data []byte, found bool, err error)
+	// Object, when set, receives the content of every commit, tree and
+	// tag of the pack (not the thin bases), once. An *Error it returns is
+	// reported as a fault of the pack.
+	Object func(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error
+}
+
+// Object is one entry of the indexed pack.
+type Object struct {
+	Hash   plumbing.Hash
+	Type   plumbing.ObjectType // the object's type, never a delta type
+	Offset int64
+	CRC    uint32
+}
+
+// Result describes an indexed pack.
+type Result struct {
+	// Checksum is the pack's trailing SHA-1, after thin bases were
+	// appended: the name git gives the pack.
+	Checksum plumbing.Hash
+	// Objects are in pack order; the Thin bases appended come last.
+	Objects []Object
+	// Thin counts the bases appended from the repository.
+	Thin int
+}
+
+// entry is what the indexer knows of one pack entry.
+type entry struct {
+	offset  int64
+	dataOff int64               // start of the zlib stream
+	size    int64               // inflated size of the stored data
+	result  int64               // for a delta, the size of the object it makes
+	kind    plumbing.ObjectType // as stored: a delta type or the object's type
+	typ     plumbing.ObjectType // the object's type once resolved
+	crc     uint32
+	baseOfs int64
+	baseRef plumbing.Hash
+	hash    plumbing.Hash
+	done    bool
+}
+
+type indexer struct {
+	ctx  context.Context
+	opt  Options
+	f    *os.File
+	size int64
+
+	objs    []entry
+	byHash  map[plumbing.Hash]int32
+	ofsKids map[int64][]int32
+	refKids map[plumbing.Hash][]int32
+	thin    []plumbing.Hash
+
+	deltas      map[int32][]byte // cached delta data, see deltaCacheLimit
+	deltasBytes int64
+
+	held     int64 // taken from the budget and not yet given back
+	spilled  int64
+	spillDir string
+	zr       io.ReadCloser // first pass and whole bases
+	dzr      io.ReadCloser // delta data of the second pass
+	scratch  []byte
+}
+
+// Index indexes the pack held in f, which must be open for reading and
+// writing (thin bases are appended to it), and writes its version 2 index
+// to idx. Errors of type *Error are faults of the pack.
+func Index(ctx context.Context, f *os.File, idx io.Writer, opt Options) (*Result, error) {
+	if opt.MaxObjectBytes <= 0 {
+		opt.MaxObjectBytes = DefaultMaxObjectBytes
+	}
+	if opt.MaxSpillBytes <= 0 {
+		opt.MaxSpillBytes = DefaultMaxSpillBytes
+	}
+	if opt.Budget == nil {
+		opt.Budget = DefaultBudget
+	}
+	if opt.TempDir == "" {
+		opt.TempDir = dirOf(f.Name())
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("indexpack: %w", err)
+	}
+	ix := &indexer{
+		ctx: ctx, opt: opt, f: f, size: fi.Size(),
+		byHash:  map[plumbing.Hash]int32{},
+		ofsKids: map[int64][]int32{},
+		refKids: map[plumbing.Hash][]int32{},
+		deltas:  map[int32][]byte{},
+		scratch: make([]byte, 64<<10),
+	}
+	defer ix.cleanup()
+	if err := ix.scan(); err != nil {
+		return nil, err
+	}
+	if err := ix.resolve(); err != nil {
+		return nil, err
+	}
+	checksum, err := ix.completeThin()
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Checksum: checksum, Thin: len(ix.thin), Objects: make([]Object, len(ix.objs))}
+	entries := make([]packfile.IndexEntry, len(ix.objs))
+	for i, e := range ix.objs {
+		res.Objects[i] = Object{Hash: e.hash, Type: e.typ, Offset: e.offset, CRC: e.crc}
+		entries[i] = packfile.IndexEntry{Hash: e.hash, Offset: e.offset, CRC: e.crc}
+	}
+	bw := bufio.NewWriterSize(idx, 64<<10)
+	if _, err := packfile.WriteIndex(bw, entries, checksum); err != nil {
+		return nil, fmt.Errorf("indexpack: writing index: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, fmt.Errorf("indexpack: writing index: %w", err)
+	}
+	return res, nil
+}
+
+// cleanup gives back what an indexer still holds, whether it finished or
+// failed half way.
+func (ix *indexer) cleanup() {
+	ix.opt.Budget.give(ix.held + ix.deltasBytes)
+	ix.held, ix.deltasBytes = 0, 0
+	ix.deltas = nil
+	if ix.spillDir != "" {
+		os.RemoveAll(ix.spillDir)
+	}
+}
+
+// scan is the first pass: it reads every entry in order, hashes the
+// objects stored whole, notes the base of each delta, and checks the
+// trailing checksum and that nothing follows it.
+func (ix *indexer) scan() error {
+	s := newStream(io.NewSectionReader(ix.f, 0, ix.size))
+	var hdr [12]byte
+	if err := s.readFull(hdr[:]); err != nil || string(hdr[:4]) != "PACK" {
+		return badPack("pack signature mismatch")
+	}
+	if v := binary.BigEndian.Uint32(hdr[4:]); v != 2 && v != 3 {
+		return badPack("pack version %d is not supported", v)
+	}
+	count := binary.BigEndian.Uint32(hdr[8:])
+	var buf bytes.Buffer
+	for i := uint32(0); i < count; i++ {
+		if i%1024 == 0 && ix.ctx.Err() != nil {
+			return ix.ctx.Err()
+		}
+		if err := ix.scanEntry(s, &buf); err != nil {
+			return err
+		}
+	}
+	sum := s.checksum()
+	var trailer [sha1.Size]byte
+	if err := s.readFull(trailer[:]); err != nil {
+		return badPack("pack is truncated: no trailing checksum")
+	}
+	if !bytes.Equal(sum, trailer[:]) {
+		return badPack("pack is corrupted (SHA1 mismatch)")
+	}
+	if !s.atEOF() {
+		return badPack("pack has junk at the end")
+	}
+	return nil
+}
+
+// scanEntry reads one entry of the first pass; buf is scratch space.
+func (ix *indexer) scanEntry(s *stream, buf *bytes.Buffer) error {
+	s.startEntry()
+	e := entry{offset: s.off}
+	if err := readEntryHeader(s, &e); err != nil {
+		return err
+	}
+	e.dataOff = s.off
+	if e.size > ix.opt.MaxObjectBytes {
+		return ix.tooLarge(e.offset, e.size)
+	}
+	n := int32(len(ix.objs))
+	buf.Reset()
+	switch e.kind {
+	case plumbing.OFSDeltaObject, plumbing.REFDeltaObject:
+		cache := e.size <= deltaCacheEntry && ix.deltasBytes+e.size <= deltaCacheLimit && ix.opt.Budget.take(e.size)
+		if cache {
+			ix.deltasBytes += e.size
+		}
+		hw := &headWriter{keep: cache, buf: buf}
+		if err := ix.inflate(s, e.size, hw); err != nil {
+			return badPack("reading object at offset %d: %v", e.offset, err)
+		}
+		_, result, _, err := packfile.DeltaSizes(hw.head)
+		if err != nil {
+			return badPack("delta at offset %d: %v", e.offset, err)
+		}
+		if result > ix.opt.MaxObjectBytes {
+			return ix.tooLarge(e.offset, result)
+		}
+		e.result = result
+		if cache {
+			ix.deltas[n] = bytes.Clone(buf.Bytes())
+		}
+		if e.kind == plumbing.OFSDeltaObject {
+			ix.ofsKids[e.baseOfs] = append(ix.ofsKids[e.baseOfs], n)
+		} else {
+			ix.refKids[e.baseRef] = append(ix.refKids[e.baseRef], n)
+		}
+	default:
+		h := plumbing.NewHasher(e.kind, e.size)
+		var w io.Writer = h
+		if e.kind != plumbing.BlobObject {
+			w = io.MultiWriter(h, buf)
+		}
+		if err := ix.inflate(s, e.size, w); err != nil {
+			return badPack("reading object at offset %d: %v", e.offset, err)
+		}
+		e.typ, e.hash, e.done = e.kind, h.Sum(), true
+		if err := ix.noteHash(n, e.hash, e.offset); err != nil {
+			return err
+		}
+		if err := ix.object(e.hash, e.typ, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	e.crc = s.entryCRC()
+	ix.objs = append(ix.objs, e)
+	return nil
+}
+
+// readEntryHeader decodes an entry's type, size and delta base.
+func readEntryHeader(s *stream, e *entry) error {
+	c, err := s.ReadByte()
+	if err != nil {
+		return badPack("pack is truncated at offset %d", e.offset)
+	}
+	e.kind = plumbing.ObjectType(c >> 4 & 7)
+	size := uint64(c & 0x0f)
+	for shift := uint(4); c&0x80 != 0; shift += 7 {
+		if shift > 57 {
+			return badPack("bad entry header at offset %d", e.offset)
+		}
+		if c, err = s.ReadByte(); err != nil {
+			return badPack("pack is truncated at offset %d", e.offset)
+		}
+		size |= uint64(c&0x7f) << shift
+	}
+	if size > 1<<62 {
+		return badPack("bad entry size at offset %d", e.offset)
+	}
+	e.size = int64(size)
+	switch e.kind {
+	case plumbing.CommitObject, plumbing.TreeObject, plumbing.BlobObject, plumbing.TagObject:
+	case plumbing.OFSDeltaObject:
+		c, err := s.ReadByte()
+		if err != nil {
+			return badPack("pack is truncated at offset %d", e.offset)
+		}
+		dist := int64(c & 0x7f)
+		for c&0x80 != 0 {
+			if dist >= 1<<55 {
+				return badPack("bad delta offset at offset %d", e.offset)
+			}
+			if c, err = s.ReadByte(); err != nil {
+				return badPack("pack is truncated at offset %d", e.offset)
+			}
+			dist = (dist+1)<<7 | int64(c&0x7f)
+		}
+		if dist <= 0 || dist > e.offset-12 {
+			return badPack("delta at offset %d has its base outside the pack", e.offset)
+		}
+		e.baseOfs = e.offset - dist
+	case plumbing.REFDeltaObject:
+		if err := s.readFull(e.baseRef[:]); err != nil {
+			return badPack("pack is truncated at offset %d", e.offset)
+		}
+	default:
+		return badPack("object at offset %d has invalid type %d", e.offset, e.kind)
+	}
+	return nil
+}
+
+// headWriter keeps the first bytes of a delta, which hold its sizes, and
+// the whole delta when it is cached.
+type headWriter struct {
+	head []byte
+	keep bool
+	buf  *bytes.Buffer
+}
+
+func (w *headWriter) Write(b []byte) (int, error) {
+	if n := 20 - len(w.head); n > 0 {
+		w.head = append(w.head, b[:min(n, len(b))]...)
+	}
+	if w.keep {
+		w.buf.Write(b)
+	}
+	return len(b), nil
+}
+
+// inflate reads one zlib stream of exactly size bytes from r into w.
+func (ix *indexer) inflate(r io.Reader, size int64, w io.Writer) error {
+	var err error
+	if ix.zr == nil {
+		ix.zr, err = zlib.NewReader(r)
+	} else {
+		err = ix.zr.(zlib.Resetter).Reset(r, nil)
+	}
+	if err != nil {
+		return err
+	}
+	n, err := io.CopyBuffer(w, io.LimitReader(ix.zr, size), ix.scratch)
+	if err != nil {
+		return err
+	}
+	if n != size {
+		return fmt.Errorf("inflated %d bytes, header says %d", n, size)
+	}
+	// The stream must end here: its checksum read, nothing left over.
+	var one [1]byte
+	if m, err := ix.zr.Read(one[:]); m != 0 || err != io.EOF {
+		if err != nil && err != io.EOF {
+			return err
+		}
+		return fmt.Errorf("inflates to more than the %d bytes its header says", size)
+	}
+	return nil
+}
+
+func (ix *indexer) tooLarge(off, size int64) error {
+	return badPack("object at offset %d is %s, larger than the maximum object size of %s",
+		off, humanBytes(size), humanBytes(ix.opt.MaxObjectBytes))
+}
+
+// noteHash records that entry n is the object h, refusing a second copy:
+// its index would list one entry of two, and the pack would never match
+// its index again.
+func (ix *indexer) noteHash(n int32, h plumbing.Hash, off int64) error {
+	if prev, dup := ix.byHash[h]; dup {
+		return badPack("pack holds object %s twice, at offsets %d and %d", h, ix.objs[prev].offset, off)
+	}
+	ix.byHash[h] = n
+	return nil
+}
+
+func (ix *indexer) object(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error {
+	if ix.opt.Object == nil || typ == plumbing.BlobObject {
+		return nil
+	}
+	return ix.opt.Object(h, typ, data)
+}
+
+// atOffset finds the entry that starts at off.
+func (ix *indexer) atOffset(off int64) (int32, bool) {
+	i := sort.Search(len(ix.objs), func(i int) bool { return ix.objs[i].offset >= off })
+	return int32(i), i < len(ix.objs) && ix.objs[i].offset == off
+}
+
+// resolve is the second pass: starting from each object stored whole, in
+// the pack or (for a thin pack) in the repository, it applies the deltas
+// based on it, depth first, hashing each result.
+func (ix *indexer) resolve() error {
+	for base := range ix.ofsKids {
+		if _, ok := ix.atOffset(base); !ok {
+			return badPack("delta has no entry at its base offset %d", base)
+		}
+	}
+	for i := range ix.objs {
+		e := &ix.objs[i]
+		if e.kind.IsDelta() || (len(ix.ofsKids[e.offset]) == 0 && len(ix.refKids[e.hash]) == 0) {
+			continue
+		}
+		c, err := ix.load(e)
+		if err != nil {
+			return err
+		}
+		if err := ix.resolveKids(int32(i), e.typ, e.hash, c, 1); err != nil {
+			return err
+		}
+	}
+	// What is left are ref-deltas on bases outside the pack: a thin pack.
+	bases := make([]plumbing.Hash, 0, len(ix.refKids))
+	for h := range ix.refKids {
+		bases = append(bases, h)
+	}
+	sort.Slice(bases, func(i, j int) bool { return bytes.Compare(bases[i][:], bases[j][:]) < 0 })
+	for _, h := range bases {
+		if _, ok := ix.refKids[h]; !ok {
+			continue // resolved meanwhile as the result of another delta
+		}
+		c, typ, err := ix.loadBase(h)
+		if err != nil {
+			return err
+		}
+		ix.thin = append(ix.thin, h)
+		if err := ix.resolveKids(-1, typ, h, c, 1); err != nil {
+			return err
+		}
+	}
+	for _, e := range ix.objs {
+		if !e.done {
+			return badPack("delta at offset %d could not be resolved", e.offset)
+		}
+	}
+	return nil
+}
+
+// load reads a whole entry of the pack to serve as a delta base.
+func (ix *indexer) load(e *entry) (*content, error) {
+	s, err := ix.newSink(e.typ, e.size, true, false, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := ix.inflateAt(e, s); err != nil {
+		s.keep.release()
+		return nil, err
+	}
+	return s.keep, nil
+}
+
+// loadBase reads a thin pack's base from the repository.
+func (ix *indexer) loadBase(h plumbing.Hash) (*content, plumbing.ObjectType, error) {
+	if ix.opt.Base == nil {
+		return nil, 0, badPack("delta base %s is not in the pack", h)
+	}
+	typ, data, found, err := ix.opt.Base(h, ix.opt.MaxObjectBytes)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !found {
+		return nil, 0, badPack("delta base %s is neither in the pack nor in the repository", h)
+	}
+	s, err := ix.newSink(typ, int64(len(data)), true, false, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := s.write(data); err != nil {
+		s.keep.release()
+		return nil, 0, err
+	}
+	if err := s.finish(); err != nil {
+		s.keep.release()
+		return nil, 0, err
+	}
+	return s.keep, typ, nil
+}
+
+// inflateAt inflates the stored data of e into w.
+func (ix *indexer) inflateAt(e *entry, w io.Writer) error {
+	r := bufio.NewReaderSize(io.NewSectionReader(ix.f, e.dataOff, ix.size-e.dataOff), 64<<10)
+	if err := ix.inflate(r, e.size, w); err != nil {
+		return badPack("reading object at offset %d: %v", e.offset, err)
+	}
+	if s, ok := w.(*sink); ok {
+		return s.finish()
+	}
+	return nil
+}
+
+// resolveKids applies every delta whose base is the object (i, h) held in
+// base; i is -1 for a base taken from the repository. It owns base and
+// releases it as soon as the last delta on it has been applied.
+func (ix *indexer) resolveKids(i int32, typ plumbing.ObjectType, h plumbing.Hash, base *content, depth int) error {
+	defer base.release()
+	if depth > MaxDeltaDepth {
+		return badPack("delta chain deeper than %d", MaxDeltaDepth)
+	}
+	if err := ix.ctx.Err(); err != nil {
+		return err
+	}
+	var kids []int32
+	if i >= 0 {
+		kids = append(kids, ix.ofsKids[ix.objs[i].offset]...)
+		delete(ix.ofsKids, ix.objs[i].offset)
+	}
+	kids = append(kids, ix.refKids[h]...)
+	delete(ix.refKids, h)
+	for n, k := range kids {
+		e := &ix.objs[k]
+		kept, err := ix.apply(base, k, typ)
+		if err != nil {
+			return err
+		}
+		if n == len(kids)-1 {
+			base.release()
+		}
+		if err := ix.noteHash(k, e.hash, e.offset); err != nil {
+			kept.release()
+			return err
+		}
+		if kept != nil {
+			if err := ix.resolveKids(k, typ, e.hash, kept, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// apply makes the object of delta entry e from base, hashes it and, when
+// deltas may be based on it, returns its content.
+func (ix *indexer) apply(base *content, k int32, typ plumbing.ObjectType) (*content, error) {
+	e := &ix.objs[k]
+	mayBeBase := len(ix.ofsKids[e.offset]) > 0 || len(ix.refKids) > 0
+	links := typ != plumbing.BlobObject && ix.opt.Object != nil
+	s, err := ix.newSink(typ, e.result, mayBeBase, links, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := ix.patch(base, k, s); err != nil {
+		s.keep.release()
+		return nil, err
+	}
+	e.typ, e.hash, e.done = typ, s.h.Sum(), true
+	if links {
+		data, err := s.keep.bytes()
+		if err == nil {
+			err = ix.object(e.hash, typ, data)
+		}
+		if err != nil {
+			s.keep.release()
+			return nil, err
+		}
+	}
+	if !mayBeBase {
+		s.keep.release()
+		return nil, nil
+	}
+	return s.keep, nil
+}
+
+// patch applies the delta data of entry e to base, writing the result to
+// out (gitformat-pack(5), "Deltified representation").
+func (ix *indexer) patch(base *content, k int32, out *sink) error {
+	e := &ix.objs[k]
+	var d interface {
+		io.Reader
+		io.ByteReader
+	}
+	if cached, ok := ix.deltas[k]; ok {
+		delete(ix.deltas, k)
+		defer func() {
+			ix.deltasBytes -= int64(len(cached))
+			ix.opt.Budget.give(int64(len(cached)))
+		}()
+		d = bytes.NewReader(cached)
+	} else {
+		r, err := ix.deltaReader(e)
+		if err != nil {
+			return err
+		}
+		d = r
+	}
+	fail := func(format string, args ...any) error {
+		return badPack("delta at offset %d: %s", e.offset, fmt.Sprintf(format, args...))
+	}
+	src, err := binary.ReadUvarint(d)
+	if err != nil || int64(src) != base.size {
+		return fail("base size %d, base has %d bytes", src, base.size)
+	}
+	dst, err := binary.ReadUvarint(d)
+	if err != nil || int64(dst) != e.result {
+		return fail("bad result size")
+	}
+	ins := ix.scratch[:127]
+	copyBuf := ix.scratch[127:]
+	for out.n < out.limit {
+		op, err := d.ReadByte()
+		if err != nil {
+			return fail("truncated")
+		}
+		if op&0x80 == 0 {
+			if op == 0 {
+				return fail("reserved instruction 0")
+			}
+			if _, err := io.ReadFull(d, ins[:op]); err != nil {
+				return fail("truncated insert")
+			}
+			if err := out.write(ins[:op]); err != nil {
+				return err
+			}
+			continue
+		}
+		var off, size int64
+		for j := 0; j < 4; j++ {
+			if op&(1<<j) != 0 {
+				b, err := d.ReadByte()
+				if err != nil {
+					return fail("truncated copy")
+				}
+				off |= int64(b) << (8 * j)
+			}
+		}
+		for j := 0; j < 3; j++ {
+			if op&(0x10<<j) != 0 {
+				b, err := d.ReadByte()
+				if err != nil {
+					return fail("truncated copy")
+				}
+				size |= int64(b) << (8 * j)
+			}
+		}
+		if size == 0 {
+			size = 0x10000
+		}
+		if off+size > base.size {
+			return fail("copy out of the base's bounds")
+		}
+		if err := base.copyTo(out, off, size, copyBuf); err != nil {
+			return err
+		}
+	}
+	if _, err := d.ReadByte(); err != io.EOF {
+		return fail("instructions after the declared result")
+	}
+	return out.finish()
+}
+
+// dirOf returns the directory of a file path.
+func dirOf(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '/' {
+			return path[:i]
+		}
+	}
+	return "."
+}
+
+// humanBytes writes a size as git and GitHub show them: 100 MiB.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	v, suffix := float64(n), ""
+	for _, s := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		v /= unit
+		suffix = s
+		if v < unit {
+			break
+		}
+	}
+	if v == float64(int64(v)) {
+		return fmt.Sprintf("%d %s", int64(v), suffix)
+	}
+	return fmt.Sprintf("%.2f %s", v, suffix)
+}
+
+// deltaReader streams the delta data of e from the pack, so that a large
+// delta is never held whole.
+func (ix *indexer) deltaReader(e *entry) (*bufio.Reader, error) {
+	src := bufio.NewReaderSize(io.NewSectionReader(ix.f, e.dataOff, ix.size-e.dataOff), 32<<10)
+	var err error
+	if ix.dzr == nil {
+		ix.dzr, err = zlib.NewReader(src)
+	} else {
+		err = ix.dzr.(zlib.Resetter).Reset(src, nil)
+	}
+	if err != nil {
+		return nil, badPack("reading object at offset %d: %v", e.offset, err)
+	}
+	return bufio.NewReaderSize(io.LimitReader(ix.dzr, e.size), 32<<10), nil
+}
+
+// completeThin appends the bases taken from the repository to the pack,
+// as whole objects, and rewrites the object count and the trailing
+// checksum, as index-pack --fix-thin does. It returns the pack checksum.
+func (ix *indexer) completeThin() (plumbing.Hash, error) {
+	end := ix.size - sha1.Size
+	var checksum plumbing.Hash
+	if len(ix.thin) == 0 {
+		_, err := ix.f.ReadAt(checksum[:], end)
+		return checksum, err
+	}
+	if err := ix.f.Truncate(end); err != nil {
+		return checksum, err
+	}
+	off := end
+	for _, h := range ix.thin {
+		n, crc, typ, err := ix.appendObject(off, h)
+		if err != nil {
+			return checksum, err
+		}
+		ix.objs = append(ix.objs, entry{offset: off, typ: typ, kind: typ, crc: crc, hash: h, done: true})
+		off += n
+	}
+	var count [4]byte
+	binary.BigEndian.PutUint32(count[:], uint32(len(ix.objs)))
+	if _, err := ix.f.WriteAt(count[:], 8); err != nil {
+		return checksum, err
+	}
+	sum := sha1.New()
+	if _, err := io.CopyBuffer(sum, io.NewSectionReader(ix.f, 0, off), ix.scratch); err != nil {
+		return checksum, err
+	}
+	copy(checksum[:], sum.Sum(nil))
+	if _, err := ix.f.WriteAt(checksum[:], off); err != nil {
+		return checksum, err
+	}
+	ix.size = off + sha1.Size
+	return checksum, nil
+}
+
+// appendObject writes the repository object h at off as a whole pack
+// entry and returns its length, CRC-32 and type.
+func (ix *indexer) appendObject(off int64, h plumbing.Hash) (int64, uint32, plumbing.ObjectType, error) {
+	typ, content, found, err := ix.opt.Base(h, ix.opt.MaxObjectBytes)
+	if err == nil && !found {
+		err = fmt.Errorf("indexpack: base %s vanished from the repository", h)
+	}
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	var entry bytes.Buffer
+	entry.Write(packfile.AppendHeader(nil, typ, int64(len(content))))
+	zw := zlib.NewWriter(&entry)
+	if _, err := zw.Write(content); err != nil {
+		return 0, 0, 0, err
+	}
+	if err := zw.Close(); err != nil {
+		return 0, 0, 0, err
+	}
+	if _, err := ix.f.WriteAt(entry.Bytes(), off); err != nil {
+		return 0, 0, 0, err
+	}
+	return int64(entry.Len()), crc32.ChecksumIEEE(entry.Bytes()), typ, nil
+}
+
+// IsPackError reports whether err is a fault of the pack.
+func IsPackError(err error) bool {
+	var pe *Error
+	return errors.As(err, &pe)
+}
