@@ -337,6 +337,11 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request) error {
 	if req.Status != "enabled" && req.Status != "disabled" {
 		return apierr.Errorf(apierr.Invalid, "status: must be enabled or disabled")
 	}
+	// Disabling only takes power away; enabling gives back what the
+	// owner took, and a leaked token must not undo that.
+	if req.Status == "enabled" && caller.Method == auth.MethodToken {
+		return apierr.Errorf(apierr.Forbidden, "token may not enable tokens; use a password")
+	}
 	t, err := s.ownedToken(r, caller)
 	if err != nil {
 		return err
