@@ -179,28 +179,14 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 	if t.IPWhitelist, err = checkWhitelist(req.IPWhitelist); err != nil {
 		return nil, err
 	}
-	if err := mayGrant(caller, t.Scopes, t.ExpireTime); err != nil {
+	limit, err := s.limitOf(r, caller)
+	if err != nil {
+		return nil, err
+	}
+	if err := mayGrant(limit, t, now); err != nil {
 		return nil, err
 	}
 	return t, nil
-}
-
-// mayGrant refuses a token caller a token with more scopes, or a longer
-// life, than its own: a token must never mint a stronger one.
-func mayGrant(caller *auth.Identity, scopes []string, expires time.Time) error {
-	if caller.Method != auth.MethodToken {
-		return nil
-	}
-	for _, sc := range scopes {
-		if !caller.HasScope(sc) {
-			return apierr.Errorf(apierr.Forbidden, "scopes: the calling token lacks %q and cannot grant it", sc)
-		}
-	}
-	if !caller.TokenExpires.IsZero() && (expires.IsZero() || expires.After(caller.TokenExpires)) {
-		return apierr.Errorf(apierr.Forbidden,
-			"expireTime: must be set and no later than the calling token's expiry (%d)", caller.TokenExpires.UnixMilli())
-	}
-	return nil
 }
 
 func checkText(field, v string, max int) error {
@@ -373,7 +359,16 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	limit, err := s.limitOf(r, caller)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	if err := mayActOn(limit, t, now); err != nil {
+		return err
+	}
 	var up tokens.TokenUpdate
+	edited := *t
 	if req.Description != nil {
 		if err := checkText("description", *req.Description, 1000); err != nil {
 			return err
@@ -385,17 +380,19 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := mayGrant(caller, scopes, t.ExpireTime); err != nil {
-			return err
-		}
-		up.Scopes = &scopes
+		up.Scopes, edited.Scopes = &scopes, scopes
 	}
 	if req.IPWhitelist != nil {
 		wl, err := checkWhitelist(*req.IPWhitelist)
 		if err != nil {
 			return err
 		}
-		up.IPWhitelist = &wl
+		up.IPWhitelist, edited.IPWhitelist = &wl, wl
+	}
+	// The result must be within the caller as it is now, which also
+	// keeps a token from widening its own whitelist.
+	if err := mayGrant(limit, &edited, now); err != nil {
+		return err
 	}
 	updated, err := s.store.UpdateToken(r.Context(), t.ID, up)
 	if err != nil {
@@ -416,7 +413,11 @@ func (s *Server) regenerate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := mayGrant(caller, t.Scopes, t.ExpireTime); err != nil {
+	limit, err := s.limitOf(r, caller)
+	if err != nil {
+		return err
+	}
+	if err := mayActOn(limit, t, s.now()); err != nil {
 		return err
 	}
 	secret, err := s.store.RegenerateToken(r.Context(), t.ID)
