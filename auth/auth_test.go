@@ -78,6 +78,61 @@ func TestParseWhitelistEntry(t *testing.T) {
 	}
 }
 
+func TestWhitelistWithin(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		list, limit []string
+		ok          bool
+		outside     string
+	}{
+		{"AnyWithinAny", nil, nil, true, ""},
+		{"RangeWithinAny", []string{"10.0.0.0/8"}, nil, true, ""},
+		{"ErrAnyWithinRange", nil, []string{"10.0.0.0/8"}, false, ""},
+		{"ErrEmptyWithinRange", []string{}, []string{"10.0.0.0/8"}, false, ""},
+		{"Same", []string{"10.0.0.0/8"}, []string{"10.0.0.0/8"}, true, ""},
+		{"Subnet", []string{"10.1.0.0/16"}, []string{"10.0.0.0/8"}, true, ""},
+		{"AddressInRange", []string{"10.1.2.3"}, []string{"10.0.0.0/8"}, true, ""},
+		{"SameAddress", []string{"192.0.2.1"}, []string{"192.0.2.1"}, true, ""},
+		{"HostRouteIsAddress", []string{"192.0.2.1/32"}, []string{"192.0.2.1"}, true, ""},
+		{"UnmaskedRange", []string{"10.1.2.3/16"}, []string{"10.1.0.0/16"}, true, ""},
+		{"EachEntryInSomeEntry", []string{"10.1.0.0/16", "192.168.1.0/24"}, []string{"192.168.0.0/16", "10.0.0.0/8"}, true, ""},
+		{"ErrSupernet", []string{"10.0.0.0/7"}, []string{"10.0.0.0/8"}, false, "10.0.0.0/7"},
+		{"ErrAnywhereV4", []string{"0.0.0.0/0"}, []string{"10.0.0.0/8"}, false, "0.0.0.0/0"},
+		{"ErrOneEntryOutside", []string{"10.1.0.0/16", "11.0.0.1"}, []string{"10.0.0.0/8"}, false, "11.0.0.1"},
+		{"ErrRangeAcrossTwoEntries", []string{"10.0.0.0/8"}, []string{"10.0.0.0/9", "10.128.0.0/9"}, false, "10.0.0.0/8"},
+		{"ErrAddressNotRange", []string{"10.0.0.0/8"}, []string{"10.0.0.0"}, false, "10.0.0.0/8"},
+		{"V6Subnet", []string{"2001:db8:1::/48"}, []string{"2001:db8::/32"}, true, ""},
+		{"V6Address", []string{"2001:db8::1"}, []string{"2001:db8::/32"}, true, ""},
+		{"ErrV6Outside", []string{"2001:db9::/32"}, []string{"2001:db8::/32"}, false, "2001:db9::/32"},
+		{"ErrV6Anywhere", []string{"::/0"}, []string{"2001:db8::/32"}, false, "::/0"},
+		{"ErrV4InV6Range", []string{"10.0.0.1"}, []string{"::/0"}, false, "10.0.0.1"},
+		{"ErrV6InV4Range", []string{"2001:db8::1"}, []string{"0.0.0.0/0"}, false, "2001:db8::1"},
+		{"MappedAddressIsV4", []string{"::ffff:10.1.2.3"}, []string{"10.0.0.0/8"}, true, ""},
+		{"ErrMappedAddressOutside", []string{"::ffff:11.1.2.3"}, []string{"10.0.0.0/8"}, false, "::ffff:11.1.2.3"},
+		{"ErrMappedRangeIsV6", []string{"::ffff:10.0.0.0/104"}, []string{"10.0.0.0/8"}, false, "::ffff:10.0.0.0/104"},
+		{"ErrLimitMappedRangeAdmitsNoV4", []string{"10.1.2.3"}, []string{"::ffff:10.0.0.0/104"}, false, "10.1.2.3"},
+		{"GarbageEntryWidensNothing", []string{"nonsense", "10.1.2.3"}, []string{"10.0.0.0/8"}, true, ""},
+		{"ErrGarbageLimitAdmitsNothing", []string{"10.1.2.3"}, []string{"nonsense"}, false, "10.1.2.3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			outside, ok := WhitelistWithin(tc.list, tc.limit)
+			if ok != tc.ok || outside != tc.outside {
+				t.Fatalf("WhitelistWithin(%q, %q) = %q, %v; want %q, %v", tc.list, tc.limit, outside, ok, tc.outside, tc.ok)
+			}
+			if !ok {
+				return
+			}
+			// Within must agree with matching: no probe that list admits is refused by limit.
+			for _, ip := range []string{"10.0.0.0", "10.1.2.3", "10.255.255.255", "11.0.0.1", "192.0.2.1", "192.168.1.1",
+				"::ffff:10.1.2.3", "2001:db8::1", "2001:db8:1::7", "2001:db9::1", "::1"} {
+				if AddressAllowed(ip, tc.list) && !AddressAllowed(ip, tc.limit) {
+					t.Fatalf("%s is admitted by %q but not by %q", ip, tc.list, tc.limit)
+				}
+			}
+		})
+	}
+}
+
 func TestLimiter(t *testing.T) {
 	now := time.Unix(1000, 0)
 	l := NewLimiter(3, 10*time.Second)

@@ -179,28 +179,14 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 	if t.IPWhitelist, err = checkWhitelist(req.IPWhitelist); err != nil {
 		return nil, err
 	}
-	if err := mayGrant(caller, t.Scopes, t.ExpireTime); err != nil {
+	limit, err := s.limitOf(r, caller)
+	if err != nil {
+		return nil, err
+	}
+	if err := mayGrant(limit, t, now); err != nil {
 		return nil, err
 	}
 	return t, nil
-}
-
-// mayGrant refuses a token caller a token with more scopes, or a longer
-// life, than its own: a token must never mint a stronger one.
-func mayGrant(caller *auth.Identity, scopes []string, expires time.Time) error {
-	if caller.Method != auth.MethodToken {
-		return nil
-	}
-	for _, sc := range scopes {
-		if !caller.HasScope(sc) {
-			return apierr.Errorf(apierr.Forbidden, "scopes: the calling token lacks %q and cannot grant it", sc)
-		}
-	}
-	if !caller.TokenExpires.IsZero() && (expires.IsZero() || expires.After(caller.TokenExpires)) {
-		return apierr.Errorf(apierr.Forbidden,
-			"expireTime: must be set and no later than the calling token's expiry (%d)", caller.TokenExpires.UnixMilli())
-	}
-	return nil
 }
 
 func checkText(field, v string, max int) error {
@@ -337,6 +323,11 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request) error {
 	if req.Status != "enabled" && req.Status != "disabled" {
 		return apierr.Errorf(apierr.Invalid, "status: must be enabled or disabled")
 	}
+	// Disabling only takes power away; enabling gives back what the
+	// owner took, and a leaked token must not undo that.
+	if req.Status == "enabled" && caller.Method == auth.MethodToken {
+		return apierr.Errorf(apierr.Forbidden, "token may not enable tokens; use a password")
+	}
 	t, err := s.ownedToken(r, caller)
 	if err != nil {
 		return err
@@ -368,7 +359,16 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	limit, err := s.limitOf(r, caller)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	if err := mayActOn(limit, t, now); err != nil {
+		return err
+	}
 	var up tokens.TokenUpdate
+	edited := *t
 	if req.Description != nil {
 		if err := checkText("description", *req.Description, 1000); err != nil {
 			return err
@@ -380,17 +380,19 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := mayGrant(caller, scopes, t.ExpireTime); err != nil {
-			return err
-		}
-		up.Scopes = &scopes
+		up.Scopes, edited.Scopes = &scopes, scopes
 	}
 	if req.IPWhitelist != nil {
 		wl, err := checkWhitelist(*req.IPWhitelist)
 		if err != nil {
 			return err
 		}
-		up.IPWhitelist = &wl
+		up.IPWhitelist, edited.IPWhitelist = &wl, wl
+	}
+	// The result must be within the caller as it is now, which also
+	// keeps a token from widening its own whitelist.
+	if err := mayGrant(limit, &edited, now); err != nil {
+		return err
 	}
 	updated, err := s.store.UpdateToken(r.Context(), t.ID, up)
 	if err != nil {
@@ -411,7 +413,11 @@ func (s *Server) regenerate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := mayGrant(caller, t.Scopes, t.ExpireTime); err != nil {
+	limit, err := s.limitOf(r, caller)
+	if err != nil {
+		return err
+	}
+	if err := mayActOn(limit, t, s.now()); err != nil {
 		return err
 	}
 	secret, err := s.store.RegenerateToken(r.Context(), t.ID)
