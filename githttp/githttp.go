@@ -43,6 +43,17 @@ type Server struct {
 	// gcSlot lets one background repack run at a time; a push that finds
 	// it taken leaves consolidation to a later push.
 	gcSlot chan struct{}
+
+	// Limits bound what one push may bring; set them before serving.
+	Limits Limits
+}
+
+// Limits bound what one push may bring. Zero values take receive-pack's
+// defaults.
+type Limits struct {
+	// MaxObjectBytes refuses a push that brings an object larger than
+	// this, stored whole or made by a delta.
+	MaxObjectBytes int64
 }
 
 // New returns a Server for the repositories in dir.
@@ -283,7 +294,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 		err = uploadpack.Serve(ctx, repo.Path, protocolVersion(r), io.LimitReader(body, maxUploadRequest), out, uploadpack.Options{Agent: Agent})
 	} else {
 		var res *receivepack.Result
-		res, err = receivepack.Serve(ctx, repo.Path, body, out, receivepack.Options{Agent: Agent, Logger: log})
+		res, err = receivepack.Serve(ctx, repo.Path, body, out, receivepack.Options{
+			Agent: Agent, Logger: log, MaxObjectBytes: s.Limits.MaxObjectBytes,
+		})
 		logPush(log, res)
 		if res != nil && len(res.Updates) > 0 {
 			s.maybeRepack(repo)

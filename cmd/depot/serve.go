@@ -19,6 +19,7 @@ import (
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/cmd/depot/internal/server"
 	"github.com/depot/depot/githttp"
+	"github.com/depot/depot/githttp/receivepack"
 	"github.com/depot/depot/repos"
 	repoapi "github.com/depot/depot/repos/api"
 	"github.com/depot/depot/tokens"
@@ -32,6 +33,7 @@ const defaultMemoryLimit = 160 << 20
 
 type serveFlags struct {
 	listen, data, logFormat, logLevel *string
+	maxObjectSize                     byteSize
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -43,6 +45,8 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	f.data = dataFlag(fs, getenv)
 	f.logFormat = fs.String("log-format", "text", "log format: text or json")
 	f.logLevel = fs.String("log-level", "info", "log level: debug, info, warn or error")
+	f.maxObjectSize = byteSize(receivepack.DefaultMaxObjectBytes)
+	fs.Var(&f.maxObjectSize, "max-object-size", "largest object a push may bring, whole or made by a delta (100MiB, 1GiB, …)")
 }
 
 func newLogger(format, level string, out *os.File) (*logrus.Logger, error) {
@@ -96,11 +100,13 @@ func runServe(e *env, args []string) error {
 	}
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
 	policy := repos.NewPolicy(d.store)
+	git := githttp.New(d.repos, authn, policy, log)
+	git.Limits.MaxObjectBytes = int64(f.maxObjectSize)
 	handler := server.New(server.Config{
 		Auth: authn,
 		Log:  log,
 		API:  []server.Surface{api.New(d.store, log), repoapi.New(d.store, d.repos, policy, log)},
-		Git:  []server.Surface{githttp.New(d.repos, authn, policy, log)},
+		Git:  []server.Surface{git},
 	})
 	srv := &http.Server{
 		Handler:           handler,
