@@ -372,13 +372,7 @@ func (w *headWriter) Write(b []byte) (int, error) {
 
 // inflate reads one zlib stream of exactly size bytes from r into w.
 func (ix *indexer) inflate(r io.Reader, size int64, w io.Writer) error {
-	var err error
-	if ix.zr == nil {
-		ix.zr, err = zlib.NewReader(r)
-	} else {
-		err = ix.zr.(zlib.Resetter).Reset(r, nil)
-	}
-	if err != nil {
+	if err := resetZlib(&ix.zr, r); err != nil {
 		return err
 	}
 	n, err := io.CopyBuffer(w, io.LimitReader(ix.zr, size), ix.scratch)
@@ -718,17 +712,21 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.2f %s", v, suffix)
 }
 
+// resetZlib points *zr at a new zlib stream in r, reusing its state.
+func resetZlib(zr *io.ReadCloser, r io.Reader) error {
+	if *zr == nil {
+		var err error
+		*zr, err = zlib.NewReader(r)
+		return err
+	}
+	return (*zr).(zlib.Resetter).Reset(r, nil)
+}
+
 // deltaReader streams the delta data of e from the pack, so that a large
 // delta is never held whole.
 func (ix *indexer) deltaReader(e *entry) (*bufio.Reader, error) {
 	src := bufio.NewReaderSize(io.NewSectionReader(ix.f, e.dataOff, ix.size-e.dataOff), 32<<10)
-	var err error
-	if ix.dzr == nil {
-		ix.dzr, err = zlib.NewReader(src)
-	} else {
-		err = ix.dzr.(zlib.Resetter).Reset(src, nil)
-	}
-	if err != nil {
+	if err := resetZlib(&ix.dzr, src); err != nil {
 		return nil, badPack("reading object at offset %d: %v", e.offset, err)
 	}
 	return bufio.NewReaderSize(io.LimitReader(ix.dzr, e.size), 32<<10), nil

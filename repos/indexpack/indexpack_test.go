@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -222,7 +223,7 @@ func TestSpill(t *testing.T) {
 		}
 		sortHashes(ids)
 		sortHashes(want)
-		if !equalHashes(ids, want) {
+		if !slices.Equal(ids, want) {
 			t.Fatalf("budget %d: objects %v; want %v", b, ids, want)
 		}
 		if budget.Free() != b {
@@ -247,18 +248,6 @@ func boolInt(b bool) int {
 
 func sortHashes(h []plumbing.Hash) {
 	sort.Slice(h, func(i, j int) bool { return bytes.Compare(h[i][:], h[j][:]) < 0 })
-}
-
-func equalHashes(a, b []plumbing.Hash) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestDeltaBomb refuses a delta whose result is larger than the maximum
