@@ -13,14 +13,12 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
 	"github.com/depot/depot/githttp/receivepack"
 	"github.com/depot/depot/githttp/uploadpack"
 	"github.com/depot/depot/repos"
-	"github.com/depot/depot/repos/gc"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
 )
@@ -40,12 +38,12 @@ type Server struct {
 	auth   *auth.Authenticator
 	policy Policy
 	log    logrus.FieldLogger
-	// gcSlot lets one background repack run at a time; a push that finds
-	// it taken leaves consolidation to a later push.
-	gcSlot chan struct{}
-
 	// Limits bound what one push may bring; set them before serving.
 	Limits Limits
+	// AfterPush, when set, is called after every push that sent ref
+	// updates, with the repository's directory and full name; it must
+	// return quickly (the server wires the background repack here).
+	AfterPush func(path, name string)
 }
 
 // Limits bound what one push may bring. Zero values take receive-pack's
@@ -58,32 +56,7 @@ type Limits struct {
 
 // New returns a Server for the repositories in dir.
 func New(dir *repos.Dir, a *auth.Authenticator, p Policy, log logrus.FieldLogger) *Server {
-	return &Server{repos: dir, auth: a, policy: p, log: log, gcSlot: make(chan struct{}, 1)}
-}
-
-// maybeRepack consolidates repo's packs in the background once pushes
-// have left too many, as git's auto-gc does, so that fetches stay fast.
-func (s *Server) maybeRepack(repo *repos.Repo) {
-	if !gc.NeedsRepack(repo.Path) {
-		return
-	}
-	select {
-	case s.gcSlot <- struct{}{}:
-	default:
-		return
-	}
-	go func() {
-		defer func() { <-s.gcSlot }()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-		defer cancel()
-		start := time.Now()
-		log := s.log.WithField("repo", repo.FullName())
-		if err := gc.Repack(ctx, repo.Path); err != nil && !errors.Is(err, gc.ErrBusy) {
-			log.WithError(err).Error("background repack failed")
-			return
-		}
-		log.WithField("duration_ms", time.Since(start).Milliseconds()).Info("repacked")
-	}()
+	return &Server{repos: dir, auth: a, policy: p, log: log}
 }
 
 // maxUploadRequest bounds a fetch negotiation body (wants and haves).
@@ -298,8 +271,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 			Agent: Agent, Logger: log, MaxObjectBytes: s.Limits.MaxObjectBytes,
 		})
 		logPush(log, res)
-		if res != nil && len(res.Updates) > 0 {
-			s.maybeRepack(repo)
+		if res != nil && len(res.Updates) > 0 && s.AfterPush != nil {
+			s.AfterPush(repo.Path, repo.FullName())
 		}
 	}
 	if err == nil || ctx.Err() != nil {

@@ -19,7 +19,7 @@ import (
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/githttp"
 	"github.com/depot/depot/repos"
-	"github.com/depot/depot/repos/gc"
+	"github.com/depot/depot/repos/git/gc"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
@@ -58,7 +58,9 @@ func newEnv(t *testing.T) *env {
 	log.SetOutput(testLog{t})
 	r := mux.NewRouter()
 	a := auth.NewAuthenticator(tokens.Verifier{Store: store}, nil)
-	githttp.New(rd, a, repos.NewPolicy(store), log).Register(r)
+	gs := githttp.New(rd, a, repos.NewPolicy(store), log)
+	gs.AfterPush = gc.NewAuto(log).AfterPush
+	gs.Register(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	home := t.TempDir()

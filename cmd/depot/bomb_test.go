@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/depot/depot/repos/packfile/packtest"
+	"github.com/depot/depot/repos/git/packfile/packtest"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

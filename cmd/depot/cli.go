@@ -13,7 +13,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/repos"
-	"github.com/depot/depot/repos/gc"
+	"github.com/depot/depot/repos/git/gc"
 	"github.com/depot/depot/tokens"
 )
 

@@ -22,6 +22,7 @@ import (
 	"github.com/depot/depot/githttp/receivepack"
 	"github.com/depot/depot/repos"
 	repoapi "github.com/depot/depot/repos/api"
+	"github.com/depot/depot/repos/git/gc"
 	"github.com/depot/depot/tokens"
 	"github.com/depot/depot/tokens/api"
 	"github.com/sirupsen/logrus"
@@ -102,6 +103,7 @@ func runServe(e *env, args []string) error {
 	policy := repos.NewPolicy(d.store)
 	git := githttp.New(d.repos, authn, policy, log)
 	git.Limits.MaxObjectBytes = int64(f.maxObjectSize)
+	git.AfterPush = gc.NewAuto(log).AfterPush
 	handler := server.New(server.Config{
 		Auth: authn,
 		Log:  log,

@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
-	"github.com/depot/depot/repos/gitref"
+	"github.com/depot/depot/repos/git/gitref"
 )
 
 // capabilities returns the capability list receive-pack advertises

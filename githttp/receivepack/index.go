@@ -7,8 +7,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/depot/depot/repos/indexpack"
-	"github.com/depot/depot/repos/odb"
+	"github.com/depot/depot/repos/git/indexpack"
+	"github.com/depot/depot/repos/git/odb"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/depot/depot/repos/gitref"
-	"github.com/depot/depot/repos/odb"
+	"github.com/depot/depot/repos/git/gitref"
+	"github.com/depot/depot/repos/git/odb"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

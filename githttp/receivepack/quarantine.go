@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/depot/depot/repos/packfile"
+	"github.com/depot/depot/repos/git/packfile"
 )
 
 // quarantine holds a received pack and its index in a temporary directory

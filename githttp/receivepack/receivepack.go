@@ -13,9 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/depot/depot/repos/gitref"
-	"github.com/depot/depot/repos/indexpack"
-	"github.com/depot/depot/repos/odb"
+	"github.com/depot/depot/repos/git/gitref"
+	"github.com/depot/depot/repos/git/indexpack"
+	"github.com/depot/depot/repos/git/odb"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/sirupsen/logrus"
 )

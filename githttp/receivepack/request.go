@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/depot/depot/repos/gitref"
+	"github.com/depot/depot/repos/git/gitref"
 	"io"
 	"strings"
 

@@ -6,7 +6,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
-	"github.com/depot/depot/repos/gitref"
+	"github.com/depot/depot/repos/git/gitref"
 )
 
 // Reasons sent on "ng" lines. git prints them after "[remote rejected]".

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/depot/depot/repos/packwrite"
+	"github.com/depot/depot/repos/git/packwrite"
 	"github.com/go-git/go-git/v5/plumbing"
 	"io"
 	"os/exec"

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/depot/depot/repos/bitmap"
-	"github.com/depot/depot/repos/packfile"
+	"github.com/depot/depot/repos/git/bitmap"
+	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/depot/depot/repos/odb"
+	"github.com/depot/depot/repos/git/odb"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/depot/depot/repos/bitmap"
-	"github.com/depot/depot/repos/odb"
-	"github.com/depot/depot/repos/packfile"
-	"github.com/depot/depot/repos/packwrite"
+	"github.com/depot/depot/repos/git/bitmap"
+	"github.com/depot/depot/repos/git/odb"
+	"github.com/depot/depot/repos/git/packfile"
+	"github.com/depot/depot/repos/git/packwrite"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

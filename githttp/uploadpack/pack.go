@@ -3,7 +3,7 @@ package uploadpack
 import (
 	"bufio"
 	"fmt"
-	"github.com/depot/depot/repos/packwrite"
+	"github.com/depot/depot/repos/git/packwrite"
 	"github.com/go-git/go-git/v5/plumbing"
 	"io"
 )

@@ -3,7 +3,7 @@ package uploadpack
 import (
 	"sort"
 
-	"github.com/depot/depot/repos/gitref"
+	"github.com/depot/depot/repos/git/gitref"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

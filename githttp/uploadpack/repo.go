@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/depot/depot/repos/odb"
+	"github.com/depot/depot/repos/git/odb"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

@@ -8,7 +8,7 @@ import (
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
 	"github.com/depot/depot/repos"
-	"github.com/depot/depot/repos/gitref"
+	"github.com/depot/depot/repos/git/gitref"
 	"github.com/gorilla/mux"
 )
 

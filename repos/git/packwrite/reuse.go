@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"hash/crc32"
 
-	"github.com/depot/depot/repos/bitmap"
-	"github.com/depot/depot/repos/packfile"
+	"github.com/depot/depot/repos/git/bitmap"
+	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

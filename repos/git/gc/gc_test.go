@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/depot/depot/githttp/uploadpack"
-	"github.com/depot/depot/repos/odb"
+	"github.com/depot/depot/repos/git/odb"
 )
 
 func gitEnv(tb testing.TB) []string {

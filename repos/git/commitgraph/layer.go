@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/depot/depot/repos/internal/mapfile"
+	"github.com/depot/depot/repos/git/internal/mapfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

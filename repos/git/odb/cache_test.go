@@ -3,7 +3,7 @@ package odb
 import (
 	"testing"
 
-	"github.com/depot/depot/repos/packfile"
+	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

@@ -10,9 +10,9 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/depot/depot/repos/bitmap"
-	"github.com/depot/depot/repos/odb"
-	"github.com/depot/depot/repos/packfile"
+	"github.com/depot/depot/repos/git/bitmap"
+	"github.com/depot/depot/repos/git/odb"
+	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

@@ -9,7 +9,7 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 
-	"github.com/depot/depot/repos/packfile"
+	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

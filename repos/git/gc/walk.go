@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/depot/depot/repos/odb"
-	"github.com/depot/depot/repos/packfile"
+	"github.com/depot/depot/repos/git/odb"
+	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

@@ -13,9 +13,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/depot/depot/repos/bitmap"
-	"github.com/depot/depot/repos/commitgraph"
-	"github.com/depot/depot/repos/packfile"
+	"github.com/depot/depot/repos/git/bitmap"
+	"github.com/depot/depot/repos/git/commitgraph"
+	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

@@ -4,7 +4,7 @@ import (
 	"container/list"
 	"sync"
 
-	"github.com/depot/depot/repos/packfile"
+	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/depot/depot/repos/packfile"
-	"github.com/depot/depot/repos/packfile/packtest"
+	"github.com/depot/depot/repos/git/packfile"
+	"github.com/depot/depot/repos/git/packfile/packtest"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

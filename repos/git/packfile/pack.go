@@ -15,7 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/depot/depot/repos/internal/mapfile"
+	"github.com/depot/depot/repos/git/internal/mapfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/depot/depot/repos/gitref"
+	"github.com/depot/depot/repos/git/gitref"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

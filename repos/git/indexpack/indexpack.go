@@ -26,7 +26,7 @@ import (
 	"os"
 	"sort"
 
-	"github.com/depot/depot/repos/packfile"
+	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/depot/depot/repos/packfile"
+	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

@@ -13,10 +13,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/depot/depot/repos/gitref"
-	"github.com/depot/depot/repos/odb"
-	"github.com/depot/depot/repos/packfile"
-	"github.com/depot/depot/repos/packwrite"
+	"github.com/depot/depot/repos/git/gitref"
+	"github.com/depot/depot/repos/git/odb"
+	"github.com/depot/depot/repos/git/packfile"
+	"github.com/depot/depot/repos/git/packwrite"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

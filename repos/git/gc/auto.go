@@ -1,0 +1,54 @@
+package gc
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Auto consolidates repositories in the background once pushes have left
+// too many packs, loose objects or refs, as git's auto-gc does, so that
+// fetches stay fast. One repack runs at a time; a push that finds one
+// running leaves consolidation to a later push.
+type Auto struct {
+	slot chan struct{}
+	log  logrus.FieldLogger
+	// Timeout bounds one repack; zero means 30 minutes.
+	Timeout time.Duration
+}
+
+// NewAuto returns an Auto that logs to log.
+func NewAuto(log logrus.FieldLogger) *Auto {
+	return &Auto{slot: make(chan struct{}, 1), log: log}
+}
+
+// AfterPush starts a background repack of the repository at path (named
+// name in the log) when NeedsRepack says so, and returns at once.
+func (a *Auto) AfterPush(path, name string) {
+	if !NeedsRepack(path) {
+		return
+	}
+	select {
+	case a.slot <- struct{}{}:
+	default:
+		return
+	}
+	timeout := a.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Minute
+	}
+	go func() {
+		defer func() { <-a.slot }()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		start := time.Now()
+		log := a.log.WithField("repo", name)
+		if err := Repack(ctx, path); err != nil && !errors.Is(err, ErrBusy) {
+			log.WithError(err).Error("background repack failed")
+			return
+		}
+		log.WithField("duration_ms", time.Since(start).Milliseconds()).Info("repacked")
+	}()
+}
