@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"net/http"
 	"strings"
@@ -226,8 +227,7 @@ func (s *Server) infoRefs(w http.ResponseWriter, r *http.Request) {
 // writeServiceHeader writes the "# service=..." pkt-line and flush that
 // open a smart info/refs response (gitprotocol-http, "Smart Clients").
 func writeServiceHeader(w io.Writer, sv service) error {
-	line := "# service=" + string(sv) + "\n"
-	_, err := fmt.Fprintf(w, "%04x%s0000", len(line)+4, line)
+	_, err := w.Write(pktline.AppendFlush(pktline.Append(nil, "# service="+string(sv)+"\n")))
 	return err
 }
 
@@ -290,10 +290,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 	log.WithError(err).Warn("git request ended with an error")
 }
 
-func isProtocolError(err error) bool {
-	var up *uploadpack.ProtocolError
-	return errors.As(err, &up) || errors.Is(err, receivepack.ErrProtocol)
-}
+func isProtocolError(err error) bool { return errors.Is(err, pktline.ErrProtocol) }
 
 // logPush records what a push changed, one line a ref.
 func logPush(log logrus.FieldLogger, res *receivepack.Result) {

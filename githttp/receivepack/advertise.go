@@ -3,6 +3,7 @@ package receivepack
 import (
 	"context"
 	"fmt"
+	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"maps"
 	"slices"
@@ -40,16 +41,16 @@ func AdvertiseRefs(ctx context.Context, repoDir string, w io.Writer, opt Options
 	var b []byte
 	names := slices.Sorted(maps.Keys(refs)) // byte order, git's order
 	if len(names) == 0 {
-		b = appendPkt(b, plumbing.ZeroHash.String()+" capabilities^{}\x00"+caps+"\n")
+		b = pktline.Append(b, plumbing.ZeroHash.String()+" capabilities^{}\x00"+caps+"\n")
 	}
 	for i, name := range names {
 		line := refs[name].String() + " " + name
 		if i == 0 {
 			line += "\x00" + caps
 		}
-		b = appendPkt(b, line+"\n")
+		b = pktline.Append(b, line+"\n")
 	}
-	b = appendFlush(b)
+	b = pktline.AppendFlush(b)
 	_, err = w.Write(b)
 	return err
 }

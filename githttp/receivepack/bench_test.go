@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"os"
 	"os/exec"
@@ -43,7 +44,7 @@ func BenchmarkServePush(b *testing.B) {
 	run(strings.NewReader(stream.String()), "fast-import", "--quiet")
 	pack := run(strings.NewReader("main\n"), "pack-objects", "--stdout", "-q", "--revs")
 	tip := strings.TrimSpace(string(run(nil, "rev-parse", "main")))
-	body := appendFlush(appendPkt(nil, zero+" "+tip+" refs/heads/main\x00report-status side-band-64k quiet\n"))
+	body := pktline.AppendFlush(pktline.Append(nil, zero+" "+tip+" refs/heads/main\x00report-status side-band-64k quiet\n"))
 	body = append(body, pack...)
 
 	b.SetBytes(int64(len(pack)))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"net/http"
 	"net/http/cgi"
@@ -222,9 +223,9 @@ func rawPush(t testing.TB, repo, caps string, cmds []string, pack []byte, opt Op
 		if i == 0 {
 			c += "\x00" + caps
 		}
-		body = appendPkt(body, c+"\n")
+		body = pktline.Append(body, c+"\n")
 	}
-	body = appendFlush(body)
+	body = pktline.AppendFlush(body)
 	body = append(body, pack...)
 	var out bytes.Buffer
 	res, err := Serve(context.Background(), repo, bytes.NewReader(body), &out, opt)
@@ -237,23 +238,23 @@ func parseReport(t testing.TB, b []byte, sideband bool) []string {
 	t.Helper()
 	if sideband {
 		var data []byte
-		pr := &pktReader{r: bytes.NewReader(b)}
+		pr := pktline.NewReader(bytes.NewReader(b))
 		for {
-			p, err := pr.next()
-			if err != nil {
+			kind, p, err := pr.Next()
+			if err != nil || kind != pktline.Data {
 				break
 			}
-			if len(p) > 0 && p[0] == bandData {
+			if len(p) > 0 && p[0] == pktline.BandData {
 				data = append(data, p[1:]...)
 			}
 		}
 		b = data
 	}
 	var lines []string
-	pr := &pktReader{r: bytes.NewReader(b)}
+	pr := pktline.NewReader(bytes.NewReader(b))
 	for {
-		p, err := pr.next()
-		if err != nil {
+		kind, p, err := pr.Next()
+		if err != nil || kind != pktline.Data {
 			break
 		}
 		lines = append(lines, strings.TrimSuffix(string(p), "\n"))

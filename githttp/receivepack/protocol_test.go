@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"os"
 	"os/exec"
@@ -248,19 +249,19 @@ func packFiles(t testing.TB, bare string) []string {
 }
 
 // TestServeBadRequests feeds malformed bodies to Serve: no panic, an error,
-// ErrProtocol with no output when nothing was written, refs unchanged.
+// pktline.ErrProtocol with no output when nothing was written, refs unchanged.
 func TestServeBadRequests(t *testing.T) {
 	f := newFixture(t)
 	good := f.pack(t, true, f.nextMain+"\n^"+f.main+"\n")
 	update := cmdLine(f.main, f.nextMain, "refs/heads/main")
 	withCmd := func(tail []byte) []byte {
-		b := appendPkt(nil, update+"\x00report-status\n")
-		return append(appendFlush(b), tail...)
+		b := pktline.Append(nil, update+"\x00report-status\n")
+		return append(pktline.AppendFlush(b), tail...)
 	}
 	tests := []struct {
 		name     string
 		body     []byte
-		protocol bool   // want ErrProtocol and no output
+		protocol bool   // want pktline.ErrProtocol and no output
 		unpack   string // else want this unpack line
 	}{
 		{"Empty", nil, true, ""},
@@ -268,11 +269,11 @@ func TestServeBadRequests(t *testing.T) {
 		{"BadLength", []byte("00zzabc"), true, ""},
 		{"ShortLength", []byte("0003"), true, ""},
 		{"Truncated", []byte("0100abc"), true, ""},
-		{"BadCommand", append(appendPkt(nil, "hello world\n"), "0000"...), true, ""},
-		{"BadHash", append(appendPkt(nil, strings.Repeat("g", 40)+" "+zero+" refs/heads/x\n"), "0000"...), true, ""},
-		{"NoFlush", appendPkt(nil, update+"\n"), true, ""},
-		{"PushCert", append(appendPkt(nil, "push-cert\x00report-status\n"), "0000"...), true, ""},
-		{"SHA256", append(appendPkt(nil, update+"\x00report-status object-format=sha256\n"), "0000"...), true, ""},
+		{"BadCommand", append(pktline.Append(nil, "hello world\n"), "0000"...), true, ""},
+		{"BadHash", append(pktline.Append(nil, strings.Repeat("g", 40)+" "+zero+" refs/heads/x\n"), "0000"...), true, ""},
+		{"NoFlush", pktline.Append(nil, update+"\n"), true, ""},
+		{"PushCert", append(pktline.Append(nil, "push-cert\x00report-status\n"), "0000"...), true, ""},
+		{"SHA256", append(pktline.Append(nil, update+"\x00report-status object-format=sha256\n"), "0000"...), true, ""},
 		{"NoPack", withCmd(nil), false, "unpack pack missing"},
 		{"GarbagePack", withCmd([]byte("this is not a pack at all, not even close")), false, "unpack pack signature mismatch"},
 		{"TruncatedPack", withCmd(good[:len(good)/2]), false, "unpack reading object"},
@@ -288,15 +289,15 @@ func TestServeBadRequests(t *testing.T) {
 				t.Fatalf("Serve succeeded; report %q", out.String())
 			}
 			if tc.protocol {
-				if !errors.Is(err, ErrProtocol) || out.Len() != 0 || res != nil {
-					t.Fatalf("Serve = %v, %v with %d bytes written; want ErrProtocol and nothing written", res, err, out.Len())
+				if !errors.Is(err, pktline.ErrProtocol) || out.Len() != 0 || res != nil {
+					t.Fatalf("Serve = %v, %v with %d bytes written; want pktline.ErrProtocol and nothing written", res, err, out.Len())
 				}
 			} else {
 				lines := parseReport(t, out.Bytes(), false)
 				if len(lines) != 2 || !strings.HasPrefix(lines[0], tc.unpack) || lines[1] != "ng refs/heads/main unpacker error" {
 					t.Fatalf("report = %q; want %q… and ng", lines, tc.unpack)
 				}
-				if errors.Is(err, ErrProtocol) {
+				if errors.Is(err, pktline.ErrProtocol) {
 					t.Errorf("Serve = %v after writing a report; want a non-protocol error", err)
 				}
 			}
@@ -323,8 +324,8 @@ func TestServeLimits(t *testing.T) {
 	t.Run("MaxCommands", func(t *testing.T) {
 		cmds := []string{update, update, update}
 		_, _, err := rawPush(t, f.e.bare, "report-status", cmds, pack, Options{MaxCommands: 2})
-		if !errors.Is(err, ErrProtocol) {
-			t.Errorf("Serve = %v; want ErrProtocol", err)
+		if !errors.Is(err, pktline.ErrProtocol) {
+			t.Errorf("Serve = %v; want pktline.ErrProtocol", err)
 		}
 	})
 	t.Run("MaxObjectBytes", func(t *testing.T) {
@@ -334,7 +335,7 @@ func TestServeLimits(t *testing.T) {
 		}
 	})
 	t.Run("Disconnect", func(t *testing.T) {
-		body := appendFlush(appendPkt(nil, update+"\x00report-status\n"))
+		body := pktline.AppendFlush(pktline.Append(nil, update+"\x00report-status\n"))
 		r := io.MultiReader(bytes.NewReader(append(body, pack[:len(pack)/2]...)), iotest.ErrReader(errors.New("connection reset")))
 		var out bytes.Buffer
 		_, err := Serve(context.Background(), f.e.bare, r, &out, Options{})
@@ -345,7 +346,7 @@ func TestServeLimits(t *testing.T) {
 	t.Run("Cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		body := appendFlush(appendPkt(nil, update+"\x00report-status\n"))
+		body := pktline.AppendFlush(pktline.Append(nil, update+"\x00report-status\n"))
 		var out bytes.Buffer
 		_, err := Serve(ctx, f.e.bare, bytes.NewReader(append(body, pack...)), &out, Options{})
 		if !errors.Is(err, context.Canceled) || !strings.Contains(out.String(), "unpack push cancelled") {
@@ -370,7 +371,7 @@ func TestServeSideBand(t *testing.T) {
 		{"Quiet", "report-status-v2 side-band-64k quiet", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			body := appendFlush(appendPkt(nil, cmdLine(zero, f.main, "refs/heads/"+tc.name)+"\x00"+tc.caps+"\n"))
+			body := pktline.AppendFlush(pktline.Append(nil, cmdLine(zero, f.main, "refs/heads/"+tc.name)+"\x00"+tc.caps+"\n"))
 			body = append(body, f.emptyPack(t)...)
 			var out bytes.Buffer
 			if _, err := Serve(context.Background(), f.e.bare, bytes.NewReader(body), &out, Options{}); err != nil {
@@ -398,7 +399,7 @@ func TestAdvertiseRefs(t *testing.T) {
 	if err := AdvertiseRefs(context.Background(), e.bare, &empty, Options{Agent: "depot/test"}); err != nil {
 		t.Fatal(err)
 	}
-	want := appendFlush(appendPkt(nil, zero+" capabilities^{}\x00"+capabilities("depot/test")+"\n"))
+	want := pktline.AppendFlush(pktline.Append(nil, zero+" capabilities^{}\x00"+capabilities("depot/test")+"\n"))
 	if !bytes.Equal(empty.Bytes(), want) {
 		t.Errorf("empty advertisement = %q; want %q", empty.String(), want)
 	}

@@ -20,12 +20,6 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// ErrProtocol is wrapped by every error Serve returns before it has
-// written anything: the request broke the protocol and the HTTP layer
-// should answer 400. The message after "receivepack: protocol error: "
-// names the fault and holds no server detail.
-var ErrProtocol = errors.New("receivepack: protocol error")
-
 // Defaults for the zero values of Options.
 const (
 	DefaultMaxPackBytes   = 2 << 30
@@ -107,7 +101,7 @@ type RefUpdate struct {
 // updates refs, and writes the report to w (inside side-band-64k when the
 // client asked for it).
 //
-// An error wrapping ErrProtocol means the request was refused before
+// A *pktline.ProtocolError means the request was refused before
 // anything was written to w. Any other error came after the report was
 // written, or while writing it; the client has been told what it can be
 // told. The Result is non-nil whenever the commands could be read.

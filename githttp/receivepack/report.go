@@ -1,6 +1,7 @@
 package receivepack
 
 import (
+	"github.com/depot/depot/githttp/pktline"
 	"io"
 )
 
@@ -31,7 +32,7 @@ func (r *reporter) progress(msg string) {
 // side-band there is no channel for it and it is dropped.
 func (r *reporter) message(msg string) {
 	if r.sideband {
-		r.band(bandProgress, []byte(msg))
+		r.band(pktline.BandProgress, []byte(msg))
 	}
 }
 
@@ -40,23 +41,23 @@ func (r *reporter) message(msg string) {
 func (r *reporter) report(unpack string, cmds []*command) error {
 	if r.status {
 		var b []byte
-		b = appendPkt(b, unpack+"\n")
+		b = pktline.Append(b, unpack+"\n")
 		for _, c := range cmds {
 			if c.failed() {
-				b = appendPkt(b, "ng "+c.name+" "+c.reason+"\n")
+				b = pktline.Append(b, "ng "+c.name+" "+c.reason+"\n")
 			} else {
-				b = appendPkt(b, "ok "+c.name+"\n")
+				b = pktline.Append(b, "ok "+c.name+"\n")
 			}
 		}
-		b = appendFlush(b)
+		b = pktline.AppendFlush(b)
 		if r.sideband {
-			r.band(bandData, b)
+			r.band(pktline.BandData, b)
 		} else {
 			r.write(b)
 		}
 	}
 	if r.sideband {
-		r.write(appendFlush(nil))
+		r.write(pktline.AppendFlush(nil))
 	}
 	return r.err
 }
@@ -64,8 +65,8 @@ func (r *reporter) report(unpack string, cmds []*command) error {
 // band sends data on a side-band channel, split into packets that fit.
 func (r *reporter) band(channel byte, data []byte) {
 	for len(data) > 0 {
-		n := min(len(data), maxBandPayload)
-		pkt := appendPkt(nil, string(append([]byte{channel}, data[:n]...)))
+		n := min(len(data), pktline.MaxBand64k)
+		pkt := pktline.Append(nil, string(append([]byte{channel}, data[:n]...)))
 		r.write(pkt)
 		data = data[n:]
 	}

@@ -3,7 +3,7 @@ package receivepack
 import (
 	"bytes"
 	"errors"
-	"fmt"
+	"github.com/depot/depot/githttp/pktline"
 	"github.com/depot/depot/repos/git/gitref"
 	"io"
 	"strings"
@@ -61,23 +61,22 @@ func (q *request) needsPack() bool {
 // readRequest reads the update-request of gitprotocol-pack(5) from the
 // start of the body: optional shallow lines, the command list and its
 // flush, then, when push-options was negotiated, the options and their
-// flush. It leaves the reader at the first byte of the pack. Every error
-// wraps ErrProtocol.
+// flush. It leaves the reader at the first byte of the pack: it reads r
+// without buffering. Every error is a *pktline.ProtocolError.
 func readRequest(r io.Reader, opt Options) (*request, error) {
-	pr := &pktReader{r: r}
+	pr := pktline.NewReader(r)
 	q := &request{caps: map[string]string{}}
 	for {
-		line, err := pr.next()
-		if errors.Is(err, errFlush) {
+		line, err := nextLine(pr)
+		if err == errFlush {
 			break
 		}
 		if err != nil {
 			if err == io.EOF && len(q.commands) == 0 {
-				return nil, fmt.Errorf("%w: empty request", ErrProtocol)
+				return nil, pktline.Errorf("empty request")
 			}
-			return nil, fmt.Errorf("%w: reading commands: %v", ErrProtocol, err)
+			return nil, pktline.Errorf("reading commands: %v", err)
 		}
-		line = bytes.TrimSuffix(line, []byte("\n"))
 		// A shallow client names its shallow roots first; depot does not
 		// advertise "shallow" and the connectivity check decides anyway.
 		if bytes.HasPrefix(line, []byte("shallow ")) && len(q.commands) == 0 {
@@ -94,7 +93,7 @@ func readRequest(r io.Reader, opt Options) (*request, error) {
 			return nil, err
 		}
 		if len(q.commands) >= opt.MaxCommands {
-			return nil, fmt.Errorf("%w: more than %d commands", ErrProtocol, opt.MaxCommands)
+			return nil, pktline.Errorf("more than %d commands", opt.MaxCommands)
 		}
 		q.commands = append(q.commands, c)
 	}
@@ -102,7 +101,7 @@ func readRequest(r io.Reader, opt Options) (*request, error) {
 		return q, nil
 	}
 	if f, ok := q.caps["object-format"]; ok && f != "sha1" {
-		return nil, fmt.Errorf("%w: unsupported object-format %q", ErrProtocol, f)
+		return nil, pktline.Errorf("unsupported object-format %q", f)
 	}
 	if q.has("push-options") {
 		if err := q.readPushOptions(pr, opt); err != nil {
@@ -119,20 +118,42 @@ func (q *request) parseCaps(s string) {
 	}
 }
 
-func (q *request) readPushOptions(pr *pktReader, opt Options) error {
+func (q *request) readPushOptions(pr *pktline.Reader, opt Options) error {
 	for {
-		line, err := pr.next()
-		if errors.Is(err, errFlush) {
+		line, err := nextLine(pr)
+		if err == errFlush {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%w: reading push options: %v", ErrProtocol, err)
+			return pktline.Errorf("reading push options: %v", err)
 		}
 		if len(q.pushOptions) >= opt.MaxPushOptions {
-			return fmt.Errorf("%w: more than %d push options", ErrProtocol, opt.MaxPushOptions)
+			return pktline.Errorf("more than %d push options", opt.MaxPushOptions)
 		}
-		q.pushOptions = append(q.pushOptions, string(bytes.TrimSuffix(line, []byte("\n"))))
+		q.pushOptions = append(q.pushOptions, string(line))
 	}
+}
+
+// errFlush ends a list of pkt-lines.
+var errFlush = errors.New("flush-pkt")
+
+// nextLine reads a text pkt-line of protocol v0: errFlush for a flush,
+// and a protocol error for the special packets of protocol v2.
+func nextLine(pr *pktline.Reader) ([]byte, error) {
+	kind, line, err := pr.NextLine()
+	switch {
+	case err != nil:
+		var pe *pktline.ProtocolError
+		if errors.As(err, &pe) {
+			return nil, errors.New(pe.Msg)
+		}
+		return nil, err
+	case kind == pktline.Flush:
+		return nil, errFlush
+	case kind != pktline.Data:
+		return nil, errors.New("unexpected special pkt-line")
+	}
+	return line, nil
 }
 
 // maxRefNameLen keeps every report line well inside one pkt-line; no
@@ -143,19 +164,19 @@ const maxRefNameLen = 4096
 func parseCommand(line string) (*command, error) {
 	const hexLen = 40
 	if strings.HasPrefix(line, "push-cert") {
-		return nil, fmt.Errorf("%w: push certificates are not supported", ErrProtocol)
+		return nil, pktline.Errorf("push certificates are not supported")
 	}
 	if len(line) < 2*hexLen+3 || line[hexLen] != ' ' || line[2*hexLen+1] != ' ' {
-		return nil, fmt.Errorf("%w: malformed command %q", ErrProtocol, truncate(line, 100))
+		return nil, pktline.Errorf("malformed command %q", truncate(line, 100))
 	}
 	old, okOld := gitref.ParseHash(line[:hexLen])
 	nw, okNew := gitref.ParseHash(line[hexLen+1 : 2*hexLen+1])
 	if !okOld || !okNew {
-		return nil, fmt.Errorf("%w: malformed object id in command %q", ErrProtocol, truncate(line, 100))
+		return nil, pktline.Errorf("malformed object id in command %q", truncate(line, 100))
 	}
 	name := line[2*hexLen+2:]
 	if len(name) > maxRefNameLen {
-		return nil, fmt.Errorf("%w: ref name longer than %d bytes", ErrProtocol, maxRefNameLen)
+		return nil, pktline.Errorf("ref name longer than %d bytes", maxRefNameLen)
 	}
 	return &command{old: old, new: nw, name: name}, nil
 }

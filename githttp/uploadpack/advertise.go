@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"strings"
 
@@ -39,15 +40,15 @@ func advertiseV0(ctx context.Context, r *repo, w io.Writer, opt Options) error {
 
 	// The HTTP layer flushes every Write: send the list in large chunks.
 	bw := bufio.NewWriterSize(w, 64<<10)
-	p := &pktWriter{w: bw}
+	p := pktline.NewWriter(bw)
 	first := true
 	emit := func(h plumbing.Hash, name string) {
 		if first {
-			p.linef("%s %s\x00%s", h, name, capLine)
+			p.Linef("%s %s\x00%s", h, name, capLine)
 			first = false
 			return
 		}
-		p.linef("%s %s", h, name)
+		p.Linef("%s %s", h, name)
 	}
 	if rs.headOK {
 		emit(rs.head.hash, "HEAD")
@@ -61,9 +62,9 @@ func advertiseV0(ctx context.Context, r *repo, w io.Writer, opt Options) error {
 	if first {
 		emit(plumbing.ZeroHash, "capabilities^{}")
 	}
-	p.flush()
-	if p.err != nil {
-		return p.err
+	p.Flush()
+	if p.Err() != nil {
+		return p.Err()
 	}
 	return bw.Flush()
 }
@@ -72,17 +73,17 @@ func advertiseV0(ctx context.Context, r *repo, w io.Writer, opt Options) error {
 // (gitprotocol-v2 "Capability Advertisement").
 func advertiseV2(w io.Writer, opt Options) error {
 	bw := bufio.NewWriter(w)
-	p := &pktWriter{w: bw}
-	p.linef("version 2")
-	p.linef("agent=%s", sanitizeAgent(opt.agent()))
-	p.linef("ls-refs=unborn")
-	p.linef("fetch=shallow filter ref-in-want")
-	p.linef("server-option")
-	p.linef("object-format=sha1")
-	p.linef("object-info")
-	p.flush()
-	if p.err != nil {
-		return p.err
+	p := pktline.NewWriter(bw)
+	p.Linef("version 2")
+	p.Linef("agent=%s", sanitizeAgent(opt.agent()))
+	p.Linef("ls-refs=unborn")
+	p.Linef("fetch=shallow filter ref-in-want")
+	p.Linef("server-option")
+	p.Linef("object-format=sha1")
+	p.Linef("object-info")
+	p.Flush()
+	if p.Err() != nil {
+		return p.Err()
 	}
 	return bw.Flush()
 }
@@ -114,7 +115,7 @@ func (s *session) lsRefs(args [][]byte) error {
 		case strings.HasPrefix(arg, "ref-prefix "):
 			prefixes = append(prefixes, strings.TrimPrefix(arg, "ref-prefix "))
 		default:
-			return protocolErrorf("unexpected ls-refs argument %q", printable(a))
+			return pktline.Errorf("unexpected ls-refs argument %q", pktline.Printable(a))
 		}
 	}
 	// git ignores prefixes altogether when there are too many to be useful.
@@ -145,7 +146,7 @@ func (s *session) lsRefs(args [][]byte) error {
 		if peel && !rf.peeled.IsZero() {
 			b.WriteString(" peeled:" + rf.peeled.String())
 		}
-		s.pkt.linef("%s", b.String())
+		s.pkt.Linef("%s", b.String())
 	}
 	if match("HEAD") {
 		switch {
@@ -153,9 +154,9 @@ func (s *session) lsRefs(args [][]byte) error {
 			line(rs.head, rs.headTarget)
 		case unborn && rs.headTarget != "":
 			if symrefs {
-				s.pkt.linef("unborn HEAD symref-target:%s", rs.headTarget)
+				s.pkt.Linef("unborn HEAD symref-target:%s", rs.headTarget)
 			} else {
-				s.pkt.linef("unborn HEAD")
+				s.pkt.Linef("unborn HEAD")
 			}
 		}
 	}
@@ -164,6 +165,6 @@ func (s *session) lsRefs(args [][]byte) error {
 			line(rf, "")
 		}
 	}
-	s.pkt.flush()
-	return s.pkt.err
+	s.pkt.Flush()
+	return s.pkt.Err()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/depot/depot/githttp/pktline"
 	"strings"
 	"testing"
 )
@@ -56,9 +57,9 @@ func TestServeMalformed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
 			err := Serve(context.Background(), f.server, tt.version, strings.NewReader(tt.body), &out, Options{})
-			var pe *ProtocolError
+			var pe *pktline.ProtocolError
 			if !errors.As(err, &pe) {
-				t.Fatalf("Serve = %v; want a *ProtocolError", err)
+				t.Fatalf("Serve = %v; want a *pktline.ProtocolError", err)
 			}
 			if !strings.Contains(pe.Msg, tt.msg) {
 				t.Errorf("Msg = %q; want it to contain %q", pe.Msg, tt.msg)
@@ -110,7 +111,7 @@ func FuzzServe(f *testing.F) {
 		}
 		var out bytes.Buffer
 		err := Serve(context.Background(), fx.server, version, strings.NewReader(body), &out, Options{})
-		var pe *ProtocolError
+		var pe *pktline.ProtocolError
 		if errors.As(err, &pe) && !pe.Reported && out.Len() > 0 {
 			t.Errorf("unreported error %v after writing %q", err, out.String())
 		}

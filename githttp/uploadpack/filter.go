@@ -1,6 +1,7 @@
 package uploadpack
 
 import (
+	"github.com/depot/depot/githttp/pktline"
 	"strconv"
 	"strings"
 )
@@ -23,17 +24,17 @@ func parseFilter(spec string) (*filterSpec, error) {
 	case strings.HasPrefix(spec, "blob:limit="):
 		n, ok := parseSize(strings.TrimPrefix(spec, "blob:limit="))
 		if !ok {
-			return nil, protocolErrorf("invalid filter %q", spec)
+			return nil, pktline.Errorf("invalid filter %q", spec)
 		}
 		f.blobLimit = n
 	case strings.HasPrefix(spec, "tree:"):
 		d, err := strconv.Atoi(strings.TrimPrefix(spec, "tree:"))
 		if err != nil || d < 0 {
-			return nil, protocolErrorf("invalid filter %q", spec)
+			return nil, pktline.Errorf("invalid filter %q", spec)
 		}
 		f.treeDepth = d
 	default:
-		return nil, protocolErrorf("filter %q is not supported", printable([]byte(spec)))
+		return nil, pktline.Errorf("filter %q is not supported", pktline.Printable([]byte(spec)))
 	}
 	return f, nil
 }

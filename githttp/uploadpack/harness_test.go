@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -51,9 +52,9 @@ func (ts *testServer) infoRefs(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-git-upload-pack-advertisement")
 	w.Header().Set("Cache-Control", "no-cache")
-	p := &pktWriter{w: w}
-	p.linef("# service=git-upload-pack")
-	p.flush()
+	p := pktline.NewWriter(w)
+	p.Linef("# service=git-upload-pack")
+	p.Flush()
 	var err error
 	if protocolVersion(r) == 2 {
 		err = AdvertiseV2(r.Context(), ts.dir, w, Options{Agent: "depot/test"})
@@ -92,7 +93,7 @@ func (ts *testServer) uploadPack(w http.ResponseWriter, r *http.Request) {
 	sw := &startWriter{ResponseWriter: w}
 	err := Serve(r.Context(), ts.dir, protocolVersion(r), body, sw, Options{Agent: "depot/test"})
 	ts.record(err)
-	var pe *ProtocolError
+	var pe *pktline.ProtocolError
 	switch {
 	case err == nil || sw.started:
 	case errors.As(err, &pe):

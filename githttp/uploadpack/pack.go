@@ -3,6 +3,7 @@ package uploadpack
 import (
 	"bufio"
 	"fmt"
+	"github.com/depot/depot/githttp/pktline"
 	"github.com/depot/depot/repos/git/packwrite"
 	"github.com/go-git/go-git/v5/plumbing"
 	"io"
@@ -15,7 +16,7 @@ func (s *session) sendPack(q *fetchRequest, plan *packPlan) error {
 	s.band = q.band
 	progress := func(format string, args ...any) {
 		if s.band > 0 && !q.noProgress {
-			bw := &bandWriter{p: s.pkt, band: bandProgress, max: s.band}
+			bw := s.pkt.Band(pktline.BandProgress, s.band)
 			fmt.Fprintf(bw, format, args...)
 		}
 	}
@@ -26,7 +27,7 @@ func (s *session) sendPack(q *fetchRequest, plan *packPlan) error {
 	var dst io.Writer = s.bw
 	var buf *bufio.Writer
 	if s.band > 0 {
-		buf = bufio.NewWriterSize(&bandWriter{p: s.pkt, band: bandData, max: s.band}, s.band)
+		buf = bufio.NewWriterSize(s.pkt.Band(pktline.BandData, s.band), s.band)
 		dst = buf
 	} else {
 		s.rawPack = true
@@ -57,5 +58,5 @@ func (s *session) sendPack(q *fetchRequest, plan *packPlan) error {
 		}
 	}
 	progress("Total %d (delta %d), reused %d (delta %d), pack-reused %d\n", st.Total, st.Deltas, st.Reused, st.ReusedDeltas, st.PackReused)
-	return s.pkt.err
+	return s.pkt.Err()
 }

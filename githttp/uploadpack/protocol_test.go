@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -49,10 +51,11 @@ func decodeResponse(t testing.TB, b []byte) response {
 		if len(b) < 4 {
 			t.Fatalf("truncated response at %q", b)
 		}
-		n, ok := parseHex16([4]byte(b[:4]))
-		if !ok {
+		n64, err := strconv.ParseUint(string(b[:4]), 16, 16)
+		if err != nil {
 			t.Fatalf("bad pkt-line length %q", b[:4])
 		}
+		n := int(n64)
 		if n < 4 {
 			r.lines = append(r.lines, string(b[:4]))
 			b = b[4:]
@@ -66,11 +69,11 @@ func decodeResponse(t testing.TB, b []byte) response {
 			continue
 		}
 		switch {
-		case len(p) > 0 && p[0] == bandData && (inPack || len(r.pack) > 0 || bytes.HasPrefix(p[1:], []byte("PACK"))):
+		case len(p) > 0 && p[0] == pktline.BandData && (inPack || len(r.pack) > 0 || bytes.HasPrefix(p[1:], []byte("PACK"))):
 			r.pack = append(r.pack, p[1:]...)
-		case len(p) > 0 && p[0] == bandProgress:
+		case len(p) > 0 && p[0] == pktline.BandProgress:
 			r.progress += string(p[1:])
-		case len(p) > 0 && p[0] == bandError:
+		case len(p) > 0 && p[0] == pktline.BandError:
 			r.errband += string(p[1:])
 		default:
 			r.lines = append(r.lines, strings.TrimSuffix(string(p), "\n"))

@@ -2,6 +2,7 @@ package uploadpack
 
 import (
 	"bytes"
+	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"math"
 	"strconv"
@@ -55,33 +56,33 @@ func (q *fetchRequest) deepen() bool {
 // shallow/deepen/filter lines, a flush, then have lines ending with a flush or
 // "done" (gitprotocol-pack "Packfile Negotiation"). It returns nil, nil for an
 // empty request.
-func parseV0(in *pktReader) (*fetchRequest, error) {
+func parseV0(in *pktline.Reader) (*fetchRequest, error) {
 	q := &fetchRequest{}
 	first := true
 	for {
-		kind, line, err := in.next()
+		kind, line, err := in.NextLine()
 		if err == io.EOF && first {
 			return nil, nil
 		}
 		if err == io.EOF {
-			return nil, protocolErrorf("request ends before the flush after wants")
+			return nil, pktline.Errorf("request ends before the flush after wants")
 		}
 		if err != nil {
 			return nil, err
 		}
-		if kind == pktFlush {
+		if kind == pktline.Flush {
 			if first {
 				return nil, nil
 			}
 			break
 		}
-		if kind != pktData {
-			return nil, protocolErrorf("unexpected special pkt-line in want list")
+		if kind != pktline.Data {
+			return nil, pktline.Errorf("unexpected special pkt-line in want list")
 		}
 		if first {
 			rest, ok := bytes.CutPrefix(line, []byte("want "))
 			if !ok {
-				return nil, protocolErrorf("expected want, got %q", printable(line))
+				return nil, pktline.Errorf("expected want, got %q", pktline.Printable(line))
 			}
 			oid, caps, _ := bytes.Cut(rest, []byte(" "))
 			// Some clients put capabilities after a NUL, as in the advertisement.
@@ -91,7 +92,7 @@ func parseV0(in *pktReader) (*fetchRequest, error) {
 			}
 			h, ok := parseOID(oid)
 			if !ok {
-				return nil, protocolErrorf("invalid object id in want %q", printable(oid))
+				return nil, pktline.Errorf("invalid object id in want %q", pktline.Printable(oid))
 			}
 			q.wants = append(q.wants, h)
 			q.setV0Caps(string(caps))
@@ -103,31 +104,31 @@ func parseV0(in *pktReader) (*fetchRequest, error) {
 		}
 	}
 	if q.depth > 0 && (q.deepenSince != 0 || len(q.deepenNot) > 0) {
-		return nil, protocolErrorf("deepen and deepen-since (or deepen-not) cannot be used together")
+		return nil, pktline.Errorf("deepen and deepen-since (or deepen-not) cannot be used together")
 	}
 	return q, q.readHaves(in)
 }
 
 // readHaves reads v0 have lines up to a flush or "done". A stateless client
 // asking for a shallow boundary first sends its wants alone.
-func (q *fetchRequest) readHaves(in *pktReader) error {
+func (q *fetchRequest) readHaves(in *pktline.Reader) error {
 	for {
-		kind, line, err := in.next()
+		kind, line, err := in.NextLine()
 		if err == io.EOF && len(q.haves) == 0 {
 			q.noHaves = true
 			return nil
 		}
 		if err == io.EOF {
-			return protocolErrorf("have list ends without flush or done")
+			return pktline.Errorf("have list ends without flush or done")
 		}
 		if err != nil {
 			return err
 		}
-		if kind == pktFlush {
+		if kind == pktline.Flush {
 			return nil
 		}
-		if kind != pktData {
-			return protocolErrorf("unexpected special pkt-line in have list")
+		if kind != pktline.Data {
+			return pktline.Errorf("unexpected special pkt-line in have list")
 		}
 		if string(line) == "done" {
 			q.done = true
@@ -135,14 +136,14 @@ func (q *fetchRequest) readHaves(in *pktReader) error {
 		}
 		rest, ok := bytes.CutPrefix(line, []byte("have "))
 		if !ok {
-			return protocolErrorf("expected have or done, got %q", printable(line))
+			return pktline.Errorf("expected have or done, got %q", pktline.Printable(line))
 		}
 		h, ok := parseOID(rest)
 		if !ok {
-			return protocolErrorf("invalid object id in have %q", printable(rest))
+			return pktline.Errorf("invalid object id in have %q", pktline.Printable(rest))
 		}
 		if len(q.haves) >= maxHaves {
-			return protocolErrorf("too many haves (limit %d)", maxHaves)
+			return pktline.Errorf("too many haves (limit %d)", maxHaves)
 		}
 		q.haves = append(q.haves, h)
 	}
@@ -162,7 +163,7 @@ func (q *fetchRequest) setV0Caps(caps string) {
 				q.band = 1000 - 5
 			}
 		case "side-band-64k":
-			q.band = maxPktData - 1
+			q.band = pktline.MaxData - 1
 		case "thin-pack":
 			q.thinPack = true
 		case "ofs-delta":
@@ -185,39 +186,39 @@ func (q *fetchRequest) parseCommonArg(line []byte, v2 bool) error {
 	case "want":
 		h, ok := parseOID(val)
 		if !ok {
-			return protocolErrorf("invalid object id in want %q", printable(val))
+			return pktline.Errorf("invalid object id in want %q", pktline.Printable(val))
 		}
 		if len(q.wants) >= maxWants {
-			return protocolErrorf("too many wants (limit %d)", maxWants)
+			return pktline.Errorf("too many wants (limit %d)", maxWants)
 		}
 		q.wants = append(q.wants, h)
 	case "shallow":
 		h, ok := parseOID(val)
 		if !ok {
-			return protocolErrorf("invalid object id in shallow %q", printable(val))
+			return pktline.Errorf("invalid object id in shallow %q", pktline.Printable(val))
 		}
 		if len(q.shallows) >= maxShallows {
-			return protocolErrorf("too many shallow lines (limit %d)", maxShallows)
+			return pktline.Errorf("too many shallow lines (limit %d)", maxShallows)
 		}
 		q.shallows = append(q.shallows, h)
 	case "deepen":
 		n, err := strconv.Atoi(string(val))
 		if err != nil || n <= 0 {
-			return protocolErrorf("invalid deepen %q", printable(val))
+			return pktline.Errorf("invalid deepen %q", pktline.Printable(val))
 		}
 		q.depth = min(n, infiniteDepth)
 	case "deepen-since":
 		t, err := strconv.ParseInt(string(val), 10, 64)
 		if err != nil || t <= 0 {
-			return protocolErrorf("invalid deepen-since %q", printable(val))
+			return pktline.Errorf("invalid deepen-since %q", pktline.Printable(val))
 		}
 		q.deepenSince = t
 	case "deepen-not":
 		if len(val) == 0 {
-			return protocolErrorf("empty deepen-not")
+			return pktline.Errorf("empty deepen-not")
 		}
 		if len(q.deepenNot) >= maxDeepenNot {
-			return protocolErrorf("too many deepen-not lines (limit %d)", maxDeepenNot)
+			return pktline.Errorf("too many deepen-not lines (limit %d)", maxDeepenNot)
 		}
 		q.deepenNot = append(q.deepenNot, string(val))
 	case "filter":
@@ -230,7 +231,7 @@ func (q *fetchRequest) parseCommonArg(line []byte, v2 bool) error {
 		if v2 {
 			return q.parseV2Flag(line)
 		}
-		return protocolErrorf("unexpected line %q", printable(line))
+		return pktline.Errorf("unexpected line %q", pktline.Printable(line))
 	}
 	return nil
 }
@@ -241,15 +242,15 @@ func (q *fetchRequest) parseV2Flag(line []byte) error {
 	case "have":
 		h, ok := parseOID(val)
 		if !ok {
-			return protocolErrorf("invalid object id in have %q", printable(val))
+			return pktline.Errorf("invalid object id in have %q", pktline.Printable(val))
 		}
 		if len(q.haves) >= maxHaves {
-			return protocolErrorf("too many haves (limit %d)", maxHaves)
+			return pktline.Errorf("too many haves (limit %d)", maxHaves)
 		}
 		q.haves = append(q.haves, h)
 	case "want-ref":
 		if len(val) == 0 || len(q.wantRefs) >= maxWants {
-			return protocolErrorf("invalid want-ref")
+			return pktline.Errorf("invalid want-ref")
 		}
 		q.wantRefs = append(q.wantRefs, string(val))
 	case "done":
@@ -268,21 +269,21 @@ func (q *fetchRequest) parseV2Flag(line []byte) error {
 		// Not advertised; a client sending them anyway gets the plain
 		// behaviour, which it can parse.
 	default:
-		return protocolErrorf("unexpected fetch argument %q", printable(line))
+		return pktline.Errorf("unexpected fetch argument %q", pktline.Printable(line))
 	}
 	return nil
 }
 
 // parseV2Fetch reads the arguments of a v2 fetch command.
 func parseV2Fetch(args [][]byte) (*fetchRequest, error) {
-	q := &fetchRequest{band: maxPktData - 1, multiAck: 2}
+	q := &fetchRequest{band: pktline.MaxData - 1, multiAck: 2}
 	for _, a := range args {
 		if err := q.parseCommonArg(a, true); err != nil {
 			return nil, err
 		}
 	}
 	if q.depth > 0 && (q.deepenSince != 0 || len(q.deepenNot) > 0) {
-		return nil, protocolErrorf("deepen and deepen-since (or deepen-not) cannot be used together")
+		return nil, pktline.Errorf("deepen and deepen-since (or deepen-not) cannot be used together")
 	}
 	return q, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/depot/depot/githttp/pktline"
 	"io"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -15,10 +16,10 @@ type session struct {
 	ctx  context.Context
 	repo *repo
 	opt  Options
-	in   *pktReader
+	in   *pktline.Reader
 	cw   *countingWriter
 	bw   *bufio.Writer
-	pkt  *pktWriter
+	pkt  *pktline.Writer
 
 	band    int  // side-band payload size once the packfile phase began
 	rawPack bool // pack bytes went out without side-band: no in-band errors
@@ -38,17 +39,17 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 func newSession(ctx context.Context, r *repo, in io.Reader, w io.Writer, opt Options) *session {
 	cw := &countingWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 64<<10)
-	return &session{ctx: ctx, repo: r, opt: opt, in: newPktReader(in), cw: cw, bw: bw, pkt: &pktWriter{w: bw}}
+	return &session{ctx: ctx, repo: r, opt: opt, in: pktline.NewReader(bufio.NewReaderSize(in, 16<<10)), cw: cw, bw: bw, pkt: pktline.NewWriter(bw)}
 }
 
 func (s *session) started() bool { return s.cw.n > 0 || s.bw.Buffered() > 0 }
 
 // fail tells the client msg in-band, as git's upload-pack does for a request
-// it refuses, and returns the matching reported *ProtocolError.
+// it refuses, and returns the matching reported *pktline.ProtocolError.
 func (s *session) fail(format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	s.report(msg)
-	return &ProtocolError{Msg: msg, Reported: true}
+	return &pktline.ProtocolError{Msg: msg, Reported: true}
 }
 
 // report sends msg as an ERR pkt-line, or on side-band channel 3 once the
@@ -58,22 +59,22 @@ func (s *session) report(msg string) {
 	case s.rawPack:
 		// Inside a bare pack nothing can be said; the client sees it cut.
 	case s.band > 0:
-		bw := &bandWriter{p: s.pkt, band: bandError, max: s.band}
+		bw := s.pkt.Band(pktline.BandError, s.band)
 		fmt.Fprintf(bw, "error: %s\n", msg)
 	default:
-		s.pkt.linef("ERR %s", msg)
+		s.pkt.Linef("ERR %s", msg)
 	}
 }
 
 // finish reports err in-band if the response has begun, and flushes.
 func (s *session) finish(err error) error {
-	var pe *ProtocolError
+	var pe *pktline.ProtocolError
 	switch {
 	case err == nil:
 	case errors.As(err, &pe) && pe.Reported:
 	case errors.As(err, &pe) && s.started():
 		s.report(pe.Msg)
-		err = &ProtocolError{Msg: pe.Msg, Reported: true}
+		err = &pktline.ProtocolError{Msg: pe.Msg, Reported: true}
 	case s.started() && !errors.Is(err, context.Canceled):
 		s.report("upload-pack: internal server error")
 	}
@@ -103,10 +104,10 @@ func (s *session) serveV0() error {
 	}
 	if q.deepen() {
 		s.writeShallowInfo(sp)
-		s.pkt.flush()
+		s.pkt.Flush()
 	}
 	if q.noHaves {
-		return s.pkt.err // the shallow list was the whole answer
+		return s.pkt.Err() // the shallow list was the whole answer
 	}
 	neg := newNegotiator(s.ctx, s.repo, wantCommits)
 	send, err := s.negotiateV0(q, neg)
@@ -121,9 +122,9 @@ func (s *session) serveV0() error {
 		return err
 	}
 	if s.band > 0 {
-		s.pkt.flush()
+		s.pkt.Flush()
 	}
-	return s.pkt.err
+	return s.pkt.Err()
 }
 
 // negotiateV0 answers the have lines of a v0 request with ACK/NAK lines the
@@ -145,9 +146,9 @@ func (s *session) negotiateV0(q *fetchRequest, neg *negotiator) (bool, error) {
 			}
 			if ready && q.multiAck == 2 {
 				sentReady = true
-				s.pkt.linef("ACK %s ready", h)
+				s.pkt.Linef("ACK %s ready", h)
 			} else if ready {
-				s.pkt.linef("ACK %s continue", h)
+				s.pkt.Linef("ACK %s continue", h)
 			}
 			continue
 		}
@@ -155,22 +156,22 @@ func (s *session) negotiateV0(q *fetchRequest, neg *negotiator) (bool, error) {
 		last = h
 		switch {
 		case q.multiAck == 2:
-			s.pkt.linef("ACK %s common", h)
+			s.pkt.Linef("ACK %s common", h)
 		case q.multiAck == 1:
-			s.pkt.linef("ACK %s continue", h)
+			s.pkt.Linef("ACK %s continue", h)
 		case added && len(neg.common) == 1:
 			// Without multi_ack only the first common object is ACKed.
-			s.pkt.linef("ACK %s", h)
+			s.pkt.Linef("ACK %s", h)
 		}
 	}
 	if q.done {
 		switch {
 		case len(neg.common) == 0:
-			s.pkt.linef("NAK")
+			s.pkt.Linef("NAK")
 		case q.multiAck > 0:
-			s.pkt.linef("ACK %s", last)
+			s.pkt.Linef("ACK %s", last)
 		}
-		return true, s.pkt.err
+		return true, s.pkt.Err()
 	}
 	if q.multiAck == 2 && gotCommon && !gotOther {
 		ready, err := neg.okToGiveUp()
@@ -179,17 +180,17 @@ func (s *session) negotiateV0(q *fetchRequest, neg *negotiator) (bool, error) {
 		}
 		if ready {
 			sentReady = true
-			s.pkt.linef("ACK %s ready", last)
+			s.pkt.Linef("ACK %s ready", last)
 		}
 	}
 	if len(neg.common) == 0 || q.multiAck > 0 {
-		s.pkt.linef("NAK")
+		s.pkt.Linef("NAK")
 	}
 	if q.noDone && sentReady {
-		s.pkt.linef("ACK %s", last)
-		return true, s.pkt.err
+		s.pkt.Linef("ACK %s", last)
+		return true, s.pkt.Err()
 	}
-	return false, s.pkt.err
+	return false, s.pkt.Err()
 }
 
 // checkWants refuses the request in-band when a want may not be served.
@@ -219,7 +220,7 @@ func (s *session) shallow(q *fetchRequest, rs *refSet) (*shallowPlan, []plumbing
 	sp, err := planShallow(s.ctx, s.repo, q, wantCommits, rs)
 	if err != nil {
 		if isProtocolError(err) {
-			var pe *ProtocolError
+			var pe *pktline.ProtocolError
 			errors.As(err, &pe)
 			return nil, nil, s.fail("upload-pack: %s", pe.Msg)
 		}
@@ -230,10 +231,10 @@ func (s *session) shallow(q *fetchRequest, rs *refSet) (*shallowPlan, []plumbing
 
 func (s *session) writeShallowInfo(sp *shallowPlan) {
 	for _, h := range sp.shallow {
-		s.pkt.linef("shallow %s", h)
+		s.pkt.Linef("shallow %s", h)
 	}
 	for _, h := range sp.unshallow {
-		s.pkt.linef("unshallow %s", h)
+		s.pkt.Linef("unshallow %s", h)
 	}
 }
 

@@ -2,6 +2,7 @@ package uploadpack
 
 import (
 	"context"
+	"github.com/depot/depot/githttp/pktline"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -28,7 +29,7 @@ func planShallow(ctx context.Context, r *repo, q *fetchRequest, wantCommits []pl
 			continue // a commit we do not have cannot bound anything here
 		}
 		if t != plumbing.CommitObject {
-			return nil, protocolErrorf("invalid shallow object %s", h)
+			return nil, pktline.Errorf("invalid shallow object %s", h)
 		}
 		if !clientShallow[h] {
 			clientShallow[h] = true
@@ -132,7 +133,7 @@ func shallowByRevList(ctx context.Context, r *repo, q *fetchRequest, wantCommits
 	for _, name := range q.deepenNot {
 		h, ok := rs.dwim(name)
 		if !ok {
-			return nil, nil, protocolErrorf("ambiguous deepen-not: %s", name)
+			return nil, nil, pktline.Errorf("ambiguous deepen-not: %s", name)
 		}
 		obj, _, typ, err := r.peel(h)
 		if err != nil {
@@ -149,7 +150,7 @@ func shallowByRevList(ctx context.Context, r *repo, q *fetchRequest, wantCommits
 		return nil, nil, err
 	}
 	if len(kept) == 0 {
-		return nil, nil, protocolErrorf("no commits selected for shallow requests")
+		return nil, nil, pktline.Errorf("no commits selected for shallow requests")
 	}
 	in := make(map[plumbing.Hash]bool, len(kept))
 	for _, h := range kept {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/depot/depot/githttp/pktline"
 	"io"
 )
 
@@ -23,27 +24,9 @@ func (o Options) agent() string {
 	return o.Agent
 }
 
-// ProtocolError reports a request the client got wrong. Msg is meant for the
-// client and never names a path on disk.
-//
-// When Reported is false nothing has been written to the response yet and the
-// HTTP layer should answer 400 Bad Request with Msg. When Reported is true the
-// client already received Msg in-band (an ERR pkt-line, or side-band channel 3)
-// inside a response that has begun, so the HTTP layer must only log it.
-type ProtocolError struct {
-	Msg      string
-	Reported bool
-}
-
-func (e *ProtocolError) Error() string { return "uploadpack: " + e.Msg }
-
-func protocolErrorf(format string, args ...any) error {
-	return &ProtocolError{Msg: fmt.Sprintf(format, args...)}
-}
-
-// isProtocolError reports whether err is a *ProtocolError.
+// isProtocolError reports whether err is a *pktline.ProtocolError.
 func isProtocolError(err error) bool {
-	var pe *ProtocolError
+	var pe *pktline.ProtocolError
 	return errors.As(err, &pe)
 }
 
@@ -75,7 +58,7 @@ func AdvertiseV2(ctx context.Context, repoDir string, w io.Writer, opt Options) 
 // decompressed) and writes the whole response to w. version is 0 for protocol
 // v0/v1 and 2 for protocol v2.
 //
-// Errors: a *ProtocolError for requests the client got wrong (see its doc for
+// Errors: a *pktline.ProtocolError for requests the client got wrong (see its doc for
 // Reported); any other error is internal, its text is for the log only, and if
 // the response had begun the client was sent a generic in-band error.
 func Serve(ctx context.Context, repoDir string, version int, r io.Reader, w io.Writer, opt Options) error {

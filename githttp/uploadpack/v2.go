@@ -2,6 +2,7 @@ package uploadpack
 
 import (
 	"bytes"
+	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"strings"
 
@@ -22,21 +23,21 @@ func (s *session) serveV2() error {
 			return nil
 		}
 		for n := 0; ; n++ {
-			kind, line, err := s.in.next()
+			kind, line, err := s.in.NextLine()
 			if err == io.EOF {
-				return protocolErrorf("%s: arguments end without a flush-pkt", cmd)
+				return pktline.Errorf("%s: arguments end without a flush-pkt", cmd)
 			}
 			if err != nil {
 				return err
 			}
-			if kind == pktFlush {
+			if kind == pktline.Flush {
 				return nil
 			}
-			if kind != pktData {
-				return protocolErrorf("%s: unexpected special pkt-line", cmd)
+			if kind != pktline.Data {
+				return pktline.Errorf("%s: unexpected special pkt-line", cmd)
 			}
 			if n >= maxArgs {
-				return protocolErrorf("%s: too many arguments", cmd)
+				return pktline.Errorf("%s: too many arguments", cmd)
 			}
 			if err := each(line); err != nil {
 				return err
@@ -47,7 +48,7 @@ func (s *session) serveV2() error {
 	case "ls-refs":
 		err := readArgs(func(b []byte) error {
 			if len(args) >= maxRefPrefixes+16 {
-				return protocolErrorf("ls-refs: too many arguments")
+				return pktline.Errorf("ls-refs: too many arguments")
 			}
 			args = append(args, bytes.Clone(b))
 			return nil
@@ -57,12 +58,12 @@ func (s *session) serveV2() error {
 		}
 		return s.lsRefs(args)
 	case "fetch":
-		q := &fetchRequest{band: maxPktData - 1, multiAck: 2}
+		q := &fetchRequest{band: pktline.MaxData - 1, multiAck: 2}
 		if err := readArgs(func(b []byte) error { return q.parseCommonArg(b, true) }); err != nil {
 			return err
 		}
 		if q.depth > 0 && (q.deepenSince != 0 || len(q.deepenNot) > 0) {
-			return protocolErrorf("deepen and deepen-since (or deepen-not) cannot be used together")
+			return pktline.Errorf("deepen and deepen-since (or deepen-not) cannot be used together")
 		}
 		return s.fetchV2(q)
 	case "object-info":
@@ -75,11 +76,11 @@ func (s *session) serveV2() error {
 			case bytes.HasPrefix(b, []byte("oid ")):
 				h, ok := parseOID(b[4:])
 				if !ok || len(oids) >= maxWants {
-					return protocolErrorf("object-info: invalid oid line")
+					return pktline.Errorf("object-info: invalid oid line")
 				}
 				oids = append(oids, h)
 			default:
-				return protocolErrorf("object-info: unexpected argument %q", printable(b))
+				return pktline.Errorf("object-info: unexpected argument %q", pktline.Printable(b))
 			}
 			return nil
 		})
@@ -88,50 +89,50 @@ func (s *session) serveV2() error {
 		}
 		return s.objectInfo(size, oids)
 	}
-	return protocolErrorf("unknown command %q", printable([]byte(cmd)))
+	return pktline.Errorf("unknown command %q", pktline.Printable([]byte(cmd)))
 }
 
 // readV2Command reads "command=<name>" and the capability lines after it. It
 // returns "" for an empty request (a lone flush-pkt or nothing).
 func (s *session) readV2Command() (cmd string, hasArgs bool, err error) {
 	for n := 0; ; n++ {
-		kind, line, err := s.in.next()
+		kind, line, err := s.in.NextLine()
 		if err == io.EOF && n == 0 {
 			return "", false, nil
 		}
 		if err == io.EOF {
-			return "", false, protocolErrorf("request ends without a flush-pkt")
+			return "", false, pktline.Errorf("request ends without a flush-pkt")
 		}
 		if err != nil {
 			return "", false, err
 		}
 		switch kind {
-		case pktFlush:
+		case pktline.Flush:
 			if n == 0 {
 				return "", false, nil
 			}
 			return cmd, false, nil
-		case pktDelim:
+		case pktline.Delim:
 			if n == 0 {
-				return "", false, protocolErrorf("expected command, got delim-pkt")
+				return "", false, pktline.Errorf("expected command, got delim-pkt")
 			}
 			return cmd, true, nil
-		case pktEnd:
-			return "", false, protocolErrorf("unexpected response-end pkt")
+		case pktline.ResponseEnd:
+			return "", false, pktline.Errorf("unexpected response-end pkt")
 		}
 		if n == 0 {
 			c, ok := bytes.CutPrefix(line, []byte("command="))
 			if !ok || len(c) == 0 {
-				return "", false, protocolErrorf("expected command=, got %q", printable(line))
+				return "", false, pktline.Errorf("expected command=, got %q", pktline.Printable(line))
 			}
 			cmd = string(c)
 			continue
 		}
 		if n > 1024 {
-			return "", false, protocolErrorf("too many capability lines")
+			return "", false, pktline.Errorf("too many capability lines")
 		}
 		if f, ok := bytes.CutPrefix(line, []byte("object-format=")); ok && string(f) != "sha1" {
-			return "", false, protocolErrorf("unsupported object format %q", printable(f))
+			return "", false, pktline.Errorf("unsupported object format %q", pktline.Printable(f))
 		}
 		// agent=, server-option= and unknown capabilities need no action.
 	}
@@ -170,46 +171,46 @@ func (s *session) fetchV2(q *fetchRequest) error {
 		}
 	}
 	if !q.done {
-		s.pkt.linef("acknowledgments")
+		s.pkt.Linef("acknowledgments")
 		if len(acks) == 0 {
-			s.pkt.linef("NAK")
+			s.pkt.Linef("NAK")
 		}
 		for _, h := range acks {
-			s.pkt.linef("ACK %s", h)
+			s.pkt.Linef("ACK %s", h)
 		}
 		ready, err := neg.okToGiveUp()
 		if err != nil {
 			return err
 		}
 		if !ready {
-			s.pkt.flush()
-			return s.pkt.err
+			s.pkt.Flush()
+			return s.pkt.Err()
 		}
-		s.pkt.linef("ready")
-		s.pkt.delim()
+		s.pkt.Linef("ready")
+		s.pkt.Delim()
 	}
 	if q.deepen() || len(q.shallows) > 0 {
-		s.pkt.linef("shallow-info")
+		s.pkt.Linef("shallow-info")
 		s.writeShallowInfo(sp)
-		s.pkt.delim()
+		s.pkt.Delim()
 	}
 	if len(wanted) > 0 {
-		s.pkt.linef("wanted-refs")
+		s.pkt.Linef("wanted-refs")
 		for _, rf := range wanted {
-			s.pkt.linef("%s %s", rf.hash, rf.name)
+			s.pkt.Linef("%s %s", rf.hash, rf.name)
 		}
-		s.pkt.delim()
+		s.pkt.Delim()
 	}
 	plan, err := s.plan(q, rs, sp, neg)
 	if err != nil {
 		return err
 	}
-	s.pkt.linef("packfile")
+	s.pkt.Linef("packfile")
 	if err := s.sendPack(q, plan); err != nil {
 		return err
 	}
-	s.pkt.flush()
-	return s.pkt.err
+	s.pkt.Flush()
+	return s.pkt.Err()
 }
 
 // find returns the ref named name, HEAD included.
@@ -231,20 +232,20 @@ func (rs *refSet) find(name string) (ref, bool) {
 // objectInfo answers the v2 object-info command with object sizes.
 func (s *session) objectInfo(size bool, oids []plumbing.Hash) error {
 	if size {
-		s.pkt.linef("size")
+		s.pkt.Linef("size")
 	}
 	for _, h := range oids {
 		if !size {
-			s.pkt.linef("%s", h)
+			s.pkt.Linef("%s", h)
 			continue
 		}
 		n, err := s.repo.size(h)
 		if err != nil {
-			s.pkt.linef("%s ", h)
+			s.pkt.Linef("%s ", h)
 			continue
 		}
-		s.pkt.linef("%s %d", h, n)
+		s.pkt.Linef("%s %d", h, n)
 	}
-	s.pkt.flush()
-	return s.pkt.err
+	s.pkt.Flush()
+	return s.pkt.Err()
 }
