@@ -27,8 +27,8 @@ func (s *Store) CreateProject(ctx context.Context, p *repos.Project, owner strin
 		p.DisplayName = p.Name
 	}
 	for _, f := range []struct{ name, v string }{{"displayName", p.DisplayName}, {"description", p.Description}} {
-		if len(f.v) > 1000 {
-			return fmt.Errorf("tokens: create project: %w", invalid(f.name, "longer than 1000 bytes"))
+		if err := CheckText(f.name, f.v, 1000); err != nil {
+			return fmt.Errorf("tokens: create project: %w", err)
 		}
 	}
 	tx, err := s.db.BeginTx(ctx, nil)

@@ -50,6 +50,21 @@ func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
+// CheckText returns a *ValidationError naming field when v, a line of free
+// text such as a description, is longer than max bytes or holds a control
+// character other than tab: CR, LF and NUL would forge lines in logs and
+// break the pages and lists that show it. Every such field of a token or a
+// project is checked here.
+func CheckText(field, v string, max int) error {
+	if len(v) > max {
+		return invalid(field, "longer than %d bytes", max)
+	}
+	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
+		return invalid(field, "contains control characters")
+	}
+	return nil
+}
+
 // User is an account. GlobalKey is its login name and its namespace.
 type User struct {
 	ID        int64

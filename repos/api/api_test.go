@@ -290,3 +290,21 @@ func TestBranchesTagsCommits(t *testing.T) {
 		t.Fatalf("fsck: %v %s", err, out)
 	}
 }
+
+// TestProjectTextRefusesControlCharacters: a project's description and
+// display name are single-line text, as a token's description is; CR, LF
+// and NUL would break logs and pages that show them.
+func TestProjectTextRefusesControlCharacters(t *testing.T) {
+	f := newFixture(t)
+	const p = "/api/v1/projects"
+	f.run(t, []call{
+		{"ErrDescriptionLF", "POST", p, as("tester"), map[string]string{"name": "lf", "description": "one\ntwo"}, 400, "description"},
+		{"ErrDescriptionCR", "POST", p, as("tester"), map[string]string{"name": "cr", "description": "one\rtwo"}, 400, "description"},
+		{"ErrDescriptionNUL", "POST", p, as("tester"), map[string]string{"name": "nul", "description": "one\x00two"}, 400, "description"},
+		{"ErrDisplayNameLF", "POST", p, as("tester"), map[string]string{"name": "dlf", "displayName": "Team\nX"}, 400, "displayName"},
+		{"ErrDisplayNameCR", "POST", p, as("tester"), map[string]string{"name": "dcr", "displayName": "Team\rX"}, 400, "displayName"},
+		{"ErrDisplayNameNUL", "POST", p, as("tester"), map[string]string{"name": "dnul", "displayName": "Team\x00X"}, 400, "displayName"},
+		{"TabIsText", "POST", p, as("tester"), map[string]string{"name": "tab", "displayName": "Team\tX", "description": "a\tb"}, 201, `"name":"tab"`},
+		{"ErrNothingCreated", "GET", p + "/lf", as("tester"), nil, 404, "not found"},
+	})
+}
