@@ -38,6 +38,45 @@ func ValidateOwner(owner string) error {
 	return nil
 }
 
+// reserved are the names that the server routes at the top level, where
+// a namespace would otherwise sit (/OWNER/NAME): the API and avatars it
+// serves now, the web pages and operations endpoints of SPEC.md, and the
+// files browsers and crawlers ask every site for. TestReservedCoversRoutes
+// in cmd/depot checks that every top-level route is here.
+var reserved = []string{
+	"api", "avatars", // routed now
+	"login", "logout", "settings", "static", // web pages
+	"metrics", "healthz", "readyz", // operations
+	"explore", "new", // conventional pages of a git forge
+	"favicon.ico", "robots.txt",
+}
+
+// Reserved reports whether name, compared case-insensitively, is a name
+// that no user or project may take.
+func Reserved(name string) bool {
+	for _, r := range reserved {
+		if strings.EqualFold(r, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// ReservedNames returns the reserved names, lower case.
+func ReservedNames() []string { return append([]string(nil), reserved...) }
+
+// ValidateNewOwner checks the name of a new namespace, a user's global_key
+// or a project name: ValidateOwner, and not Reserved.
+func ValidateNewOwner(owner string) error {
+	if err := ValidateOwner(owner); err != nil {
+		return err
+	}
+	if Reserved(owner) {
+		return fmt.Errorf("%w: %q is reserved for the server's own pages", ErrInvalid, owner)
+	}
+	return nil
+}
+
 // ValidateName checks a repository name (without the .git suffix).
 func ValidateName(name string) error {
 	switch {

@@ -20,7 +20,7 @@ var _ repos.Namespaces = (*Store)(nil)
 // ErrNotFound when owner is not a user, and a *ValidationError for a bad
 // name.
 func (s *Store) CreateProject(ctx context.Context, p *repos.Project, owner string) error {
-	if err := repos.ValidateOwner(p.Name); err != nil {
+	if err := repos.ValidateNewOwner(p.Name); err != nil {
 		return fmt.Errorf("tokens: create project: %w", invalid("name", "%s", strings.TrimPrefix(err.Error(), repos.ErrInvalid.Error()+": ")))
 	}
 	if p.DisplayName == "" {

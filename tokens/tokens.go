@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/depot/depot/repos"
 )
 
 // Errors returned by the Store, wrapped with the operation that failed.
@@ -99,6 +101,8 @@ func (u *User) Validate() error {
 		return invalid("global_key", "required")
 	case !ValidGlobalKey(u.GlobalKey):
 		return invalid("global_key", "must be 1 to 39 letters, digits, '_', '.' or '-', starting with a letter or digit")
+	case repos.Reserved(u.GlobalKey):
+		return invalid("global_key", "%q is reserved for the server's own pages", u.GlobalKey)
 	case !utf8.ValidString(u.Name) || utf8.RuneCountInString(u.Name) > maxNameLen:
 		return invalid("name", "must be valid text of at most %d characters", maxNameLen)
 	case u.Email != "" && !validEmail(u.Email):

@@ -276,6 +276,8 @@ func TestCLIUsage(t *testing.T) {
 		{"UserAddShortPassword", "x\n", []string{"user", "add", "bob", "--password-stdin", "--data", data}, 2, "err", "at least 8"},
 		{"UserAddBadName", "long-enough\n", []string{"user", "add", "bob!", "--password-stdin", "--data", data}, 2, "err", "global_key"},
 		{"UserAddMissingName", "long-enough\n", []string{"user", "add", "--password-stdin", "--data", data}, 2, "err", "missing NAME"},
+		{"UserAddReservedName", "long-enough\n", []string{"user", "add", "Settings", "--password-stdin", "--data", data}, 2, "err", "reserved"},
+		{"ProjectCreateReservedName", "", []string{"project", "create", "static", "--owner", "x", "--data", data}, 2, "err", "reserved"},
 		{"TokenCreateNoUser", "", []string{"token", "create", "--data", data}, 2, "err", "--user is required"},
 		{"TokenCreateBadScope", "", []string{"token", "create", "--user", "x", "--scopes", "repo", "--data", data}, 2, "err", "unknown scope"},
 		{"TokenCreateUnknownUser", "", []string{"token", "create", "--user", "ghost", "--data", data}, 1, "err", "no such user"},

@@ -98,16 +98,7 @@ func runServe(e *env, args []string) error {
 	if err := bootstrapAdmin(ctx, d.store, e.getenv("DEPOT_ADMIN_PASSWORD"), log); err != nil {
 		return err
 	}
-	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
-	policy := repos.NewPolicy(d.store)
-	git := githttp.New(d.repos, authn, policy, log)
-	git.Limits.MaxObjectBytes = int64(f.maxObjectSize)
-	handler := server.New(server.Config{
-		Auth: authn,
-		Log:  log,
-		API:  []server.Surface{api.New(d.store, log), repoapi.New(d.store, d.repos, policy, log)},
-		Git:  []server.Surface{git},
-	})
+	handler := server.New(serverConfig(d, log, int64(f.maxObjectSize)))
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -135,6 +126,21 @@ func runServe(e *env, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serverConfig wires the store and the repositories into the server's
+// surfaces; maxObjectBytes bounds an object a push brings.
+func serverConfig(d *data, log logrus.FieldLogger, maxObjectBytes int64) server.Config {
+	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
+	policy := repos.NewPolicy(d.store)
+	git := githttp.New(d.repos, authn, policy, log)
+	git.Limits.MaxObjectBytes = maxObjectBytes
+	return server.Config{
+		Auth: authn,
+		Log:  log,
+		API:  []server.Surface{api.New(d.store, log), repoapi.New(d.store, d.repos, policy, log)},
+		Git:  []server.Surface{git},
+	}
 }
 
 // bootstrapAdmin creates the user admin when there are no users yet, with

@@ -308,3 +308,14 @@ func TestProjectTextRefusesControlCharacters(t *testing.T) {
 		{"ErrNothingCreated", "GET", p + "/lf", as("tester"), nil, 404, "not found"},
 	})
 }
+
+// TestReservedNamespaces: names the server routes at the top level cannot
+// be taken by a project, in any case.
+func TestReservedNamespaces(t *testing.T) {
+	f := newFixture(t)
+	var calls []call
+	for _, name := range []string{"api", "API", "login", "logout", "settings", "static", "avatars", "Avatars", "metrics", "healthz", "readyz"} {
+		calls = append(calls, call{"Err" + name, "POST", "/api/v1/projects", as("tester"), map[string]string{"name": name}, 400, "name"})
+	}
+	f.run(t, calls)
+}
