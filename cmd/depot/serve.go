@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"net"
 	"net/http"
@@ -206,8 +207,12 @@ func openData(ctx context.Context, dir string) (*data, error) {
 	return &data{dir: dir, store: store, repos: rd}, nil
 }
 
-// openRepos opens DATA/repos, the directory of every repository.
+// openRepos opens DATA/repos, the directory of every repository, making
+// DATA private first.
 func openRepos(dataDir string) (*repos.Dir, error) {
+	if err := privateDir(dataDir); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
 	rd, err := repos.OpenDir(filepath.Join(dataDir, "repos"))
 	if err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -217,4 +222,42 @@ func openRepos(dataDir string) (*repos.Dir, error) {
 
 func (d *data) close() {
 	_ = d.store.Close()
+}
+
+// dataEntries are the names depot itself puts in the data directory.
+var dataEntries = map[string]bool{
+	"depot.db": true, "depot.db-wal": true, "depot.db-shm": true, "depot.db-journal": true, "repos": true,
+}
+
+// privateDir creates dir with mode 0700: it holds the database and every
+// repository, and only depot's own user has any business there. A
+// directory that exists with looser modes is tightened when it holds
+// nothing but what depot puts there (an older depot made it 0755); one
+// that holds other files too was made by someone else, and is left as it
+// is. The database files are depot's whatever the directory, and
+// tokens.Open makes them 0600.
+func privateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return os.MkdirAll(dir, 0o700)
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !dataEntries[e.Name()] {
+			return nil
+		}
+	}
+	return os.Chmod(dir, fi.Mode().Perm()&0o700)
 }
