@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/depot/depot/githttp"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/gc"
+	"github.com/depot/depot/repos/repostest"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
@@ -31,6 +34,7 @@ type env struct {
 	t     *testing.T
 	srv   *httptest.Server
 	store *tokens.Store
+	ns    *repostest.Recorder // what the policy asks of the store
 	repos *repos.Dir
 	home  string
 }
@@ -58,11 +62,12 @@ func newEnv(t *testing.T) *env {
 	log.SetOutput(testLog{t})
 	r := mux.NewRouter()
 	a := auth.NewAuthenticator(tokens.Verifier{Store: store}, nil)
-	githttp.New(rd, a, repos.NewPolicy(store), log).Register(r)
+	ns := repostest.NewRecorder(store)
+	githttp.New(rd, a, repos.NewPolicy(ns), log).Register(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	home := t.TempDir()
-	return &env{t: t, srv: srv, store: store, repos: rd, home: home}
+	return &env{t: t, srv: srv, store: store, ns: ns, repos: rd, home: home}
 }
 
 func (e *env) token(user string, scopes ...string) string {
@@ -198,6 +203,62 @@ func TestAccessErrors(t *testing.T) {
 			t.Fatalf("push = %v %s", err, out)
 		}
 	})
+}
+
+// TestHiddenAndMissingDoTheSameWork: git's answer for a private
+// repository the caller may not see must not differ from the answer for a
+// missing one, in content or in time. Rather than time them, which would
+// flake, it checks that both ask the store the same questions in the same
+// order.
+func TestHiddenAndMissingDoTheSameWork(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.store.CreateProject(ctx, &repos.Project{Name: "test"}, "tester"); err != nil {
+		t.Fatal(err)
+	}
+	for _, owner := range []string{"tester", "test"} {
+		if _, err := e.repos.Create(owner, "secret", repos.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.SaveRepoInfo(ctx, owner, "secret", &repos.Info{Visibility: repos.Private}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := "Basic " + base64.StdEncoding.EncodeToString([]byte("other:"+e.token("other", auth.ScopeDepot)))
+	for _, tc := range []struct {
+		name, hidden, missing, authz string
+	}{
+		{"UserRepoFetch", "tester/secret.git", "tester/missing.git", other},
+		{"UserRepoAnonymous", "tester/secret.git", "tester/missing.git", ""},
+		{"ProjectRepoFetch", "test/secret.git", "test/missing.git", other},
+		{"ProjectRepoAnonymous", "test/secret", "test/missing", ""},
+		{"OwnerCase", "TEST/secret.git", "TEST/missing.git", other},
+		{"UnknownOwner", "test/secret.git", "nobody/secret.git", other},
+	} {
+		for _, sv := range []string{"git-upload-pack", "git-receive-pack"} {
+			t.Run(tc.name+"/"+sv, func(t *testing.T) {
+				get := func(path string) (int, string, []string) {
+					e.ns.Reset()
+					res, body := e.do("GET", "/"+path+"/info/refs?service="+sv, nil, "Authorization", tc.authz)
+					return res.StatusCode, strings.ReplaceAll(body, strings.TrimSuffix(path, ".git"), "X"), e.ns.Calls()
+				}
+				hs, hb, hc := get(tc.hidden)
+				ms, mb, mc := get(tc.missing)
+				if hs != ms || hs < 400 {
+					t.Fatalf("%s = %d, %s = %d; want the same refusal", tc.hidden, hs, tc.missing, ms)
+				}
+				if !slices.Equal(hc, mc) {
+					t.Errorf("%s asks the store %v\n%s asks %v\nwant the same questions", tc.hidden, hc, tc.missing, mc)
+				}
+				if len(hc) == 0 {
+					t.Errorf("no questions recorded; is the recorder wired in?")
+				}
+				if hb != mb {
+					t.Errorf("answers differ: %q / %q", hb, mb)
+				}
+			})
+		}
+	}
 }
 
 func (e *env) do(method, path string, body io.Reader, header ...string) (*http.Response, string) {

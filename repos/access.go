@@ -2,6 +2,7 @@ package repos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -131,6 +132,36 @@ func (p *Policy) Decide(ctx context.Context, id *auth.Identity, owner, name stri
 		return Forbidden, nil
 	}
 	return Hidden, nil
+}
+
+// Open finds the repository owner/name for id to perform act on and says
+// whether it may: the one way every surface opens a repository that a
+// caller names. The owner is matched case-insensitively (CanonicalOwner).
+//
+// A repository that does not exist comes back nil and Hidden, but only
+// after the very lookups that an existing one costs: the store is asked
+// the same questions in the same order either way, so that the time of a
+// refusal does not tell a private repository from a missing one. A
+// malformed name is an error wrapping ErrInvalid, found before any lookup.
+func (p *Policy) Open(ctx context.Context, d *Dir, id *auth.Identity, owner, name string, act Action) (*Repo, Decision, error) {
+	if err := ValidateOwner(owner); err != nil {
+		return nil, Hidden, err
+	}
+	if err := ValidateName(name); err != nil {
+		return nil, Hidden, err
+	}
+	owner = p.CanonicalOwner(ctx, owner)
+	repo, openErr := d.Open(owner, name)
+	decision, err := p.Decide(ctx, id, owner, name, act)
+	switch {
+	case err != nil:
+		return nil, Hidden, err
+	case errors.Is(openErr, ErrNotFound):
+		return nil, Hidden, nil
+	case openErr != nil:
+		return nil, Hidden, openErr
+	}
+	return repo, decision, nil
 }
 
 // CanonicalOwner returns owner as its user or project registered it, so

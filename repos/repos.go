@@ -135,16 +135,19 @@ func (d *Dir) path(owner, name string) (string, error) {
 
 // Open returns the repository OWNER/NAME. It returns ErrNotFound when there
 // is none, or when the path resolves, through a symlink, outside the root.
+// A missing repository goes through the same checks as one that exists,
+// each failing, so that both take about as long (see Policy.Open).
 func (d *Dir) Open(owner, name string) (*Repo, error) {
 	p, err := d.path(owner, name)
 	if err != nil {
 		return nil, err
 	}
 	real, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		return nil, fmt.Errorf("repos: open %s/%s: %w", owner, name, ErrNotFound)
+	found := err == nil
+	if !found {
+		real = p
 	}
-	if !within(d.root, real) || !isBare(real) {
+	if bare := isBare(real); !found || !within(d.root, real) || !bare {
 		return nil, fmt.Errorf("repos: open %s/%s: %w", owner, name, ErrNotFound)
 	}
 	return &Repo{Owner: owner, Name: name, Path: real}, nil
@@ -155,14 +158,17 @@ func within(root, p string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
-// isBare reports whether dir looks like a bare git repository.
+// isBare reports whether dir looks like a bare git repository. It looks
+// at every file whatever it finds, so that a missing directory costs what
+// an existing one does.
 func isBare(dir string) bool {
+	bare := true
 	for _, p := range []string{"HEAD", "objects", "refs"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
-			return false
+			bare = false
 		}
 	}
-	return true
+	return bare
 }
 
 // CreateOptions tune a new repository.

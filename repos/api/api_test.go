@@ -12,12 +12,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/api"
+	"github.com/depot/depot/repos/repostest"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
@@ -30,6 +32,7 @@ const pw = "password-1"
 type fixture struct {
 	t     *testing.T
 	store *tokens.Store
+	ns    *repostest.Recorder // what the policy asks of the store
 	dir   *repos.Dir
 	srv   *httptest.Server
 }
@@ -68,10 +71,11 @@ func newFixture(t *testing.T) *fixture {
 	log.SetOutput(io.Discard)
 	r := mux.NewRouter()
 	r.Use(auth.NewAuthenticator(tokens.Verifier{Store: store}, nil).Middleware(auth.Options{Passwords: true}, log))
-	api.New(store, dir, repos.NewPolicy(store), log).Register(r)
+	ns := repostest.NewRecorder(store)
+	api.New(store, dir, repos.NewPolicy(ns), log).Register(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, store: store, dir: dir, srv: srv}
+	return &fixture{t: t, store: store, ns: ns, dir: dir, srv: srv}
 }
 
 func as(user string) string {
@@ -318,4 +322,53 @@ func TestReservedNamespaces(t *testing.T) {
 		calls = append(calls, call{"Err" + name, "POST", "/api/v1/projects", as("tester"), map[string]string{"name": name}, 400, "name"})
 	}
 	f.run(t, calls)
+}
+
+// TestHiddenAndMissingDoTheSameWork: a private repository that the
+// caller may not see answers 404 like a missing one, and must take as
+// long, or the time of the answer tells which names exist. Rather than
+// time the answers, which would flake, it checks that both ask the store
+// the same questions in the same order and answer the same.
+func TestHiddenAndMissingDoTheSameWork(t *testing.T) {
+	f := newFixture(t)
+	for _, p := range []string{"/api/v1/user/repos", "/api/v1/projects/test/repos"} {
+		if r := f.do("POST", p, as("tester"), map[string]string{"name": "secret"}); r.status != 201 {
+			t.Fatalf("POST %s = %d %s", p, r.status, r.body)
+		}
+	}
+	outsider := f.token("outsider", auth.ScopeProject, auth.ScopeDepot)
+	for _, tc := range []struct {
+		name, method, hidden, missing, authz string
+	}{
+		{"UserRepoOutsider", "GET", "/api/v1/repos/tester/secret", "/api/v1/repos/tester/missing", outsider},
+		{"UserRepoAnonymous", "GET", "/api/v1/repos/tester/secret", "/api/v1/repos/tester/missing", ""},
+		{"ProjectRepoOutsider", "GET", "/api/v1/repos/test/secret", "/api/v1/repos/test/missing", outsider},
+		{"ProjectRepoPassword", "GET", "/api/v1/repos/test/secret", "/api/v1/repos/test/missing", as("outsider")},
+		{"ProjectRepoAnonymous", "GET", "/api/v1/repos/test/secret", "/api/v1/repos/test/missing", ""},
+		{"OwnerCaseOutsider", "GET", "/api/v1/repos/TEST/secret", "/api/v1/repos/TEST/missing", outsider},
+		{"UnknownOwner", "GET", "/api/v1/repos/test/secret", "/api/v1/repos/nobody/secret", outsider},
+		{"BranchesOutsider", "GET", "/api/v1/repos/test/secret/branches", "/api/v1/repos/test/missing/branches", outsider},
+		{"DeleteOutsider", "DELETE", "/api/v1/repos/tester/secret", "/api/v1/repos/tester/missing", outsider},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.ns.Reset()
+			hidden := f.do(tc.method, tc.hidden, tc.authz, nil)
+			hiddenCalls := f.ns.Calls()
+			f.ns.Reset()
+			missing := f.do(tc.method, tc.missing, tc.authz, nil)
+			missingCalls := f.ns.Calls()
+			if hidden.status != 404 || missing.status != 404 {
+				t.Fatalf("%s = %d, %s = %d; want 404 for both", tc.hidden, hidden.status, tc.missing, missing.status)
+			}
+			if !slices.Equal(hiddenCalls, missingCalls) {
+				t.Errorf("%s asks the store %v\n%s asks %v\nwant the same questions", tc.hidden, hiddenCalls, tc.missing, missingCalls)
+			}
+			if len(hiddenCalls) == 0 {
+				t.Errorf("no questions recorded; is the recorder wired in?")
+			}
+			if strings.Count(hidden.body, `"code"`) != 1 || len(hidden.body)-len(tc.hidden) != len(missing.body)-len(tc.missing) {
+				t.Errorf("bodies differ in shape: %s / %s", hidden.body, missing.body)
+			}
+		})
+	}
 }
