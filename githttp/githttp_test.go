@@ -261,6 +261,46 @@ func TestHiddenAndMissingDoTheSameWork(t *testing.T) {
 	}
 }
 
+// TestRepositoryNamesIgnoreCase: a repository's URL reaches it in any
+// case, and only it, with its own permissions.
+func TestRepositoryNamesIgnoreCase(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tok := e.token("tester", auth.ScopeDepot)
+	wt := e.seed("tester", "hello", "tester", tok)
+	if err := e.store.SaveRepoInfo(ctx, "tester", "hello", &repos.Info{Visibility: repos.Private}); err != nil {
+		t.Fatal(err)
+	}
+	want := e.revParse(wt, "HEAD")
+	dst := filepath.Join(t.TempDir(), "clone")
+	e.mustGit("", "clone", "-q", e.url("tester", tok, "tester/HELLO.git"), dst)
+	if got := e.revParse(dst, "HEAD"); got != want {
+		t.Fatalf("clone of tester/HELLO.git has HEAD %s; want %s", got, want)
+	}
+	os.WriteFile(filepath.Join(dst, "README"), []byte("pushed through another case\n"), 0o644)
+	e.mustGit(dst, "commit", "-qam", "second")
+	e.mustGit(dst, "push", "-q", e.url("tester", tok, "tester/Hello"), "main")
+	if got, want := e.serverRev("tester", "hello", "main"), e.revParse(dst, "HEAD"); got != want {
+		t.Fatalf("tester/hello main = %s after a push to tester/Hello; want %s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(e.repos.Root(), "tester", "Hello.git")); !os.IsNotExist(err) {
+		t.Fatalf("a push to tester/Hello made a second directory: %v", err)
+	}
+	other := e.token("other", auth.ScopeDepot)
+	for _, tc := range []struct{ name, url, want string }{
+		{"AnonymousPrivate", e.url("", "", "tester/HELLO.git"), "could not read Username"},
+		{"OutsiderPrivate", e.url("other", other, "TESTER/HELLO.git"), "not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := e.git("", "ls-remote", tc.url)
+			if err == nil || !strings.Contains(out, tc.want) {
+				t.Fatalf("ls-remote = %v\n%s\nwant failure mentioning %q", err, out, tc.want)
+			}
+		})
+	}
+	e.fsck("tester", "hello")
+}
+
 func (e *env) do(method, path string, body io.Reader, header ...string) (*http.Response, string) {
 	e.t.Helper()
 	req, _ := http.NewRequest(method, e.srv.URL+path, body)

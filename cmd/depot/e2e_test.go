@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/depot/depot/repos"
 )
 
 // depotBin is the binary built once for the end-to-end tests.
@@ -357,5 +360,36 @@ func TestSeedExample(t *testing.T) {
 	}
 	if got := git(again, "log", "--format=%s"); strings.TrimSpace(got) != "first commit" {
 		t.Fatalf("second clone has %q", got)
+	}
+}
+
+// TestRepoCreateCaseVariant: depot repo create refuses a name that an
+// existing repository holds in another case, and leaves that one as it is.
+func TestRepoCreateCaseVariant(t *testing.T) {
+	data := t.TempDir()
+	if out, errOut, code := cli(t, "tester-password\n", "user", "add", "tester", "--password-stdin", "--data", data); code != 0 {
+		t.Fatalf("user add: exit %d: %s %s", code, out, errOut)
+	}
+	if out, errOut, code := cli(t, "", "repo", "create", "tester/cs", "--description", "lower", "--data", data); code != 0 {
+		t.Fatalf("repo create tester/cs: exit %d: %s %s", code, out, errOut)
+	}
+	out, errOut, code := cli(t, "", "repo", "create", "tester/CS", "--public", "--data", data)
+	if code != 1 || !strings.Contains(errOut, "already exists") || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+		t.Fatalf("repo create tester/CS = exit %d, stdout %q, stderr %q; want exit 1 and one line saying it exists", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(data, "repos", "tester", "CS.git")); !os.IsNotExist(err) {
+		t.Fatalf("tester/CS.git on disk: %v", err)
+	}
+	d, err := openData(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	info, err := d.store.RepoInfo(context.Background(), "tester", "cs")
+	if err != nil || info.Visibility != repos.Private || info.Description != "lower" {
+		t.Fatalf("record of tester/cs = %+v, %v; want it private and described as before", info, err)
+	}
+	if out, errOut, code := cli(t, "", "repo", "gc", "TESTER/CS", "--data", data); code != 0 || !strings.Contains(out, "repacked tester/cs") {
+		t.Fatalf("repo gc TESTER/CS = exit %d, %q %q; want tester/cs repacked", code, out, errOut)
 	}
 }

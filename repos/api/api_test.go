@@ -372,3 +372,39 @@ func TestHiddenAndMissingDoTheSameWork(t *testing.T) {
 		})
 	}
 }
+
+// TestRepositoryNamesIgnoreCase: repository names are compared
+// case-insensitively, as GitHub and Gitea do, though the directory on
+// disk keeps the case the repository was created with. A case variant of
+// an existing name is a conflict, never a second repository sharing the
+// first one's record; any case reaches the one repository.
+func TestRepositoryNamesIgnoreCase(t *testing.T) {
+	f := newFixture(t)
+	const r = "/api/v1/repos/tester/"
+	f.run(t, []call{
+		{"CreatePrivate", "POST", "/api/v1/user/repos", as("tester"), map[string]string{"name": "cs", "description": "lower"}, 201, `"name":"cs"`},
+		{"ErrCreateCaseVariant", "POST", "/api/v1/user/repos", as("tester"), map[string]string{"name": "CS", "visibility": "public", "description": "upper"}, 409, "exists"},
+		{"ErrStillPrivate", "GET", r + "cs", "", nil, 404, "not found"},
+		{"ErrVariantNotPublic", "GET", r + "CS", "", nil, 404, "not found"},
+		{"GetAnyCase", "GET", r + "CS", as("tester"), nil, 200, `"fullName":"tester/cs"`},
+		{"DescriptionKept", "GET", r + "cs", as("tester"), nil, 200, `"description":"lower"`},
+		{"PatchAnyCase", "PATCH", r + "cS", as("tester"), map[string]string{"description": "patched"}, 200, `"name":"cs"`},
+		{"PatchReachedTheOne", "GET", r + "cs", as("tester"), nil, 200, `"description":"patched"`},
+		{"CreateProjectRepo", "POST", "/api/v1/projects/test/repos", as("tester"), map[string]string{"name": "testRepo"}, 201, `"name":"testRepo"`},
+		{"ErrProjectCaseVariant", "POST", "/api/v1/projects/test/repos", as("tester"), map[string]string{"name": "TESTREPO"}, 409, "exists"},
+		{"DeleteAnyCase", "DELETE", r + "CS", as("tester"), nil, 200, `"deleted":1`},
+		{"ErrGone", "GET", r + "cs", as("tester"), nil, 404, "not found"},
+	})
+	for _, name := range []string{"cs.git", "CS.git"} {
+		if _, err := os.Stat(filepath.Join(f.dir.Root(), "tester", name)); !os.IsNotExist(err) {
+			t.Errorf("after the delete, %s on disk: %v", name, err)
+		}
+	}
+	if info, err := f.store.RepoInfo(context.Background(), "tester", "cs"); err != nil || !info.CreatedAt.IsZero() {
+		t.Errorf("after the delete, the record of tester/cs = %+v, %v; want none", info, err)
+	}
+	f.run(t, []call{
+		{"RecreateInOtherCase", "POST", "/api/v1/user/repos", as("tester"), map[string]string{"name": "Cs", "visibility": "public"}, 201, `"name":"Cs"`},
+		{"RecreatedIsPublic", "GET", r + "cs", "", nil, 200, `"fullName":"tester/Cs"`},
+	})
+}

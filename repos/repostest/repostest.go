@@ -52,10 +52,10 @@ func (r *Recorder) ProjectRole(ctx context.Context, project, user string) (repos
 	return r.Namespaces.ProjectRole(ctx, project, user)
 }
 
-// RepoVisibility implements repos.Namespaces.
-func (r *Recorder) RepoVisibility(ctx context.Context, owner, name string) (repos.Visibility, error) {
-	r.record("RepoVisibility")
-	return r.Namespaces.RepoVisibility(ctx, owner, name)
+// RepoInfo implements repos.Namespaces.
+func (r *Recorder) RepoInfo(ctx context.Context, owner, name string) (*repos.Info, error) {
+	r.record("RepoInfo")
+	return r.Namespaces.RepoInfo(ctx, owner, name)
 }
 
 // Namespace implements repos.Namespaces.
