@@ -408,3 +408,47 @@ func TestRepositoryNamesIgnoreCase(t *testing.T) {
 		{"RecreatedIsPublic", "GET", r + "cs", "", nil, 200, `"fullName":"tester/Cs"`},
 	})
 }
+
+// TestUnreachableCommitsAreNotFound: a reader must not recover commits
+// that a force push or a deleted branch left behind by trying short
+// prefixes of their ids. Ids resolve only when a ref reaches the commit,
+// abbreviations need 7 hex digits, and an unreachable commit answers as a
+// missing one does.
+func TestUnreachableCommitsAreNotFound(t *testing.T) {
+	f := newFixture(t)
+	repo, err := f.dir.Create("test", "testRepo", repos.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gitInit(t, repo.Path)
+	rev := func(r string) string {
+		out, err := exec.Command("git", "--git-dir", repo.Path, "rev-parse", r).Output()
+		if err != nil {
+			t.Fatalf("rev-parse %s: %v", r, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	// Move main back one commit, as a force push does: "three" is left
+	// behind, its object still in the repository.
+	three, two := rev("main"), rev("main~1")
+	if out, err := exec.Command("git", "--git-dir", repo.Path, "update-ref", "refs/heads/main", two).CombinedOutput(); err != nil {
+		t.Fatalf("update-ref: %v %s", err, out)
+	}
+	if out, err := exec.Command("git", "--git-dir", repo.Path, "tag", "-d", "v2").CombinedOutput(); err != nil {
+		t.Fatalf("tag -d: %v %s", err, out)
+	}
+	const r = "/api/v1/repos/test/testRepo"
+	f.run(t, []call{
+		{"ErrCommitsAbbrev4", "GET", r + "/commits?ref=" + three[:4], as("viewer"), nil, 404, "not found"},
+		{"ErrCommitsAbbrev7", "GET", r + "/commits?ref=" + three[:7], as("viewer"), nil, 404, "not found"},
+		{"ErrCommitsFull", "GET", r + "/commits?ref=" + three, as("viewer"), nil, 404, "not found"},
+		{"ErrCommitsMissing", "GET", r + "/commits?ref=" + strings.Repeat("0", 7), as("viewer"), nil, 404, "not found"},
+		{"ErrBranchFromAbbrev6", "POST", r + "/branches", as("dev"), map[string]string{"name": "x", "from": three[:6]}, 400, "from: no such"},
+		{"ErrBranchFromAbbrev8", "POST", r + "/branches", as("dev"), map[string]string{"name": "x", "from": three[:8]}, 400, "from: no such"},
+		{"ErrBranchFromFull", "POST", r + "/branches", as("dev"), map[string]string{"name": "x", "from": three}, 400, "from: no such"},
+		{"ErrReachableAbbrev4", "GET", r + "/commits?ref=" + two[:4], as("viewer"), nil, 404, "not found"},
+		{"CommitsReachableAbbrev7", "GET", r + "/commits?ref=" + two[:7] + "&pageSize=1", as("viewer"), nil, 200, `"message":"two"`},
+		{"CommitsReachableFull", "GET", r + "/commits?ref=" + two + "&pageSize=1", as("viewer"), nil, 200, `"message":"two"`},
+		{"BranchFromReachableAbbrev7", "POST", r + "/branches", as("dev"), map[string]string{"name": "y", "from": rev("main~1")[:7]}, 201, `"name":"y"`},
+	})
+}
