@@ -29,8 +29,9 @@ const Agent = "depot/0.1"
 
 // Policy decides what a caller may do with a repository.
 type Policy interface {
-	Decide(ctx context.Context, id *auth.Identity, owner, name string, act repos.Action) (repos.Decision, error)
-	CanonicalOwner(ctx context.Context, owner string) string
+	// Open finds the repository a caller names; a missing one is Hidden,
+	// after the same work as a hidden one (repos.Policy.Open).
+	Open(ctx context.Context, d *repos.Dir, id *auth.Identity, owner, name string, act repos.Action) (*repos.Repo, repos.Decision, error)
 }
 
 // Server serves git over smart HTTP.
@@ -129,15 +130,11 @@ func (s *Server) access(r *http.Request, act repos.Action) (*repos.Repo, *auth.I
 	}
 	vars := mux.Vars(r)
 	owner, name := vars["owner"], strings.TrimSuffix(vars["repo"], ".git")
-	repo, err := s.repos.Open(s.policy.CanonicalOwner(r.Context(), owner), name)
+	repo, decision, err := s.policy.Open(r.Context(), s.repos, id, owner, name, act)
 	switch {
-	case errors.Is(err, repos.ErrNotFound), errors.Is(err, repos.ErrInvalid):
+	case errors.Is(err, repos.ErrInvalid):
 		return nil, id, s.notFound(id, owner, name)
 	case err != nil:
-		return nil, id, err
-	}
-	decision, err := s.policy.Decide(r.Context(), id, repo.Owner, repo.Name, act)
-	if err != nil {
 		return nil, id, err
 	}
 	switch decision {

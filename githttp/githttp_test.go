@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/depot/depot/githttp"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/git/gc"
+	"github.com/depot/depot/repos/repostest"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
@@ -31,6 +34,7 @@ type env struct {
 	t     *testing.T
 	srv   *httptest.Server
 	store *tokens.Store
+	ns    *repostest.Recorder // what the policy asks of the store
 	repos *repos.Dir
 	home  string
 }
@@ -58,13 +62,14 @@ func newEnv(t *testing.T) *env {
 	log.SetOutput(testLog{t})
 	r := mux.NewRouter()
 	a := auth.NewAuthenticator(tokens.Verifier{Store: store}, nil)
-	gs := githttp.New(rd, a, repos.NewPolicy(store), log)
+	ns := repostest.NewRecorder(store)
+	gs := githttp.New(rd, a, repos.NewPolicy(ns), log)
 	gs.AfterPush = gc.NewAuto(log).AfterPush
 	gs.Register(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	home := t.TempDir()
-	return &env{t: t, srv: srv, store: store, repos: rd, home: home}
+	return &env{t: t, srv: srv, store: store, ns: ns, repos: rd, home: home}
 }
 
 func (e *env) token(user string, scopes ...string) string {
@@ -200,6 +205,102 @@ func TestAccessErrors(t *testing.T) {
 			t.Fatalf("push = %v %s", err, out)
 		}
 	})
+}
+
+// TestHiddenAndMissingDoTheSameWork: git's answer for a private
+// repository the caller may not see must not differ from the answer for a
+// missing one, in content or in time. Rather than time them, which would
+// flake, it checks that both ask the store the same questions in the same
+// order.
+func TestHiddenAndMissingDoTheSameWork(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.store.CreateProject(ctx, &repos.Project{Name: "test"}, "tester"); err != nil {
+		t.Fatal(err)
+	}
+	for _, owner := range []string{"tester", "test"} {
+		if _, err := e.repos.Create(owner, "secret", repos.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.SaveRepoInfo(ctx, owner, "secret", &repos.Info{Visibility: repos.Private}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := "Basic " + base64.StdEncoding.EncodeToString([]byte("other:"+e.token("other", auth.ScopeDepot)))
+	for _, tc := range []struct {
+		name, hidden, missing, authz string
+	}{
+		{"UserRepoFetch", "tester/secret.git", "tester/missing.git", other},
+		{"UserRepoAnonymous", "tester/secret.git", "tester/missing.git", ""},
+		{"ProjectRepoFetch", "test/secret.git", "test/missing.git", other},
+		{"ProjectRepoAnonymous", "test/secret", "test/missing", ""},
+		{"OwnerCase", "TEST/secret.git", "TEST/missing.git", other},
+		{"UnknownOwner", "test/secret.git", "nobody/secret.git", other},
+	} {
+		for _, sv := range []string{"git-upload-pack", "git-receive-pack"} {
+			t.Run(tc.name+"/"+sv, func(t *testing.T) {
+				get := func(path string) (int, string, []string) {
+					e.ns.Reset()
+					res, body := e.do("GET", "/"+path+"/info/refs?service="+sv, nil, "Authorization", tc.authz)
+					return res.StatusCode, strings.ReplaceAll(body, strings.TrimSuffix(path, ".git"), "X"), e.ns.Calls()
+				}
+				hs, hb, hc := get(tc.hidden)
+				ms, mb, mc := get(tc.missing)
+				if hs != ms || hs < 400 {
+					t.Fatalf("%s = %d, %s = %d; want the same refusal", tc.hidden, hs, tc.missing, ms)
+				}
+				if !slices.Equal(hc, mc) {
+					t.Errorf("%s asks the store %v\n%s asks %v\nwant the same questions", tc.hidden, hc, tc.missing, mc)
+				}
+				if len(hc) == 0 {
+					t.Errorf("no questions recorded; is the recorder wired in?")
+				}
+				if hb != mb {
+					t.Errorf("answers differ: %q / %q", hb, mb)
+				}
+			})
+		}
+	}
+}
+
+// TestRepositoryNamesIgnoreCase: a repository's URL reaches it in any
+// case, and only it, with its own permissions.
+func TestRepositoryNamesIgnoreCase(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tok := e.token("tester", auth.ScopeDepot)
+	wt := e.seed("tester", "hello", "tester", tok)
+	if err := e.store.SaveRepoInfo(ctx, "tester", "hello", &repos.Info{Visibility: repos.Private}); err != nil {
+		t.Fatal(err)
+	}
+	want := e.revParse(wt, "HEAD")
+	dst := filepath.Join(t.TempDir(), "clone")
+	e.mustGit("", "clone", "-q", e.url("tester", tok, "tester/HELLO.git"), dst)
+	if got := e.revParse(dst, "HEAD"); got != want {
+		t.Fatalf("clone of tester/HELLO.git has HEAD %s; want %s", got, want)
+	}
+	os.WriteFile(filepath.Join(dst, "README"), []byte("pushed through another case\n"), 0o644)
+	e.mustGit(dst, "commit", "-qam", "second")
+	e.mustGit(dst, "push", "-q", e.url("tester", tok, "tester/Hello"), "main")
+	if got, want := e.serverRev("tester", "hello", "main"), e.revParse(dst, "HEAD"); got != want {
+		t.Fatalf("tester/hello main = %s after a push to tester/Hello; want %s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(e.repos.Root(), "tester", "Hello.git")); !os.IsNotExist(err) {
+		t.Fatalf("a push to tester/Hello made a second directory: %v", err)
+	}
+	other := e.token("other", auth.ScopeDepot)
+	for _, tc := range []struct{ name, url, want string }{
+		{"AnonymousPrivate", e.url("", "", "tester/HELLO.git"), "could not read Username"},
+		{"OutsiderPrivate", e.url("other", other, "TESTER/HELLO.git"), "not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := e.git("", "ls-remote", tc.url)
+			if err == nil || !strings.Contains(out, tc.want) {
+				t.Fatalf("ls-remote = %v\n%s\nwant failure mentioning %q", err, out, tc.want)
+			}
+		})
+	}
+	e.fsck("tester", "hello")
 }
 
 func (e *env) do(method, path string, body io.Reader, header ...string) (*http.Response, string) {

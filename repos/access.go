@@ -2,6 +2,7 @@ package repos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -82,9 +83,11 @@ type Namespaces interface {
 	// non-member; isProject is false when no project has that name (it is
 	// then a user's namespace, or nothing).
 	ProjectRole(ctx context.Context, project, user string) (role Role, isProject bool, err error)
-	// RepoVisibility returns the visibility of owner/name; repositories
-	// the store has no record of (placed by hand) are Private.
-	RepoVisibility(ctx context.Context, owner, name string) (Visibility, error)
+	// RepoInfo returns the record of owner/name, names compared
+	// case-insensitively, with the name the repository was created with;
+	// without a record (a repository placed by hand, or none) an Info
+	// without a Name, Private.
+	RepoInfo(ctx context.Context, owner, name string) (*Info, error)
 	// Namespace returns what holds the namespace name ("user" or
 	// "project") and the name as registered; an error when nothing does.
 	Namespace(ctx context.Context, name string) (kind, canonical string, err error)
@@ -113,12 +116,21 @@ func (p *Policy) Decide(ctx context.Context, id *auth.Identity, owner, name stri
 	if id.Admin {
 		return Allowed, nil
 	}
-	vis, err := p.ns.RepoVisibility(ctx, owner, name)
+	info, err := p.ns.RepoInfo(ctx, owner, name)
 	if err != nil {
 		return Hidden, fmt.Errorf("repos: visibility of %s/%s: %w", owner, name, err)
 	}
+	return p.decide(ctx, id, owner, info.Visibility, act)
+}
+
+// decide is Decide once the repository's visibility is known.
+func (p *Policy) decide(ctx context.Context, id *auth.Identity, owner string, vis Visibility, act Action) (Decision, error) {
+	if id.Admin {
+		return Allowed, nil
+	}
 	role := RoleNone
 	if !id.Anonymous() {
+		var err error
 		if role, err = p.OwnerRole(ctx, id, owner); err != nil {
 			return Hidden, err
 		}
@@ -131,6 +143,56 @@ func (p *Policy) Decide(ctx context.Context, id *auth.Identity, owner, name stri
 		return Forbidden, nil
 	}
 	return Hidden, nil
+}
+
+// Canonical returns owner/name as they were registered, so that every
+// surface finds /Tester/Hello in tester's repository hello: the owner as
+// its user or project holds it, and the name as the repository was
+// created with, from its record. A name without a record (a repository
+// placed by hand, or none) comes back as given. info is the record.
+func (p *Policy) Canonical(ctx context.Context, owner, name string) (string, string, *Info, error) {
+	owner = p.CanonicalOwner(ctx, owner)
+	info, err := p.ns.RepoInfo(ctx, owner, name)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("repos: record of %s/%s: %w", owner, name, err)
+	}
+	if info.Name != "" {
+		name = info.Name
+	}
+	return owner, name, info, nil
+}
+
+// Open finds the repository owner/name for id to perform act on and says
+// whether it may: the one way every surface opens a repository that a
+// caller names. Names are matched case-insensitively (Canonical).
+//
+// A repository that does not exist comes back nil and Hidden, but only
+// after the very lookups that an existing one costs: the store is asked
+// the same questions in the same order either way, so that the time of a
+// refusal does not tell a private repository from a missing one. A
+// malformed name is an error wrapping ErrInvalid, found before any lookup.
+func (p *Policy) Open(ctx context.Context, d *Dir, id *auth.Identity, owner, name string, act Action) (*Repo, Decision, error) {
+	if err := ValidateOwner(owner); err != nil {
+		return nil, Hidden, err
+	}
+	if err := ValidateName(name); err != nil {
+		return nil, Hidden, err
+	}
+	owner, name, info, err := p.Canonical(ctx, owner, name)
+	if err != nil {
+		return nil, Hidden, err
+	}
+	repo, openErr := d.Open(owner, name)
+	decision, err := p.decide(ctx, id, owner, info.Visibility, act)
+	switch {
+	case err != nil:
+		return nil, Hidden, err
+	case errors.Is(openErr, ErrNotFound):
+		return nil, Hidden, nil
+	case openErr != nil:
+		return nil, Hidden, openErr
+	}
+	return repo, decision, nil
 }
 
 // CanonicalOwner returns owner as its user or project registered it, so
@@ -177,6 +239,7 @@ type Member struct {
 
 // Info is what depot keeps about a repository beside its git data.
 type Info struct {
+	Name        string // as created; "" when the store has no record
 	Description string
 	Visibility  Visibility
 	CreatedAt   time.Time // zero for a repository placed by hand

@@ -2,6 +2,7 @@ package repos_test
 
 import (
 	"context"
+	"errors"
 	"golang.org/x/crypto/bcrypt"
 	"path/filepath"
 	"testing"
@@ -75,5 +76,53 @@ func TestPolicyDecide(t *testing.T) {
 				t.Fatalf("Decide(%s, %s/%s, %s) = %v, %v; want %v", tc.id.User, tc.owner, tc.repo, tc.act, got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestCreateWithRecordIgnoresCase: a repository name taken in any case,
+// recorded or placed by hand, is refused, and a refused create leaves no
+// record behind; a record is never replaced.
+func TestCreateWithRecordIgnoresCase(t *testing.T) {
+	ctx := context.Background()
+	store, err := tokens.Open(ctx, filepath.Join(t.TempDir(), "depot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	d, err := repos.OpenDir(filepath.Join(t.TempDir(), "repos"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CreateWithRecord(ctx, store, "tester", "cs", repos.CreateOptions{}, &repos.Info{Visibility: repos.Private, Description: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Create("tester", "Hand", repos.CreateOptions{}); err != nil { // placed by hand: no record
+		t.Fatal(err)
+	}
+	for _, name := range []string{"cs", "CS", "hand", "HAND"} {
+		_, err := d.CreateWithRecord(ctx, store, "tester", name, repos.CreateOptions{}, &repos.Info{Visibility: repos.Public})
+		if !errors.Is(err, repos.ErrExists) {
+			t.Errorf("CreateWithRecord(tester/%s) = %v; want ErrExists", name, err)
+		}
+	}
+	if info, err := store.RepoInfo(ctx, "tester", "cs"); err != nil || info.Name != "cs" || info.Visibility != repos.Private || info.Description != "first" {
+		t.Errorf("record of tester/cs = %+v, %v; want the first one, untouched", info, err)
+	}
+	if info, err := store.RepoInfo(ctx, "tester", "hand"); err != nil || info.Name != "" {
+		t.Errorf("record of tester/hand = %+v, %v; want none left by the refused creates", info, err)
+	}
+	list, err := d.List("tester")
+	if err != nil || len(list) != 2 {
+		t.Errorf("List(tester) = %v, %v; want cs and Hand only", list, err)
+	}
+	p := repos.NewPolicy(store)
+	for _, tc := range []struct{ owner, name, want string }{
+		{"TESTER", "CS", "cs"},     // recorded: the name it was created with
+		{"tester", "Hand", "Hand"}, // placed by hand: as given
+		{"tester", "hand", "hand"},
+	} {
+		if _, name, _, err := p.Canonical(ctx, tc.owner, tc.name); err != nil || name != tc.want {
+			t.Errorf("Canonical(%s/%s) = %q, %v; want %q", tc.owner, tc.name, name, err, tc.want)
+		}
 	}
 }

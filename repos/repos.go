@@ -3,6 +3,7 @@
 package repos
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -34,6 +35,45 @@ var (
 func ValidateOwner(owner string) error {
 	if !ownerPattern.MatchString(owner) || strings.Contains(owner, "..") {
 		return fmt.Errorf("%w: owner %q must be 1-39 letters, digits, '_', '.' or '-', starting with a letter or digit", ErrInvalid, owner)
+	}
+	return nil
+}
+
+// reserved are the names that the server routes at the top level, where
+// a namespace would otherwise sit (/OWNER/NAME): the API and avatars it
+// serves now, the web pages and operations endpoints of SPEC.md, and the
+// files browsers and crawlers ask every site for. TestReservedCoversRoutes
+// in cmd/depot checks that every top-level route is here.
+var reserved = []string{
+	"api", "avatars", // routed now
+	"login", "logout", "settings", "static", // web pages
+	"metrics", "healthz", "readyz", // operations
+	"explore", "new", // conventional pages of a git forge
+	"favicon.ico", "robots.txt",
+}
+
+// Reserved reports whether name, compared case-insensitively, is a name
+// that no user or project may take.
+func Reserved(name string) bool {
+	for _, r := range reserved {
+		if strings.EqualFold(r, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// ReservedNames returns the reserved names, lower case.
+func ReservedNames() []string { return append([]string(nil), reserved...) }
+
+// ValidateNewOwner checks the name of a new namespace, a user's global_key
+// or a project name: ValidateOwner, and not Reserved.
+func ValidateNewOwner(owner string) error {
+	if err := ValidateOwner(owner); err != nil {
+		return err
+	}
+	if Reserved(owner) {
+		return fmt.Errorf("%w: %q is reserved for the server's own pages", ErrInvalid, owner)
 	}
 	return nil
 }
@@ -96,16 +136,19 @@ func (d *Dir) path(owner, name string) (string, error) {
 
 // Open returns the repository OWNER/NAME. It returns ErrNotFound when there
 // is none, or when the path resolves, through a symlink, outside the root.
+// A missing repository goes through the same checks as one that exists,
+// each failing, so that both take about as long (see Policy.Open).
 func (d *Dir) Open(owner, name string) (*Repo, error) {
 	p, err := d.path(owner, name)
 	if err != nil {
 		return nil, err
 	}
 	real, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		return nil, fmt.Errorf("repos: open %s/%s: %w", owner, name, ErrNotFound)
+	found := err == nil
+	if !found {
+		real = p
 	}
-	if !within(d.root, real) || !isBare(real) {
+	if bare := isBare(real); !found || !within(d.root, real) || !bare {
 		return nil, fmt.Errorf("repos: open %s/%s: %w", owner, name, ErrNotFound)
 	}
 	return &Repo{Owner: owner, Name: name, Path: real}, nil
@@ -116,14 +159,17 @@ func within(root, p string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
-// isBare reports whether dir looks like a bare git repository.
+// isBare reports whether dir looks like a bare git repository. It looks
+// at every file whatever it finds, so that a missing directory costs what
+// an existing one does.
 func isBare(dir string) bool {
+	bare := true
 	for _, p := range []string{"HEAD", "objects", "refs"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
-			return false
+			bare = false
 		}
 	}
-	return true
+	return bare
 }
 
 // CreateOptions tune a new repository.
@@ -132,21 +178,24 @@ type CreateOptions struct {
 }
 
 // Create makes an empty bare repository OWNER/NAME whose HEAD points at
-// the default branch. It returns ErrExists when the path is taken.
+// the default branch. Repository names are compared case-insensitively,
+// as GitHub and Gitea compare them, though the directory keeps the case
+// given here: it returns ErrExists when the path is taken, in any case.
+// It writes no record; CreateWithRecord does both.
 func (d *Dir) Create(owner, name string, opt CreateOptions) (*Repo, error) {
-	p, err := d.path(owner, name)
+	p, branch, err := d.prepare(owner, name, opt)
 	if err != nil {
 		return nil, err
 	}
-	branch := opt.DefaultBranch
-	if branch == "" {
-		branch = DefaultBranch
-	}
-	if err := plumbing.NewBranchReferenceName(branch).Validate(); err != nil {
-		return nil, fmt.Errorf("%w: default branch %q", ErrInvalid, branch)
-	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return nil, fmt.Errorf("repos: create %s/%s: %w", owner, name, err)
+	}
+	taken, err := d.taken(owner, name)
+	if err != nil {
+		return nil, fmt.Errorf("repos: create %s/%s: %w", owner, name, err)
+	}
+	if taken != "" {
+		return nil, fmt.Errorf("repos: create %s/%s: %w as %s/%s", owner, name, ErrExists, owner, taken)
 	}
 	// Build in a temporary sibling and rename, so that a crash or a
 	// concurrent create never leaves a half-made repository at p.
@@ -165,6 +214,84 @@ func (d *Dir) Create(owner, name string, opt CreateOptions) (*Repo, error) {
 		return nil, fmt.Errorf("repos: create %s/%s: %w", owner, name, err)
 	}
 	return &Repo{Owner: owner, Name: name, Path: p}, nil
+}
+
+// prepare checks what Create is asked to make and returns the path and
+// the default branch.
+func (d *Dir) prepare(owner, name string, opt CreateOptions) (path, branch string, err error) {
+	if path, err = d.path(owner, name); err != nil {
+		return "", "", err
+	}
+	branch = opt.DefaultBranch
+	if branch == "" {
+		branch = DefaultBranch
+	}
+	if err := plumbing.NewBranchReferenceName(branch).Validate(); err != nil {
+		return "", "", fmt.Errorf("%w: default branch %q", ErrInvalid, branch)
+	}
+	return path, branch, nil
+}
+
+// taken returns the name of the repository of owner that holds name in
+// some case, or "".
+func (d *Dir) taken(owner, name string) (string, error) {
+	entries, err := os.ReadDir(filepath.Join(d.root, owner))
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if other, ok := strings.CutSuffix(e.Name(), ".git"); ok && strings.EqualFold(other, name) {
+			return other, nil
+		}
+	}
+	return "", nil
+}
+
+// Records keeps what depot knows of each repository beside its git data,
+// its Info; the store implements it.
+type Records interface {
+	// CreateRepoInfo records the new repository owner/name. It never
+	// replaces a record: when owner/name has one, names compared
+	// case-insensitively, it returns an error wrapping ErrExists.
+	CreateRepoInfo(ctx context.Context, owner, name string, info *Info) error
+	// DeleteRepoInfo forgets the record of owner/name, names compared
+	// case-insensitively; no record is not an error.
+	DeleteRepoInfo(ctx context.Context, owner, name string) error
+}
+
+// CreateWithRecord makes the repository owner/name, as Create does, and
+// records info for it: how the API and the CLI create repositories. A
+// name that another repository holds in any case, recorded or on disk, is
+// an error wrapping ErrExists. The record goes first, so that the store's
+// unique index decides between two creators of case variants at once; it
+// is removed again when the directory cannot be made.
+func (d *Dir) CreateWithRecord(ctx context.Context, recs Records, owner, name string, opt CreateOptions, info *Info) (*Repo, error) {
+	if _, _, err := d.prepare(owner, name, opt); err != nil {
+		return nil, err
+	}
+	if err := recs.CreateRepoInfo(ctx, owner, name, info); err != nil {
+		return nil, err
+	}
+	r, err := d.Create(owner, name, opt)
+	if err != nil {
+		if derr := recs.DeleteRepoInfo(context.WithoutCancel(ctx), owner, name); derr != nil {
+			err = errors.Join(err, derr)
+		}
+		return nil, err
+	}
+	return r, nil
+}
+
+// DeleteWithRecord removes the repository r, opened with Policy.Open or
+// Open, and its record. The record goes first: should the directory then
+// stay, it is served as a private repository placed by hand, whereas a
+// record left without its directory would refuse its name to a new
+// repository, and give its visibility to one placed there by hand.
+func (d *Dir) DeleteWithRecord(ctx context.Context, recs Records, r *Repo) error {
+	if err := recs.DeleteRepoInfo(ctx, r.Owner, r.Name); err != nil {
+		return err
+	}
+	return d.Delete(r)
 }
 
 // List returns the repositories of owner, or of every owner when owner is

@@ -13,22 +13,25 @@ import (
 // ErrLastOwner means a change would leave a project without an owner.
 var ErrLastOwner = errors.New("a project keeps at least one owner")
 
-var _ repos.Namespaces = (*Store)(nil)
+var (
+	_ repos.Namespaces = (*Store)(nil)
+	_ repos.Records    = (*Store)(nil)
+)
 
 // CreateProject adds p with owner as its first member, role owner. It
 // returns ErrExists when the name is taken by a project or a user,
 // ErrNotFound when owner is not a user, and a *ValidationError for a bad
 // name.
 func (s *Store) CreateProject(ctx context.Context, p *repos.Project, owner string) error {
-	if err := repos.ValidateOwner(p.Name); err != nil {
+	if err := repos.ValidateNewOwner(p.Name); err != nil {
 		return fmt.Errorf("tokens: create project: %w", invalid("name", "%s", strings.TrimPrefix(err.Error(), repos.ErrInvalid.Error()+": ")))
 	}
 	if p.DisplayName == "" {
 		p.DisplayName = p.Name
 	}
 	for _, f := range []struct{ name, v string }{{"displayName", p.DisplayName}, {"description", p.Description}} {
-		if len(f.v) > 1000 {
-			return fmt.Errorf("tokens: create project: %w", invalid(f.name, "longer than 1000 bytes"))
+		if err := CheckText(f.name, f.v, 1000); err != nil {
+			return fmt.Errorf("tokens: create project: %w", err)
 		}
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -247,23 +250,17 @@ func (s *Store) Namespace(ctx context.Context, name string) (kind, canonical str
 	return kind, canonical, nil
 }
 
-// RepoVisibility implements repos.Namespaces.
-func (s *Store) RepoVisibility(ctx context.Context, owner, name string) (repos.Visibility, error) {
-	info, err := s.RepoInfo(ctx, owner, name)
-	if err != nil {
-		return repos.Private, err
-	}
-	return info.Visibility, nil
-}
-
-// RepoInfo returns the record of owner/name: a private repository without
-// a description when the store has none.
+// RepoInfo returns the record of owner/name, names compared
+// case-insensitively: its Name is the name the repository was created
+// with. Without a record (a repository placed by hand, or none at all) it
+// returns a private repository without a name or description. It
+// implements repos.Namespaces.
 func (s *Store) RepoInfo(ctx context.Context, owner, name string) (*repos.Info, error) {
 	info := repos.Info{Visibility: repos.Private}
 	var created int64
 	var vis string
-	err := s.db.QueryRowContext(ctx, `SELECT description, visibility, created_at FROM repositories
-		WHERE owner = ? AND name = ?`, owner, name).Scan(&info.Description, &vis, &created)
+	err := s.db.QueryRowContext(ctx, `SELECT name, description, visibility, created_at FROM repositories
+		WHERE owner = ? AND name = ?`, owner, name).Scan(&info.Name, &info.Description, &vis, &created)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return &info, nil
@@ -275,10 +272,41 @@ func (s *Store) RepoInfo(ctx context.Context, owner, name string) (*repos.Info, 
 	return &info, nil
 }
 
-// SaveRepoInfo records info for owner/name, replacing what was there.
-func (s *Store) SaveRepoInfo(ctx context.Context, owner, name string, info *repos.Info) error {
+func checkRepoInfo(info *repos.Info) error {
 	if info.Visibility != repos.Private && info.Visibility != repos.Public {
-		return fmt.Errorf("tokens: save repository: %w", invalid("visibility", "must be private or public"))
+		return invalid("visibility", "must be private or public")
+	}
+	return nil
+}
+
+// CreateRepoInfo records the new repository owner/name with info. It
+// never replaces a record: when owner/name has one already, names
+// compared case-insensitively, it returns an error wrapping
+// repos.ErrExists. It implements repos.Records.
+func (s *Store) CreateRepoInfo(ctx context.Context, owner, name string, info *repos.Info) error {
+	if err := checkRepoInfo(info); err != nil {
+		return fmt.Errorf("tokens: create repository: %w", err)
+	}
+	created := s.nowMilli()
+	_, err := s.db.ExecContext(ctx, `INSERT INTO repositories (owner, name, description, visibility, created_at)
+		VALUES (?, ?, ?, ?, ?)`, owner, name, info.Description, string(info.Visibility), created.UnixMilli())
+	if isUniqueViolation(err) {
+		return fmt.Errorf("tokens: create repository %s/%s: %w", owner, name, repos.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("tokens: create repository %s/%s: %w", owner, name, err)
+	}
+	info.Name, info.CreatedAt = name, created
+	return nil
+}
+
+// SaveRepoInfo changes the description and visibility of the existing
+// repository owner/name, names compared case-insensitively, recording it
+// if it has no record yet (a repository placed by hand). New repositories
+// are recorded with CreateRepoInfo, which never replaces a record.
+func (s *Store) SaveRepoInfo(ctx context.Context, owner, name string, info *repos.Info) error {
+	if err := checkRepoInfo(info); err != nil {
+		return fmt.Errorf("tokens: save repository: %w", err)
 	}
 	if info.CreatedAt.IsZero() {
 		info.CreatedAt = s.nowMilli()
@@ -293,7 +321,8 @@ func (s *Store) SaveRepoInfo(ctx context.Context, owner, name string, info *repo
 	return nil
 }
 
-// DeleteRepoInfo forgets the record of owner/name, if any.
+// DeleteRepoInfo forgets the record of owner/name, names compared
+// case-insensitively, if any. It implements repos.Records.
 func (s *Store) DeleteRepoInfo(ctx context.Context, owner, name string) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM repositories WHERE owner = ? AND name = ?`, owner, name); err != nil {
 		return fmt.Errorf("tokens: delete repository %s/%s: %w", owner, name, err)

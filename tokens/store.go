@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"sort"
 	"strconv"
@@ -78,6 +79,9 @@ func dsn(path string) string {
 // schema up to date. Migrations run in one transaction, so a server and a
 // CLI opening a new file at the same moment apply them once.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if err := restrictFiles(path); err != nil {
+		return nil, fmt.Errorf("tokens: open %s: %w", path, err)
+	}
 	db, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("tokens: open %s: %w", path, err)
@@ -110,6 +114,36 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.wg.Add(1)
 	go s.flusher()
 	return s, nil
+}
+
+// restrictFiles makes the database at path readable by its owner only:
+// it holds password and token hashes. A new database starts as an empty
+// file of mode 0600, which SQLite takes for an empty database; SQLite
+// gives the -wal and -shm files it creates the mode of the database. Files
+// an older depot left readable by others are tightened.
+func restrictFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Store) prepare(ctx context.Context) error {

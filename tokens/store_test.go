@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -165,4 +166,40 @@ func TestDSN(t *testing.T) {
 			t.Errorf("dsn() = %q; want it to contain %q", got, want)
 		}
 	}
+}
+
+// TestOpenFileModes: the database holds password and token hashes, so
+// only depot's own user may read it, its WAL and shared-memory files
+// included; a file left readable by an older depot is tightened on open.
+func TestOpenFileModes(t *testing.T) {
+	checkModes := func(t *testing.T, path string) {
+		t.Helper()
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := fi.Mode().Perm(); m != 0o600 {
+				t.Errorf("%s has mode %#o; want 0600", filepath.Base(p), m)
+			}
+		}
+	}
+	t.Run("New", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "depot.db")
+		s := mustOpenPath(t, path)
+		mustCreateUser(t, s, "tester") // a write, so that the WAL exists
+		checkModes(t, path)
+	})
+	t.Run("TightensExisting", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "depot.db")
+		s := mustOpenPath(t, path)
+		mustCreateUser(t, s, "tester")
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			if err := os.Chmod(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustOpenPath(t, path)
+		checkModes(t, path)
+	})
 }

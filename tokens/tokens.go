@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/depot/depot/repos"
 )
 
 // Errors returned by the Store, wrapped with the operation that failed.
@@ -50,6 +52,21 @@ func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
+// CheckText returns a *ValidationError naming field when v, a line of free
+// text such as a description, is longer than max bytes or holds a control
+// character other than tab: CR, LF and NUL would forge lines in logs and
+// break the pages and lists that show it. Every such field of a token or a
+// project is checked here.
+func CheckText(field, v string, max int) error {
+	if len(v) > max {
+		return invalid(field, "longer than %d bytes", max)
+	}
+	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
+		return invalid(field, "contains control characters")
+	}
+	return nil
+}
+
 // User is an account. GlobalKey is its login name and its namespace.
 type User struct {
 	ID        int64
@@ -84,6 +101,8 @@ func (u *User) Validate() error {
 		return invalid("global_key", "required")
 	case !ValidGlobalKey(u.GlobalKey):
 		return invalid("global_key", "must be 1 to 39 letters, digits, '_', '.' or '-', starting with a letter or digit")
+	case repos.Reserved(u.GlobalKey):
+		return invalid("global_key", "%q is reserved for the server's own pages", u.GlobalKey)
 	case !utf8.ValidString(u.Name) || utf8.RuneCountInString(u.Name) > maxNameLen:
 		return invalid("name", "must be valid text of at most %d characters", maxNameLen)
 	case u.Email != "" && !validEmail(u.Email):

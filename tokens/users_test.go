@@ -33,6 +33,8 @@ func TestCreateUser(t *testing.T) {
 		{name: "ErrGlobalKeySlash", user: User{GlobalKey: "te/ster"}, password: "pw", want: ErrInvalid, field: "global_key"},
 		{name: "ErrGlobalKeyPercent", user: User{GlobalKey: "te%ster"}, password: "pw", want: ErrInvalid, field: "global_key"},
 		{name: "ErrGlobalKeyNonASCII", user: User{GlobalKey: "tëster"}, password: "pw", want: ErrInvalid, field: "global_key"},
+		{name: "ErrGlobalKeyReserved", user: User{GlobalKey: "api"}, password: "pw", want: ErrInvalid, field: "global_key"},
+		{name: "ErrGlobalKeyReservedOtherCase", user: User{GlobalKey: "Login"}, password: "pw", want: ErrInvalid, field: "global_key"},
 		{name: "ErrEmail", user: User{GlobalKey: "bob", Email: "bob"}, password: "pw", want: ErrInvalid, field: "email"},
 		{name: "ErrNameTooLong", user: User{GlobalKey: "bob", Name: strings.Repeat("n", 101)}, password: "pw", want: ErrInvalid, field: "name"},
 		{name: "ErrPasswordRequired", user: User{GlobalKey: "bob"}, want: ErrInvalid, field: "password"},

@@ -239,18 +239,17 @@ func runRepoCreate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := d.repos.Create(owner, name, repos.CreateOptions{})
-	if errors.Is(err, repos.ErrInvalid) {
-		return usagef("%v", err)
-	}
-	if err != nil {
-		return err
-	}
 	info := &repos.Info{Description: *f.description, Visibility: repos.Private}
 	if *f.public {
 		info.Visibility = repos.Public
 	}
-	if err := d.store.SaveRepoInfo(ctx, r.Owner, r.Name, info); err != nil {
+	r, err := d.repos.CreateWithRecord(ctx, d.store, owner, name, repos.CreateOptions{}, info)
+	switch {
+	case errors.Is(err, repos.ErrInvalid):
+		return usagef("%v", err)
+	case errors.Is(err, repos.ErrExists):
+		return fmt.Errorf("repository %s/%s already exists (repository names ignore case)", owner, name)
+	case err != nil:
 		return err
 	}
 	fmt.Fprintf(e.stdout, "created %s repository %s at %s\n", info.Visibility, r.FullName(), r.Path)
@@ -406,11 +405,17 @@ func runRepoGC(e *env, args []string) error {
 	if !ok {
 		return usagef("repository must be OWNER/NAME, not %q", pos[0])
 	}
-	rd, err := openRepos(*dir)
+	d, err := openData(context.Background(), *dir)
 	if err != nil {
 		return err
 	}
-	r, err := rd.Open(owner, name)
+	defer d.close()
+	if repos.ValidateOwner(owner) == nil && repos.ValidateName(name) == nil {
+		if owner, name, _, err = repos.NewPolicy(d.store).Canonical(context.Background(), owner, name); err != nil {
+			return err
+		}
+	}
+	r, err := d.repos.Open(owner, name)
 	if errors.Is(err, repos.ErrNotFound) || errors.Is(err, repos.ErrInvalid) {
 		return fmt.Errorf("no repository %s", pos[0])
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/depot/depot/repos"
 )
 
 // depotBin is the binary built once for the end-to-end tests.
@@ -276,6 +279,8 @@ func TestCLIUsage(t *testing.T) {
 		{"UserAddShortPassword", "x\n", []string{"user", "add", "bob", "--password-stdin", "--data", data}, 2, "err", "at least 8"},
 		{"UserAddBadName", "long-enough\n", []string{"user", "add", "bob!", "--password-stdin", "--data", data}, 2, "err", "global_key"},
 		{"UserAddMissingName", "long-enough\n", []string{"user", "add", "--password-stdin", "--data", data}, 2, "err", "missing NAME"},
+		{"UserAddReservedName", "long-enough\n", []string{"user", "add", "Settings", "--password-stdin", "--data", data}, 2, "err", "reserved"},
+		{"ProjectCreateReservedName", "", []string{"project", "create", "static", "--owner", "x", "--data", data}, 2, "err", "reserved"},
 		{"TokenCreateNoUser", "", []string{"token", "create", "--data", data}, 2, "err", "--user is required"},
 		{"TokenCreateBadScope", "", []string{"token", "create", "--user", "x", "--scopes", "repo", "--data", data}, 2, "err", "unknown scope"},
 		{"TokenCreateUnknownUser", "", []string{"token", "create", "--user", "ghost", "--data", data}, 1, "err", "no such user"},
@@ -355,5 +360,36 @@ func TestSeedExample(t *testing.T) {
 	}
 	if got := git(again, "log", "--format=%s"); strings.TrimSpace(got) != "first commit" {
 		t.Fatalf("second clone has %q", got)
+	}
+}
+
+// TestRepoCreateCaseVariant: depot repo create refuses a name that an
+// existing repository holds in another case, and leaves that one as it is.
+func TestRepoCreateCaseVariant(t *testing.T) {
+	data := t.TempDir()
+	if out, errOut, code := cli(t, "tester-password\n", "user", "add", "tester", "--password-stdin", "--data", data); code != 0 {
+		t.Fatalf("user add: exit %d: %s %s", code, out, errOut)
+	}
+	if out, errOut, code := cli(t, "", "repo", "create", "tester/cs", "--description", "lower", "--data", data); code != 0 {
+		t.Fatalf("repo create tester/cs: exit %d: %s %s", code, out, errOut)
+	}
+	out, errOut, code := cli(t, "", "repo", "create", "tester/CS", "--public", "--data", data)
+	if code != 1 || !strings.Contains(errOut, "already exists") || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+		t.Fatalf("repo create tester/CS = exit %d, stdout %q, stderr %q; want exit 1 and one line saying it exists", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(data, "repos", "tester", "CS.git")); !os.IsNotExist(err) {
+		t.Fatalf("tester/CS.git on disk: %v", err)
+	}
+	d, err := openData(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	info, err := d.store.RepoInfo(context.Background(), "tester", "cs")
+	if err != nil || info.Visibility != repos.Private || info.Description != "lower" {
+		t.Fatalf("record of tester/cs = %+v, %v; want it private and described as before", info, err)
+	}
+	if out, errOut, code := cli(t, "", "repo", "gc", "TESTER/CS", "--data", data); code != 0 || !strings.Contains(out, "repacked tester/cs") {
+		t.Fatalf("repo gc TESTER/CS = exit %d, %q %q; want tester/cs repacked", code, out, errOut)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"net"
 	"net/http"
@@ -99,17 +100,7 @@ func runServe(e *env, args []string) error {
 	if err := bootstrapAdmin(ctx, d.store, e.getenv("DEPOT_ADMIN_PASSWORD"), log); err != nil {
 		return err
 	}
-	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
-	policy := repos.NewPolicy(d.store)
-	git := githttp.New(d.repos, authn, policy, log)
-	git.Limits.MaxObjectBytes = int64(f.maxObjectSize)
-	git.AfterPush = gc.NewAuto(log).AfterPush
-	handler := server.New(server.Config{
-		Auth: authn,
-		Log:  log,
-		API:  []server.Surface{api.New(d.store, log), repoapi.New(d.store, d.repos, policy, log)},
-		Git:  []server.Surface{git},
-	})
+	handler := server.New(serverConfig(d, log, int64(f.maxObjectSize)))
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -137,6 +128,22 @@ func runServe(e *env, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serverConfig wires the store and the repositories into the server's
+// surfaces; maxObjectBytes bounds an object a push brings.
+func serverConfig(d *data, log logrus.FieldLogger, maxObjectBytes int64) server.Config {
+	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
+	policy := repos.NewPolicy(d.store)
+	git := githttp.New(d.repos, authn, policy, log)
+	git.Limits.MaxObjectBytes = maxObjectBytes
+	git.AfterPush = gc.NewAuto(log).AfterPush
+	return server.Config{
+		Auth: authn,
+		Log:  log,
+		API:  []server.Surface{api.New(d.store, log), repoapi.New(d.store, d.repos, policy, log)},
+		Git:  []server.Surface{git},
+	}
 }
 
 // bootstrapAdmin creates the user admin when there are no users yet, with
@@ -202,8 +209,12 @@ func openData(ctx context.Context, dir string) (*data, error) {
 	return &data{dir: dir, store: store, repos: rd}, nil
 }
 
-// openRepos opens DATA/repos, the directory of every repository.
+// openRepos opens DATA/repos, the directory of every repository, making
+// DATA private first.
 func openRepos(dataDir string) (*repos.Dir, error) {
+	if err := privateDir(dataDir); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
 	rd, err := repos.OpenDir(filepath.Join(dataDir, "repos"))
 	if err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -213,4 +224,42 @@ func openRepos(dataDir string) (*repos.Dir, error) {
 
 func (d *data) close() {
 	_ = d.store.Close()
+}
+
+// dataEntries are the names depot itself puts in the data directory.
+var dataEntries = map[string]bool{
+	"depot.db": true, "depot.db-wal": true, "depot.db-shm": true, "depot.db-journal": true, "repos": true,
+}
+
+// privateDir creates dir with mode 0700: it holds the database and every
+// repository, and only depot's own user has any business there. A
+// directory that exists with looser modes is tightened when it holds
+// nothing but what depot puts there (an older depot made it 0755); one
+// that holds other files too was made by someone else, and is left as it
+// is. The database files are depot's whatever the directory, and
+// tokens.Open makes them 0600.
+func privateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return os.MkdirAll(dir, 0o700)
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !dataEntries[e.Name()] {
+			return nil
+		}
+	}
+	return os.Chmod(dir, fi.Mode().Perm()&0o700)
 }

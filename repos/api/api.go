@@ -129,13 +129,9 @@ func (s *Server) repoAccess(r *http.Request, scope string, act repos.Action) (*r
 	}
 	vars := mux.Vars(r)
 	owner, name := vars["owner"], strings.TrimSuffix(vars["repo"], ".git")
-	repo, err := s.dir.Open(s.policy.CanonicalOwner(r.Context(), owner), name)
+	repo, decision, err := s.policy.Open(r.Context(), s.dir, id, owner, name, act)
 	if err != nil {
-		return nil, nil, storeError(err, "repository "+owner+"/"+name+" not found")
-	}
-	decision, err := s.policy.Decide(r.Context(), id, repo.Owner, repo.Name, act)
-	if err != nil {
-		return nil, nil, err
+		return nil, nil, storeError(err, "")
 	}
 	switch decision {
 	case repos.Allowed:

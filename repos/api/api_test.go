@@ -12,12 +12,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/api"
+	"github.com/depot/depot/repos/repostest"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
@@ -30,6 +32,7 @@ const pw = "password-1"
 type fixture struct {
 	t     *testing.T
 	store *tokens.Store
+	ns    *repostest.Recorder // what the policy asks of the store
 	dir   *repos.Dir
 	srv   *httptest.Server
 }
@@ -68,10 +71,11 @@ func newFixture(t *testing.T) *fixture {
 	log.SetOutput(io.Discard)
 	r := mux.NewRouter()
 	r.Use(auth.NewAuthenticator(tokens.Verifier{Store: store}, nil).Middleware(auth.Options{Passwords: true}, log))
-	api.New(store, dir, repos.NewPolicy(store), log).Register(r)
+	ns := repostest.NewRecorder(store)
+	api.New(store, dir, repos.NewPolicy(ns), log).Register(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, store: store, dir: dir, srv: srv}
+	return &fixture{t: t, store: store, ns: ns, dir: dir, srv: srv}
 }
 
 func as(user string) string {
@@ -289,4 +293,162 @@ func TestBranchesTagsCommits(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fsck: %v %s", err, out)
 	}
+}
+
+// TestProjectTextRefusesControlCharacters: a project's description and
+// display name are single-line text, as a token's description is; CR, LF
+// and NUL would break logs and pages that show them.
+func TestProjectTextRefusesControlCharacters(t *testing.T) {
+	f := newFixture(t)
+	const p = "/api/v1/projects"
+	f.run(t, []call{
+		{"ErrDescriptionLF", "POST", p, as("tester"), map[string]string{"name": "lf", "description": "one\ntwo"}, 400, "description"},
+		{"ErrDescriptionCR", "POST", p, as("tester"), map[string]string{"name": "cr", "description": "one\rtwo"}, 400, "description"},
+		{"ErrDescriptionNUL", "POST", p, as("tester"), map[string]string{"name": "nul", "description": "one\x00two"}, 400, "description"},
+		{"ErrDisplayNameLF", "POST", p, as("tester"), map[string]string{"name": "dlf", "displayName": "Team\nX"}, 400, "displayName"},
+		{"ErrDisplayNameCR", "POST", p, as("tester"), map[string]string{"name": "dcr", "displayName": "Team\rX"}, 400, "displayName"},
+		{"ErrDisplayNameNUL", "POST", p, as("tester"), map[string]string{"name": "dnul", "displayName": "Team\x00X"}, 400, "displayName"},
+		{"TabIsText", "POST", p, as("tester"), map[string]string{"name": "tab", "displayName": "Team\tX", "description": "a\tb"}, 201, `"name":"tab"`},
+		{"ErrNothingCreated", "GET", p + "/lf", as("tester"), nil, 404, "not found"},
+	})
+}
+
+// TestReservedNamespaces: names the server routes at the top level cannot
+// be taken by a project, in any case.
+func TestReservedNamespaces(t *testing.T) {
+	f := newFixture(t)
+	var calls []call
+	for _, name := range []string{"api", "API", "login", "logout", "settings", "static", "avatars", "Avatars", "metrics", "healthz", "readyz"} {
+		calls = append(calls, call{"Err" + name, "POST", "/api/v1/projects", as("tester"), map[string]string{"name": name}, 400, "name"})
+	}
+	f.run(t, calls)
+}
+
+// TestHiddenAndMissingDoTheSameWork: a private repository that the
+// caller may not see answers 404 like a missing one, and must take as
+// long, or the time of the answer tells which names exist. Rather than
+// time the answers, which would flake, it checks that both ask the store
+// the same questions in the same order and answer the same.
+func TestHiddenAndMissingDoTheSameWork(t *testing.T) {
+	f := newFixture(t)
+	for _, p := range []string{"/api/v1/user/repos", "/api/v1/projects/test/repos"} {
+		if r := f.do("POST", p, as("tester"), map[string]string{"name": "secret"}); r.status != 201 {
+			t.Fatalf("POST %s = %d %s", p, r.status, r.body)
+		}
+	}
+	outsider := f.token("outsider", auth.ScopeProject, auth.ScopeDepot)
+	for _, tc := range []struct {
+		name, method, hidden, missing, authz string
+	}{
+		{"UserRepoOutsider", "GET", "/api/v1/repos/tester/secret", "/api/v1/repos/tester/missing", outsider},
+		{"UserRepoAnonymous", "GET", "/api/v1/repos/tester/secret", "/api/v1/repos/tester/missing", ""},
+		{"ProjectRepoOutsider", "GET", "/api/v1/repos/test/secret", "/api/v1/repos/test/missing", outsider},
+		{"ProjectRepoPassword", "GET", "/api/v1/repos/test/secret", "/api/v1/repos/test/missing", as("outsider")},
+		{"ProjectRepoAnonymous", "GET", "/api/v1/repos/test/secret", "/api/v1/repos/test/missing", ""},
+		{"OwnerCaseOutsider", "GET", "/api/v1/repos/TEST/secret", "/api/v1/repos/TEST/missing", outsider},
+		{"UnknownOwner", "GET", "/api/v1/repos/test/secret", "/api/v1/repos/nobody/secret", outsider},
+		{"BranchesOutsider", "GET", "/api/v1/repos/test/secret/branches", "/api/v1/repos/test/missing/branches", outsider},
+		{"DeleteOutsider", "DELETE", "/api/v1/repos/tester/secret", "/api/v1/repos/tester/missing", outsider},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.ns.Reset()
+			hidden := f.do(tc.method, tc.hidden, tc.authz, nil)
+			hiddenCalls := f.ns.Calls()
+			f.ns.Reset()
+			missing := f.do(tc.method, tc.missing, tc.authz, nil)
+			missingCalls := f.ns.Calls()
+			if hidden.status != 404 || missing.status != 404 {
+				t.Fatalf("%s = %d, %s = %d; want 404 for both", tc.hidden, hidden.status, tc.missing, missing.status)
+			}
+			if !slices.Equal(hiddenCalls, missingCalls) {
+				t.Errorf("%s asks the store %v\n%s asks %v\nwant the same questions", tc.hidden, hiddenCalls, tc.missing, missingCalls)
+			}
+			if len(hiddenCalls) == 0 {
+				t.Errorf("no questions recorded; is the recorder wired in?")
+			}
+			if strings.Count(hidden.body, `"code"`) != 1 || len(hidden.body)-len(tc.hidden) != len(missing.body)-len(tc.missing) {
+				t.Errorf("bodies differ in shape: %s / %s", hidden.body, missing.body)
+			}
+		})
+	}
+}
+
+// TestRepositoryNamesIgnoreCase: repository names are compared
+// case-insensitively, as GitHub and Gitea do, though the directory on
+// disk keeps the case the repository was created with. A case variant of
+// an existing name is a conflict, never a second repository sharing the
+// first one's record; any case reaches the one repository.
+func TestRepositoryNamesIgnoreCase(t *testing.T) {
+	f := newFixture(t)
+	const r = "/api/v1/repos/tester/"
+	f.run(t, []call{
+		{"CreatePrivate", "POST", "/api/v1/user/repos", as("tester"), map[string]string{"name": "cs", "description": "lower"}, 201, `"name":"cs"`},
+		{"ErrCreateCaseVariant", "POST", "/api/v1/user/repos", as("tester"), map[string]string{"name": "CS", "visibility": "public", "description": "upper"}, 409, "exists"},
+		{"ErrStillPrivate", "GET", r + "cs", "", nil, 404, "not found"},
+		{"ErrVariantNotPublic", "GET", r + "CS", "", nil, 404, "not found"},
+		{"GetAnyCase", "GET", r + "CS", as("tester"), nil, 200, `"fullName":"tester/cs"`},
+		{"DescriptionKept", "GET", r + "cs", as("tester"), nil, 200, `"description":"lower"`},
+		{"PatchAnyCase", "PATCH", r + "cS", as("tester"), map[string]string{"description": "patched"}, 200, `"name":"cs"`},
+		{"PatchReachedTheOne", "GET", r + "cs", as("tester"), nil, 200, `"description":"patched"`},
+		{"CreateProjectRepo", "POST", "/api/v1/projects/test/repos", as("tester"), map[string]string{"name": "testRepo"}, 201, `"name":"testRepo"`},
+		{"ErrProjectCaseVariant", "POST", "/api/v1/projects/test/repos", as("tester"), map[string]string{"name": "TESTREPO"}, 409, "exists"},
+		{"DeleteAnyCase", "DELETE", r + "CS", as("tester"), nil, 200, `"deleted":1`},
+		{"ErrGone", "GET", r + "cs", as("tester"), nil, 404, "not found"},
+	})
+	for _, name := range []string{"cs.git", "CS.git"} {
+		if _, err := os.Stat(filepath.Join(f.dir.Root(), "tester", name)); !os.IsNotExist(err) {
+			t.Errorf("after the delete, %s on disk: %v", name, err)
+		}
+	}
+	if info, err := f.store.RepoInfo(context.Background(), "tester", "cs"); err != nil || !info.CreatedAt.IsZero() {
+		t.Errorf("after the delete, the record of tester/cs = %+v, %v; want none", info, err)
+	}
+	f.run(t, []call{
+		{"RecreateInOtherCase", "POST", "/api/v1/user/repos", as("tester"), map[string]string{"name": "Cs", "visibility": "public"}, 201, `"name":"Cs"`},
+		{"RecreatedIsPublic", "GET", r + "cs", "", nil, 200, `"fullName":"tester/Cs"`},
+	})
+}
+
+// TestUnreachableCommitsAreNotFound: a reader must not recover commits
+// that a force push or a deleted branch left behind by trying short
+// prefixes of their ids. Ids resolve only when a ref reaches the commit,
+// abbreviations need 7 hex digits, and an unreachable commit answers as a
+// missing one does.
+func TestUnreachableCommitsAreNotFound(t *testing.T) {
+	f := newFixture(t)
+	repo, err := f.dir.Create("test", "testRepo", repos.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gitInit(t, repo.Path)
+	rev := func(r string) string {
+		out, err := exec.Command("git", "--git-dir", repo.Path, "rev-parse", r).Output()
+		if err != nil {
+			t.Fatalf("rev-parse %s: %v", r, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	// Move main back one commit, as a force push does: "three" is left
+	// behind, its object still in the repository.
+	three, two := rev("main"), rev("main~1")
+	if out, err := exec.Command("git", "--git-dir", repo.Path, "update-ref", "refs/heads/main", two).CombinedOutput(); err != nil {
+		t.Fatalf("update-ref: %v %s", err, out)
+	}
+	if out, err := exec.Command("git", "--git-dir", repo.Path, "tag", "-d", "v2").CombinedOutput(); err != nil {
+		t.Fatalf("tag -d: %v %s", err, out)
+	}
+	const r = "/api/v1/repos/test/testRepo"
+	f.run(t, []call{
+		{"ErrCommitsAbbrev4", "GET", r + "/commits?ref=" + three[:4], as("viewer"), nil, 404, "not found"},
+		{"ErrCommitsAbbrev7", "GET", r + "/commits?ref=" + three[:7], as("viewer"), nil, 404, "not found"},
+		{"ErrCommitsFull", "GET", r + "/commits?ref=" + three, as("viewer"), nil, 404, "not found"},
+		{"ErrCommitsMissing", "GET", r + "/commits?ref=" + strings.Repeat("0", 7), as("viewer"), nil, 404, "not found"},
+		{"ErrBranchFromAbbrev6", "POST", r + "/branches", as("dev"), map[string]string{"name": "x", "from": three[:6]}, 400, "from: no such"},
+		{"ErrBranchFromAbbrev8", "POST", r + "/branches", as("dev"), map[string]string{"name": "x", "from": three[:8]}, 400, "from: no such"},
+		{"ErrBranchFromFull", "POST", r + "/branches", as("dev"), map[string]string{"name": "x", "from": three}, 400, "from: no such"},
+		{"ErrReachableAbbrev4", "GET", r + "/commits?ref=" + two[:4], as("viewer"), nil, 404, "not found"},
+		{"CommitsReachableAbbrev7", "GET", r + "/commits?ref=" + two[:7] + "&pageSize=1", as("viewer"), nil, 200, `"message":"two"`},
+		{"CommitsReachableFull", "GET", r + "/commits?ref=" + two + "&pageSize=1", as("viewer"), nil, 200, `"message":"two"`},
+		{"BranchFromReachableAbbrev7", "POST", r + "/branches", as("dev"), map[string]string{"name": "y", "from": rev("main~1")[:7]}, 201, `"name":"y"`},
+	})
 }

@@ -154,15 +154,12 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, owner string
 			return apierr.Errorf(apierr.Invalid, "defaultBranch: %v", err)
 		}
 	}
-	repo, err := s.dir.Create(owner, req.Name, repos.CreateOptions{DefaultBranch: req.DefaultBranch})
+	repo, err := s.dir.CreateWithRecord(r.Context(), s.store, owner, req.Name, repos.CreateOptions{DefaultBranch: req.DefaultBranch}, info)
 	if errors.Is(err, repos.ErrExists) {
-		return apierr.Errorf(apierr.Conflict, "name: repository %s/%s already exists", owner, req.Name)
+		return apierr.Wrap(apierr.Conflict, err, fmt.Sprintf("name: repository %s/%s already exists (names ignore case)", owner, req.Name))
 	}
 	if err != nil {
 		return storeError(err, "")
-	}
-	if err := s.store.SaveRepoInfo(r.Context(), repo.Owner, repo.Name, info); err != nil {
-		return err
 	}
 	v, err := s.view(r, repo)
 	if err != nil {
@@ -236,17 +233,15 @@ func (s *Server) patchRepo(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// deleteRepo removes the repository from disk and its record. The
-// directory is first renamed aside so that no request sees half of it.
+// deleteRepo removes the repository, named in any case, and its record.
+// The directory is first renamed aside so that no request sees half of
+// it.
 func (s *Server) deleteRepo(w http.ResponseWriter, r *http.Request) error {
 	repo, _, err := s.repoAccess(r, auth.ScopeDepot, repos.Manage)
 	if err != nil {
 		return err
 	}
-	if err := s.dir.Delete(repo); err != nil {
-		return err
-	}
-	if err := s.store.DeleteRepoInfo(r.Context(), repo.Owner, repo.Name); err != nil {
+	if err := s.dir.DeleteWithRecord(r.Context(), s.store, repo); err != nil {
 		return err
 	}
 	apierr.WriteJSON(w, http.StatusOK, map[string]int{"deleted": 1})

@@ -149,11 +149,11 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 	if req.Audience != nil {
 		t.Audience = *req.Audience
 	}
-	if err := checkText("audience", t.Audience, 255); err != nil {
-		return nil, err
+	if err := tokens.CheckText("audience", t.Audience, 255); err != nil {
+		return nil, storeError(err, "")
 	}
-	if err := checkText("description", t.Description, 1000); err != nil {
-		return nil, err
+	if err := tokens.CheckText("description", t.Description, 1000); err != nil {
+		return nil, storeError(err, "")
 	}
 	if req.NotBefore != nil {
 		if t.NotBefore, err = parseMillis("notBefore", *req.NotBefore); err != nil {
@@ -187,16 +187,6 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 		return nil, err
 	}
 	return t, nil
-}
-
-func checkText(field, v string, max int) error {
-	if len(v) > max {
-		return apierr.Errorf(apierr.Invalid, "%s: longer than %d bytes", field, max)
-	}
-	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
-		return apierr.Errorf(apierr.Invalid, "%s: contains control characters", field)
-	}
-	return nil
 }
 
 // parseMillis reads a 13-digit millisecond timestamp.
@@ -370,8 +360,8 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 	var up tokens.TokenUpdate
 	edited := *t
 	if req.Description != nil {
-		if err := checkText("description", *req.Description, 1000); err != nil {
-			return err
+		if err := tokens.CheckText("description", *req.Description, 1000); err != nil {
+			return storeError(err, "")
 		}
 		up.Description = req.Description
 	}

@@ -184,8 +184,9 @@ func TestResolve(t *testing.T) {
 		{name: "FullHex", rev: first, want: first},
 		{name: "FullHexUpper", rev: strings.ToUpper(first), want: first},
 		{name: "Abbrev7", rev: first[:7], want: first},
-		{name: "Abbrev4", rev: "__short4__", want: first},
-		{name: "Abbrev5Odd", rev: first[:5], want: first},
+		{name: "Abbrev8", rev: first[:8], want: first},
+		{name: "ErrNotFoundAbbrev4", rev: "__short4__", wantErr: ErrNotFound},
+		{name: "ErrNotFoundAbbrev6", rev: first[:6], wantErr: ErrNotFound},
 		{name: "ErrNotFoundName", rev: "nope", wantErr: ErrNotFound},
 		{name: "ErrNotFoundAbbrev3", rev: first[:3], wantErr: ErrNotFound},
 		{name: "ErrNotFoundHex", rev: strings.Repeat("0", 39) + "1", wantErr: ErrNotFound},
@@ -193,7 +194,7 @@ func TestResolve(t *testing.T) {
 		{name: "ErrNotFoundEscape", rev: "../../config", wantErr: ErrNotFound},
 		{name: "ErrNotFoundGitDirFile", rev: "config", wantErr: ErrNotFound},
 		{name: "ErrInvalidTreeTag", rev: "treetag", wantErr: ErrInvalid},
-		{name: "ErrInvalidTree", rev: "__tree__", wantErr: ErrInvalid},
+		{name: "ErrNotFoundTree", rev: "__tree__", wantErr: ErrNotFound}, // ids name commits and the tags refs point at
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rev := tc.rev

@@ -19,6 +19,7 @@ type objects struct {
 	dir     string
 	db      *odb.DB
 	release func()
+	tips    *tipSet // read by tipSet when first needed
 }
 
 // openObjects opens the objects of the bare repository dir. The caller
@@ -132,10 +133,15 @@ func objectErr(h plumbing.Hash, err error) error {
 
 // Resolve returns the commit that rev names, as git rev-parse
 // "rev^{commit}" would, for the subset of gitrevisions(7) the API needs:
-// "" or "HEAD"; a full object id; a full ref ("refs/heads/main"); a short
-// ref, tried as refs/<rev>, refs/tags/<rev>, refs/heads/<rev> and
-// refs/remotes/<rev> in git's order; and a unique abbreviated object id of
-// at least 4 hex digits. Annotated tags are peeled.
+// "" or "HEAD"; a full ref ("refs/heads/main"); a short ref, tried as
+// refs/<rev>, refs/tags/<rev>, refs/heads/<rev> and refs/remotes/<rev> in
+// git's order; and a full object id or a unique abbreviation of at least
+// 7 hex digits. Annotated tags are peeled.
+//
+// Unlike git, an object id names only what a ref reaches: a commit that
+// some ref reaches, or an annotated tag that a ref points at. A commit
+// left behind by a force push or a deleted branch is ErrNotFound, as a
+// missing one is, and counts for no ambiguity (see reachable).
 //
 // It returns ErrNotFound when rev names nothing (HEAD of an empty
 // repository included) and ErrInvalid when it names an object that does
@@ -171,7 +177,10 @@ func (o *objects) resolve(rev string) (plumbing.Hash, error) {
 	// A full object id wins over a ref of the same name, as in git.
 	if len(rev) == 40 && isHex(rev) {
 		if h := plumbing.NewHash(strings.ToLower(rev)); o.has(h) {
-			return o.peelCommit(h)
+			c, err := o.resolveID(h)
+			if !errors.Is(err, ErrNotFound) {
+				return c, err
+			}
 		}
 	}
 	var names []string
@@ -194,14 +203,16 @@ func (o *objects) resolve(rev string) (plumbing.Hash, error) {
 			return o.peelCommit(h)
 		}
 	}
-	if len(rev) >= 4 && len(rev) < 40 && isHex(rev) {
+	if len(rev) >= minAbbrev && len(rev) < 40 && isHex(rev) {
 		return o.resolveAbbrev(strings.ToLower(rev))
 	}
 	return plumbing.ZeroHash, ErrNotFound
 }
 
 // resolveAbbrev finds the one commit whose id starts with prefix, counting
-// tags that peel to a commit as git's commit-ish disambiguation does.
+// tags that peel to a commit as git's commit-ish disambiguation does, and
+// only objects that resolveID accepts: what no ref reaches is neither a
+// match nor a rival.
 func (o *objects) resolveAbbrev(prefix string) (plumbing.Hash, error) {
 	hashes, err := o.db.WithPrefix(prefix)
 	if err != nil {
@@ -213,7 +224,7 @@ func (o *objects) resolveAbbrev(prefix string) (plumbing.Hash, error) {
 		if !strings.HasPrefix(h.String(), prefix) {
 			continue
 		}
-		c, err := o.peelCommit(h)
+		c, err := o.resolveID(h)
 		if err != nil {
 			continue
 		}

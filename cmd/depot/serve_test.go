@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/depot/depot/githttp/receivepack"
+	"github.com/depot/depot/repos"
+	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
+)
+
+// TestReservedCoversRoutes walks the routes that depot serve registers:
+// every fixed first path segment (/api, /avatars, ...) must be a name that
+// no user or project may take, or the namespace would be unreachable.
+func TestReservedCoversRoutes(t *testing.T) {
+	d, err := openData(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	c := serverConfig(d, log, receivepack.DefaultMaxObjectBytes)
+	r := mux.NewRouter()
+	for _, s := range append(c.API, c.Git...) {
+		s.Register(r)
+	}
+	seen := 0
+	err = r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err := route.GetPathTemplate()
+		if err != nil {
+			return nil
+		}
+		first, _, _ := strings.Cut(strings.TrimPrefix(tpl, "/"), "/")
+		if strings.HasPrefix(first, "{") {
+			return nil // /{owner}/...: the namespaces themselves
+		}
+		seen++
+		if !repos.Reserved(first) {
+			t.Errorf("route %s: %q is not reserved, so a user or project may take it", tpl, first)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen == 0 {
+		t.Fatal("walked no fixed routes")
+	}
+}
+
+// TestDataDirModes: the data directory holds the database and every
+// repository, so only depot's own user may enter it. A directory an older
+// depot made with looser modes is tightened when it holds only depot's
+// files; one that holds other files too is the user's, and left alone.
+func TestDataDirModes(t *testing.T) {
+	mode := func(t *testing.T, p string) os.FileMode {
+		t.Helper()
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	open := func(t *testing.T, dir string) {
+		t.Helper()
+		d, err := openData(context.Background(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.close()
+	}
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T, dir string)
+		want    os.FileMode
+	}{
+		{"New", func(*testing.T, string) {}, 0o700},
+		{"TightensDepots", func(t *testing.T, dir string) {
+			open(t, dir)
+			for _, p := range []string{dir, filepath.Join(dir, "depot.db")} {
+				if err := os.Chmod(p, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, 0o700},
+		{"LeavesUsers", func(t *testing.T, dir string) {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "notes.txt"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, 0o755); err != nil { // whatever the umask
+				t.Fatal(err)
+			}
+		}, 0o755},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			tc.prepare(t, dir)
+			open(t, dir)
+			if m := mode(t, dir); m != tc.want {
+				t.Errorf("data directory has mode %#o; want %#o", m, tc.want)
+			}
+			if m := mode(t, filepath.Join(dir, "depot.db")); m != 0o600 {
+				t.Errorf("depot.db has mode %#o; want 0600", m)
+			}
+		})
+	}
+}
