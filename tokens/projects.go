@@ -30,7 +30,7 @@ func (s *Store) CreateProject(ctx context.Context, p *repos.Project, owner strin
 		p.DisplayName = p.Name
 	}
 	for _, f := range []struct{ name, v string }{{"displayName", p.DisplayName}, {"description", p.Description}} {
-		if err := CheckText(f.name, f.v, 1000); err != nil {
+		if err := CheckText(f.name, f.v, MaxDescription); err != nil {
 			return fmt.Errorf("tokens: create project: %w", err)
 		}
 	}
@@ -276,7 +276,7 @@ func checkRepoInfo(info *repos.Info) error {
 	if info.Visibility != repos.Private && info.Visibility != repos.Public {
 		return invalid("visibility", "must be private or public")
 	}
-	return nil
+	return CheckText("description", info.Description, MaxDescription)
 }
 
 // CreateRepoInfo records the new repository owner/name with info. It

@@ -52,6 +52,10 @@ func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
+// MaxDescription bounds the descriptions of tokens, projects and
+// repositories, and a project's display name, in bytes.
+const MaxDescription = 1000
+
 // CheckText returns a *ValidationError naming field when v, a line of free
 // text such as a description, is longer than max bytes or holds a control
 // character other than tab: CR, LF and NUL would forge lines in logs and

@@ -101,15 +101,22 @@ func (s *Server) projectAccess(r *http.Request, scope string, need repos.Role) (
 	}
 	name := mux.Vars(r)["project"]
 	p, err := s.store.Project(r.Context(), name)
-	if err != nil {
+	missing := errors.Is(err, tokens.ErrNotFound)
+	if err != nil && !missing {
 		return nil, nil, 0, storeError(err, "project "+name+" not found")
 	}
-	role, err := s.policy.OwnerRole(r.Context(), id, p.Name)
+	// A missing project asks the same questions as one the caller is not
+	// a member of, so that the time of the 404 does not tell them apart.
+	canonical := name
+	if !missing {
+		canonical = p.Name
+	}
+	role, err := s.policy.OwnerRole(r.Context(), id, canonical)
 	if err != nil {
 		return nil, nil, 0, err
 	}
 	switch {
-	case role < repos.RoleViewer:
+	case missing || role < repos.RoleViewer:
 		return nil, nil, 0, apierr.Errorf(apierr.NotFound, "project %s not found", name)
 	case role < need:
 		return nil, nil, 0, apierr.Errorf(apierr.Forbidden, "this needs the %s role in project %s; you are %s", need, p.Name, role)

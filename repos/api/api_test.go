@@ -313,6 +313,24 @@ func TestProjectTextRefusesControlCharacters(t *testing.T) {
 	})
 }
 
+// TestRepoDescriptionRefusesControlCharacters: a repository's description
+// is free text like a project's, on create and on edit, and a refused
+// edit changes nothing.
+func TestRepoDescriptionRefusesControlCharacters(t *testing.T) {
+	f := newFixture(t)
+	const u, r = "/api/v1/user/repos", "/api/v1/repos/tester/notes"
+	f.run(t, []call{
+		{"ErrCreateLF", "POST", u, as("tester"), map[string]string{"name": "lf", "description": "one\ntwo"}, 400, "description"},
+		{"ErrCreateNUL", "POST", u, as("tester"), map[string]string{"name": "nul", "description": "one\x00two"}, 400, "description"},
+		{"ErrNothingCreated", "GET", "/api/v1/repos/tester/lf", as("tester"), nil, 404, "not found"},
+		{"Create", "POST", u, as("tester"), map[string]string{"name": "notes", "description": "kept"}, 201, `"description":"kept"`},
+		{"ErrEditCR", "PATCH", r, as("tester"), map[string]string{"description": "one\rtwo", "visibility": "public"}, 400, "description"},
+		{"ErrEditTooLong", "PATCH", r, as("tester"), map[string]string{"description": strings.Repeat("x", 1001)}, 400, "description"},
+		{"Unchanged", "GET", r, as("tester"), nil, 200, `"description":"kept","visibility":"private"`},
+		{"TabIsText", "PATCH", r, as("tester"), map[string]string{"description": "a\tb"}, 200, `"description":"a\tb"`},
+	})
+}
+
 // TestReservedNamespaces: names the server routes at the top level cannot
 // be taken by a project, in any case.
 func TestReservedNamespaces(t *testing.T) {
@@ -349,6 +367,8 @@ func TestHiddenAndMissingDoTheSameWork(t *testing.T) {
 		{"UnknownOwner", "GET", "/api/v1/repos/test/secret", "/api/v1/repos/nobody/secret", outsider},
 		{"BranchesOutsider", "GET", "/api/v1/repos/test/secret/branches", "/api/v1/repos/test/missing/branches", outsider},
 		{"DeleteOutsider", "DELETE", "/api/v1/repos/tester/secret", "/api/v1/repos/tester/missing", outsider},
+		{"ProjectOutsider", "GET", "/api/v1/projects/test", "/api/v1/projects/missing", outsider},
+		{"ProjectMembersOutsider", "GET", "/api/v1/projects/test/members", "/api/v1/projects/missing/members", as("outsider")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f.ns.Reset()

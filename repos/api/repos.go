@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/depot/depot/tokens"
 	"errors"
 	"fmt"
 	"net/http"
@@ -146,8 +147,8 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, owner string
 	default:
 		return apierr.Errorf(apierr.Invalid, "visibility: must be private or public")
 	}
-	if len(req.Description) > 1000 {
-		return apierr.Errorf(apierr.Invalid, "description: longer than 1000 bytes")
+	if err := tokens.CheckText("description", req.Description, maxDescription); err != nil {
+		return storeError(err, "")
 	}
 	if req.DefaultBranch != "" {
 		if err := gitref.CheckBranchName(req.DefaultBranch); err != nil {
@@ -182,6 +183,9 @@ func (s *Server) getRepo(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// maxDescription bounds a repository's description, as a project's.
+const maxDescription = tokens.MaxDescription
+
 type patchRepoRequest struct {
 	Description   *string `json:"description"`
 	Visibility    *string `json:"visibility"`
@@ -202,8 +206,9 @@ func (s *Server) patchRepo(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.Description != nil {
-		if len(*req.Description) > 1000 {
-			return apierr.Errorf(apierr.Invalid, "description: longer than 1000 bytes")
+		// Checked before anything changes, so that a refusal changes nothing.
+		if err := tokens.CheckText("description", *req.Description, maxDescription); err != nil {
+			return storeError(err, "")
 		}
 		info.Description = *req.Description
 	}

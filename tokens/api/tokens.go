@@ -152,7 +152,7 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 	if err := tokens.CheckText("audience", t.Audience, 255); err != nil {
 		return nil, storeError(err, "")
 	}
-	if err := tokens.CheckText("description", t.Description, 1000); err != nil {
+	if err := tokens.CheckText("description", t.Description, tokens.MaxDescription); err != nil {
 		return nil, storeError(err, "")
 	}
 	if req.NotBefore != nil {
@@ -360,7 +360,7 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 	var up tokens.TokenUpdate
 	edited := *t
 	if req.Description != nil {
-		if err := tokens.CheckText("description", *req.Description, 1000); err != nil {
+		if err := tokens.CheckText("description", *req.Description, tokens.MaxDescription); err != nil {
 			return storeError(err, "")
 		}
 		up.Description = req.Description
