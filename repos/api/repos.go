@@ -1,9 +1,9 @@
 package api
 
 import (
-	"github.com/depot/depot/tokens"
 	"errors"
 	"fmt"
+	"github.com/depot/depot/tokens"
 	"net/http"
 	"strings"
 
