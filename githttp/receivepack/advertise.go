@@ -3,7 +3,6 @@ package receivepack
 import (
 	"context"
 	"fmt"
-	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"maps"
 	"slices"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/depot/depot/githttp/pktline"
 	"github.com/depot/depot/repos/git/gitref"
 )
 

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/depot/depot/githttp/pktline"
 )
 
 // BenchmarkServePush receives a pack of about 3,500 objects (700 commits

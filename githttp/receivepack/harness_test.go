@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"net/http"
 	"net/http/cgi"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/depot/depot/githttp/pktline"
 )
 
 // testServer serves bare repositories under root over smart HTTP:

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/depot/depot/githttp/pktline"
 )
 
 const zero = "0000000000000000000000000000000000000000"

@@ -1,8 +1,9 @@
 package receivepack
 
 import (
-	"github.com/depot/depot/githttp/pktline"
 	"io"
+
+	"github.com/depot/depot/githttp/pktline"
 )
 
 // reporter writes the response of receive-pack: progress and messages on

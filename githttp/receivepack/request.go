@@ -3,12 +3,13 @@ package receivepack
 import (
 	"bytes"
 	"errors"
-	"github.com/depot/depot/githttp/pktline"
-	"github.com/depot/depot/repos/git/gitref"
 	"io"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/depot/depot/githttp/pktline"
+	"github.com/depot/depot/repos/git/gitref"
 )
 
 // command is one ref update the client asked for, and what became of it.

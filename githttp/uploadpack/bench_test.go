@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/depot/depot/repos/git/packwrite"
 	"github.com/go-git/go-git/v5/plumbing"
 	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/depot/depot/repos/git/packwrite"
 )
 
 // genRepo builds a bare repository whose main has n commits, each changing

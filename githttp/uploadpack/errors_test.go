@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/depot/depot/githttp/pktline"
 	"strings"
 	"testing"
+
+	"github.com/depot/depot/githttp/pktline"
 )
 
 func TestServeMalformed(t *testing.T) {

@@ -1,9 +1,10 @@
 package uploadpack
 
 import (
-	"github.com/depot/depot/githttp/pktline"
 	"strconv"
 	"strings"
+
+	"github.com/depot/depot/githttp/pktline"
 )
 
 // filterSpec is a partial-clone object filter (git rev-list --filter, see

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
-	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/depot/depot/githttp/pktline"
 )
 
 // testServer serves one bare repository over smart HTTP the way depot's

@@ -3,10 +3,11 @@ package uploadpack
 import (
 	"bufio"
 	"fmt"
-	"github.com/depot/depot/githttp/pktline"
-	"github.com/depot/depot/repos/git/packwrite"
 	"github.com/go-git/go-git/v5/plumbing"
 	"io"
+
+	"github.com/depot/depot/githttp/pktline"
+	"github.com/depot/depot/repos/git/packwrite"
 )
 
 // sendPack writes the pack for plan: progress on side-band channel 2 unless

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+
+	"github.com/depot/depot/githttp/pktline"
 )
 
 // pkts frames each item as a pkt-line with a trailing LF; "0000" and "0001"

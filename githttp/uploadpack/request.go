@@ -2,13 +2,14 @@ package uploadpack
 
 import (
 	"bytes"
-	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"math"
 	"strconv"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/depot/depot/githttp/pktline"
 )
 
 // Bounds on what one request may carry. A clone of a repository with very

@@ -5,10 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/depot/depot/githttp/pktline"
 	"io"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/depot/depot/githttp/pktline"
 )
 
 // session is one upload-pack request and its response.

@@ -2,9 +2,10 @@ package uploadpack
 
 import (
 	"context"
-	"github.com/depot/depot/githttp/pktline"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/depot/depot/githttp/pktline"
 )
 
 // shallowPlan is the outcome of a shallow request (gitprotocol-pack

@@ -7,8 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/depot/depot/githttp/pktline"
 	"io"
+
+	"github.com/depot/depot/githttp/pktline"
 )
 
 // Options configure one upload-pack exchange. The zero value works.

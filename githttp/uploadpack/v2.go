@@ -2,11 +2,12 @@ package uploadpack
 
 import (
 	"bytes"
-	"github.com/depot/depot/githttp/pktline"
 	"io"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/depot/depot/githttp/pktline"
 )
 
 // serveV2 answers one protocol v2 command (gitprotocol-v2): a command line,

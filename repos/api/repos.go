@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"fmt"
-	"github.com/depot/depot/tokens"
 	"net/http"
 	"strings"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/depot/depot/auth/apierr"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/git/gitref"
+	"github.com/depot/depot/tokens"
 )
 
 type repoView struct {
