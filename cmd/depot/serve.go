@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/depot/depot/auth"
+	"github.com/depot/depot/cmd/depot/internal/openapi"
 	"github.com/depot/depot/cmd/depot/internal/server"
 	"github.com/depot/depot/githttp"
 	"github.com/depot/depot/githttp/receivepack"
@@ -100,18 +101,8 @@ func runServe(e *env, args []string) error {
 		return err
 	}
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
-	policy := repos.NewPolicy(d.store)
-	git := githttp.New(d.repos, authn, policy, log)
-	git.Limits.MaxObjectBytes = int64(f.maxObjectSize)
-	git.AfterPush = gc.NewAuto(log).AfterPush
-	handler := server.New(server.Config{
-		Auth: authn,
-		Log:  log,
-		API:  []server.Surface{api.New(d.store, log), repoapi.New(d.store, d.repos, policy, log)},
-		Git:  []server.Surface{git},
-	})
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           server.New(surfaces(d, authn, log, int64(f.maxObjectSize))),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -137,6 +128,22 @@ func runServe(e *env, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// surfaces wires the stores of d into every HTTP surface that depot serve
+// runs; the route tests build the router from it too.
+func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObjectBytes int64) server.Config {
+	policy := repos.NewPolicy(d.store)
+	git := githttp.New(d.repos, authn, policy, log)
+	git.Limits.MaxObjectBytes = maxObjectBytes
+	git.AfterPush = gc.NewAuto(log).AfterPush
+	return server.Config{
+		Auth:   authn,
+		Log:    log,
+		Public: []server.Surface{openapi.Surface{}},
+		API:    []server.Surface{api.New(d.store, log), repoapi.New(d.store, d.repos, policy, log)},
+		Git:    []server.Surface{git},
+	}
 }
 
 // bootstrapAdmin creates the user admin when there are no users yet, with
