@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/api"
+	"github.com/depot/depot/repos/repotest"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
@@ -193,30 +193,6 @@ func TestMembers(t *testing.T) {
 	})
 }
 
-// gitInit makes a history in the bare repository at path: three commits
-// on main, a lightweight and an annotated tag.
-func gitInit(t *testing.T, path string) {
-	t.Helper()
-	wt := t.TempDir()
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"},
-		{"commit", "-q", "--allow-empty", "-m", "one"},
-		{"commit", "-q", "--allow-empty", "-m", "two"},
-		{"tag", "v1"},
-		{"commit", "-q", "--allow-empty", "-m", "three"},
-		{"tag", "-a", "v2", "-m", "release two"},
-		{"push", "-q", path, "main", "v1", "v2"},
-	} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = wt
-		cmd.Env = append(os.Environ(), "HOME="+wt, "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=A", "GIT_AUTHOR_EMAIL=a@example.com",
-			"GIT_COMMITTER_NAME=C", "GIT_COMMITTER_EMAIL=c@example.com")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v %s", args, err, out)
-		}
-	}
-}
-
 func TestRepositories(t *testing.T) {
 	f := newFixture(t)
 	anon := ""
@@ -252,35 +228,44 @@ func TestRepositories(t *testing.T) {
 	})
 }
 
+// TestBranchesTagsCommits reads and changes the shared fixture history
+// (package repotest): two branches, a lightweight and an annotated tag, a
+// merge.
 func TestBranchesTagsCommits(t *testing.T) {
 	f := newFixture(t)
 	repo, err := f.dir.Create("test", "testRepo", repos.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gitInit(t, repo.Path)
+	fx := repotest.Import(t, repo.Path)
+	merge, three, topic := fx.ID(t, "merge topic"), fx.ID(t, "three"), fx.ID(t, "topic work")
 	const r = "/api/v1/repos/test/testRepo"
 	f.run(t, []call{
-		{"Branches", "GET", r + "/branches", as("viewer"), nil, 200, `"name":"main"`},
-		{"BranchesDefault", "GET", r + "/branches", as("viewer"), nil, 200, `"default":true`},
+		{"Branches", "GET", r + "/branches", as("viewer"), nil, 200, `{"name":"main","commit":"` + merge + `","default":true}`},
+		{"BranchesSideBranch", "GET", r + "/branches", as("viewer"), nil, 200, `{"name":"topic","commit":"` + topic + `","default":false}`},
 		{"ErrBranchesOutsider", "GET", r + "/branches", as("outsider"), nil, 404, "not found"},
 		{"ErrViewerCreatesBranch", "POST", r + "/branches", as("viewer"), map[string]string{"name": "feature"}, 403, "write"},
-		{"CreateBranch", "POST", r + "/branches", as("dev"), map[string]string{"name": "feature", "from": "v1"}, 201, `"name":"feature"`},
-		{"CreateNestedBranch", "POST", r + "/branches", as("dev"), map[string]string{"name": "team/x"}, 201, `"name":"team/x"`},
-		{"ErrBranchExists", "POST", r + "/branches", as("dev"), map[string]string{"name": "feature"}, 409, "exists"},
+		{"CreateBranch", "POST", r + "/branches", as("dev"), map[string]string{"name": "feature", "from": "v1"}, 201, `"commit":"` + fx.ID(t, "two") + `"`},
+		{"CreateBranchFromCommit", "POST", r + "/branches", as("dev"), map[string]string{"name": "at-three", "from": three}, 201, `"commit":"` + three + `"`},
+		{"CreateNestedBranch", "POST", r + "/branches", as("dev"), map[string]string{"name": "team/x"}, 201, `"commit":"` + merge + `"`},
+		{"ErrBranchExists", "POST", r + "/branches", as("dev"), map[string]string{"name": "topic"}, 409, "exists"},
 		{"ErrBranchName", "POST", r + "/branches", as("dev"), map[string]string{"name": "bad..name"}, 400, "name"},
 		{"ErrBranchFrom", "POST", r + "/branches", as("dev"), map[string]string{"name": "z", "from": "nope"}, 400, "from"},
 		{"DeleteNestedBranch", "DELETE", r + "/branches/team/x", as("dev"), nil, 200, `"deleted":1`},
 		{"DeleteBranch", "DELETE", r + "/branches/feature", as("dev"), nil, 200, `"deleted":1`},
 		{"ErrDeleteAgain", "DELETE", r + "/branches/feature", as("dev"), nil, 404, "not found"},
 		{"ErrDeleteDefault", "DELETE", r + "/branches/main", as("dev"), nil, 400, "default"},
-		{"Tags", "GET", r + "/tags", as("viewer"), nil, 200, `"name":"v2"`},
-		{"AnnotatedTag", "GET", r + "/tags", as("viewer"), nil, 200, `"annotated":true`},
+		{"Tags", "GET", r + "/tags", as("viewer"), nil, 200, `{"name":"v1","commit":"` + fx.ID(t, "two") + `","object":"` + fx.ID(t, "two") + `","annotated":false}`},
+		{"AnnotatedTag", "GET", r + "/tags", as("viewer"), nil, 200, `"name":"v2","commit":"` + merge + `"`},
+		{"AnnotatedTagMessage", "GET", r + "/tags", as("viewer"), nil, 200, `"annotated":true,"message":"release two"`},
 		{"CommitsPage1", "GET", r + "/commits?pageSize=2", as("viewer"), nil, 200, `"hasMore":true`},
-		{"CommitsNewestFirst", "GET", r + "/commits?pageSize=1", as("viewer"), nil, 200, `"message":"three"`},
-		{"CommitsPage2", "GET", r + "/commits?pageSize=2&pageNo=2", as("viewer"), nil, 200, `"message":"one"`},
+		{"CommitsNewestFirst", "GET", r + "/commits?pageSize=1", as("viewer"), nil, 200, `"message":"merge topic"`},
+		{"CommitsMergeParents", "GET", r + "/commits?pageSize=1", as("viewer"), nil, 200, `"parents":["` + three + `","` + topic + `"]`},
+		{"CommitsByDateAcrossBranches", "GET", r + "/commits?pageSize=2&pageNo=2", as("viewer"), nil, 200, `"message":"topic work"`},
+		{"CommitsLastPage", "GET", r + "/commits?pageSize=2&pageNo=3", as("viewer"), nil, 200, `"hasMore":false,"commits":[{"id":"` + fx.ID(t, "one") + `","message":"one"`},
 		{"CommitsAtTag", "GET", r + "/commits?ref=v1&pageSize=1", as("viewer"), nil, 200, `"message":"two"`},
-		{"CommitsAuthor", "GET", r + "/commits?pageSize=1", as("viewer"), nil, 200, `"author":{"name":"A","email":"a@example.com"`},
+		{"CommitsAtCommit", "GET", r + "/commits?ref=" + three + "&pageSize=1", as("viewer"), nil, 200, `"message":"three"`},
+		{"CommitsAuthor", "GET", r + "/commits?pageSize=1", as("viewer"), nil, 200, `"author":{"name":"A","email":"a@example.com","time":1700000400000}`},
 		{"ErrCommitsRef", "GET", r + "/commits?ref=nope", as("viewer"), nil, 404, "not found"},
 		{"ErrCommitsPageSize", "GET", r + "/commits?pageSize=500", as("viewer"), nil, 400, "pageSize"},
 	})
