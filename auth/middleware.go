@@ -9,7 +9,7 @@ import (
 
 // Middleware authenticates every request with opt and stores the Identity
 // in its context; credentials that do not verify are answered at once with
-// the JSON error of SPEC.md. Anonymous requests pass through: handlers ask
+// the JSON error of docs/api.md. Anonymous requests pass through: handlers ask
 // the Identity for what they need.
 func (a *Authenticator) Middleware(opt Options, log logrus.FieldLogger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {

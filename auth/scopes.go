@@ -1,7 +1,7 @@
 package auth
 
 // Scope names from CODING's personal-access-token page, plus user:token for
-// managing tokens over the API (SPEC.md, "Scopes").
+// managing tokens over the API (docs/api.md, "Scopes").
 const (
 	ScopeDepot          = "project:depot"
 	ScopeUser           = "user"

@@ -44,7 +44,7 @@ const (
 // Role is a member's role in a project, weakest first.
 type Role int
 
-// The roles of SPEC.md. RoleNone is a non-member.
+// The roles of docs/api.md ("Projects and members"). RoleNone is a non-member.
 const (
 	RoleNone Role = iota
 	RoleViewer
@@ -70,7 +70,7 @@ func ParseRole(s string) (Role, error) {
 // Visibility says who may read a repository.
 type Visibility string
 
-// The visibilities of SPEC.md; repositories are private by default.
+// The visibilities of docs/api.md; repositories are private by default.
 const (
 	Private Visibility = "private"
 	Public  Visibility = "public"

@@ -60,7 +60,7 @@ func TestREADMEExamples(t *testing.T) {
 	for _, want := range []string{
 		"main -> main", "Cloning into", `"global_key":"tester"`, `"email":"tester@example.com"`,
 		`"scope":"project:depot"`, `"total":`, `"status":"disabled"`, `"status":"enabled"`, `"description":"CI runner"`, `"deleted":1`,
-		"Cloning into '/tmp/depot-demo/testRepo'", `"displayName":"Docs team"`, `"role":"developer"`, `"fullName":"docs/manual"`,
+		"Cloning into '/tmp/depot-demo/testRepo'", "200 application/json", `"displayName":"Docs team"`, `"role":"developer"`, `"fullName":"docs/manual"`,
 		`"visibility":"public"`, `"description":"private notes"`, `"name":"feature"`, `"commits":[`,
 	} {
 		if !strings.Contains(o, want) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/depot/depot/auth"
+	"github.com/depot/depot/cmd/depot/internal/openapi"
 	"github.com/depot/depot/cmd/depot/internal/server"
 	"github.com/depot/depot/githttp"
 	"github.com/depot/depot/githttp/receivepack"
@@ -100,9 +101,9 @@ func runServe(e *env, args []string) error {
 	if err := bootstrapAdmin(ctx, d.store, e.getenv("DEPOT_ADMIN_PASSWORD"), log); err != nil {
 		return err
 	}
-	handler := server.New(serverConfig(d, log, int64(f.maxObjectSize)))
+	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           server.New(surfaces(d, authn, log, int64(f.maxObjectSize))),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -130,19 +131,19 @@ func runServe(e *env, args []string) error {
 	return nil
 }
 
-// serverConfig wires the store and the repositories into the server's
-// surfaces; maxObjectBytes bounds an object a push brings.
-func serverConfig(d *data, log logrus.FieldLogger, maxObjectBytes int64) server.Config {
-	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
+// surfaces wires the stores of d into every HTTP surface that depot serve
+// runs; the route tests build the router from it too.
+func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObjectBytes int64) server.Config {
 	policy := repos.NewPolicy(d.store)
 	git := githttp.New(d.repos, authn, policy, log)
 	git.Limits.MaxObjectBytes = maxObjectBytes
 	git.AfterPush = gc.NewAuto(log).AfterPush
 	return server.Config{
-		Auth: authn,
-		Log:  log,
-		API:  []server.Surface{api.New(d.store, log), repoapi.New(d.store, d.repos, policy, log)},
-		Git:  []server.Surface{git},
+		Auth:   authn,
+		Log:    log,
+		Public: []server.Surface{openapi.Surface{}},
+		API:    []server.Surface{api.New(d.store, log), repoapi.New(d.store, d.repos, policy, log)},
+		Git:    []server.Surface{git},
 	}
 }
 

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/depot/depot/auth"
 	"github.com/depot/depot/githttp/receivepack"
 	"github.com/depot/depot/repos"
+	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
 )
@@ -25,7 +27,7 @@ func TestReservedCoversRoutes(t *testing.T) {
 	defer d.close()
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	c := serverConfig(d, log, receivepack.DefaultMaxObjectBytes)
+	c := surfaces(d, auth.NewAuthenticator(tokens.Verifier{Store: d.store}, nil), log, receivepack.DefaultMaxObjectBytes)
 	r := mux.NewRouter()
 	for _, s := range append(c.API, c.Git...) {
 		s.Register(r)

@@ -1,7 +1,7 @@
 // Package api serves depot's project and repository API: projects and
 // their members, repositories in user and project namespaces, and their
-// branches, tags and commits (SPEC.md, "Projects, members and
-// repositories"). Every permission question goes to repos.Policy.
+// branches, tags and commits (docs/api.md, "Projects and members",
+// "Repositories"). Every permission question goes to repos.Policy.
 package api
 
 import (

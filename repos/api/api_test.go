@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"golang.org/x/crypto/bcrypt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/repos"
@@ -197,30 +198,6 @@ func TestMembers(t *testing.T) {
 	})
 }
 
-// gitInit makes a history in the bare repository at path: three commits
-// on main, a lightweight and an annotated tag.
-func gitInit(t *testing.T, path string) {
-	t.Helper()
-	wt := t.TempDir()
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"},
-		{"commit", "-q", "--allow-empty", "-m", "one"},
-		{"commit", "-q", "--allow-empty", "-m", "two"},
-		{"tag", "v1"},
-		{"commit", "-q", "--allow-empty", "-m", "three"},
-		{"tag", "-a", "v2", "-m", "release two"},
-		{"push", "-q", path, "main", "v1", "v2"},
-	} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = wt
-		cmd.Env = append(os.Environ(), "HOME="+wt, "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=A", "GIT_AUTHOR_EMAIL=a@example.com",
-			"GIT_COMMITTER_NAME=C", "GIT_COMMITTER_EMAIL=c@example.com")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v %s", args, err, out)
-		}
-	}
-}
-
 func TestRepositories(t *testing.T) {
 	f := newFixture(t)
 	anon := ""
@@ -256,35 +233,44 @@ func TestRepositories(t *testing.T) {
 	})
 }
 
+// TestBranchesTagsCommits reads and changes the shared fixture history
+// (package repostest): two branches, a lightweight and an annotated tag, a
+// merge.
 func TestBranchesTagsCommits(t *testing.T) {
 	f := newFixture(t)
 	repo, err := f.dir.Create("test", "testRepo", repos.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gitInit(t, repo.Path)
+	fx := repostest.Import(t, repo.Path)
+	merge, three, topic := fx.ID(t, "merge topic"), fx.ID(t, "three"), fx.ID(t, "topic work")
 	const r = "/api/v1/repos/test/testRepo"
 	f.run(t, []call{
-		{"Branches", "GET", r + "/branches", as("viewer"), nil, 200, `"name":"main"`},
-		{"BranchesDefault", "GET", r + "/branches", as("viewer"), nil, 200, `"default":true`},
+		{"Branches", "GET", r + "/branches", as("viewer"), nil, 200, `{"name":"main","commit":"` + merge + `","default":true}`},
+		{"BranchesSideBranch", "GET", r + "/branches", as("viewer"), nil, 200, `{"name":"topic","commit":"` + topic + `","default":false}`},
 		{"ErrBranchesOutsider", "GET", r + "/branches", as("outsider"), nil, 404, "not found"},
 		{"ErrViewerCreatesBranch", "POST", r + "/branches", as("viewer"), map[string]string{"name": "feature"}, 403, "write"},
-		{"CreateBranch", "POST", r + "/branches", as("dev"), map[string]string{"name": "feature", "from": "v1"}, 201, `"name":"feature"`},
-		{"CreateNestedBranch", "POST", r + "/branches", as("dev"), map[string]string{"name": "team/x"}, 201, `"name":"team/x"`},
-		{"ErrBranchExists", "POST", r + "/branches", as("dev"), map[string]string{"name": "feature"}, 409, "exists"},
+		{"CreateBranch", "POST", r + "/branches", as("dev"), map[string]string{"name": "feature", "from": "v1"}, 201, `"commit":"` + fx.ID(t, "two") + `"`},
+		{"CreateBranchFromCommit", "POST", r + "/branches", as("dev"), map[string]string{"name": "at-three", "from": three}, 201, `"commit":"` + three + `"`},
+		{"CreateNestedBranch", "POST", r + "/branches", as("dev"), map[string]string{"name": "team/x"}, 201, `"commit":"` + merge + `"`},
+		{"ErrBranchExists", "POST", r + "/branches", as("dev"), map[string]string{"name": "topic"}, 409, "exists"},
 		{"ErrBranchName", "POST", r + "/branches", as("dev"), map[string]string{"name": "bad..name"}, 400, "name"},
 		{"ErrBranchFrom", "POST", r + "/branches", as("dev"), map[string]string{"name": "z", "from": "nope"}, 400, "from"},
 		{"DeleteNestedBranch", "DELETE", r + "/branches/team/x", as("dev"), nil, 200, `"deleted":1`},
 		{"DeleteBranch", "DELETE", r + "/branches/feature", as("dev"), nil, 200, `"deleted":1`},
 		{"ErrDeleteAgain", "DELETE", r + "/branches/feature", as("dev"), nil, 404, "not found"},
 		{"ErrDeleteDefault", "DELETE", r + "/branches/main", as("dev"), nil, 400, "default"},
-		{"Tags", "GET", r + "/tags", as("viewer"), nil, 200, `"name":"v2"`},
-		{"AnnotatedTag", "GET", r + "/tags", as("viewer"), nil, 200, `"annotated":true`},
+		{"Tags", "GET", r + "/tags", as("viewer"), nil, 200, `{"name":"v1","commit":"` + fx.ID(t, "two") + `","object":"` + fx.ID(t, "two") + `","annotated":false}`},
+		{"AnnotatedTag", "GET", r + "/tags", as("viewer"), nil, 200, `"name":"v2","commit":"` + merge + `"`},
+		{"AnnotatedTagMessage", "GET", r + "/tags", as("viewer"), nil, 200, `"annotated":true,"message":"release two"`},
 		{"CommitsPage1", "GET", r + "/commits?pageSize=2", as("viewer"), nil, 200, `"hasMore":true`},
-		{"CommitsNewestFirst", "GET", r + "/commits?pageSize=1", as("viewer"), nil, 200, `"message":"three"`},
-		{"CommitsPage2", "GET", r + "/commits?pageSize=2&pageNo=2", as("viewer"), nil, 200, `"message":"one"`},
+		{"CommitsNewestFirst", "GET", r + "/commits?pageSize=1", as("viewer"), nil, 200, `"message":"merge topic"`},
+		{"CommitsMergeParents", "GET", r + "/commits?pageSize=1", as("viewer"), nil, 200, `"parents":["` + three + `","` + topic + `"]`},
+		{"CommitsByDateAcrossBranches", "GET", r + "/commits?pageSize=2&pageNo=2", as("viewer"), nil, 200, `"message":"topic work"`},
+		{"CommitsLastPage", "GET", r + "/commits?pageSize=2&pageNo=3", as("viewer"), nil, 200, `"hasMore":false,"commits":[{"id":"` + fx.ID(t, "one") + `","message":"one"`},
 		{"CommitsAtTag", "GET", r + "/commits?ref=v1&pageSize=1", as("viewer"), nil, 200, `"message":"two"`},
-		{"CommitsAuthor", "GET", r + "/commits?pageSize=1", as("viewer"), nil, 200, `"author":{"name":"A","email":"a@example.com"`},
+		{"CommitsAtCommit", "GET", r + "/commits?ref=" + three + "&pageSize=1", as("viewer"), nil, 200, `"message":"three"`},
+		{"CommitsAuthor", "GET", r + "/commits?pageSize=1", as("viewer"), nil, 200, `"author":{"name":"A","email":"a@example.com","time":1700000400000}`},
 		{"ErrCommitsRef", "GET", r + "/commits?ref=nope", as("viewer"), nil, 404, "not found"},
 		{"ErrCommitsPageSize", "GET", r + "/commits?pageSize=500", as("viewer"), nil, 400, "pageSize"},
 	})
@@ -440,7 +426,7 @@ func TestUnreachableCommitsAreNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gitInit(t, repo.Path)
+	repostest.Import(t, repo.Path)
 	rev := func(r string) string {
 		out, err := exec.Command("git", "--git-dir", repo.Path, "rev-parse", r).Output()
 		if err != nil {
@@ -448,10 +434,10 @@ func TestUnreachableCommitsAreNotFound(t *testing.T) {
 		}
 		return strings.TrimSpace(string(out))
 	}
-	// Move main back one commit, as a force push does: "three" is left
-	// behind, its object still in the repository.
-	three, two := rev("main"), rev("main~1")
-	if out, err := exec.Command("git", "--git-dir", repo.Path, "update-ref", "refs/heads/main", two).CombinedOutput(); err != nil {
+	// Move main back one commit, as a force push does: the merge is left
+	// behind, its object still in the repository, and so is v2, its tag.
+	gone, kept := rev("main"), rev("main~1")
+	if out, err := exec.Command("git", "--git-dir", repo.Path, "update-ref", "refs/heads/main", kept).CombinedOutput(); err != nil {
 		t.Fatalf("update-ref: %v %s", err, out)
 	}
 	if out, err := exec.Command("git", "--git-dir", repo.Path, "tag", "-d", "v2").CombinedOutput(); err != nil {
@@ -459,16 +445,16 @@ func TestUnreachableCommitsAreNotFound(t *testing.T) {
 	}
 	const r = "/api/v1/repos/test/testRepo"
 	f.run(t, []call{
-		{"ErrCommitsAbbrev4", "GET", r + "/commits?ref=" + three[:4], as("viewer"), nil, 404, "not found"},
-		{"ErrCommitsAbbrev7", "GET", r + "/commits?ref=" + three[:7], as("viewer"), nil, 404, "not found"},
-		{"ErrCommitsFull", "GET", r + "/commits?ref=" + three, as("viewer"), nil, 404, "not found"},
+		{"ErrCommitsAbbrev4", "GET", r + "/commits?ref=" + gone[:4], as("viewer"), nil, 404, "not found"},
+		{"ErrCommitsAbbrev7", "GET", r + "/commits?ref=" + gone[:7], as("viewer"), nil, 404, "not found"},
+		{"ErrCommitsFull", "GET", r + "/commits?ref=" + gone, as("viewer"), nil, 404, "not found"},
 		{"ErrCommitsMissing", "GET", r + "/commits?ref=" + strings.Repeat("0", 7), as("viewer"), nil, 404, "not found"},
-		{"ErrBranchFromAbbrev6", "POST", r + "/branches", as("dev"), map[string]string{"name": "x", "from": three[:6]}, 400, "from: no such"},
-		{"ErrBranchFromAbbrev8", "POST", r + "/branches", as("dev"), map[string]string{"name": "x", "from": three[:8]}, 400, "from: no such"},
-		{"ErrBranchFromFull", "POST", r + "/branches", as("dev"), map[string]string{"name": "x", "from": three}, 400, "from: no such"},
-		{"ErrReachableAbbrev4", "GET", r + "/commits?ref=" + two[:4], as("viewer"), nil, 404, "not found"},
-		{"CommitsReachableAbbrev7", "GET", r + "/commits?ref=" + two[:7] + "&pageSize=1", as("viewer"), nil, 200, `"message":"two"`},
-		{"CommitsReachableFull", "GET", r + "/commits?ref=" + two + "&pageSize=1", as("viewer"), nil, 200, `"message":"two"`},
+		{"ErrBranchFromAbbrev6", "POST", r + "/branches", as("dev"), map[string]string{"name": "x", "from": gone[:6]}, 400, "from: no such"},
+		{"ErrBranchFromAbbrev8", "POST", r + "/branches", as("dev"), map[string]string{"name": "x", "from": gone[:8]}, 400, "from: no such"},
+		{"ErrBranchFromFull", "POST", r + "/branches", as("dev"), map[string]string{"name": "x", "from": gone}, 400, "from: no such"},
+		{"ErrReachableAbbrev4", "GET", r + "/commits?ref=" + kept[:4], as("viewer"), nil, 404, "not found"},
+		{"CommitsReachableAbbrev7", "GET", r + "/commits?ref=" + kept[:7] + "&pageSize=1", as("viewer"), nil, 200, `"message":"three"`},
+		{"CommitsReachableFull", "GET", r + "/commits?ref=" + kept + "&pageSize=1", as("viewer"), nil, 200, `"message":"three"`},
 		{"BranchFromReachableAbbrev7", "POST", r + "/branches", as("dev"), map[string]string{"name": "y", "from": rev("main~1")[:7]}, 201, `"name":"y"`},
 	})
 }

@@ -1,6 +1,7 @@
-// Package repostest holds test helpers for the packages that ask
-// repos.Policy for permission: a Namespaces that records every question
-// the policy asks of the store.
+// Package repostest holds what the tests of repositories share: the
+// fixture repository (testdata/repo/fixture.fi at the top of the module,
+// imported with the real git binary), and a Namespaces that records every
+// question repos.Policy asks of the store.
 package repostest
 
 import (

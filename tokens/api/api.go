@@ -1,6 +1,6 @@
 // Package api serves depot's token-management API (/api/v1/auth/...) and
 // GET /api/current_user over the token store, with the paths, fields and
-// status codes of SPEC.md.
+// status codes of docs/api.md.
 package api
 
 import (

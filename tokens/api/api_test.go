@@ -139,7 +139,7 @@ func (f *fixture) do(method, path string, c cred, body any, contentType ...strin
 	return response{status: res.StatusCode, header: res.Header, body: b}
 }
 
-// wantError checks the status and the JSON error shape of SPEC.md, and
+// wantError checks the status and the JSON error shape of docs/api.md, and
 // that the message mentions want.
 func wantError(t *testing.T, r response, status int, want string) {
 	t.Helper()

@@ -12,8 +12,8 @@ import (
 )
 
 // A caller authenticated by a token never creates, edits, enables or
-// regenerates a token stronger than that token on any axis (SPEC.md, token
-// rules): otherwise one leaked user:token token would undo every limit the
+// regenerates a token stronger than that token on any axis (docs/api.md,
+// "Tokens"): otherwise one leaked user:token token would undo every limit the
 // owner put on the others. tokens.Token.Within decides "stronger"; this
 // file turns its answer into the API's 403s. A password caller is the user
 // (or an admin) in person and has no such limit.

@@ -123,7 +123,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 // validateCreate turns a create request into a token, enforcing who may
-// create what (SPEC.md, token management).
+// create what (docs/api.md, "Tokens").
 func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req createRequest) (*tokens.Token, error) {
 	if req.Username == "" {
 		return nil, apierr.Errorf(apierr.Invalid, "username: required")

@@ -1,6 +1,6 @@
 // Package server assembles depot's HTTP surfaces into one handler: the
-// token API, git over smart HTTP, request ids, the access log and panic
-// recovery. It holds no business logic of its own.
+// public documents, the token API, git over smart HTTP, request ids, the
+// access log and panic recovery. It holds no business logic of its own.
 package server
 
 import (
@@ -21,6 +21,9 @@ type Surface interface {
 type Config struct {
 	Auth *auth.Authenticator
 	Log  logrus.FieldLogger
+	// Public surfaces answer anyone without looking at credentials, such
+	// as the API's own description.
+	Public []Surface
 	// API surfaces are served under the authentication middleware, which
 	// accepts passwords and tokens and answers bad credentials itself.
 	API []Surface
@@ -31,7 +34,17 @@ type Config struct {
 
 // New returns the handler for the whole server.
 func New(c Config) http.Handler {
+	return withRequestID(withAccessLog(c.Log, withRecovery(c.Log, Router(c))))
+}
+
+// Router returns the routes of every surface of c, without the request
+// ids, access log and recovery that New puts around them. Public routes
+// come first, so no other surface can shadow them.
+func Router(c Config) *mux.Router {
 	root := mux.NewRouter()
+	for _, s := range c.Public {
+		s.Register(root)
+	}
 	api := root.NewRoute().Subrouter()
 	api.Use(c.Auth.Middleware(auth.Options{Passwords: true}, c.Log))
 	for _, s := range c.API {
@@ -47,5 +60,5 @@ func New(c Config) http.Handler {
 		apierr.WriteJSON(w, http.StatusMethodNotAllowed, map[string]any{
 			"code": http.StatusMethodNotAllowed, "msg": "method " + r.Method + " is not allowed on " + r.URL.Path})
 	})
-	return withRequestID(withAccessLog(c.Log, withRecovery(c.Log, root)))
+	return root
 }

@@ -24,6 +24,13 @@ func (panicky) Register(r *mux.Router) {
 	r.HandleFunc("/api/ok", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "fine") }).Methods("GET")
 }
 
+// public is a surface that needs no credentials, as the API description.
+type public struct{}
+
+func (public) Register(r *mux.Router) {
+	r.HandleFunc("/api/open", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "open") }).Methods("GET")
+}
+
 func TestServerAssembly(t *testing.T) {
 	store, err := tokens.Open(context.Background(), filepath.Join(t.TempDir(), "depot.db"))
 	if err != nil {
@@ -33,7 +40,7 @@ func TestServerAssembly(t *testing.T) {
 	var logBuf bytes.Buffer
 	log := logrus.New()
 	log.SetOutput(&logBuf)
-	h := New(Config{Auth: auth.NewAuthenticator(tokens.Verifier{Store: store}, nil), Log: log, API: []Surface{panicky{}}})
+	h := New(Config{Auth: auth.NewAuthenticator(tokens.Verifier{Store: store}, nil), Log: log, Public: []Surface{public{}}, API: []Surface{panicky{}}})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
@@ -47,6 +54,7 @@ func TestServerAssembly(t *testing.T) {
 		{"UnknownRoute", "GET", "/nowhere", "", 404, `"msg":"no such endpoint: GET /nowhere"`},
 		{"WrongMethod", "DELETE", "/api/ok", "", 405, `"code":405`},
 		{"BadCredentialsOnAnyAPIRoute", "GET", "/api/ok", "Bearer dpt_nope", 401, "bad credentials"},
+		{"PublicIgnoresCredentials", "GET", "/api/open", "Bearer dpt_nope", 200, "open"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tc.method, srv.URL+tc.path, nil)
@@ -74,7 +82,7 @@ func TestServerAssembly(t *testing.T) {
 	if !strings.Contains(logged, "kaboom") || !strings.Contains(logged, "stack=") {
 		t.Fatalf("panic not logged with its stack:\n%s", logged)
 	}
-	if strings.Count(logged, `msg=request`) != 5 {
+	if strings.Count(logged, `msg=request`) != 6 {
 		t.Fatalf("want one access-log line a request:\n%s", logged)
 	}
 	if strings.Contains(logged, "dpt_nope") {
