@@ -43,7 +43,7 @@ func (c *checker) missing(tip plumbing.Hash) (plumbing.Hash, error) {
 		seen[h] = true
 		if c.pack != nil {
 			if _, ok := c.pack.types[h]; ok {
-				stack = append(stack, c.pack.links[h]...)
+				stack = append(stack, c.pack.links(h)...)
 				continue
 			}
 		}

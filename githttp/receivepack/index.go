@@ -22,17 +22,31 @@ func badPack(format string, args ...any) error {
 // packIndex is the outcome of indexing: the objects of the received pack
 // and the links of its commits, trees and tags, which the connectivity
 // check walks without reading the pack again.
+//
+// The links of a push of a whole repository run to millions of ids, so
+// they are kept in one flat slice with a map of spans into it: nothing
+// that holds a pointer, nothing for the garbage collector to scan.
 type packIndex struct {
 	checksum plumbing.Hash
 	types    map[plumbing.Hash]plumbing.ObjectType
-	links    map[plumbing.Hash][]plumbing.Hash
+	spans    map[plumbing.Hash]linkSpan
+	arena    []plumbing.Hash
 	thin     int // bases appended from the repository
+}
+
+// linkSpan locates an object's links in packIndex.arena.
+type linkSpan struct{ start, n uint32 }
+
+// links returns the objects h links to.
+func (pi *packIndex) links(h plumbing.Hash) []plumbing.Hash {
+	sp := pi.spans[h]
+	return pi.arena[sp.start : sp.start+sp.n]
 }
 
 // indexPack indexes the received pack in f, writing its .idx to idx: git
 // index-pack --fix-thin, in bounded memory (see package indexpack).
 func indexPack(ctx context.Context, f *os.File, idx io.Writer, repo *repoObjects, opt Options) (*packIndex, error) {
-	pi := &packIndex{links: map[plumbing.Hash][]plumbing.Hash{}}
+	pi := &packIndex{spans: map[plumbing.Hash]linkSpan{}}
 	res, err := indexpack.Index(ctx, f, idx, indexpack.Options{
 		MaxObjectBytes: opt.MaxObjectBytes,
 		Budget:         opt.Budget,
@@ -48,7 +62,8 @@ func indexPack(ctx context.Context, f *os.File, idx io.Writer, repo *repoObjects
 			if err != nil {
 				return badPack("%s %s: %v", typ, h, err)
 			}
-			pi.links[h] = links
+			pi.spans[h] = linkSpan{start: uint32(len(pi.arena)), n: uint32(len(links))}
+			pi.arena = append(pi.arena, links...)
 			return nil
 		},
 	})

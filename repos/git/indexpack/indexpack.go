@@ -24,6 +24,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"slices"
 	"sort"
 
 	"github.com/depot/depot/repos/git/packfile"
@@ -120,11 +121,16 @@ type indexer struct {
 	f    *os.File
 	size int64
 
-	objs    []entry
-	byHash  map[plumbing.Hash]int32
-	ofsKids map[int64][]int32
-	refKids map[plumbing.Hash][]int32
-	thin    []plumbing.Hash
+	objs   []entry
+	byHash map[plumbing.Hash]int32
+	// The OFS_DELTA children of entry i are ofsKids[ofsStart[i]:ofsStart[i+1]],
+	// built once the first pass knows every entry: two flat slices rather
+	// than a map of slices, so that a pack of a million entries leaves the
+	// garbage collector nothing to scan.
+	ofsStart []int32
+	ofsKids  []int32
+	refKids  map[plumbing.Hash][]int32
+	thin     []plumbing.Hash
 
 	deltas      map[int32][]byte // cached delta data, see deltaCacheLimit
 	deltasBytes int64
@@ -160,7 +166,6 @@ func Index(ctx context.Context, f *os.File, idx io.Writer, opt Options) (*Result
 	ix := &indexer{
 		ctx: ctx, opt: opt, f: f, size: fi.Size(),
 		byHash:  map[plumbing.Hash]int32{},
-		ofsKids: map[int64][]int32{},
 		refKids: map[plumbing.Hash][]int32{},
 		deltas:  map[int32][]byte{},
 		scratch: make([]byte, 64<<10),
@@ -273,9 +278,7 @@ func (ix *indexer) scanEntry(s *stream, buf *bytes.Buffer) error {
 		if cache {
 			ix.deltas[n] = bytes.Clone(buf.Bytes())
 		}
-		if e.kind == plumbing.OFSDeltaObject {
-			ix.ofsKids[e.baseOfs] = append(ix.ofsKids[e.baseOfs], n)
-		} else {
+		if e.kind == plumbing.REFDeltaObject {
 			ix.refKids[e.baseRef] = append(ix.refKids[e.baseRef], n)
 		}
 	default:
@@ -426,14 +429,12 @@ func (ix *indexer) atOffset(off int64) (int32, bool) {
 // the pack or (for a thin pack) in the repository, it applies the deltas
 // based on it, depth first, hashing each result.
 func (ix *indexer) resolve() error {
-	for base := range ix.ofsKids {
-		if _, ok := ix.atOffset(base); !ok {
-			return badPack("delta has no entry at its base offset %d", base)
-		}
+	if err := ix.linkOfsKids(); err != nil {
+		return err
 	}
 	for i := range ix.objs {
 		e := &ix.objs[i]
-		if e.kind.IsDelta() || (len(ix.ofsKids[e.offset]) == 0 && len(ix.refKids[e.hash]) == 0) {
+		if e.kind.IsDelta() || (!ix.hasOfsKids(int32(i)) && len(ix.refKids[e.hash]) == 0) {
 			continue
 		}
 		c, err := ix.load(e)
@@ -470,6 +471,42 @@ func (ix *indexer) resolve() error {
 	}
 	return nil
 }
+
+// linkOfsKids finds the base entry of every OFS_DELTA and lists each
+// entry's children in ofsStart and ofsKids, in pack order.
+func (ix *indexer) linkOfsKids() error {
+	n := len(ix.objs)
+	ix.ofsStart = make([]int32, n+1)
+	bases := make([]int32, n)
+	for k := range ix.objs {
+		e := &ix.objs[k]
+		bases[k] = -1
+		if e.kind != plumbing.OFSDeltaObject {
+			continue
+		}
+		b, ok := ix.atOffset(e.baseOfs)
+		if !ok {
+			return badPack("delta at offset %d has no entry at its base offset %d", e.offset, e.baseOfs)
+		}
+		bases[k] = b
+		ix.ofsStart[b+1]++
+	}
+	for i := 1; i <= n; i++ {
+		ix.ofsStart[i] += ix.ofsStart[i-1]
+	}
+	ix.ofsKids = make([]int32, ix.ofsStart[n])
+	next := slices.Clone(ix.ofsStart[:n])
+	for k, b := range bases {
+		if b >= 0 {
+			ix.ofsKids[next[b]] = int32(k)
+			next[b]++
+		}
+	}
+	return nil
+}
+
+// hasOfsKids reports whether OFS_DELTA entries are based on entry i.
+func (ix *indexer) hasOfsKids(i int32) bool { return ix.ofsStart[i+1] > ix.ofsStart[i] }
 
 // load reads a whole entry of the pack to serve as a delta base.
 func (ix *indexer) load(e *entry) (*content, error) {
@@ -536,11 +573,12 @@ func (ix *indexer) resolveKids(i int32, typ plumbing.ObjectType, h plumbing.Hash
 	}
 	var kids []int32
 	if i >= 0 {
-		kids = append(kids, ix.ofsKids[ix.objs[i].offset]...)
-		delete(ix.ofsKids, ix.objs[i].offset)
+		kids = ix.ofsKids[ix.ofsStart[i]:ix.ofsStart[i+1]]
 	}
-	kids = append(kids, ix.refKids[h]...)
-	delete(ix.refKids, h)
+	if refs := ix.refKids[h]; len(refs) > 0 {
+		kids = append(slices.Clip(kids), refs...)
+		delete(ix.refKids, h)
+	}
 	for n, k := range kids {
 		e := &ix.objs[k]
 		kept, err := ix.apply(base, k, typ)
@@ -567,7 +605,7 @@ func (ix *indexer) resolveKids(i int32, typ plumbing.ObjectType, h plumbing.Hash
 // deltas may be based on it, returns its content.
 func (ix *indexer) apply(base *content, k int32, typ plumbing.ObjectType) (*content, error) {
 	e := &ix.objs[k]
-	mayBeBase := len(ix.ofsKids[e.offset]) > 0 || len(ix.refKids) > 0
+	mayBeBase := ix.hasOfsKids(k) || len(ix.refKids) > 0
 	links := typ != plumbing.BlobObject && ix.opt.Object != nil
 	s, err := ix.newSink(typ, e.result, mayBeBase, links, true)
 	if err != nil {
