@@ -187,3 +187,31 @@ func TestKeepVerifiesIndex(t *testing.T) {
 		t.Fatalf("keep of a good quarantine: %v", err)
 	}
 }
+
+// TestServePartlyConnected pushes two refs in one pack where one ref's
+// history lacks a blob: that ref alone is refused. The other ref's tree
+// comes as a REF_DELTA on a tree of the same pack, so that the walk which
+// attributes the missing object reads deltas within the pack.
+func TestServePartlyConnected(t *testing.T) {
+	f := newFixture(t)
+	rev := func(r string) string { return f.e.git(f.e.work, "rev-parse", r) }
+	third := f.e.commit(f.e.work, "main 3", map[string]string{"m": "only on main\n"})
+	mainTree, sideTree := rev(third+"^{tree}"), rev(f.nextSide+"^{tree}")
+	pack := f.packOf(t,
+		third, mainTree, f.nextMain, // the blob "only on main" is left out
+		f.nextSide, mainTree+">"+sideTree, rev(f.nextSide+":s"),
+	)
+	cmds := []string{cmdLine(f.main, third, "refs/heads/main"), cmdLine(f.side, f.nextSide, "refs/heads/side")}
+	lines, _, err := rawPush(t, f.e.bare, "report-status", cmds, pack, Options{})
+	want := []string{"unpack ok", "ng refs/heads/main missing necessary objects", "ok refs/heads/side"}
+	if err != nil || !slices.Equal(lines, want) {
+		t.Fatalf("report %q, err %v; want %q", lines, err, want)
+	}
+	if got := f.e.serverRef("refs/heads/main"); got != f.main {
+		t.Errorf("main = %s; want %s", got, f.main)
+	}
+	if got := f.e.serverRef("refs/heads/side"); got != f.nextSide {
+		t.Errorf("side = %s; want %s", got, f.nextSide)
+	}
+	f.e.fsck()
+}

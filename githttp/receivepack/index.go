@@ -20,33 +20,26 @@ func badPack(format string, args ...any) error {
 }
 
 // packIndex is the outcome of indexing: the objects of the received pack
-// and the links of its commits, trees and tags, which the connectivity
-// check walks without reading the pack again.
+// and every object its commits, trees and tags link to.
 //
-// The links of a push of a whole repository run to millions of ids, so
-// they are kept in one flat slice with a map of spans into it: nothing
-// that holds a pointer, nothing for the garbage collector to scan.
+// The links themselves are not kept: pushing a whole repository brings
+// tens of millions of tree entries (68 million for half of git/git), but
+// only as many distinct ids as there are objects. The connectivity check
+// needs no more than that set when every linked object exists, which is
+// every push a git client makes; when one is missing it reads the pack
+// again to say which refs it breaks.
 type packIndex struct {
 	checksum plumbing.Hash
+	path     string // the quarantined pack
 	types    map[plumbing.Hash]plumbing.ObjectType
-	spans    map[plumbing.Hash]linkSpan
-	arena    []plumbing.Hash
+	linked   map[plumbing.Hash]struct{}
 	thin     int // bases appended from the repository
-}
-
-// linkSpan locates an object's links in packIndex.arena.
-type linkSpan struct{ start, n uint32 }
-
-// links returns the objects h links to.
-func (pi *packIndex) links(h plumbing.Hash) []plumbing.Hash {
-	sp := pi.spans[h]
-	return pi.arena[sp.start : sp.start+sp.n]
 }
 
 // indexPack indexes the received pack in f, writing its .idx to idx: git
 // index-pack --fix-thin, in bounded memory (see package indexpack).
 func indexPack(ctx context.Context, f *os.File, idx io.Writer, repo *repoObjects, opt Options) (*packIndex, error) {
-	pi := &packIndex{spans: map[plumbing.Hash]linkSpan{}}
+	pi := &packIndex{path: f.Name(), linked: map[plumbing.Hash]struct{}{}}
 	res, err := indexpack.Index(ctx, f, idx, indexpack.Options{
 		MaxObjectBytes: opt.MaxObjectBytes,
 		Budget:         opt.Budget,
@@ -62,8 +55,9 @@ func indexPack(ctx context.Context, f *os.File, idx io.Writer, repo *repoObjects
 			if err != nil {
 				return badPack("%s %s: %v", typ, h, err)
 			}
-			pi.spans[h] = linkSpan{start: uint32(len(pi.arena)), n: uint32(len(links))}
-			pi.arena = append(pi.arena, links...)
+			for _, l := range links {
+				pi.linked[l] = struct{}{}
+			}
 			return nil
 		},
 	})

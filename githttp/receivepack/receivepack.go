@@ -183,7 +183,9 @@ func (s *session) run(body io.Reader, needsPack bool) error {
 		}
 		s.out.progress(msg + ", done.\n")
 	}
-	s.validate(&checker{pack: pack, repo: repo, done: map[plumbing.Hash]bool{}})
+	check := newChecker(pack, repo)
+	defer check.close()
+	s.validate(check)
 	if err := s.ctx.Err(); err != nil {
 		s.failAll("push cancelled")
 		s.out.report("unpack ok", s.cmds)
