@@ -1,6 +1,10 @@
 package receivepack
 
-import "github.com/go-git/go-git/v5/plumbing"
+import (
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/depot/depot/repos/git/odb"
+)
 
 // checker decides whether a new ref value is complete: every object
 // reachable from it is in the received pack or in the repository.
@@ -13,7 +17,7 @@ import "github.com/go-git/go-git/v5/plumbing"
 // left half-pruned.
 type checker struct {
 	pack *packIndex // nil when no pack came with the push
-	repo *repoObjects
+	repo *odb.DB
 	// done holds objects whose closure a previous walk found complete.
 	done map[plumbing.Hash]bool
 }
@@ -26,7 +30,7 @@ func (c *checker) typeOf(h plumbing.Hash) (plumbing.ObjectType, error) {
 			return t, nil
 		}
 	}
-	return c.repo.typeOf(h)
+	return c.repo.Type(h)
 }
 
 // missing returns an object reachable from tip that exists nowhere, or
@@ -47,7 +51,7 @@ func (c *checker) missing(tip plumbing.Hash) (plumbing.Hash, error) {
 				continue
 			}
 		}
-		if !c.repo.has(h) {
+		if !c.repo.Has(h) {
 			return h, nil
 		}
 	}

@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 
-	"github.com/depot/depot/repos/git/indexpack"
-	"github.com/depot/depot/repos/git/odb"
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/depot/depot/repos/git/indexpack"
+	"github.com/depot/depot/repos/git/object"
+	"github.com/depot/depot/repos/git/odb"
 )
 
 // badPack is a fault of the pack the client sent; its message is the
@@ -45,25 +47,27 @@ func (pi *packIndex) links(h plumbing.Hash) []plumbing.Hash {
 
 // indexPack indexes the received pack in f, writing its .idx to idx: git
 // index-pack --fix-thin, in bounded memory (see package indexpack).
-func indexPack(ctx context.Context, f *os.File, idx io.Writer, repo *repoObjects, opt Options) (*packIndex, error) {
+func indexPack(ctx context.Context, f *os.File, idx io.Writer, db *odb.DB, opt Options) (*packIndex, error) {
 	pi := &packIndex{spans: map[plumbing.Hash]linkSpan{}}
 	res, err := indexpack.Index(ctx, f, idx, indexpack.Options{
 		MaxObjectBytes: opt.MaxObjectBytes,
 		Budget:         opt.Budget,
 		Base: func(h plumbing.Hash, max int64) (plumbing.ObjectType, []byte, bool, error) {
-			typ, data, err := repo.read(h, max)
+			typ, data, err := readBase(db, h, max)
 			if errors.Is(err, odb.ErrNotFound) {
 				return 0, nil, false, nil
 			}
 			return typ, data, err == nil, err
 		},
 		Object: func(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error {
-			links, err := parseLinks(typ, data)
+			// The links go straight into the arena.
+			start := len(pi.arena)
+			arena, err := object.AppendLinks(pi.arena, typ, data)
 			if err != nil {
 				return badPack("%s %s: %v", typ, h, err)
 			}
-			pi.spans[h] = linkSpan{start: uint32(len(pi.arena)), n: uint32(len(links))}
-			pi.arena = append(pi.arena, links...)
+			pi.arena = arena
+			pi.spans[h] = linkSpan{start: uint32(start), n: uint32(len(arena) - start)}
 			return nil
 		},
 	})
@@ -77,6 +81,3 @@ func indexPack(ctx context.Context, f *os.File, idx io.Writer, repo *repoObjects
 	}
 	return pi, nil
 }
-
-// hashSize is the length of a SHA-1 object id in bytes.
-const hashSize = 20
