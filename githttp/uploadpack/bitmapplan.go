@@ -217,16 +217,7 @@ func (x *reacher) addTree(s *reachSet, root plumbing.Hash) error {
 		if err != nil {
 			return err
 		}
-		it := tree.Iter()
-		for it.Next() {
-			switch e := it.Entry(); {
-			case e.Mode.IsTree():
-				stack = append(stack, e.ID)
-			case e.Mode.IsBlob():
-				x.add(s, e.ID, plumbing.BlobObject)
-			}
-		}
-		if err := it.Err(); err != nil {
+		if stack, err = tree.Children(stack, func(b plumbing.Hash) { x.add(s, b, plumbing.BlobObject) }); err != nil {
 			return fmt.Errorf("tree %s: %w", h, err)
 		}
 	}

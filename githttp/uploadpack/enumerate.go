@@ -250,16 +250,7 @@ func (p *packPlan) markHas(ctx context.Context, r *repo, h plumbing.Hash) error 
 			return err
 		}
 		p.has[h] = true
-		it := tree.Iter()
-		for it.Next() {
-			switch e := it.Entry(); {
-			case e.Mode.IsTree():
-				stack = append(stack, e.ID)
-			case e.Mode.IsBlob():
-				p.has[e.ID] = true
-			}
-		}
-		if err := it.Err(); err != nil {
+		if stack, err = tree.Children(stack, func(b plumbing.Hash) { p.has[b] = true }); err != nil {
 			return fmt.Errorf("tree %s: %w", h, err)
 		}
 	}
@@ -317,19 +308,8 @@ func (t *treeAdder) add(root plumbing.Hash) error {
 		}
 		// Subtrees go on the stack last first, so that they are walked
 		// in the tree's order; blobs are added last first too.
-		t.trees, t.blobs = t.trees[:0], t.blobs[:0]
-		ti := tree.Iter()
-		for ti.Next() {
-			// Gitlinks are left out: a submodule commit lives in another
-			// repository.
-			switch e := ti.Entry(); {
-			case e.Mode.IsTree():
-				t.trees = append(t.trees, e.ID)
-			case e.Mode.IsBlob():
-				t.blobs = append(t.blobs, e.ID)
-			}
-		}
-		if err := ti.Err(); err != nil {
+		t.blobs = t.blobs[:0]
+		if t.trees, err = tree.Children(t.trees[:0], func(b plumbing.Hash) { t.blobs = append(t.blobs, b) }); err != nil {
 			return fmt.Errorf("tree %s: %w", it.hash, err)
 		}
 		for i := len(t.trees) - 1; i >= 0; i-- {

@@ -129,16 +129,7 @@ func findInTree(ctx context.Context, r *repo, root plumbing.Hash, typ plumbing.O
 		if err != nil {
 			return err
 		}
-		it := tree.Iter()
-		for it.Next() {
-			switch e := it.Entry(); {
-			case e.Mode.IsTree():
-				stack = append(stack, e.ID)
-			case e.Mode.IsBlob():
-				delete(pending, e.ID)
-			}
-		}
-		if err := it.Err(); err != nil {
+		if stack, err = tree.Children(stack, func(b plumbing.Hash) { delete(pending, b) }); err != nil {
 			return fmt.Errorf("tree %s: %w", h, err)
 		}
 	}

@@ -237,21 +237,20 @@ func (b *bitmapBuilder) addTree(s bitmap.Set, root plumbing.Hash) error {
 		if err != nil {
 			return err
 		}
-		it := tree.Iter()
-		for it.Next() {
-			switch e := it.Entry(); {
-			case e.Mode.IsTree():
-				stack = append(stack, e.ID)
-			case e.Mode.IsBlob():
-				r, err := b.rank(e.ID)
-				if err != nil {
-					return err
-				}
-				s.Add(r)
+		var rankErr error
+		stack, err = tree.Children(stack, func(blob plumbing.Hash) {
+			r, err := b.rank(blob)
+			if err != nil {
+				rankErr = cmp.Or(rankErr, err)
+				return
 			}
-		}
-		if err := it.Err(); err != nil {
+			s.Add(r)
+		})
+		if err != nil {
 			return fmt.Errorf("tree %s: %w", h, err)
+		}
+		if rankErr != nil {
+			return rankErr
 		}
 	}
 	return nil

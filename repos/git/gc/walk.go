@@ -49,7 +49,8 @@ func walk(ctx context.Context, db *odb.DB, tips []plumbing.Hash) (*objectSet, er
 			return nil, err
 		}
 		if typ == plumbing.TreeObject {
-			stack, err = treeLinks(data, stack, set)
+			// Blobs link nothing: they are added without a read.
+			stack, err = object.Tree(data).Children(stack, func(b plumbing.Hash) { set.add(b) })
 		} else {
 			stack, err = object.AppendLinks(stack, typ, data)
 		}
@@ -70,21 +71,6 @@ func readLinked(db *odb.DB, h plumbing.Hash) (plumbing.ObjectType, []byte, error
 		return db.ReadAt(loc.Pack, loc.Offset)
 	}
 	return db.Read(h)
-}
-
-// treeLinks pushes subtrees and adds blobs directly, which link nothing;
-// gitlinks name commits of other repositories and are skipped.
-func treeLinks(tree object.Tree, stack []plumbing.Hash, set *objectSet) ([]plumbing.Hash, error) {
-	it := tree.Iter()
-	for it.Next() {
-		switch e := it.Entry(); {
-		case e.Mode.IsTree():
-			stack = append(stack, e.ID)
-		case e.Mode.IsBlob():
-			set.add(e.ID)
-		}
-	}
-	return stack, it.Err()
 }
 
 // recentUnreachable lists the objects of the old packs and the loose ones

@@ -51,6 +51,10 @@ func TestFastPathsDoNotAllocate(t *testing.T) {
 		{"ParseHex", func() { _, _ = ParseHex(benchCommit[5:45]) }},
 		{"AppendLinksTree", func() { _, _ = AppendLinks(links[:0], plumbing.TreeObject, benchTree) }},
 		{"AppendLinksCommit", func() { _, _ = AppendLinks(links[:0], plumbing.CommitObject, benchCommit) }},
+		{"Children", func() {
+			n := 0
+			_, _ = benchTree.Children(links[:0], func(plumbing.Hash) { n++ })
+		}},
 	} {
 		if n := testing.AllocsPerRun(100, tc.f); n != 0 {
 			t.Errorf("%s: %v allocations; want 0", tc.name, n)

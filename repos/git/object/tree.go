@@ -55,6 +55,24 @@ type Tree []byte
 // Iter returns an iterator over the entries of t.
 func (t Tree) Iter() TreeIter { return TreeIter{rest: t} }
 
+// Children is one step of a walk of everything under a tree: it appends
+// the subtrees of t to trees, in the tree's order, hands each blob to
+// blob, and leaves gitlinks out (their commits live in another
+// repository). It returns the grown trees, and an error wrapping
+// ErrMalformed after the entries it could read.
+func (t Tree) Children(trees []plumbing.Hash, blob func(id plumbing.Hash)) ([]plumbing.Hash, error) {
+	it := t.Iter()
+	for it.Next() {
+		switch e := it.Entry(); {
+		case e.Mode.IsTree():
+			trees = append(trees, e.ID)
+		case e.Mode.IsBlob():
+			blob(e.ID)
+		}
+	}
+	return trees, it.Err()
+}
+
 // TreeEntry is one entry of a tree.
 type TreeEntry struct {
 	Mode Mode

@@ -63,6 +63,23 @@ func TestTreeIter(t *testing.T) {
 			if l, err := AppendLinks(nil, plumbing.TreeObject, raw); err != nil || !slices.Equal(l, links) {
 				t.Errorf("AppendLinks = %v, %v; want %v", l, err, links)
 			}
+			var trees, blobs []plumbing.Hash
+			trees, err := Tree(raw).Children(trees, func(id plumbing.Hash) { blobs = append(blobs, id) })
+			var wantTrees, wantBlobs []plumbing.Hash
+			for _, l := range want {
+				mode, rest, _ := strings.Cut(l, " ")
+				typ, rest, _ := strings.Cut(rest, " ")
+				id, _ := ParseHex(rest[:HexSize])
+				switch {
+				case mode == "040000":
+					wantTrees = append(wantTrees, id)
+				case typ == "blob":
+					wantBlobs = append(wantBlobs, id)
+				}
+			}
+			if err != nil || !slices.Equal(trees, wantTrees) || !slices.Equal(blobs, wantBlobs) {
+				t.Errorf("Children = %v, %v, %v; want %v, %v", trees, blobs, err, wantTrees, wantBlobs)
+			}
 		})
 	}
 }
@@ -113,6 +130,9 @@ func TestTreeIterMalformed(t *testing.T) {
 			}
 			if _, err := AppendLinks(nil, plumbing.TreeObject, []byte(tc.raw)); !errors.Is(err, ErrMalformed) {
 				t.Errorf("AppendLinks = %v; want ErrMalformed", err)
+			}
+			if _, err := Tree(tc.raw).Children(nil, func(plumbing.Hash) {}); !errors.Is(err, ErrMalformed) {
+				t.Errorf("Children = %v; want ErrMalformed", err)
 			}
 		})
 	}
