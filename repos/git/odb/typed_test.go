@@ -3,7 +3,6 @@ package odb
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,8 +16,7 @@ import (
 // with what git says.
 func TestTypedReads(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "r.git")
-	git(t, t.TempDir(), "", "init", "-q", "--bare", dir)
+	dir := newBare(t)
 	first := commitPacked(t, dir, "one")
 	second := commitPacked(t, dir, "two")
 	tree := git(t, dir, "", "rev-parse", second.String()+"^{tree}")
@@ -32,11 +30,7 @@ func TestTypedReads(t *testing.T) {
 	merge2 := plumbing.NewHash(git(t, dir, "later\n", "-c", "user.name=M", "-c", "user.email=m@x",
 		"commit-tree", tree, "-p", merge.String()))
 
-	db, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDB(t, dir)
 	if db.CommitGraph() == nil {
 		t.Fatal("no commit-graph; the test needs one")
 	}
@@ -130,8 +124,7 @@ func TestTypedReads(t *testing.T) {
 // TestPeelChain checks the bound on tags of tags.
 func TestPeelChain(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "r.git")
-	git(t, t.TempDir(), "", "init", "-q", "--bare", dir)
+	dir := newBare(t)
 	h := commitPacked(t, dir, "one").String()
 	var tags []string
 	for i := range maxPeel + 1 {
@@ -139,11 +132,7 @@ func TestPeelChain(t *testing.T) {
 			"hash-object", "-t", "tag", "-w", "--stdin")
 		tags = append(tags, h)
 	}
-	db, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDB(t, dir)
 	if _, typ, chain, err := db.Peel(plumbing.NewHash(tags[maxPeel-1])); err != nil || typ != plumbing.CommitObject || len(chain) != maxPeel {
 		t.Errorf("Peel of %d tags = %s, %d tags, %v", maxPeel, typ, len(chain), err)
 	}
