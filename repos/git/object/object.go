@@ -5,9 +5,11 @@
 // through it.
 //
 // The parsers take an object's content, without the "<type> <size>\0"
-// header of gitformat-loose(5). Fast paths (ParseCommitInfo, TagTarget,
-// TreeIter, AppendLinks) allocate nothing; the full parsers (ParseCommit,
-// ParseTag) return strings a caller may keep.
+// header of gitformat-loose(5). The paths that walks take allocate
+// nothing: ParseHex, ParseCommitInfo (into a CommitInfo whose parents have
+// room), TagTarget, TreeIter, and Tree.Children and AppendLinks (into
+// slices with room). The full parsers, ParseCommit and ParseTag, return
+// strings a caller may keep.
 package object
 
 import (
