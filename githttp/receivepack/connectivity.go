@@ -6,6 +6,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/depot/depot/repos/git/indexpack"
+	"github.com/depot/depot/repos/git/object"
+	"github.com/depot/depot/repos/git/odb"
 	"github.com/depot/depot/repos/git/packfile"
 )
 
@@ -23,7 +25,7 @@ import (
 // that gc left half-pruned.
 type checker struct {
 	pack *packIndex // nil when no pack came with the push
-	repo *repoObjects
+	repo *odb.DB
 	// done holds objects whose closure a previous walk found complete.
 	done map[plumbing.Hash]bool
 
@@ -32,7 +34,7 @@ type checker struct {
 	qpack    *packfile.Pack // the quarantined pack, opened for a walk
 }
 
-func newChecker(pack *packIndex, repo *repoObjects) *checker {
+func newChecker(pack *packIndex, repo *odb.DB) *checker {
 	return &checker{pack: pack, repo: repo, done: map[plumbing.Hash]bool{}}
 }
 
@@ -51,14 +53,14 @@ func (c *checker) typeOf(h plumbing.Hash) (plumbing.ObjectType, error) {
 			return t, nil
 		}
 	}
-	return c.repo.typeOf(h)
+	return c.repo.Type(h)
 }
 
 // missing returns an object reachable from tip that exists nowhere, or
 // the zero hash when the closure of tip is complete.
 func (c *checker) missing(tip plumbing.Hash) (plumbing.Hash, error) {
 	if c.pack == nil {
-		if c.repo.has(tip) {
+		if c.repo.Has(tip) {
 			return plumbing.ZeroHash, nil
 		}
 		return tip, nil
@@ -67,7 +69,7 @@ func (c *checker) missing(tip plumbing.Hash) (plumbing.Hash, error) {
 		c.checked, c.complete = true, c.allLinkedExist()
 	}
 	if c.complete {
-		if _, ok := c.pack.types[tip]; ok || c.repo.has(tip) {
+		if _, ok := c.pack.types[tip]; ok || c.repo.Has(tip) {
 			return plumbing.ZeroHash, nil
 		}
 		return tip, nil
@@ -79,7 +81,7 @@ func (c *checker) missing(tip plumbing.Hash) (plumbing.Hash, error) {
 // the pack or in the repository.
 func (c *checker) allLinkedExist() bool {
 	for h := range c.pack.linked {
-		if _, ok := c.pack.types[h]; !ok && !c.repo.has(h) {
+		if _, ok := c.pack.types[h]; !ok && !c.repo.Has(h) {
 			return false
 		}
 	}
@@ -100,7 +102,7 @@ func (c *checker) walk(tip plumbing.Hash) (plumbing.Hash, error) {
 		seen[h] = true
 		typ, inPack := c.pack.types[h]
 		if !inPack {
-			if !c.repo.has(h) {
+			if !c.repo.Has(h) {
 				return h, nil
 			}
 			continue
@@ -138,7 +140,7 @@ func (c *checker) readLinks(h plumbing.Hash, typ plumbing.ObjectType) ([]plumbin
 	if err != nil {
 		return nil, fmt.Errorf("receivepack: reading %s from the received pack: %w", h, err)
 	}
-	return parseLinks(typ, data)
+	return object.AppendLinks(nil, typ, data)
 }
 
 // readAt returns the object at off in the quarantined pack, resolving its
@@ -165,7 +167,7 @@ func (c *checker) readAt(off int64, depth int) (plumbing.ObjectType, []byte, err
 		if pos, ok := c.qpack.Index.Find(e.BaseHash); ok {
 			typ, base, err = c.readAt(c.qpack.Index.Offset(pos), depth+1)
 		} else {
-			typ, base, err = c.repo.db.Read(e.BaseHash)
+			typ, base, err = c.repo.Read(e.BaseHash)
 		}
 	default:
 		return e.Type, data, nil

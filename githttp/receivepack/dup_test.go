@@ -13,8 +13,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/depot/depot/repos/git/odb"
+	"github.com/depot/depot/repos/git/packfile"
 )
 
 // rawObject returns the type and exact content of a local object.
@@ -152,13 +154,13 @@ func TestKeepVerifiesIndex(t *testing.T) {
 	f := newFixture(t)
 	good := f.pack(t, true, f.nextMain+"\n^"+f.main+"\n")
 	other := f.pack(t, true, f.nextSide+"\n^"+f.side+"\n")
-	repo, err := openRepoObjects(f.e.bare)
+	db, release, err := odb.Acquire(f.e.bare)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer repo.close()
+	defer release()
 	receive := func(pack []byte) *quarantine {
-		q, err := receivePack(t.Context(), f.e.bare, bytes.NewReader(pack), repo, Options{}.withDefaults())
+		q, err := receivePack(t.Context(), db, bytes.NewReader(pack), Options{}.withDefaults())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 
-	"github.com/depot/depot/repos/git/indexpack"
-	"github.com/depot/depot/repos/git/odb"
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/depot/depot/repos/git/indexpack"
+	"github.com/depot/depot/repos/git/object"
+	"github.com/depot/depot/repos/git/odb"
 )
 
 // badPack is a fault of the pack the client sent; its message is the
@@ -38,21 +40,22 @@ type packIndex struct {
 
 // indexPack indexes the received pack in f, writing its .idx to idx: git
 // index-pack --fix-thin, in bounded memory (see package indexpack).
-func indexPack(ctx context.Context, f *os.File, idx io.Writer, repo *repoObjects, opt Options) (*packIndex, error) {
+func indexPack(ctx context.Context, f *os.File, idx io.Writer, db *odb.DB, opt Options) (*packIndex, error) {
 	pi := &packIndex{path: f.Name(), linked: map[plumbing.Hash]struct{}{}}
+	var links []plumbing.Hash // scratch, reused for every object
 	res, err := indexpack.Index(ctx, f, idx, indexpack.Options{
 		MaxObjectBytes: opt.MaxObjectBytes,
 		Budget:         opt.Budget,
 		Base: func(h plumbing.Hash, max int64) (plumbing.ObjectType, []byte, bool, error) {
-			typ, data, err := repo.read(h, max)
+			typ, data, err := readBase(db, h, max)
 			if errors.Is(err, odb.ErrNotFound) {
 				return 0, nil, false, nil
 			}
 			return typ, data, err == nil, err
 		},
 		Object: func(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error {
-			links, err := parseLinks(typ, data)
-			if err != nil {
+			var err error
+			if links, err = object.AppendLinks(links[:0], typ, data); err != nil {
 				return badPack("%s %s: %v", typ, h, err)
 			}
 			for _, l := range links {
@@ -71,6 +74,3 @@ func indexPack(ctx context.Context, f *os.File, idx io.Writer, repo *repoObjects
 	}
 	return pi, nil
 }
-
-// hashSize is the length of a SHA-1 object id in bytes.
-const hashSize = 20

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/depot/depot/repos/git/odb"
 	"github.com/depot/depot/repos/git/packfile"
 )
 
@@ -23,8 +24,8 @@ type quarantine struct {
 // receivePack streams the pack that follows the commands from r into a
 // new quarantine, at most max bytes, then indexes it. The quarantine is
 // returned even on error so that the caller can discard it.
-func receivePack(ctx context.Context, repoDir string, r io.Reader, repo *repoObjects, opt Options) (*quarantine, error) {
-	objs := filepath.Join(repoDir, "objects")
+func receivePack(ctx context.Context, db *odb.DB, r io.Reader, opt Options) (*quarantine, error) {
+	objs := db.Dir()
 	dir, err := os.MkdirTemp(objs, "incoming-")
 	if err != nil {
 		return nil, err
@@ -52,7 +53,7 @@ func receivePack(ctx context.Context, repoDir string, r io.Reader, repo *repoObj
 		return q, err
 	}
 	defer idx.Close()
-	q.index, err = indexPack(ctx, f, idx, repo, opt)
+	q.index, err = indexPack(ctx, f, idx, db, opt)
 	if err != nil {
 		return q, err
 	}

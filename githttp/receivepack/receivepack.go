@@ -13,11 +13,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/sirupsen/logrus"
+
 	"github.com/depot/depot/repos/git/gitref"
 	"github.com/depot/depot/repos/git/indexpack"
 	"github.com/depot/depot/repos/git/odb"
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/sirupsen/logrus"
 )
 
 // Defaults for the zero values of Options.
@@ -156,15 +157,15 @@ type session struct {
 // run does everything after the commands were read: the pack, the
 // checks, the ref updates and the report.
 func (s *session) run(body io.Reader, needsPack bool) error {
-	repo, err := openRepoObjects(s.dir)
+	db, release, err := odb.Acquire(s.dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("receivepack: open objects: %w", err)
 	}
-	defer repo.close()
+	defer release()
 
 	var q *quarantine
 	if needsPack {
-		q, err = receivePack(s.ctx, s.dir, body, repo, s.opt)
+		q, err = receivePack(s.ctx, db, body, s.opt)
 		defer func() {
 			if derr := q.discard(); derr != nil {
 				s.log.WithError(derr).Error("receivepack: removing quarantine")
@@ -183,7 +184,7 @@ func (s *session) run(body io.Reader, needsPack bool) error {
 		}
 		s.out.progress(msg + ", done.\n")
 	}
-	check := newChecker(pack, repo)
+	check := newChecker(pack, db)
 	defer check.close()
 	s.validate(check)
 	if err := s.ctx.Err(); err != nil {

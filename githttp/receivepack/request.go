@@ -9,7 +9,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/depot/depot/githttp/pktline"
-	"github.com/depot/depot/repos/git/gitref"
+	"github.com/depot/depot/repos/git/object"
 )
 
 // command is one ref update the client asked for, and what became of it.
@@ -170,8 +170,8 @@ func parseCommand(line string) (*command, error) {
 	if len(line) < 2*hexLen+3 || line[hexLen] != ' ' || line[2*hexLen+1] != ' ' {
 		return nil, pktline.Errorf("malformed command %q", truncate(line, 100))
 	}
-	old, okOld := gitref.ParseHash(line[:hexLen])
-	nw, okNew := gitref.ParseHash(line[hexLen+1 : 2*hexLen+1])
+	old, okOld := object.ParseLowerHex(line[:hexLen])
+	nw, okNew := object.ParseLowerHex(line[hexLen+1 : 2*hexLen+1])
 	if !okOld || !okNew {
 		return nil, pktline.Errorf("malformed object id in command %q", truncate(line, 100))
 	}

@@ -36,7 +36,7 @@ func planBitmap(ctx context.Context, r *repo, in planInput) (*packPlan, bool, er
 	want := newReachSet(bm.Len())
 	var roots []plumbing.Hash
 	for _, w := range in.wants {
-		obj, chain, typ, err := r.peel(w)
+		obj, typ, chain, err := r.db.Peel(w)
 		if err != nil {
 			return nil, false, err
 		}
@@ -60,7 +60,7 @@ func planBitmap(ctx context.Context, r *repo, in planInput) (*packPlan, bool, er
 	if len(in.haves) > 0 {
 		has := newReachSet(bm.Len())
 		for _, h := range in.haves {
-			obj, _, typ, err := r.peel(h)
+			obj, typ, _, err := r.db.Peel(h)
 			if err != nil || typ != plumbing.CommitObject {
 				continue
 			}
@@ -174,8 +174,8 @@ func (x *reacher) reach(s *reachSet, roots []plumbing.Hash) error {
 		if err != nil {
 			return err
 		}
-		trees = append(trees, c.tree)
-		stack = append(stack, c.parents...)
+		trees = append(trees, c.Tree)
+		stack = append(stack, c.Parents...)
 	}
 	// Trees last: bitmaps met later in the walk may already cover them.
 	for _, t := range trees {
@@ -213,18 +213,12 @@ func (x *reacher) addTree(s *reachSet, root plumbing.Hash) error {
 		if !x.add(s, h, plumbing.TreeObject) {
 			continue
 		}
-		entries, err := x.r.tree(h)
+		tree, err := x.r.db.Tree(h)
 		if err != nil {
 			return err
 		}
-		for _, e := range entries {
-			switch e.mode {
-			case modeTree:
-				stack = append(stack, e.hash)
-			case modeGitlink:
-			default:
-				x.add(s, e.hash, plumbing.BlobObject)
-			}
+		if stack, err = tree.Children(stack, func(b plumbing.Hash) { x.add(s, b, plumbing.BlobObject) }); err != nil {
+			return fmt.Errorf("tree %s: %w", h, err)
 		}
 	}
 	return nil

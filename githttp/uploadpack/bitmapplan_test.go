@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/depot/depot/repos/git/object"
 	"github.com/depot/depot/repos/git/odb"
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -82,7 +83,7 @@ func hashes(tb testing.TB, s string) []plumbing.Hash {
 	tb.Helper()
 	var hs []plumbing.Hash
 	for _, f := range strings.Fields(s) {
-		h, ok := parseOID([]byte(f))
+		h, ok := object.ParseHex([]byte(f))
 		if !ok {
 			tb.Fatalf("bad id %q", f)
 		}

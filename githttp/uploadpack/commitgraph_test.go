@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/depot/depot/repos/git/object"
 )
 
 // TestCommitsFromGraph reads every commit of a branchy repository through
@@ -26,15 +28,15 @@ func TestCommitsFromGraph(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, b, err := r.read(h)
+		_, b, err := r.db.Read(h)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := parseCommit(b)
-		if err != nil {
+		var want object.CommitInfo
+		if err := object.ParseCommitInfo(b, &want); err != nil {
 			t.Fatal(err)
 		}
-		if got.tree != want.tree || !slices.Equal(got.parents, want.parents) || got.time != want.time {
+		if got.Tree != want.Tree || !slices.Equal(got.Parents, want.Parents) || got.Time != want.Time {
 			t.Errorf("commit %s from the graph = %+v; the object says %+v", h, got, want)
 		}
 	}
@@ -42,7 +44,7 @@ func TestCommitsFromGraph(t *testing.T) {
 	tip := strings.TrimSpace(g.run(dir, "rev-parse", "main"))
 	tree := strings.TrimSpace(g.run(dir, "rev-parse", "main^{tree}"))
 	c := strings.TrimSpace(g.run(dir, "commit-tree", tree, "-p", tip, "-m", "after the graph"))
-	if got, err := r.commit(hashes(t, c)[0]); err != nil || got.parents[0].String() != tip {
+	if got, err := r.commit(hashes(t, c)[0]); err != nil || got.Parents[0].String() != tip {
 		t.Errorf("commit outside the graph = %+v, %v", got, err)
 	}
 }

@@ -140,7 +140,7 @@ func planWalk(ctx context.Context, r *repo, in planInput) (*packPlan, error) {
 	var tags []packObject
 	var posCommits, userTrees, userBlobs []plumbing.Hash
 	for _, w := range in.wants {
-		obj, chain, typ, err := r.peel(w)
+		obj, typ, chain, err := r.db.Peel(w)
 		if err != nil {
 			return nil, err
 		}
@@ -168,7 +168,7 @@ func planWalk(ctx context.Context, r *repo, in planInput) (*packPlan, error) {
 	}
 	var haveCommits []plumbing.Hash
 	for _, h := range append(append([]plumbing.Hash(nil), in.haves...), in.extraEdges...) {
-		obj, _, typ, err := r.peel(h)
+		obj, typ, _, err := r.db.Peel(h)
 		if err != nil || typ != plumbing.CommitObject {
 			continue
 		}
@@ -190,7 +190,7 @@ func planWalk(ctx context.Context, r *repo, in planInput) (*packPlan, error) {
 		if err != nil {
 			continue
 		}
-		if err := p.markHas(ctx, r, c.tree); err != nil {
+		if err := p.markHas(ctx, r, c.Tree); err != nil {
 			return nil, err
 		}
 	}
@@ -204,7 +204,7 @@ func planWalk(ctx context.Context, r *repo, in planInput) (*packPlan, error) {
 	p.objects = append(p.objects, tags...)
 	t := &treeAdder{ctx: ctx, r: r, p: p, filter: in.filter, depth: map[plumbing.Hash]int{}}
 	for _, h := range commits {
-		if err := t.add(r.commits[h].tree); err != nil {
+		if err := t.add(r.commits[h].Tree); err != nil {
 			return nil, err
 		}
 	}
@@ -245,18 +245,13 @@ func (p *packPlan) markHas(ctx context.Context, r *repo, h plumbing.Hash) error 
 		if p.has[h] {
 			continue
 		}
-		entries, err := r.tree(h)
+		tree, err := r.db.Tree(h)
 		if err != nil {
 			return err
 		}
 		p.has[h] = true
-		for _, e := range entries {
-			switch {
-			case e.mode == modeTree:
-				stack = append(stack, e.hash)
-			case e.mode != modeGitlink:
-				p.has[e.hash] = true
-			}
+		if stack, err = tree.Children(stack, func(b plumbing.Hash) { p.has[b] = true }); err != nil {
+			return fmt.Errorf("tree %s: %w", h, err)
 		}
 	}
 	return nil
@@ -271,6 +266,9 @@ type treeAdder struct {
 	filter *filterSpec
 	depth  map[plumbing.Hash]int // tree:<depth> filter: shallowest depth each tree was walked at
 	n      int
+	// trees and blobs are the entries of the tree being read, kept
+	// between trees so that reading one allocates nothing.
+	trees, blobs []plumbing.Hash
 }
 
 func (t *treeAdder) add(root plumbing.Hash) error {
@@ -304,21 +302,22 @@ func (t *treeAdder) add(root plumbing.Hash) error {
 			t.p.added[it.hash] = true
 			t.p.objects = append(t.p.objects, packObject{it.hash, plumbing.TreeObject})
 		}
-		entries, err := t.r.tree(it.hash)
+		tree, err := t.r.db.Tree(it.hash)
 		if err != nil {
 			return err
 		}
-		for i := len(entries) - 1; i >= 0; i-- {
-			e := entries[i]
-			switch {
-			case e.mode == modeTree:
-				stack = append(stack, item{e.hash, it.depth + 1})
-			case e.mode == modeGitlink:
-				// A submodule commit lives in another repository.
-			default:
-				if err := t.addBlob(e.hash, it.depth+1); err != nil {
-					return err
-				}
+		// Subtrees go on the stack last first, so that they are walked
+		// in the tree's order; blobs are added last first too.
+		t.blobs = t.blobs[:0]
+		if t.trees, err = tree.Children(t.trees[:0], func(b plumbing.Hash) { t.blobs = append(t.blobs, b) }); err != nil {
+			return fmt.Errorf("tree %s: %w", it.hash, err)
+		}
+		for i := len(t.trees) - 1; i >= 0; i-- {
+			stack = append(stack, item{t.trees[i], it.depth + 1})
+		}
+		for i := len(t.blobs) - 1; i >= 0; i-- {
+			if err := t.addBlob(t.blobs[i], it.depth+1); err != nil {
+				return err
 			}
 		}
 	}
@@ -353,7 +352,7 @@ func (p *packPlan) includeTags(r *repo, rs *refSet) error {
 		if !p.contains(rf.peeled) {
 			continue
 		}
-		_, chain, _, err := r.peel(rf.hash)
+		_, _, chain, err := r.db.Peel(rf.hash)
 		if err != nil {
 			return err
 		}

@@ -23,7 +23,7 @@ type negotiator struct {
 func newNegotiator(ctx context.Context, r *repo, wants []plumbing.Hash) *negotiator {
 	n := &negotiator{ctx: ctx, r: r, theyHave: map[plumbing.Hash]bool{}, readyAt: -1}
 	for _, w := range wants {
-		if obj, _, typ, err := r.peel(w); err == nil && typ == plumbing.CommitObject {
+		if obj, typ, _, err := r.db.Peel(w); err == nil && typ == plumbing.CommitObject {
 			n.wants = append(n.wants, obj)
 		}
 	}
@@ -41,10 +41,10 @@ func (n *negotiator) have(h plumbing.Hash) (ok, added bool) {
 			return true, false
 		}
 		n.theyHave[h] = true
-		if len(n.common) == 0 || c.time < n.oldest {
-			n.oldest = c.time
+		if len(n.common) == 0 || c.Time < n.oldest {
+			n.oldest = c.Time
 		}
-		for _, p := range c.parents {
+		for _, p := range c.Parents {
 			n.theyHave[p] = true
 		}
 	}
@@ -97,10 +97,10 @@ func (n *negotiator) reaches(w plumbing.Hash, dead map[plumbing.Hash]bool) (bool
 		if err != nil {
 			return false, err
 		}
-		if c.time < n.oldest {
+		if c.Time < n.oldest {
 			continue
 		}
-		for _, p := range c.parents {
+		for _, p := range c.Parents {
 			if !visited[p] {
 				visited[p] = true
 				stack = append(stack, p)

@@ -14,7 +14,7 @@ func (r *repo) refs() (*refSet, error) {
 	if r.refCache != nil {
 		return r.refCache, nil
 	}
-	raw, err := gitref.ReadStored(r.dir)
+	raw, err := gitref.ReadStored(r.db.RepoDir())
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (r *repo) refs() (*refSet, error) {
 	}
 	sort.Slice(rs.refs, func(i, j int) bool { return rs.refs[i].name < rs.refs[j].name })
 
-	head, ok, err := gitref.ReadHead(r.dir)
+	head, ok, err := gitref.ReadHead(r.db.RepoDir())
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (r *repo) peelRef(rf *ref) error {
 		return err
 	}
 	if t == plumbing.TagObject {
-		p, _, _, err := r.peel(rf.hash)
+		p, _, _, err := r.db.Peel(rf.hash)
 		if err != nil {
 			return err
 		}

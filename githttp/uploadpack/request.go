@@ -10,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/depot/depot/githttp/pktline"
+	"github.com/depot/depot/repos/git/object"
 )
 
 // Bounds on what one request may carry. A clone of a repository with very
@@ -91,7 +92,7 @@ func parseV0(in *pktline.Reader) (*fetchRequest, error) {
 			if len(nulCaps) > 0 {
 				caps = append(append(caps, ' '), nulCaps...)
 			}
-			h, ok := parseOID(oid)
+			h, ok := object.ParseHex(oid)
 			if !ok {
 				return nil, pktline.Errorf("invalid object id in want %q", pktline.Printable(oid))
 			}
@@ -139,7 +140,7 @@ func (q *fetchRequest) readHaves(in *pktline.Reader) error {
 		if !ok {
 			return pktline.Errorf("expected have or done, got %q", pktline.Printable(line))
 		}
-		h, ok := parseOID(rest)
+		h, ok := object.ParseHex(rest)
 		if !ok {
 			return pktline.Errorf("invalid object id in have %q", pktline.Printable(rest))
 		}
@@ -185,7 +186,7 @@ func (q *fetchRequest) parseCommonArg(line []byte, v2 bool) error {
 	key, val, _ := bytes.Cut(line, []byte(" "))
 	switch string(key) {
 	case "want":
-		h, ok := parseOID(val)
+		h, ok := object.ParseHex(val)
 		if !ok {
 			return pktline.Errorf("invalid object id in want %q", pktline.Printable(val))
 		}
@@ -194,7 +195,7 @@ func (q *fetchRequest) parseCommonArg(line []byte, v2 bool) error {
 		}
 		q.wants = append(q.wants, h)
 	case "shallow":
-		h, ok := parseOID(val)
+		h, ok := object.ParseHex(val)
 		if !ok {
 			return pktline.Errorf("invalid object id in shallow %q", pktline.Printable(val))
 		}
@@ -241,7 +242,7 @@ func (q *fetchRequest) parseV2Flag(line []byte) error {
 	key, val, _ := bytes.Cut(line, []byte(" "))
 	switch string(key) {
 	case "have":
-		h, ok := parseOID(val)
+		h, ok := object.ParseHex(val)
 		if !ok {
 			return pktline.Errorf("invalid object id in have %q", pktline.Printable(val))
 		}

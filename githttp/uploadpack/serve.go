@@ -210,7 +210,7 @@ func (s *session) checkWants(rs *refSet, wants []plumbing.Hash) error {
 func (s *session) shallow(q *fetchRequest, rs *refSet) (*shallowPlan, []plumbing.Hash, error) {
 	var wantCommits []plumbing.Hash
 	for _, w := range q.wants {
-		obj, _, typ, err := s.repo.peel(w)
+		obj, typ, _, err := s.repo.db.Peel(w)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -257,7 +257,7 @@ func (s *session) plan(q *fetchRequest, rs *refSet, sp *shallowPlan, neg *negoti
 	if pk, _ := s.repo.db.Bitmap(); pk != nil {
 		bitmapPack = pk.Index.PackSum
 	}
-	return plans.get(s.ctx, planKey(s.repo.dir, bitmapPack, rs, in), func() (*packPlan, error) {
+	return plans.get(s.ctx, planKey(s.repo.db.RepoDir(), bitmapPack, rs, in), func() (*packPlan, error) {
 		p, err := planPack(s.ctx, s.repo, in)
 		if err != nil {
 			return nil, err

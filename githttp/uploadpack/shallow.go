@@ -76,7 +76,7 @@ func planShallow(ctx context.Context, r *repo, q *fetchRequest, wantCommits []pl
 		if err != nil {
 			return nil, err
 		}
-		sp.extraWants = append(sp.extraWants, c.parents...)
+		sp.extraWants = append(sp.extraWants, c.Parents...)
 	}
 	return sp, nil
 }
@@ -108,7 +108,7 @@ func shallowByDepth(ctx context.Context, r *repo, heads []plumbing.Hash, limit i
 			if err != nil {
 				return nil, nil, err
 			}
-			for _, p := range c.parents {
+			for _, p := range c.Parents {
 				if _, ok := depth[p]; !ok {
 					depth[p] = d + 1
 					next = append(next, p)
@@ -136,7 +136,7 @@ func shallowByRevList(ctx context.Context, r *repo, q *fetchRequest, wantCommits
 		if !ok {
 			return nil, nil, pktline.Errorf("ambiguous deepen-not: %s", name)
 		}
-		obj, _, typ, err := r.peel(h)
+		obj, typ, _, err := r.db.Peel(h)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -161,7 +161,7 @@ func shallowByRevList(ctx context.Context, r *repo, q *fetchRequest, wantCommits
 	notShallow := map[plumbing.Hash]bool{}
 	for _, h := range kept {
 		shallow := false
-		for _, p := range r.commits[h].parents {
+		for _, p := range r.commits[h].Parents {
 			if !in[p] {
 				shallow = true
 				break

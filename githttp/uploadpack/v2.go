@@ -8,6 +8,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/depot/depot/githttp/pktline"
+	"github.com/depot/depot/repos/git/object"
 )
 
 // serveV2 answers one protocol v2 command (gitprotocol-v2): a command line,
@@ -75,7 +76,7 @@ func (s *session) serveV2() error {
 			case string(b) == "size":
 				size = true
 			case bytes.HasPrefix(b, []byte("oid ")):
-				h, ok := parseOID(b[4:])
+				h, ok := object.ParseHex(b[4:])
 				if !ok || len(oids) >= maxWants {
 					return pktline.Errorf("object-info: invalid oid line")
 				}

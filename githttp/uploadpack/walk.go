@@ -88,7 +88,7 @@ func (w *commitWalk) push(h plumbing.Hash, uninteresting bool) error {
 	}
 	w.flags[h] = f
 	w.seq++
-	heap.Push(&w.q, queued{hash: h, time: c.time, seq: w.seq})
+	heap.Push(&w.q, queued{hash: h, time: c.Time, seq: w.seq})
 	return nil
 }
 
@@ -111,7 +111,7 @@ func (w *commitWalk) markUninteresting(h plumbing.Hash) {
 			continue
 		}
 		if c, ok := w.r.commits[h]; ok {
-			stack = append(stack, c.parents...)
+			stack = append(stack, c.Parents...)
 		}
 	}
 }
@@ -144,21 +144,21 @@ func (w *commitWalk) run() ([]plumbing.Hash, error) {
 		c := w.r.commits[it.hash]
 		if f&wUninteresting == 0 {
 			w.interesting--
-			if w.since != 0 && c.time < w.since {
+			if w.since != 0 && c.Time < w.since {
 				f |= wUninteresting
 			}
 		}
 		w.flags[it.hash] = f | wPopped
 		if f&wUninteresting == 0 {
 			w.out = append(w.out, it.hash)
-			if len(w.out) == 1 || c.time < oldest {
-				oldest = c.time
+			if len(w.out) == 1 || c.Time < oldest {
+				oldest = c.Time
 			}
 		}
 		if w.cut[it.hash] {
 			continue
 		}
-		for _, p := range c.parents {
+		for _, p := range c.Parents {
 			if err := w.push(p, f&wUninteresting != 0); err != nil {
 				return nil, err
 			}
@@ -182,7 +182,7 @@ func (w *commitWalk) edges(out []plumbing.Hash) []plumbing.Hash {
 		if w.cut[h] {
 			continue
 		}
-		for _, p := range w.r.commits[h].parents {
+		for _, p := range w.r.commits[h].Parents {
 			if w.flags[p]&wUninteresting != 0 && !seen[p] {
 				seen[p] = true
 				edges = append(edges, p)

@@ -3,6 +3,7 @@ package uploadpack
 import (
 	"container/heap"
 	"context"
+	"fmt"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -59,10 +60,10 @@ func unreachableWant(ctx context.Context, r *repo, rs *refSet, wants []plumbing.
 		if err != nil {
 			return
 		}
-		heap.Push(&q, queued{hash: h, time: c.time, seq: len(seen)})
+		heap.Push(&q, queued{hash: h, time: c.Time, seq: len(seen)})
 	}
 	for tip := range tips {
-		obj, chain, typ, err := r.peel(tip)
+		obj, typ, chain, err := r.db.Peel(tip)
 		if err != nil {
 			continue
 		}
@@ -88,11 +89,11 @@ func unreachableWant(ctx context.Context, r *repo, rs *refSet, wants []plumbing.
 		delete(pending, h)
 		c := r.commits[h]
 		if needTrees {
-			if err := findInTree(ctx, r, c.tree, plumbing.TreeObject, pending, seenTree); err != nil {
+			if err := findInTree(ctx, r, c.Tree, plumbing.TreeObject, pending, seenTree); err != nil {
 				return plumbing.ZeroHash, false, err
 			}
 		}
-		for _, p := range c.parents {
+		for _, p := range c.Parents {
 			push(p)
 		}
 	}
@@ -124,18 +125,12 @@ func findInTree(ctx context.Context, r *repo, root plumbing.Hash, typ plumbing.O
 		}
 		seen[h] = true
 		delete(pending, h)
-		entries, err := r.tree(h)
+		tree, err := r.db.Tree(h)
 		if err != nil {
 			return err
 		}
-		for _, e := range entries {
-			switch e.mode {
-			case modeTree:
-				stack = append(stack, e.hash)
-			case modeGitlink:
-			default:
-				delete(pending, e.hash)
-			}
+		if stack, err = tree.Children(stack, func(b plumbing.Hash) { delete(pending, b) }); err != nil {
+			return fmt.Errorf("tree %s: %w", h, err)
 		}
 	}
 	return nil

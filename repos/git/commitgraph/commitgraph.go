@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/depot/depot/repos/git/object"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -112,10 +113,11 @@ func readChain(path string) ([]plumbing.Hash, error) {
 	var hashes []plumbing.Hash
 	for i, line := range strings.Split(s, "\n") {
 		// The hash becomes a file name, so it must be exactly a hash.
-		if len(line) != 2*hashLen || !plumbing.IsHash(line) {
+		h, ok := object.ParseHex(line)
+		if !ok {
 			return nil, corruptf("%s: line %d is not a hash", path, i+1)
 		}
-		hashes = append(hashes, plumbing.NewHash(line))
+		hashes = append(hashes, h)
 	}
 	return hashes, nil
 }

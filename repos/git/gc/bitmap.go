@@ -8,9 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 
 	"github.com/depot/depot/repos/git/bitmap"
+	"github.com/depot/depot/repos/git/object"
 	"github.com/depot/depot/repos/git/odb"
 	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -33,7 +33,7 @@ func writeBitmap(ctx context.Context, db *odb.DB, base string, tips []plumbing.H
 		return err
 	}
 	defer p.Close()
-	b := &bitmapBuilder{ctx: ctx, db: db, p: p, n: p.Index.Count(), done: map[plumbing.Hash]bitmap.Set{}, info: map[plumbing.Hash]*commitNode{}}
+	b := &bitmapBuilder{ctx: ctx, db: db, p: p, n: p.Index.Count(), done: map[plumbing.Hash]bitmap.Set{}, info: map[plumbing.Hash]*object.CommitInfo{}}
 	types, err := b.types()
 	if err != nil {
 		return err
@@ -70,19 +70,13 @@ func writeBitmap(ctx context.Context, db *odb.DB, base string, tips []plumbing.H
 	return os.Rename(tmp.Name(), base+".bitmap")
 }
 
-type commitNode struct {
-	tree    plumbing.Hash
-	parents []plumbing.Hash
-	time    int64
-}
-
 type bitmapBuilder struct {
 	ctx  context.Context
 	db   *odb.DB
 	p    *packfile.Pack
 	n    int
 	done map[plumbing.Hash]bitmap.Set // selected commits computed so far
-	info map[plumbing.Hash]*commitNode
+	info map[plumbing.Hash]*object.CommitInfo
 }
 
 // types returns the type bitmaps of the pack.
@@ -105,48 +99,17 @@ func (b *bitmapBuilder) types() ([4]bitmap.Set, error) {
 	return ts, nil
 }
 
-// commit returns the parsed commit h.
-func (b *bitmapBuilder) commit(h plumbing.Hash) (*commitNode, error) {
+// commit returns the tree, parents and time of commit h.
+func (b *bitmapBuilder) commit(h plumbing.Hash) (*object.CommitInfo, error) {
 	if c := b.info[h]; c != nil {
 		return c, nil
 	}
-	t, data, err := b.db.Read(h)
+	c, err := b.db.CommitInfo(h)
 	if err != nil {
 		return nil, err
 	}
-	if t != plumbing.CommitObject {
-		return nil, fmt.Errorf("%s is a %s", h, t)
-	}
-	c := &commitNode{}
-	for len(data) > 0 {
-		line, rest, _ := bytes.Cut(data, []byte("\n"))
-		data = rest
-		if len(line) == 0 {
-			break
-		}
-		key, val, _ := bytes.Cut(line, []byte(" "))
-		switch string(key) {
-		case "tree", "parent":
-			id, ok := hexID(val)
-			if !ok {
-				return nil, fmt.Errorf("commit %s: bad %s line", h, key)
-			}
-			if key[0] == 't' {
-				c.tree = id
-			} else {
-				c.parents = append(c.parents, id)
-			}
-		case "committer":
-			if i := bytes.LastIndexByte(val, '>'); i >= 0 {
-				f := bytes.Fields(val[i+1:])
-				if len(f) > 0 {
-					c.time, _ = strconv.ParseInt(string(f[0]), 10, 64)
-				}
-			}
-		}
-	}
-	b.info[h] = c
-	return c, nil
+	b.info[h] = &c
+	return &c, nil
 }
 
 // selectCommits picks the commits to bitmap, oldest first: the newest ref
@@ -155,23 +118,12 @@ func (b *bitmapBuilder) selectCommits(tips []plumbing.Hash) ([]plumbing.Hash, er
 	var heads []plumbing.Hash
 	seen := map[plumbing.Hash]bool{}
 	for _, h := range tips {
-		for range 64 { // peel tags
-			t, data, err := b.db.Read(h)
-			if err != nil {
-				return nil, err
-			}
-			if t != plumbing.TagObject {
-				if t == plumbing.CommitObject && !seen[h] {
-					seen[h] = true
-					heads = append(heads, h)
-				}
-				break
-			}
-			next, err := tagLinks(data, nil)
-			if err != nil {
-				return nil, err
-			}
-			h = next[0]
+		// The walk read every tip; one that does not peel to a commit
+		// (a tag of a tree, or tags too deep) gets no bitmap.
+		c, typ, _, err := b.db.Peel(h)
+		if err == nil && typ == plumbing.CommitObject && !seen[c] {
+			seen[c] = true
+			heads = append(heads, c)
 		}
 	}
 	// Every commit, to space the bitmaps over history.
@@ -190,7 +142,7 @@ func (b *bitmapBuilder) selectCommits(tips []plumbing.Hash) ([]plumbing.Hash, er
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range c.parents {
+		for _, p := range c.Parents {
 			if !visited[p] {
 				visited[p] = true
 				all = append(all, p)
@@ -198,7 +150,7 @@ func (b *bitmapBuilder) selectCommits(tips []plumbing.Hash) ([]plumbing.Hash, er
 		}
 	}
 	byTime := func(a, c plumbing.Hash) int {
-		return cmp.Or(cmp.Compare(b.info[a].time, b.info[c].time), bytes.Compare(a[:], c[:]))
+		return cmp.Or(cmp.Compare(b.info[a].Time, b.info[c].Time), bytes.Compare(a[:], c[:]))
 	}
 	slices.SortFunc(heads, byTime)
 	chosen := map[plumbing.Hash]bool{}
@@ -252,8 +204,8 @@ func (b *bitmapBuilder) reach(c plumbing.Hash) (bitmap.Set, error) {
 			return nil, err
 		}
 		s.Add(r)
-		trees = append(trees, ci.tree)
-		stack = append(stack, ci.parents...)
+		trees = append(trees, ci.Tree)
+		stack = append(stack, ci.Parents...)
 	}
 	for n, t := range trees {
 		if n&255 == 0 {
@@ -281,20 +233,24 @@ func (b *bitmapBuilder) addTree(s bitmap.Set, root plumbing.Hash) error {
 			continue
 		}
 		s.Add(r)
-		_, data, err := b.db.Read(h)
+		tree, err := b.db.Tree(h)
 		if err != nil {
 			return err
 		}
-		blobs := &objectSet{seen: map[plumbing.Hash]struct{}{}}
-		if stack, err = treeLinks(data, stack, blobs); err != nil {
-			return fmt.Errorf("tree %s: %w", h, err)
-		}
-		for _, bl := range blobs.list {
-			r, err := b.rank(bl)
+		var rankErr error
+		stack, err = tree.Children(stack, func(blob plumbing.Hash) {
+			r, err := b.rank(blob)
 			if err != nil {
-				return err
+				rankErr = cmp.Or(rankErr, err)
+				return
 			}
 			s.Add(r)
+		})
+		if err != nil {
+			return fmt.Errorf("tree %s: %w", h, err)
+		}
+		if rankErr != nil {
+			return rankErr
 		}
 	}
 	return nil

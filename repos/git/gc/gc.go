@@ -126,7 +126,7 @@ func Repack(ctx context.Context, repoDir string) error {
 	defer db.Close()
 	// Refs first, as git gc does: every later advertisement then reads
 	// one sorted file instead of a file per branch.
-	if _, err := gitref.PackRefs(repoDir); err != nil {
+	if _, err := gitref.PackRefs(db); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	old := db.Packs()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/depot/depot/githttp/uploadpack"
 	"github.com/depot/depot/repos/git/odb"
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 func gitEnv(tb testing.TB) []string {
@@ -262,4 +263,26 @@ func sortedFields(s string) string {
 	f := strings.Fields(s)
 	slices.Sort(f)
 	return strings.Join(f, " ")
+}
+
+// TestRefTipsDetachedHEAD checks that a detached HEAD is a tip of its own:
+// a repack keeps what only it reaches.
+func TestRefTipsDetachedHEAD(t *testing.T) {
+	dir, tip := messyRepo(t, 1)
+	detached := git(t, dir, []byte("detached\n"), "commit-tree", "-p", tip, tip+"^{tree}")
+	git(t, dir, nil, "update-ref", "--no-deref", "HEAD", detached)
+	tips, err := refTips(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(tips, func(h plumbing.Hash) bool { return h.String() == detached }) {
+		t.Errorf("refTips = %v; want the detached HEAD %s among them", tips, detached)
+	}
+	if err := Repack(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, nil, "fsck", "--no-progress", "--no-dangling")
+	if got := git(t, dir, nil, "cat-file", "-t", detached); got != "commit" {
+		t.Errorf("detached HEAD after repack: %q", got)
+	}
 }

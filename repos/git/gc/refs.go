@@ -2,10 +2,7 @@ package gc
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/depot/depot/repos/git/gitref"
@@ -25,12 +22,8 @@ func refTips(repoDir string) ([]plumbing.Hash, error) {
 	for _, h := range refs {
 		tips = append(tips, h)
 	}
-	if _, err := gitref.HeadTarget(repoDir); errors.Is(err, gitref.ErrNotFound) {
-		if b, err := os.ReadFile(filepath.Join(repoDir, "HEAD")); err == nil {
-			if h, ok := hexID(bytes.TrimSpace(b)); ok {
-				tips = append(tips, h)
-			}
-		}
+	if head, ok, err := gitref.ReadHead(repoDir); err == nil && ok && head.Target == "" {
+		tips = append(tips, head.Hash) // detached
 	}
 	// Map order is random; a fixed order makes the new pack's layout
 	// repeatable.

@@ -1,15 +1,13 @@
 package gc
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
+	"github.com/depot/depot/repos/git/object"
 	"github.com/depot/depot/repos/git/odb"
 	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -50,13 +48,11 @@ func walk(ctx context.Context, db *odb.DB, tips []plumbing.Hash) (*objectSet, er
 		if err != nil {
 			return nil, err
 		}
-		switch typ {
-		case plumbing.CommitObject:
-			stack, err = commitLinks(data, stack)
-		case plumbing.TagObject:
-			stack, err = tagLinks(data, stack)
-		case plumbing.TreeObject:
-			stack, err = treeLinks(data, stack, set)
+		if typ == plumbing.TreeObject {
+			// Blobs link nothing: they are added without a read.
+			stack, err = object.Tree(data).Children(stack, func(b plumbing.Hash) { set.add(b) })
+		} else {
+			stack, err = object.AppendLinks(stack, typ, data)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("object %s: %w", h, err)
@@ -75,76 +71,6 @@ func readLinked(db *odb.DB, h plumbing.Hash) (plumbing.ObjectType, []byte, error
 		return db.ReadAt(loc.Pack, loc.Offset)
 	}
 	return db.Read(h)
-}
-
-func hexID(b []byte) (plumbing.Hash, bool) {
-	var h plumbing.Hash
-	if len(b) != 40 {
-		return h, false
-	}
-	if _, err := hex.Decode(h[:], b); err != nil {
-		return h, false
-	}
-	return h, true
-}
-
-// commitLinks pushes a commit's tree and parents (gitformat-commit).
-func commitLinks(b []byte, stack []plumbing.Hash) ([]plumbing.Hash, error) {
-	for len(b) > 0 {
-		line, rest, _ := bytes.Cut(b, []byte("\n"))
-		b = rest
-		if len(line) == 0 {
-			break
-		}
-		key, val, _ := bytes.Cut(line, []byte(" "))
-		if string(key) != "tree" && string(key) != "parent" {
-			continue
-		}
-		h, ok := hexID(val)
-		if !ok {
-			return nil, fmt.Errorf("bad %s line", key)
-		}
-		stack = append(stack, h)
-	}
-	return stack, nil
-}
-
-// tagLinks pushes a tag's object.
-func tagLinks(b []byte, stack []plumbing.Hash) ([]plumbing.Hash, error) {
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	val, ok := bytes.CutPrefix(line, []byte("object "))
-	h, hok := hexID(val)
-	if !ok || !hok {
-		return nil, fmt.Errorf("no object line")
-	}
-	return append(stack, h), nil
-}
-
-// treeLinks pushes subtrees and adds blobs directly; gitlinks name commits
-// of other repositories and are skipped.
-func treeLinks(b []byte, stack []plumbing.Hash, set *objectSet) ([]plumbing.Hash, error) {
-	for len(b) > 0 {
-		sp := bytes.IndexByte(b, ' ')
-		nul := bytes.IndexByte(b, 0)
-		if sp < 0 || nul < sp || len(b) < nul+21 {
-			return nil, fmt.Errorf("malformed tree entry")
-		}
-		mode, err := strconv.ParseUint(string(b[:sp]), 8, 32)
-		if err != nil {
-			return nil, fmt.Errorf("bad tree mode")
-		}
-		var h plumbing.Hash
-		copy(h[:], b[nul+1:nul+21])
-		b = b[nul+21:]
-		switch mode {
-		case 0o040000:
-			stack = append(stack, h)
-		case 0o160000:
-		default:
-			set.add(h)
-		}
-	}
-	return stack, nil
 }
 
 // recentUnreachable lists the objects of the old packs and the loose ones

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/depot/depot/repos/git/object"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // Signature is the author or committer of a commit.
@@ -77,15 +77,15 @@ func (o *objects) log(start plumbing.Hash, skip, limit int) ([]Commit, bool, err
 	}
 	q := &commitQueue{}
 	seen := map[plumbing.Hash]bool{start: true}
-	heap.Push(q, queued{first, 0})
+	heap.Push(q, queued{start, first, 0})
 	seq := 1
 	list := []Commit{}
 	for n := 0; q.Len() > 0; n++ {
 		if len(list) == limit {
 			return list, true, nil
 		}
-		c := heap.Pop(q).(queued).c
-		for _, p := range c.ParentHashes {
+		it := heap.Pop(q).(queued)
+		for _, p := range it.c.Parents {
 			if seen[p] {
 				continue
 			}
@@ -94,31 +94,32 @@ func (o *objects) log(start plumbing.Hash, skip, limit int) ([]Commit, bool, err
 			if err != nil {
 				return nil, false, err
 			}
-			heap.Push(q, queued{pc, seq})
+			heap.Push(q, queued{p, pc, seq})
 			seq++
 		}
 		if n >= skip {
-			list = append(list, toCommit(c))
+			list = append(list, toCommit(it.id, it.c))
 		}
 	}
 	return list, false, nil
 }
 
-func toCommit(c *object.Commit) Commit {
-	parents := make([]string, len(c.ParentHashes))
-	for i, p := range c.ParentHashes {
+func toCommit(id plumbing.Hash, c *object.Commit) Commit {
+	parents := make([]string, len(c.Parents))
+	for i, p := range c.Parents {
 		parents[i] = p.String()
 	}
 	return Commit{
-		ID:        c.Hash.String(),
+		ID:        id.String(),
 		Message:   strings.TrimRight(c.Message, "\n"),
-		Author:    Signature{Name: c.Author.Name, Email: c.Author.Email, When: c.Author.When},
-		Committer: Signature{Name: c.Committer.Name, Email: c.Committer.Email, When: c.Committer.When},
+		Author:    Signature(c.Author),
+		Committer: Signature(c.Committer),
 		Parents:   parents,
 	}
 }
 
 type queued struct {
+	id  plumbing.Hash
 	c   *object.Commit
 	seq int
 }
@@ -163,7 +164,7 @@ func Size(dir string) (int64, error) {
 		}
 		rel := filepath.ToSlash(p[len(root)+1:])
 		if d.IsDir() {
-			if rel == "pack" || (len(rel) == 2 && isHex(rel)) {
+			if rel == "pack" || (len(rel) == 2 && object.IsHex(rel)) {
 				return nil
 			}
 			return filepath.SkipDir

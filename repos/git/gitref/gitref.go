@@ -7,8 +7,6 @@ package gitref
 import (
 	"errors"
 	"fmt"
-
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // Errors returned by this package, wrapped with the operation and the name
@@ -51,20 +49,6 @@ func (e *NameError) Error() string {
 
 // Unwrap makes a NameError match ErrInvalid.
 func (e *NameError) Unwrap() error { return ErrInvalid }
-
-// ParseHash parses 40 lowercase hex digits, the only spelling git writes
-// in refs and sends in push commands.
-func ParseHash(s string) (plumbing.Hash, bool) {
-	if len(s) != 40 {
-		return plumbing.ZeroHash, false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return plumbing.ZeroHash, false
-		}
-	}
-	return plumbing.NewHash(s), true
-}
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -20,10 +20,16 @@ const lockTimeout = 100 * time.Millisecond
 
 // repoLocks serialises ref transactions of one repository inside this
 // process; lock files still guard against other processes (git itself).
-var repoLocks sync.Map // cleaned repository path → *sync.Mutex
+var repoLocks sync.Map // absolute repository path → *sync.Mutex
 
 func repoMutex(dir string) *sync.Mutex {
-	m, _ := repoLocks.LoadOrStore(filepath.Clean(dir), new(sync.Mutex))
+	// One mutex per repository however its path is spelled: callers
+	// holding an odb handle name it by its absolute path.
+	key, err := filepath.Abs(dir)
+	if err != nil {
+		key = filepath.Clean(dir)
+	}
+	m, _ := repoLocks.LoadOrStore(key, new(sync.Mutex))
 	return m.(*sync.Mutex)
 }
 

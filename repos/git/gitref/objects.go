@@ -7,18 +7,19 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/depot/depot/repos/git/object"
 	"github.com/depot/depot/repos/git/odb"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // objects is the object store of one repository for one call: the
 // process-wide odb store that fetches and pushes use, so that an API call
-// on a large repository decodes no pack index of its own.
+// on a large repository decodes no pack index of its own, and what the
+// call learnt of the refs.
 type objects struct {
-	dir     string
+	dir     string // db.RepoDir()
 	db      *odb.DB
-	release func()
+	release func()  // nil when the caller owns db
 	tips    *tipSet // read by tipSet when first needed
 }
 
@@ -32,84 +33,40 @@ func openObjects(dir string) (*objects, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &objects{dir: dir, db: db, release: release}, nil
+	o := newObjects(db)
+	o.release = release
+	return o, nil
 }
 
-func (o *objects) close() { o.release() }
+// newObjects reads the objects of db, which the caller keeps open.
+func newObjects(db *odb.DB) *objects { return &objects{dir: db.RepoDir(), db: db} }
+
+func (o *objects) close() {
+	if o.release != nil {
+		o.release()
+	}
+}
 
 // has reports whether the object h is in the repository.
 func (o *objects) has(h plumbing.Hash) bool { return o.db.Has(h) }
 
-// read returns h as a go-git object, for go-git's commit and tag parsers.
-func (o *objects) read(h plumbing.Hash) (*plumbing.MemoryObject, error) {
-	t, b, err := o.db.Read(h)
-	if err != nil {
-		return nil, objectErr(h, err)
-	}
-	mo := &plumbing.MemoryObject{}
-	mo.SetType(t)
-	if _, err := mo.Write(b); err != nil {
-		return nil, err
-	}
-	return mo, nil
-}
-
 // commit reads and parses the commit h.
 func (o *objects) commit(h plumbing.Hash) (*object.Commit, error) {
-	mo, err := o.read(h)
-	if err != nil {
-		return nil, err
-	}
-	if mo.Type() != plumbing.CommitObject {
-		return nil, fmt.Errorf("%w: %s is a %s, not a commit", ErrInvalid, h, mo.Type())
-	}
-	c := &object.Commit{}
-	if err := c.Decode(mo); err != nil {
-		return nil, fmt.Errorf("commit %s: %w", h, err)
-	}
-	return c, nil
-}
-
-// annotated returns the tag object h, or nil when h is not a tag.
-func (o *objects) annotated(h plumbing.Hash) (*object.Tag, error) {
-	t, err := o.db.Type(h)
+	c, err := o.db.Commit(h)
 	if err != nil {
 		return nil, objectErr(h, err)
 	}
-	if t != plumbing.TagObject {
-		return nil, nil
-	}
-	mo, err := o.read(h)
-	if err != nil {
-		return nil, err
-	}
-	tag := &object.Tag{}
-	if err := tag.Decode(mo); err != nil {
-		return nil, fmt.Errorf("tag %s: %w", h, err)
-	}
-	return tag, nil
+	return c, nil
 }
 
 // peel follows tags from h to the first object that is not a tag and
 // returns it and its type.
 func (o *objects) peel(h plumbing.Hash) (plumbing.Hash, plumbing.ObjectType, error) {
-	// Tags cannot form a cycle (each names its target by hash), but a
-	// bound keeps a hostile chain from running forever.
-	for range 1000 {
-		t, err := o.db.Type(h)
-		if err != nil {
-			return plumbing.ZeroHash, plumbing.InvalidObject, objectErr(h, err)
-		}
-		if t != plumbing.TagObject {
-			return h, t, nil
-		}
-		tag, err := o.annotated(h)
-		if err != nil {
-			return plumbing.ZeroHash, plumbing.InvalidObject, err
-		}
-		h = tag.Target
+	p, typ, _, err := o.db.Peel(h)
+	if err != nil {
+		return plumbing.ZeroHash, plumbing.InvalidObject, objectErr(h, err)
 	}
-	return plumbing.ZeroHash, plumbing.InvalidObject, fmt.Errorf("tag %s: chain too long", h)
+	return p, typ, nil
 }
 
 // peelCommit peels h to a commit; anything else is ErrInvalid.
@@ -124,9 +81,13 @@ func (o *objects) peelCommit(h plumbing.Hash) (plumbing.Hash, error) {
 	return c, nil
 }
 
+// objectErr maps odb's errors about h to this package's.
 func objectErr(h plumbing.Hash, err error) error {
-	if errors.Is(err, odb.ErrNotFound) {
+	switch {
+	case errors.Is(err, odb.ErrNotFound):
 		return fmt.Errorf("object %s: %w", h, ErrNotFound)
+	case errors.Is(err, odb.ErrWrongType):
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return fmt.Errorf("object %s: %w", h, err)
 }
@@ -175,12 +136,10 @@ func (o *objects) resolve(rev string) (plumbing.Hash, error) {
 		return o.peelCommit(h)
 	}
 	// A full object id wins over a ref of the same name, as in git.
-	if len(rev) == 40 && isHex(rev) {
-		if h := plumbing.NewHash(strings.ToLower(rev)); o.has(h) {
-			c, err := o.resolveID(h)
-			if !errors.Is(err, ErrNotFound) {
-				return c, err
-			}
+	if h, ok := object.ParseHex(rev); ok && o.has(h) {
+		c, err := o.resolveID(h)
+		if !errors.Is(err, ErrNotFound) {
+			return c, err
 		}
 	}
 	var names []string
@@ -203,7 +162,7 @@ func (o *objects) resolve(rev string) (plumbing.Hash, error) {
 			return o.peelCommit(h)
 		}
 	}
-	if len(rev) >= minAbbrev && len(rev) < 40 && isHex(rev) {
+	if len(rev) >= minAbbrev && len(rev) < object.HexSize && object.IsHex(rev) {
 		return o.resolveAbbrev(strings.ToLower(rev))
 	}
 	return plumbing.ZeroHash, ErrNotFound
@@ -221,9 +180,6 @@ func (o *objects) resolveAbbrev(prefix string) (plumbing.Hash, error) {
 	var found plumbing.Hash
 	n := 0
 	for _, h := range hashes {
-		if !strings.HasPrefix(h.String(), prefix) {
-			continue
-		}
 		c, err := o.resolveID(h)
 		if err != nil {
 			continue
@@ -240,14 +196,4 @@ func (o *objects) resolveAbbrev(prefix string) (plumbing.Hash, error) {
 		return found, nil
 	}
 	return plumbing.ZeroHash, fmt.Errorf("%w: short object id %s is ambiguous", ErrInvalid, prefix)
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }

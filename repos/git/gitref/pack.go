@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/depot/depot/repos/git/odb"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -18,24 +19,20 @@ const packedHeader = "# pack-refs with: peeled fully-peeled sorted \n"
 // any other object.
 type peeler func(h plumbing.Hash) (plumbing.Hash, bool)
 
-// PackRefs moves the loose refs of the bare repository dir into
+// PackRefs moves the loose refs of the repository of db into
 // packed-refs, as git pack-refs --all --prune does: reading thousands of
 // small files on every ref advertisement is what makes a repository with
 // many branches slow, and one sorted file is read in a single pass.
-// Annotated tags get the "^" line of their peeled value.
+// Annotated tags get the "^" line of their peeled value, read through db.
 //
 // packed-refs is rewritten under its lock and the repository's mutex;
 // each loose file is then removed under its own lock, and only while it
 // still holds the value that was packed, so that a ref another process
 // moved meanwhile keeps its new (loose, shadowing) value. It returns how
 // many loose refs it removed.
-func PackRefs(dir string) (int, error) {
-	o, err := openObjects(dir)
-	if err != nil {
-		return 0, fmt.Errorf("gitref: pack refs: %w", err)
-	}
-	defer o.close()
-	return packRefs(dir, func(h plumbing.Hash) (plumbing.Hash, bool) {
+func PackRefs(db *odb.DB) (int, error) {
+	o := newObjects(db)
+	return packRefs(o.dir, func(h plumbing.Hash) (plumbing.Hash, bool) {
 		p, _, err := o.peel(h)
 		return p, err == nil && p != h
 	})

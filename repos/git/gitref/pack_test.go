@@ -8,8 +8,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/depot/depot/repos/git/odb"
 	"github.com/go-git/go-git/v5/plumbing"
 )
+
+// packRefs is PackRefs with the repository's shared odb handle.
+func (f *fixture) packRefs() (int, error) {
+	f.t.Helper()
+	db, release, err := odb.Acquire(f.dir)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer release()
+	return PackRefs(db)
+}
 
 // gitPeeler peels with git rev-parse, independent of the code under test.
 func gitPeeler(f *fixture) peeler {
@@ -54,7 +66,7 @@ func TestPackRefs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	n, err := PackRefs(f.dir)
+	n, err := f.packRefs()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +84,7 @@ func TestPackRefs(t *testing.T) {
 		t.Errorf("refs changed:\n--- before\n%s--- after\n%s", before, after)
 	}
 	f.fsck()
-	if n, err := PackRefs(f.dir); n != 0 || err != nil {
+	if n, err := f.packRefs(); n != 0 || err != nil {
 		t.Errorf("second PackRefs = %d, %v; want 0, nil", n, err)
 	}
 }

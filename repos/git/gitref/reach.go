@@ -247,17 +247,17 @@ type reachNode struct {
 	parents []plumbing.Hash
 }
 
-// reachNode reads the commit h from the commit-graph, or else from the
-// object store.
+// reachNode reads the commit h from the commit-graph, with its
+// generation, or else from the object store.
 func (o *objects) reachNode(h plumbing.Hash) (reachNode, error) {
 	if c, ok, err := o.db.CommitGraph().Lookup(h); ok && err == nil {
 		return reachNode{hash: h, time: c.Time, gen: c.Generation, parents: c.Parents}, nil
 	}
-	c, err := o.commit(h)
+	c, err := o.db.CommitInfo(h)
 	if err != nil {
-		return reachNode{}, err
+		return reachNode{}, objectErr(h, err)
 	}
-	return reachNode{hash: h, time: c.Committer.When.Unix(), parents: c.ParentHashes}, nil
+	return reachNode{hash: h, time: c.Time, parents: c.Parents}, nil
 }
 
 // reachQueue is a heap of commits, newest committer date first.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/depot/depot/repos/git/object"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -81,7 +82,7 @@ func readLooseStored(dir, name string) (StoredRef, bool, error) {
 	if t, ok := bytes.CutPrefix(b, []byte("ref:")); ok {
 		return StoredRef{Target: string(bytes.TrimSpace(t))}, true, nil
 	}
-	h, ok := ParseHash(string(b))
+	h, ok := object.ParseLowerHex(b)
 	if !ok {
 		return StoredRef{}, false, fmt.Errorf("%w %s", errBadLoose, name)
 	}
@@ -116,7 +117,7 @@ func readPackedStored(dir string) (map[string]StoredRef, error) {
 				}
 			}
 		case line[0] == '^':
-			h, ok := ParseHash(line[1:])
+			h, ok := object.ParseLowerHex(line[1:])
 			if !ok || last == "" {
 				return nil, fmt.Errorf("malformed packed-refs line %q", truncate(line, 100))
 			}
@@ -125,7 +126,7 @@ func readPackedStored(dir string) (map[string]StoredRef, error) {
 			refs[last] = r
 		default:
 			hex, name, ok := strings.Cut(line, " ")
-			h, valid := ParseHash(hex)
+			h, valid := object.ParseLowerHex(hex)
 			if !ok || !valid {
 				return nil, fmt.Errorf("malformed packed-refs line %q", truncate(line, 100))
 			}

@@ -56,13 +56,21 @@ func Tags(dir string) ([]Tag, error) {
 	return out, nil
 }
 
+// tag describes the tag ref name, which holds h.
 func (o *objects) tag(name string, h plumbing.Hash) (Tag, error) {
 	t := Tag{Name: name, Commit: h.String(), Object: h.String()}
-	at, err := o.annotated(h)
-	if err != nil || at == nil {
-		return t, err
+	typ, err := o.db.Type(h)
+	if err != nil {
+		return t, objectErr(h, err)
 	}
-	target, _, err := o.peel(at.Target)
+	if typ != plumbing.TagObject {
+		return t, nil
+	}
+	at, err := o.db.Tag(h)
+	if err != nil {
+		return Tag{}, objectErr(h, err)
+	}
+	target, _, err := o.peel(h)
 	if err != nil {
 		return Tag{}, err
 	}

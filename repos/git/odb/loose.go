@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/depot/depot/repos/git/object"
 	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -113,7 +114,7 @@ func (db *DB) LooseObjects() ([]plumbing.Hash, error) {
 			return nil, err
 		}
 		for _, e := range ents {
-			if h, ok := parseHex(sub + e.Name()); ok {
+			if h, ok := object.ParseLowerHex(sub + e.Name()); ok {
 				out = append(out, h)
 			}
 		}
@@ -125,7 +126,7 @@ func (db *DB) LooseObjects() ([]plumbing.Hash, error) {
 // form starts with prefix (2 to 40 lowercase hex digits), sorted and each
 // once: the candidates for an abbreviated object id.
 func (db *DB) WithPrefix(prefix string) ([]plumbing.Hash, error) {
-	low, ok := parseHex(prefix + strings.Repeat("0", max(0, 40-len(prefix))))
+	low, ok := object.ParseLowerHex(prefix + strings.Repeat("0", max(0, object.HexSize-len(prefix))))
 	if len(prefix) < 2 || !ok {
 		return nil, fmt.Errorf("odb: bad object id prefix %q", prefix)
 	}
@@ -135,7 +136,7 @@ func (db *DB) WithPrefix(prefix string) ([]plumbing.Hash, error) {
 		i, _ := p.Index.Find(low)
 		for ; i < p.Index.Count(); i++ {
 			h := p.Index.Name(i)
-			if !strings.HasPrefix(h.String(), prefix) {
+			if !object.HasHexPrefix(h, prefix) {
 				break
 			}
 			found[h] = true
@@ -147,7 +148,7 @@ func (db *DB) WithPrefix(prefix string) ([]plumbing.Hash, error) {
 	}
 	for _, e := range ents {
 		if name := prefix[:2] + e.Name(); strings.HasPrefix(name, prefix) {
-			if h, ok := parseHex(name); ok {
+			if h, ok := object.ParseLowerHex(name); ok {
 				found[h] = true
 			}
 		}
@@ -158,16 +159,4 @@ func (db *DB) WithPrefix(prefix string) ([]plumbing.Hash, error) {
 	}
 	slices.SortFunc(out, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
 	return out, nil
-}
-
-func parseHex(s string) (plumbing.Hash, bool) {
-	if len(s) != 40 {
-		return plumbing.ZeroHash, false
-	}
-	for _, c := range []byte(s) {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return plumbing.ZeroHash, false
-		}
-	}
-	return plumbing.NewHash(s), true
 }

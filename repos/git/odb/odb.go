@@ -32,7 +32,8 @@ const DefaultCacheBytes = 32 << 20
 // DB is the object store of one repository. It is safe for concurrent use.
 // Contents it returns are shared with its cache and must not be modified.
 type DB struct {
-	dir string // the repository's objects directory
+	repoDir string // the bare repository
+	dir     string // its objects directory
 
 	mu     sync.Mutex
 	packs  []*packfile.Pack // newest first
@@ -58,13 +59,14 @@ type Location struct {
 	Offset int64 // offset of the entry in the pack
 }
 
-// Open opens the object store of the bare repository at repoDir.
+// Open opens the object store of the bare repository at repoDir. The DB
+// is the repository's handle for the layers above: RepoDir names it.
 func Open(repoDir string) (*DB, error) {
 	dir := filepath.Join(repoDir, "objects")
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("odb: %s is not a bare repository", repoDir)
 	}
-	db := &DB{dir: dir, byPath: map[string]*packfile.Pack{}, cache: bases}
+	db := &DB{repoDir: repoDir, dir: dir, byPath: map[string]*packfile.Pack{}, cache: bases}
 	if err := db.scan(); err != nil {
 		db.Close()
 		return nil, err
@@ -441,3 +443,7 @@ func (db *DB) ReadAt(p *packfile.Pack, off int64) (plumbing.ObjectType, []byte, 
 
 // Dir returns the objects directory.
 func (db *DB) Dir() string { return db.dir }
+
+// RepoDir returns the directory of the bare repository, as given to Open
+// (made absolute by Acquire).
+func (db *DB) RepoDir() string { return db.repoDir }

@@ -2,7 +2,6 @@ package odb
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +11,7 @@ import (
 // packed and loose objects and prefixes of even and odd length.
 func TestWithPrefix(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "r.git")
-	git(t, t.TempDir(), "", "init", "-q", "--bare", dir)
+	dir := newBare(t)
 	for i := range 40 {
 		commitPacked(t, dir, fmt.Sprintf("b%d", i))
 	}
@@ -22,11 +20,7 @@ func TestWithPrefix(t *testing.T) {
 		git(t, dir, fmt.Sprintf("loose %d\n", i), "hash-object", "-w", "--stdin")
 	}
 	all := strings.Fields(git(t, dir, "", "cat-file", "--batch-all-objects", "--batch-check=%(objectname)"))
-	db, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDB(t, dir)
 	if len(db.Packs()) == 0 {
 		t.Fatal("no packs; the test needs packed objects too")
 	}

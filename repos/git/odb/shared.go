@@ -54,7 +54,7 @@ func (c *dbCache) acquire(repoDir string) (*DB, func(), error) {
 	stamp, err := os.Stat(filepath.Join(path, "objects", "pack"))
 	if err != nil {
 		// Without a pack directory there is nothing worth caching.
-		db, err := Open(repoDir)
+		db, err := Open(path)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -71,7 +71,7 @@ func (c *dbCache) acquire(repoDir string) (*DB, func(), error) {
 	}
 	c.mu.Unlock()
 
-	db, err := Open(repoDir)
+	db, err := Open(path)
 	if err != nil {
 		return nil, nil, err
 	}

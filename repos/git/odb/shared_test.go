@@ -23,6 +23,25 @@ func git(tb testing.TB, dir, stdin string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// newBare makes an empty bare repository and returns its directory.
+func newBare(tb testing.TB) string {
+	tb.Helper()
+	dir := filepath.Join(tb.TempDir(), "r.git")
+	git(tb, tb.TempDir(), "", "init", "-q", "--bare", dir)
+	return dir
+}
+
+// openDB opens the store of dir for the test.
+func openDB(tb testing.TB, dir string) *DB {
+	tb.Helper()
+	db, err := Open(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
 func commitPacked(tb testing.TB, dir, msg string) plumbing.Hash {
 	tb.Helper()
 	git(tb, dir, "commit refs/heads/"+msg+"\ncommitter T <t@example.com> 1700000000 +0000\ndata "+
@@ -34,8 +53,7 @@ func commitPacked(tb testing.TB, dir, msg string) plumbing.Hash {
 // directory is unchanged, replaced when a pack is added or a repack removes
 // packs, and that a holder of the old store can still read from it.
 func TestAcquire(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "r.git")
-	git(t, t.TempDir(), "", "init", "-q", "--bare", dir)
+	dir := newBare(t)
 	first := commitPacked(t, dir, "one")
 	c := newDBCache(2)
 
@@ -74,9 +92,7 @@ func TestAcquire(t *testing.T) {
 
 	// Idle stores beyond the bound are closed.
 	for i := range 3 {
-		d := filepath.Join(t.TempDir(), "r.git")
-		git(t, t.TempDir(), "", "init", "-q", "--bare", d)
-		_, rel, err := c.acquire(d)
+		_, rel, err := c.acquire(newBare(t))
 		if err != nil {
 			t.Fatal(i, err)
 		}
