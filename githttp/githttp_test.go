@@ -404,7 +404,7 @@ func TestHTTPDetails(t *testing.T) {
 }
 
 // TestProjectPermissions drives git against a project repository as each
-// kind of caller (SPEC.md, "Permissions").
+// kind of caller (docs/api.md, "Repositories").
 func TestProjectPermissions(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()

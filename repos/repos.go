@@ -41,7 +41,7 @@ func ValidateOwner(owner string) error {
 
 // reserved are the names that the server routes at the top level, where
 // a namespace would otherwise sit (/OWNER/NAME): the API and avatars it
-// serves now, the web pages and operations endpoints of SPEC.md, and the
+// serves now, the web pages and operations endpoints it will serve, and the
 // files browsers and crawlers ask every site for. TestReservedCoversRoutes
 // in cmd/depot checks that every top-level route is here.
 var reserved = []string{

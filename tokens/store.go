@@ -53,8 +53,8 @@ type Store struct {
 	closeEr error
 }
 
-// flushInterval is how often pending token uses are written; SPEC.md wants
-// a use visible within 2 s.
+// flushInterval is how often pending token uses are written; docs/api.md
+// ("Authentication") promises a use visible within a second.
 const flushInterval = 500 * time.Millisecond
 
 // dsn returns the data source name of path. Pragmas go in the DSN so that
