@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/repos"
 )
 
@@ -20,7 +21,7 @@ var (
 
 // CreateProject adds p with owner as its first member, role owner. It
 // returns ErrExists when the name is taken by a project or a user,
-// ErrNotFound when owner is not a user, and a *ValidationError for a bad
+// ErrNotFound when owner is not a user, and a *input.ValidationError for a bad
 // name.
 func (s *Store) CreateProject(ctx context.Context, p *repos.Project, owner string) error {
 	if err := repos.ValidateNewOwner(p.Name); err != nil {
@@ -30,7 +31,7 @@ func (s *Store) CreateProject(ctx context.Context, p *repos.Project, owner strin
 		p.DisplayName = p.Name
 	}
 	for _, f := range []struct{ name, v string }{{"displayName", p.DisplayName}, {"description", p.Description}} {
-		if err := CheckText(f.name, f.v, MaxDescription); err != nil {
+		if err := input.CheckDescription(f.name, f.v); err != nil {
 			return fmt.Errorf("tokens: create project: %w", err)
 		}
 	}
@@ -276,7 +277,7 @@ func checkRepoInfo(info *repos.Info) error {
 	if info.Visibility != repos.Private && info.Visibility != repos.Public {
 		return invalid("visibility", "must be private or public")
 	}
-	return CheckText("description", info.Description, MaxDescription)
+	return input.CheckDescription("description", info.Description)
 }
 
 // CreateRepoInfo records the new repository owner/name with info. It

@@ -5,13 +5,13 @@ package tokens
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/repos"
 )
 
@@ -30,46 +30,11 @@ var (
 	// prefix, length, alphabet or checksum is wrong. It is detected without
 	// touching the database.
 	ErrMalformedToken = errors.New("malformed token")
-	// ErrInvalid is the class of every *ValidationError.
-	ErrInvalid = errors.New("invalid input")
 )
 
-// ValidationError reports bad input to the Store. Field is the JSON name of
-// the offending field, so that Error reads "global_key: required" and can be
-// shown to the client as it is.
-type ValidationError struct {
-	Field string
-	Msg   string
-}
-
-// Error returns "field: message".
-func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
-
-// Is reports whether target is ErrInvalid.
-func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
-
-func invalid(field, format string, args ...any) error {
-	return &ValidationError{Field: field, Msg: fmt.Sprintf(format, args...)}
-}
-
-// MaxDescription bounds the descriptions of tokens, projects and
-// repositories, and a project's display name, in bytes.
-const MaxDescription = 1000
-
-// CheckText returns a *ValidationError naming field when v, a line of free
-// text such as a description, is longer than max bytes or holds a control
-// character other than tab: CR, LF and NUL would forge lines in logs and
-// break the pages and lists that show it. Every such field of a token or a
-// project is checked here.
-func CheckText(field, v string, max int) error {
-	if len(v) > max {
-		return invalid(field, "longer than %d bytes", max)
-	}
-	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
-		return invalid(field, "contains control characters")
-	}
-	return nil
-}
+// Bad input is an *input.ValidationError, which names the field and
+// matches input.ErrInvalid.
+var invalid = input.Invalid
 
 // User is an account. GlobalKey is its login name and its namespace.
 type User struct {
@@ -97,7 +62,7 @@ const (
 // ValidGlobalKey reports whether s may be a user's global_key.
 func ValidGlobalKey(s string) bool { return globalKeyRE.MatchString(s) }
 
-// Validate returns a *ValidationError naming the first field that is not
+// Validate returns a *input.ValidationError naming the first field that is not
 // acceptable, or nil.
 func (u *User) Validate() error {
 	switch {

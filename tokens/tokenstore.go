@@ -49,7 +49,7 @@ func jsonList(l []string) string {
 // is not kept and cannot be shown again. It sets t.ID, t.IssuedAt (now),
 // t.NotBefore (now, if zero), t.Enabled, t.Username to the owner's exact
 // global_key and t.Issuer to it if empty, and normalises the fields as
-// Token.Validate does. It returns a *ValidationError (ErrInvalid) for bad
+// Token.Validate does. It returns a *input.ValidationError for bad
 // fields and ErrNotFound if the user does not exist.
 func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err error) {
 	now := s.nowMilli()
@@ -178,7 +178,7 @@ func (s *Store) SetTokenEnabled(ctx context.Context, id string, enabled bool) er
 }
 
 // UpdateToken changes the fields of id that u sets and returns the token as
-// it now is. It returns ErrNotFound for an unknown id and a *ValidationError
+// it now is. It returns ErrNotFound for an unknown id and a *input.ValidationError
 // for bad fields.
 func (s *Store) UpdateToken(ctx context.Context, id string, u TokenUpdate) (*Token, error) {
 	defer s.cache.invalidate() // after the commit: see lookupCache
@@ -325,7 +325,7 @@ func walkSortIndex(matched, all, end int) bool {
 // opt.PageNo of them. A page beyond the end is empty. Ties in the sort key
 // are broken by issue order, so pages never overlap or skip. Tokens never
 // used, or without expiry, sort as if at time -1. It returns a
-// *ValidationError for an unknown sort key or a page size above
+// *input.ValidationError for an unknown sort key or a page size above
 // MaxPageSize.
 func (s *Store) ListTokens(ctx context.Context, opt ListOptions) (total int, page []*Token, err error) {
 	total, page, err = s.listTokens(ctx, opt)

@@ -24,7 +24,7 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 
 // CreateUser adds u with a bcrypt hash of password and sets u.ID and
 // u.CreatedAt; u.Name defaults to u.GlobalKey. It returns a
-// *ValidationError (ErrInvalid) for bad fields or password, and ErrExists if
+// *input.ValidationError for bad fields or password, and ErrExists if
 // the global_key is taken, compared case-insensitively.
 func (s *Store) CreateUser(ctx context.Context, u *User, password string) error {
 	if u.Name == "" {
@@ -113,7 +113,7 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 }
 
 // SetPassword replaces the password of the user globalKey. It returns
-// ErrNotFound for an unknown user and a *ValidationError for an empty or
+// ErrNotFound for an unknown user and a *input.ValidationError for an empty or
 // over-long password.
 func (s *Store) SetPassword(ctx context.Context, globalKey, password string) error {
 	defer s.cache.invalidate() // after the commit: see lookupCache

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/git/gc"
 	"github.com/depot/depot/tokens"
@@ -70,7 +71,7 @@ func runUserAdd(e *env, args []string) error {
 		u.Name = u.GlobalKey
 	}
 	if err := d.store.CreateUser(context.Background(), u, password); err != nil {
-		if errors.Is(err, tokens.ErrInvalid) {
+		if errors.Is(err, input.ErrInvalid) {
 			return usagef("%v", err)
 		}
 		return err
@@ -159,7 +160,7 @@ func runTokenCreate(e *env, args []string) error {
 	switch {
 	case errors.Is(err, tokens.ErrNotFound):
 		return fmt.Errorf("no such user %q", *f.user)
-	case errors.Is(err, tokens.ErrInvalid):
+	case errors.Is(err, input.ErrInvalid):
 		return usagef("%v", err)
 	case err != nil:
 		return err
@@ -281,7 +282,7 @@ func runProjectCreate(e *env, args []string) error {
 	p := &repos.Project{Name: pos[0], DisplayName: *f.displayName, Description: *f.description}
 	err = d.store.CreateProject(context.Background(), p, *f.owner)
 	switch {
-	case errors.Is(err, tokens.ErrInvalid):
+	case errors.Is(err, input.ErrInvalid):
 		return usagef("%v", err)
 	case errors.Is(err, tokens.ErrExists):
 		return fmt.Errorf("the name %q is taken by a user or project", p.Name)

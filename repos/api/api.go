@@ -67,12 +67,10 @@ func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.H
 }
 
 // storeError maps the store's and the repository directory's sentinels
-// to API errors.
+// to API errors. Bad input, an *input.ValidationError, needs no mapping:
+// apierr.Write answers it 400.
 func storeError(err error, notFound string) error {
-	var ve *tokens.ValidationError
 	switch {
-	case errors.As(err, &ve):
-		return apierr.Wrap(apierr.Invalid, err, ve.Error())
 	case errors.Is(err, tokens.ErrLastOwner):
 		return apierr.Wrap(apierr.Conflict, err, "a project keeps at least one owner")
 	case errors.Is(err, tokens.ErrNotFound), errors.Is(err, repos.ErrNotFound):

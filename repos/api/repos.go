@@ -8,9 +8,9 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/git/gitref"
-	"github.com/depot/depot/tokens"
 )
 
 type repoView struct {
@@ -147,8 +147,8 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, owner string
 	default:
 		return apierr.Errorf(apierr.Invalid, "visibility: must be private or public")
 	}
-	if err := tokens.CheckText("description", req.Description, maxDescription); err != nil {
-		return storeError(err, "")
+	if err := input.CheckDescription("description", req.Description); err != nil {
+		return err
 	}
 	if req.DefaultBranch != "" {
 		if err := gitref.CheckBranchName(req.DefaultBranch); err != nil {
@@ -183,9 +183,6 @@ func (s *Server) getRepo(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// maxDescription bounds a repository's description, as a project's.
-const maxDescription = tokens.MaxDescription
-
 type patchRepoRequest struct {
 	Description   *string `json:"description"`
 	Visibility    *string `json:"visibility"`
@@ -207,8 +204,8 @@ func (s *Server) patchRepo(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Description != nil {
 		// Checked before anything changes, so that a refusal changes nothing.
-		if err := tokens.CheckText("description", *req.Description, maxDescription); err != nil {
-			return storeError(err, "")
+		if err := input.CheckDescription("description", *req.Description); err != nil {
+			return err
 		}
 		info.Description = *req.Description
 	}

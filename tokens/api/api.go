@@ -56,20 +56,15 @@ func (s *Server) handle(h func(w http.ResponseWriter, r *http.Request) error) ht
 	}
 }
 
-// storeError maps the store's sentinels to API errors; what maps to
-// nothing is internal.
+// storeError maps the store's sentinels to API errors. Bad input, an
+// *input.ValidationError, needs no mapping: apierr.Write answers it 400.
+// What maps to nothing is internal.
 func storeError(err error, notFound string) error {
 	switch {
 	case errors.Is(err, tokens.ErrNotFound):
 		return apierr.Wrap(apierr.NotFound, err, notFound)
 	case errors.Is(err, tokens.ErrExists):
 		return apierr.Wrap(apierr.Conflict, err, "already exists")
-	case errors.Is(err, tokens.ErrInvalid):
-		var ve *tokens.ValidationError
-		if errors.As(err, &ve) {
-			return apierr.Wrap(apierr.Invalid, err, ve.Error())
-		}
-		return apierr.Wrap(apierr.Invalid, err, "invalid input")
 	}
 	return err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 )
@@ -149,11 +150,11 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 	if req.Audience != nil {
 		t.Audience = *req.Audience
 	}
-	if err := tokens.CheckText("audience", t.Audience, 255); err != nil {
-		return nil, storeError(err, "")
+	if err := input.CheckText("audience", t.Audience, 255); err != nil {
+		return nil, err
 	}
-	if err := tokens.CheckText("description", t.Description, tokens.MaxDescription); err != nil {
-		return nil, storeError(err, "")
+	if err := input.CheckDescription("description", t.Description); err != nil {
+		return nil, err
 	}
 	if req.NotBefore != nil {
 		if t.NotBefore, err = parseMillis("notBefore", *req.NotBefore); err != nil {
@@ -360,8 +361,8 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 	var up tokens.TokenUpdate
 	edited := *t
 	if req.Description != nil {
-		if err := tokens.CheckText("description", *req.Description, tokens.MaxDescription); err != nil {
-			return storeError(err, "")
+		if err := input.CheckDescription("description", *req.Description); err != nil {
+			return err
 		}
 		up.Description = req.Description
 	}
