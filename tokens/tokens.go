@@ -50,13 +50,11 @@ var globalKeyRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$`)
 
 // Limits on free text, generous but finite.
 const (
-	maxNameLen        = 100
-	maxEmailLen       = 254
-	maxAudienceLen    = 200
-	maxDescriptionLen = 1000
-	maxScopes         = 100
-	maxScopeLen       = 100
-	maxIPWhitelist    = 100
+	maxNameLen     = 100
+	maxEmailLen    = 254
+	maxScopes      = 100
+	maxScopeLen    = 100
+	maxIPWhitelist = 100
 )
 
 // ValidGlobalKey reports whether s may be a user's global_key.
@@ -115,10 +113,10 @@ func (t *Token) Validate() error {
 	if t.Audience == "" {
 		t.Audience = "default"
 	}
-	if !utf8.ValidString(t.Audience) || utf8.RuneCountInString(t.Audience) > maxAudienceLen {
-		return invalid("audience", "must be valid text of at most %d characters", maxAudienceLen)
+	if err := CheckAudience(t.Audience); err != nil {
+		return err
 	}
-	if err := validDescription(t.Description); err != nil {
+	if err := input.CheckDescription("description", t.Description); err != nil {
 		return err
 	}
 	if !t.ExpireTime.IsZero() && !t.NotBefore.IsZero() &&
@@ -138,12 +136,12 @@ func (t *Token) Validate() error {
 	return nil
 }
 
-func validDescription(s string) error {
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxDescriptionLen {
-		return invalid("description", "must be valid text of at most %d characters", maxDescriptionLen)
-	}
-	return nil
-}
+// MaxAudience bounds a token's audience, in bytes.
+const MaxAudience = 255
+
+// CheckAudience returns a *input.ValidationError naming "audience" unless
+// a is a line of text of at most MaxAudience bytes (input.CheckText).
+func CheckAudience(a string) error { return input.CheckText("audience", a, MaxAudience) }
 
 // normalizeScopes returns scopes without duplicates, in their first order.
 func normalizeScopes(scopes []string) ([]string, error) {

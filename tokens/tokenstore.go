@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/depot/depot/auth/input"
 )
 
 const tokenColumns = `t.id, t.username, t.audience, t.description, t.scopes, t.ip_whitelist,
@@ -200,7 +202,7 @@ func (s *Store) updateToken(ctx context.Context, id string, u TokenUpdate) (*Tok
 		return nil, err
 	}
 	if u.Description != nil {
-		if err := validDescription(*u.Description); err != nil {
+		if err := input.CheckDescription("description", *u.Description); err != nil {
 			return nil, err
 		}
 		t.Description = *u.Description

@@ -67,6 +67,24 @@ func TestCreateToken(t *testing.T) {
 	}, {
 		name: "ErrScope", in: Token{Username: "Tester", Scopes: []string{"has space"}},
 		err: input.ErrInvalid, field: "scopes",
+	}, {
+		// Audiences and descriptions are counted in bytes, as the API
+		// counts them, and refuse control characters there too.
+		name: "OKLongestAudience", in: Token{Username: "Tester", Audience: strings.Repeat("a", MaxAudience)},
+		want: Token{Username: "Tester", Audience: strings.Repeat("a", MaxAudience), Scopes: []string{}, IPWhitelist: []string{},
+			NotBefore: epoch, IssuedAt: epoch, Issuer: "Tester", Enabled: true},
+	}, {
+		name: "ErrAudienceTooLong", in: Token{Username: "Tester", Audience: strings.Repeat("é", 128)},
+		err: input.ErrInvalid, field: "audience",
+	}, {
+		name: "ErrAudienceControl", in: Token{Username: "Tester", Audience: "a\nb"},
+		err: input.ErrInvalid, field: "audience",
+	}, {
+		name: "ErrDescriptionTooLongInBytes", in: Token{Username: "Tester", Description: strings.Repeat("é", 501)},
+		err: input.ErrInvalid, field: "description",
+	}, {
+		name: "ErrDescriptionControl", in: Token{Username: "Tester", Description: "a\x00b"},
+		err: input.ErrInvalid, field: "description",
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := tt.in
@@ -265,6 +283,8 @@ func TestUpdateToken(t *testing.T) {
 			return t.IPWhitelist != nil && len(t.IPWhitelist) == 0 && len(t.Scopes) == 2
 		}, nil},
 		{"ErrIPWhitelist", TokenUpdate{Description: str("lost"), IPWhitelist: list("nope")}, nil, input.ErrInvalid},
+		{"ErrDescriptionControl", TokenUpdate{Description: str("lost\n")}, nil, input.ErrInvalid},
+		{"ErrDescriptionTooLongInBytes", TokenUpdate{Description: str(strings.Repeat("é", 501))}, nil, input.ErrInvalid},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := s.UpdateToken(ctx, tok.ID, tt.u)

@@ -150,7 +150,7 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 	if req.Audience != nil {
 		t.Audience = *req.Audience
 	}
-	if err := input.CheckText("audience", t.Audience, 255); err != nil {
+	if err := tokens.CheckAudience(t.Audience); err != nil {
 		return nil, err
 	}
 	if err := input.CheckDescription("description", t.Description); err != nil {
