@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/depot/depot/auth/input"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -26,53 +27,25 @@ var (
 // DefaultBranch is the branch HEAD names in a new repository.
 const DefaultBranch = "main"
 
-var (
-	ownerPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$`)
-	namePattern  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$`)
-)
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$`)
 
-// ValidateOwner checks a namespace: a user's global_key or a project name.
+// ValidateOwner checks a namespace: a user's global_key or a project name
+// (input.ValidNamespace, the rule users and projects share).
 func ValidateOwner(owner string) error {
-	if !ownerPattern.MatchString(owner) || strings.Contains(owner, "..") {
+	if !input.ValidNamespace(owner) {
 		return fmt.Errorf("%w: owner %q must be 1-39 letters, digits, '_', '.' or '-', starting with a letter or digit", ErrInvalid, owner)
 	}
 	return nil
 }
 
-// reserved are the names that the server routes at the top level, where
-// a namespace would otherwise sit (/OWNER/NAME): the API and avatars it
-// serves now, the web pages and operations endpoints it will serve, and the
-// files browsers and crawlers ask every site for. TestReservedCoversRoutes
-// in cmd/depot checks that every top-level route is here.
-var reserved = []string{
-	"api", "avatars", // routed now
-	"login", "logout", "settings", "static", // web pages
-	"metrics", "healthz", "readyz", // operations
-	"explore", "new", // conventional pages of a git forge
-	"favicon.ico", "robots.txt",
-}
-
-// Reserved reports whether name, compared case-insensitively, is a name
-// that no user or project may take.
-func Reserved(name string) bool {
-	for _, r := range reserved {
-		if strings.EqualFold(r, name) {
-			return true
-		}
-	}
-	return false
-}
-
-// ReservedNames returns the reserved names, lower case.
-func ReservedNames() []string { return append([]string(nil), reserved...) }
-
 // ValidateNewOwner checks the name of a new namespace, a user's global_key
-// or a project name: ValidateOwner, and not Reserved.
+// or a project name: ValidateOwner, and not one of the names the server
+// keeps for itself (input.Reserved).
 func ValidateNewOwner(owner string) error {
 	if err := ValidateOwner(owner); err != nil {
 		return err
 	}
-	if Reserved(owner) {
+	if input.Reserved(owner) {
 		return fmt.Errorf("%w: %q is reserved for the server's own pages", ErrInvalid, owner)
 	}
 	return nil

@@ -6,13 +6,11 @@ package tokens
 import (
 	"errors"
 	"net/netip"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/depot/depot/auth/input"
-	"github.com/depot/depot/repos"
 )
 
 // Errors returned by the Store, wrapped with the operation that failed.
@@ -39,14 +37,12 @@ var invalid = input.Invalid
 // User is an account. GlobalKey is its login name and its namespace.
 type User struct {
 	ID        int64
-	GlobalKey string    // login name, ^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$
+	GlobalKey string    // login name and namespace: input.ValidNamespace
 	Name      string    // display name, defaults to GlobalKey
 	Email     string    // may be empty
 	Admin     bool      // site administrator
 	CreatedAt time.Time // millisecond precision
 }
-
-var globalKeyRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$`)
 
 // Limits on free text, generous but finite.
 const (
@@ -57,18 +53,15 @@ const (
 	maxIPWhitelist = 100
 )
 
-// ValidGlobalKey reports whether s may be a user's global_key.
-func ValidGlobalKey(s string) bool { return globalKeyRE.MatchString(s) }
-
 // Validate returns a *input.ValidationError naming the first field that is not
 // acceptable, or nil.
 func (u *User) Validate() error {
 	switch {
 	case u.GlobalKey == "":
 		return invalid("global_key", "required")
-	case !ValidGlobalKey(u.GlobalKey):
+	case !input.ValidNamespace(u.GlobalKey):
 		return invalid("global_key", "must be 1 to 39 letters, digits, '_', '.' or '-', starting with a letter or digit")
-	case repos.Reserved(u.GlobalKey):
+	case input.Reserved(u.GlobalKey):
 		return invalid("global_key", "%q is reserved for the server's own pages", u.GlobalKey)
 	case !utf8.ValidString(u.Name) || utf8.RuneCountInString(u.Name) > maxNameLen:
 		return invalid("name", "must be valid text of at most %d characters", maxNameLen)

@@ -35,6 +35,7 @@ func TestCreateUser(t *testing.T) {
 		{name: "ErrGlobalKeySlash", user: User{GlobalKey: "te/ster"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
 		{name: "ErrGlobalKeyPercent", user: User{GlobalKey: "te%ster"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
 		{name: "ErrGlobalKeyNonASCII", user: User{GlobalKey: "tëster"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
+		{name: "ErrGlobalKeyDotDot", user: User{GlobalKey: "a..b"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
 		{name: "ErrGlobalKeyReserved", user: User{GlobalKey: "api"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
 		{name: "ErrGlobalKeyReservedOtherCase", user: User{GlobalKey: "Login"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
 		{name: "ErrEmail", user: User{GlobalKey: "bob", Email: "bob"}, password: "pw", want: input.ErrInvalid, field: "email"},
