@@ -5,11 +5,12 @@ package tokens
 
 import (
 	"errors"
-	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/input"
 )
 
@@ -85,7 +86,7 @@ type Token struct {
 	Audience       string    // default "default"
 	Description    string    //
 	Scopes         []string  // order preserved, no duplicates
-	IPWhitelist    []string  // addresses and CIDR ranges as given; empty = anywhere
+	IPWhitelist    []string  // addresses and CIDR ranges, canonical (NormalizeIPWhitelist); empty = anywhere
 	NotBefore      time.Time // millisecond precision
 	ExpireTime     time.Time // zero = never expires
 	IssuedAt       time.Time //
@@ -121,7 +122,7 @@ func (t *Token) Validate() error {
 		return err
 	}
 	t.Scopes = scopes
-	ips, err := normalizeIPWhitelist(t.IPWhitelist)
+	ips, err := NormalizeIPWhitelist(t.IPWhitelist)
 	if err != nil {
 		return err
 	}
@@ -155,20 +156,35 @@ func normalizeScopes(scopes []string) ([]string, error) {
 	return out, nil
 }
 
-// normalizeIPWhitelist checks that each entry is an address or a CIDR range
-// and keeps the text as given.
-func normalizeIPWhitelist(ips []string) ([]string, error) {
-	if len(ips) > maxIPWhitelist {
-		return nil, invalid("ipWhitelist", "at most %d entries", maxIPWhitelist)
+// MaxIPWhitelist bounds the entries of a token's ipWhitelist.
+const MaxIPWhitelist = 100
+
+// NormalizeIPWhitelist returns ips in canonical form, without duplicates,
+// in their first order. Each entry, trimmed of spaces, is read by
+// auth.ParseWhitelistEntry, the one reading that matching
+// (auth.AddressAllowed) and comparing (auth.WhitelistWithin) use, and
+// written back as an address (a v4-mapped one as IPv4) or as a masked
+// CIDR range. It returns a *input.ValidationError naming "ipWhitelist" for
+// more than MaxIPWhitelist entries or an entry that is neither an address
+// nor a range.
+func NormalizeIPWhitelist(ips []string) ([]string, error) {
+	if len(ips) > MaxIPWhitelist {
+		return nil, invalid("ipWhitelist", "more than %d entries", MaxIPWhitelist)
 	}
 	out := make([]string, 0, len(ips))
-	for _, s := range ips {
-		if _, err := netip.ParseAddr(s); err != nil {
-			if _, err := netip.ParsePrefix(s); err != nil {
-				return nil, invalid("ipWhitelist", "%q is neither an IP address nor a CIDR range", s)
-			}
+	for _, e := range ips {
+		e = strings.TrimSpace(e)
+		p, err := auth.ParseWhitelistEntry(e)
+		if err != nil {
+			return nil, invalid("ipWhitelist", "%q is not an IP address or CIDR range", e)
 		}
-		out = append(out, s)
+		canon := p.String()
+		if p.IsSingleIP() {
+			canon = p.Addr().String()
+		}
+		if !slices.Contains(out, canon) {
+			out = append(out, canon)
+		}
 	}
 	return out, nil
 }
@@ -189,8 +205,48 @@ const (
 	MaxPageSize     = 1000
 )
 
-// SortKeys are the values ListOptions.Sort accepts besides "".
-var SortKeys = []string{"username", "audience", "issuedAt", "expireTime", "lastAccessTime"}
+// sortKeys are the values ListOptions.Sort accepts besides "", in the
+// order messages list them, each with its column and the index that holds
+// the tokens in (column, seq) order.
+var sortKeys = []struct{ name, column, index string }{
+	{"username", "username", "tokens_username"},
+	{"audience", "audience", "tokens_audience"},
+	{"issuedAt", "issued_at", "tokens_issued_at"},
+	{"expireTime", "expire_time", "tokens_expire_time"},
+	{"lastAccessTime", "last_access_time", "tokens_last_access_time"},
+}
+
+// SortKeys returns the values ListOptions.Sort accepts besides "".
+func SortKeys() []string {
+	names := make([]string, len(sortKeys))
+	for i, k := range sortKeys {
+		names[i] = k.name
+	}
+	return names
+}
+
+// CheckSort returns a *input.ValidationError naming "sort" unless key is
+// "" (issue order) or one of SortKeys.
+func CheckSort(key string) error {
+	if _, _, ok := sortColumn(key); !ok {
+		return invalid("sort", "must be one of %s", strings.Join(SortKeys(), ", "))
+	}
+	return nil
+}
+
+// sortColumn returns the column and the index of the sort key, seq and no
+// index for "", and false for an unknown key.
+func sortColumn(key string) (column, index string, ok bool) {
+	if key == "" {
+		return "seq", "", true
+	}
+	for _, k := range sortKeys {
+		if k.name == key {
+			return k.column, k.index, true
+		}
+	}
+	return "", "", false
+}
 
 // TokenUpdate lists the fields UpdateToken changes; nil leaves a field as
 // it is.

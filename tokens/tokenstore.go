@@ -213,7 +213,7 @@ func (s *Store) updateToken(ctx context.Context, id string, u TokenUpdate) (*Tok
 		}
 	}
 	if u.IPWhitelist != nil {
-		if t.IPWhitelist, err = normalizeIPWhitelist(*u.IPWhitelist); err != nil {
+		if t.IPWhitelist, err = NormalizeIPWhitelist(*u.IPWhitelist); err != nil {
 			return nil, err
 		}
 	}
@@ -301,17 +301,6 @@ func mustAffect(res sql.Result) error {
 	return nil
 }
 
-// sortKeys maps ListOptions.Sort to its column and the index that holds the
-// tokens in (column, seq) order.
-var sortKeys = map[string]struct{ column, index string }{
-	"":               {"seq", ""},
-	"username":       {"username", "tokens_username"},
-	"audience":       {"audience", "tokens_audience"},
-	"issuedAt":       {"issued_at", "tokens_issued_at"},
-	"expireTime":     {"expire_time", "tokens_expire_time"},
-	"lastAccessTime": {"last_access_time", "tokens_last_access_time"},
-}
-
 // walkSortIndex reports whether a filtered list should walk the sort key's
 // index, skipping the tokens that do not match, rather than read the
 // matches through the username index and sort them. SQLite cannot know how
@@ -338,10 +327,10 @@ func (s *Store) ListTokens(ctx context.Context, opt ListOptions) (total int, pag
 }
 
 func (s *Store) listTokens(ctx context.Context, opt ListOptions) (int, []*Token, error) {
-	key, ok := sortKeys[opt.Sort]
+	column, index, ok := sortColumn(opt.Sort)
 	switch {
 	case !ok:
-		return 0, nil, invalid("sort", "must be one of %s", strings.Join(SortKeys, ", "))
+		return 0, nil, CheckSort(opt.Sort)
 	case opt.PageNo < 0:
 		return 0, nil, invalid("pageNo", "must be at least 1")
 	case opt.PageSize < 0 || opt.PageSize > MaxPageSize:
@@ -395,8 +384,8 @@ func (s *Store) listTokens(ctx context.Context, opt ListOptions) (int, []*Token,
 	if opt.Desc && opt.Sort != "" {
 		dir = " DESC"
 	}
-	order := " ORDER BY t." + key.column + dir
-	if key.column != "seq" {
+	order := " ORDER BY t." + column + dir
+	if column != "seq" {
 		order += ", t.seq" + dir
 	}
 	from := " FROM tokens t"
@@ -405,10 +394,10 @@ func (s *Store) listTokens(ctx context.Context, opt ListOptions) (int, []*Token,
 		// The planner walks the sort index (or the table) by itself.
 	case !s.walkSortIndex(total, all, offset+pageSize):
 		from += " INDEXED BY tokens_username"
-	case key.index == "":
+	case index == "":
 		from += " NOT INDEXED"
 	default:
-		from += " INDEXED BY " + key.index
+		from += " INDEXED BY " + index
 	}
 	q := `SELECT ` + tokenColumns + from + cond + order + ` LIMIT ? OFFSET ?`
 	rows, err := s.db.QueryContext(ctx, q, append(args, pageSize, offset)...)

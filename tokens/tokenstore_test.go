@@ -62,7 +62,14 @@ func TestCreateToken(t *testing.T) {
 		name: "ErrExpireBeforeNotBefore", in: Token{Username: "Tester", NotBefore: later, ExpireTime: later},
 		err: input.ErrInvalid, field: "expireTime",
 	}, {
+		name: "OKIPWhitelistCanonical", in: Token{Username: "Tester", IPWhitelist: []string{" 10.1.2.3/8", "::ffff:192.0.2.1", "10.0.0.0/8"}},
+		want: Token{Username: "Tester", Audience: "default", Scopes: []string{}, IPWhitelist: []string{"10.0.0.0/8", "192.0.2.1"},
+			NotBefore: epoch, IssuedAt: epoch, Issuer: "Tester", Enabled: true},
+	}, {
 		name: "ErrIPWhitelist", in: Token{Username: "Tester", IPWhitelist: []string{"10.0.0.300"}},
+		err: input.ErrInvalid, field: "ipWhitelist",
+	}, {
+		name: "ErrIPWhitelistZone", in: Token{Username: "Tester", IPWhitelist: []string{"fe80::1%eth0"}},
 		err: input.ErrInvalid, field: "ipWhitelist",
 	}, {
 		name: "ErrScope", in: Token{Username: "Tester", Scopes: []string{"has space"}},
@@ -527,7 +534,7 @@ func TestListTokensOrder(t *testing.T) {
 	ctx := context.Background()
 
 	var opts []ListOptions
-	for _, sortBy := range append([]string{""}, SortKeys...) {
+	for _, sortBy := range append([]string{""}, SortKeys()...) {
 		for _, desc := range []bool{false, true} {
 			for _, f := range []ListOptions{{}, {Prefix: "a"}, {Prefix: "a_"}, {Prefix: "ali"}, {Username: "bob"}, {Username: "alice", Prefix: "al"}} {
 				f.Sort, f.Desc, f.PageSize = sortBy, desc, MaxPageSize
