@@ -9,6 +9,7 @@ import (
 
 	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/repos"
+	"github.com/depot/depot/tokens/sqlite"
 )
 
 // ErrLastOwner means a change would leave a project without an owner.
@@ -48,7 +49,7 @@ func (s *Store) CreateProject(ctx context.Context, p *repos.Project, owner strin
 	var id int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO projects (name, display_name, description, created_at)
 		VALUES (?, ?, ?, ?) RETURNING id`, p.Name, p.DisplayName, p.Description, created.UnixMilli()).Scan(&id)
-	if isUniqueViolation(err) {
+	if sqlite.IsUniqueViolation(err) {
 		return fmt.Errorf("tokens: create project %s: %w", p.Name, ErrExists)
 	}
 	if err != nil {
@@ -65,7 +66,7 @@ func (s *Store) CreateProject(ctx context.Context, p *repos.Project, owner strin
 	return nil
 }
 
-func userID(ctx context.Context, q querier, name string) (int64, error) {
+func userID(ctx context.Context, q sqlite.Querier, name string) (int64, error) {
 	var id int64
 	err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE global_key = ?`, name).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -74,7 +75,7 @@ func userID(ctx context.Context, q querier, name string) (int64, error) {
 	return id, err
 }
 
-func projectID(ctx context.Context, q querier, name string) (int64, error) {
+func projectID(ctx context.Context, q sqlite.Querier, name string) (int64, error) {
 	var id int64
 	err := q.QueryRowContext(ctx, `SELECT id FROM projects WHERE name = ?`, name).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -91,7 +92,7 @@ func scanProject(row interface{ Scan(...any) error }) (*repos.Project, error) {
 	if err := row.Scan(&p.Name, &p.DisplayName, &p.Description, &created); err != nil {
 		return nil, err
 	}
-	p.CreatedAt = fromMilli(created)
+	p.CreatedAt = sqlite.Time(created)
 	return &p, nil
 }
 
@@ -156,7 +157,7 @@ func (s *Store) Members(ctx context.Context, project string) ([]repos.Member, er
 		if err := rows.Scan(&m.User, &m.Role, &created); err != nil {
 			return nil, fmt.Errorf("tokens: members of %s: %w", project, err)
 		}
-		m.Since = fromMilli(created)
+		m.Since = sqlite.Time(created)
 		out = append(out, m)
 	}
 	return out, rows.Err()
@@ -269,7 +270,7 @@ func (s *Store) RepoInfo(ctx context.Context, owner, name string) (*repos.Info, 
 		return nil, fmt.Errorf("tokens: repository %s/%s: %w", owner, name, err)
 	}
 	info.Visibility = repos.Visibility(vis)
-	info.CreatedAt = fromMilli(created)
+	info.CreatedAt = sqlite.Time(created)
 	return &info, nil
 }
 
@@ -291,7 +292,7 @@ func (s *Store) CreateRepoInfo(ctx context.Context, owner, name string, info *re
 	created := s.nowMilli()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO repositories (owner, name, description, visibility, created_at)
 		VALUES (?, ?, ?, ?, ?)`, owner, name, info.Description, string(info.Visibility), created.UnixMilli())
-	if isUniqueViolation(err) {
+	if sqlite.IsUniqueViolation(err) {
 		return fmt.Errorf("tokens: create repository %s/%s: %w", owner, name, repos.ErrExists)
 	}
 	if err != nil {

@@ -1,6 +1,8 @@
-// Package tokens owns depot's SQLite database of users and personal access
-// tokens: the schema and its migrations, password hashing, token secrets and
-// their hashes, and the coalesced recording of token use.
+// Package tokens owns users and their personal access tokens: what makes
+// them valid, their queries on depot's database (opened and migrated by
+// tokens/sqlite), password hashing, token secrets and their hashes, the
+// cached lookup and the coalesced recording of token use, and the
+// Verifier through which auth checks secrets.
 package tokens
 
 import (

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/depot/depot/auth/input"
+	"github.com/depot/depot/tokens/sqlite"
 )
 
 const tokenColumns = `t.id, t.username, t.audience, t.description, t.scopes, t.ip_whitelist,
@@ -31,10 +32,10 @@ func scanToken(row interface{ Scan(...any) error }, extra ...any) (*Token, error
 	if err := json.Unmarshal(ips, &t.IPWhitelist); err != nil {
 		return nil, fmt.Errorf("token %s: ip_whitelist: %w", t.ID, err)
 	}
-	t.NotBefore = fromMilli(notBefore)
-	t.ExpireTime = fromMilli(expire)
-	t.IssuedAt = fromMilli(issued)
-	t.LastAccessTime = fromMilli(lastAccess)
+	t.NotBefore = sqlite.Time(notBefore)
+	t.ExpireTime = sqlite.Time(expire)
+	t.IssuedAt = sqlite.Time(issued)
+	t.LastAccessTime = sqlite.Time(lastAccess)
 	return &t, nil
 }
 
@@ -88,7 +89,7 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 			ip_whitelist, not_before, expire_time, issued_at, issuer, enabled)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 		id, owner.ID, owner.GlobalKey, hash[:], t.Audience, t.Description, jsonList(t.Scopes),
-		jsonList(t.IPWhitelist), t.NotBefore.UnixMilli(), toMilli(t.ExpireTime), now.UnixMilli(), t.Issuer)
+		jsonList(t.IPWhitelist), t.NotBefore.UnixMilli(), sqlite.Milli(t.ExpireTime), now.UnixMilli(), t.Issuer)
 	if err != nil {
 		return "", fmt.Errorf("tokens: create token for %q: %w", t.Username, err)
 	}
@@ -98,10 +99,10 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 	t.ID = id
 	t.Username = owner.GlobalKey
 	t.IssuedAt = now
-	t.NotBefore = fromMilli(t.NotBefore.UnixMilli())
-	t.ExpireTime = fromMilli(toMilli(t.ExpireTime))
+	t.NotBefore = sqlite.Time(t.NotBefore.UnixMilli())
+	t.ExpireTime = sqlite.Time(sqlite.Milli(t.ExpireTime))
 	t.Enabled = true
-	t.LastAccessIP, t.LastAccessTime = "", fromMilli(never)
+	t.LastAccessIP, t.LastAccessTime = "", sqlite.Time(sqlite.Never)
 	return secret, nil
 }
 
@@ -117,7 +118,7 @@ func (s *Store) Token(ctx context.Context, id string) (*Token, error) {
 	return t, nil
 }
 
-func tokenByID(ctx context.Context, q querier, id string) (*Token, error) {
+func tokenByID(ctx context.Context, q sqlite.Querier, id string) (*Token, error) {
 	t, err := scanToken(q.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens t WHERE t.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -158,7 +159,7 @@ func (s *Store) LookupToken(ctx context.Context, secret string) (*Token, *User, 
 	if subtle.ConstantTimeCompare(stored, hash[:]) != 1 {
 		return nil, nil, fmt.Errorf("tokens: lookup token: %w", ErrBadCredentials)
 	}
-	u.CreatedAt = fromMilli(created)
+	u.CreatedAt = sqlite.Time(created)
 	if cacheable {
 		s.cache.put(hash, t, &u, gen, stamp, now)
 	}
@@ -287,18 +288,6 @@ func (s *Store) deleteUserTokens(ctx context.Context, username string) (int, err
 		return 0, err
 	}
 	return int(n), tx.Commit()
-}
-
-// mustAffect returns ErrNotFound if res changed no row.
-func mustAffect(res sql.Result) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return ErrNotFound
-	}
-	return nil
 }
 
 // walkSortIndex reports whether a filtered list should walk the sort key's

@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/depot/depot/tokens/sqlite"
 )
 
 const userColumns = `u.id, u.global_key, u.name, u.email, u.admin, u.created_at`
@@ -18,7 +20,7 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	if err := row.Scan(&u.ID, &u.GlobalKey, &u.Name, &u.Email, &u.Admin, &created); err != nil {
 		return nil, err
 	}
-	u.CreatedAt = fromMilli(created)
+	u.CreatedAt = sqlite.Time(created)
 	return &u, nil
 }
 
@@ -42,7 +44,7 @@ func (s *Store) CreateUser(ctx context.Context, u *User, password string) error 
 		INSERT INTO users (global_key, name, email, password_hash, admin, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 		u.GlobalKey, u.Name, u.Email, hash, u.Admin, created.UnixMilli()).Scan(&u.ID)
-	if isUniqueViolation(err) {
+	if sqlite.IsUniqueViolation(err) {
 		return fmt.Errorf("tokens: create user %s: %w", u.GlobalKey, ErrExists)
 	}
 	if err != nil {
@@ -73,7 +75,7 @@ func (s *Store) UserByName(ctx context.Context, globalKey string) (*User, error)
 	return u, nil
 }
 
-func userByName(ctx context.Context, q querier, globalKey string) (*User, error) {
+func userByName(ctx context.Context, q sqlite.Querier, globalKey string) (*User, error) {
 	u, err := scanUser(q.QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users u WHERE u.global_key = ?`, globalKey))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -143,7 +145,7 @@ func (s *Store) VerifyPassword(ctx context.Context, globalKey, password string) 
 	err := s.db.QueryRowContext(ctx,
 		`SELECT `+userColumns+`, u.password_hash FROM users u WHERE u.global_key = ?`, globalKey).
 		Scan(&u.ID, &u.GlobalKey, &u.Name, &u.Email, &u.Admin, &created, &hash)
-	u.CreatedAt = fromMilli(created)
+	u.CreatedAt = sqlite.Time(created)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		bcrypt.CompareHashAndPassword(s.dummy(), []byte(password))
