@@ -16,6 +16,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/githttp/pktline"
 	"github.com/depot/depot/githttp/receivepack"
 	"github.com/depot/depot/githttp/uploadpack"
@@ -132,7 +133,7 @@ func (s *Server) access(r *http.Request, act repos.Action) (*repos.Repo, *auth.I
 	owner, name := vars["owner"], strings.TrimSuffix(vars["repo"], ".git")
 	repo, decision, err := s.policy.Open(r.Context(), s.repos, id, owner, name, act)
 	switch {
-	case errors.Is(err, repos.ErrInvalid):
+	case errors.Is(err, input.ErrInvalid): // a malformed owner or name
 		return nil, id, s.notFound(id, owner, name)
 	case err != nil:
 		return nil, id, err

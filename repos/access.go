@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/input"
 )
 
 // Action is what a caller wants to do with a repository.
@@ -57,14 +58,15 @@ var roleNames = [...]string{RoleNone: "", RoleViewer: "viewer", RoleDeveloper: "
 
 func (r Role) String() string { return roleNames[r] }
 
-// ParseRole reads a role name.
+// ParseRole reads a role name. It returns a *input.ValidationError naming
+// "role" for anything but owner, admin, developer or viewer.
 func ParseRole(s string) (Role, error) {
 	for r, n := range roleNames {
 		if n != "" && n == s {
 			return Role(r), nil
 		}
 	}
-	return RoleNone, fmt.Errorf("%w: role must be owner, admin, developer or viewer, not %q", ErrInvalid, s)
+	return RoleNone, input.Invalid("role", "must be owner, admin, developer or viewer")
 }
 
 // Visibility says who may read a repository.
@@ -170,7 +172,8 @@ func (p *Policy) Canonical(ctx context.Context, owner, name string) (string, str
 // after the very lookups that an existing one costs: the store is asked
 // the same questions in the same order either way, so that the time of a
 // refusal does not tell a private repository from a missing one. A
-// malformed name is an error wrapping ErrInvalid, found before any lookup.
+// malformed name is a *input.ValidationError (ValidateOwner, ValidateName),
+// found before any lookup.
 func (p *Policy) Open(ctx context.Context, d *Dir, id *auth.Identity, owner, name string, act Action) (*Repo, Decision, error) {
 	if err := ValidateOwner(owner); err != nil {
 		return nil, Hidden, err

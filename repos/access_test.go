@@ -3,25 +3,42 @@ package repos_test
 import (
 	"context"
 	"errors"
-	"golang.org/x/crypto/bcrypt"
 	"path/filepath"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/repos"
+	"github.com/depot/depot/repos/projects"
 	"github.com/depot/depot/tokens"
+	"github.com/depot/depot/tokens/sqlite"
 )
 
-func TestPolicyDecide(t *testing.T) {
+// openStores opens a database in a temporary directory with the token
+// store, for users, and the project store on it.
+func openStores(t *testing.T) (*tokens.Store, *projects.Store) {
+	t.Helper()
 	ctx := context.Background()
-	store, err := tokens.Open(ctx, filepath.Join(t.TempDir(), "depot.db"))
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "depot.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	store.SetPasswordCost(bcrypt.MinCost)
+	t.Cleanup(func() { db.Close() })
+	users, err := tokens.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { users.Close() })
+	users.SetPasswordCost(bcrypt.MinCost)
+	return users, projects.New(db)
+}
+
+func TestPolicyDecide(t *testing.T) {
+	ctx := context.Background()
+	users, store := openStores(t)
 	for _, u := range []string{"owner", "admin", "dev", "viewer", "outsider"} {
-		if err := store.CreateUser(ctx, &tokens.User{GlobalKey: u}, "password1"); err != nil {
+		if err := users.CreateUser(ctx, &tokens.User{GlobalKey: u}, "password1"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,11 +101,7 @@ func TestPolicyDecide(t *testing.T) {
 // record behind; a record is never replaced.
 func TestCreateWithRecordIgnoresCase(t *testing.T) {
 	ctx := context.Background()
-	store, err := tokens.Open(ctx, filepath.Join(t.TempDir(), "depot.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	_, store := openStores(t)
 	d, err := repos.OpenDir(filepath.Join(t.TempDir(), "repos"))
 	if err != nil {
 		t.Fatal(err)

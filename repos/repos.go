@@ -1,5 +1,10 @@
-// Package repos owns the bare git repositories under DATA/repos: their
-// names, where they live on disk, and creating, opening and listing them.
+// Package repos owns repositories as a product: the bare git repositories
+// under DATA/repos (their names, where they live on disk, and creating,
+// opening, listing and deleting them, with their records), the projects
+// and roles of the namespaces that hold them, and Policy, the one
+// permission function every surface asks. The rows it keeps in the
+// database are reached through the interfaces it declares (Namespaces,
+// Records), which repos/projects implements.
 package repos
 
 import (
@@ -17,11 +22,18 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-// Errors returned by the package, wrapped with context.
+// Errors of the repository domain, returned wrapped with context: test for
+// them with errors.Is. Bad input, a malformed name included, is an
+// *input.ValidationError (input.ErrInvalid) naming the field.
 var (
-	ErrNotFound = errors.New("repository not found")
-	ErrExists   = errors.New("repository already exists")
-	ErrInvalid  = errors.New("invalid repository name")
+	// ErrNotFound: the repository, project, user, membership or namespace
+	// does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: the repository (in any letter case) or the namespace
+	// name is taken.
+	ErrExists = errors.New("already exists")
+	// ErrLastOwner: a change would leave a project without an owner.
+	ErrLastOwner = errors.New("a project keeps at least one owner")
 )
 
 // DefaultBranch is the branch HEAD names in a new repository.
@@ -30,10 +42,11 @@ const DefaultBranch = "main"
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$`)
 
 // ValidateOwner checks a namespace: a user's global_key or a project name
-// (input.ValidNamespace, the rule users and projects share).
+// (input.ValidNamespace, the rule users and projects share). It returns a
+// *input.ValidationError naming "owner" whose Msg names the owner too.
 func ValidateOwner(owner string) error {
 	if !input.ValidNamespace(owner) {
-		return fmt.Errorf("%w: owner %q must be 1-39 letters, digits, '_', '.' or '-', starting with a letter or digit", ErrInvalid, owner)
+		return input.Invalid("owner", "owner %q must be 1-39 letters, digits, '_', '.' or '-', starting with a letter or digit", owner)
 	}
 	return nil
 }
@@ -46,18 +59,20 @@ func ValidateNewOwner(owner string) error {
 		return err
 	}
 	if input.Reserved(owner) {
-		return fmt.Errorf("%w: %q is reserved for the server's own pages", ErrInvalid, owner)
+		return input.Invalid("owner", "%q is reserved for the server's own pages", owner)
 	}
 	return nil
 }
 
-// ValidateName checks a repository name (without the .git suffix).
+// ValidateName checks a repository name (without the .git suffix). It
+// returns a *input.ValidationError naming "name" whose Msg names the name
+// too.
 func ValidateName(name string) error {
 	switch {
 	case !namePattern.MatchString(name), strings.Contains(name, ".."):
-		return fmt.Errorf("%w: name %q must be 1-100 letters, digits, '_', '.' or '-', not starting with '.' or '-'", ErrInvalid, name)
+		return input.Invalid("name", "name %q must be 1-100 letters, digits, '_', '.' or '-', not starting with '.' or '-'", name)
 	case strings.HasSuffix(strings.ToLower(name), ".git"):
-		return fmt.Errorf("%w: name %q must not end in .git", ErrInvalid, name)
+		return input.Invalid("name", "name %q must not end in .git", name)
 	}
 	return nil
 }
@@ -200,7 +215,7 @@ func (d *Dir) prepare(owner, name string, opt CreateOptions) (path, branch strin
 		branch = DefaultBranch
 	}
 	if err := plumbing.NewBranchReferenceName(branch).Validate(); err != nil {
-		return "", "", fmt.Errorf("%w: default branch %q", ErrInvalid, branch)
+		return "", "", input.Invalid("defaultBranch", "%q is not a valid branch name", branch)
 	}
 	return path, branch, nil
 }

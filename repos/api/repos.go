@@ -137,7 +137,7 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, owner string
 		return apierr.Errorf(apierr.Invalid, "name: required")
 	}
 	if err := repos.ValidateName(req.Name); err != nil {
-		return apierr.Errorf(apierr.Invalid, "name: %s", strings.TrimPrefix(err.Error(), repos.ErrInvalid.Error()+": "))
+		return err // a *input.ValidationError naming "name"
 	}
 	info := &repos.Info{Description: req.Description, Visibility: repos.Private}
 	switch req.Visibility {
