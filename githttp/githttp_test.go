@@ -73,7 +73,7 @@ func newEnv(t *testing.T) *env {
 	r := mux.NewRouter()
 	a := auth.NewAuthenticator(tokens.Verifier{Store: store}, nil)
 	ns := repostest.NewRecorder(pstore)
-	gs := githttp.New(rd, a, repos.NewPolicy(ns), log)
+	gs := githttp.New(a, repos.NewPolicy(ns, rd), log)
 	gs.AfterPush = gc.NewAuto(log).AfterPush
 	gs.Register(r)
 	srv := httptest.NewServer(r)

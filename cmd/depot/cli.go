@@ -432,7 +432,7 @@ func runRepoGC(e *env, args []string) error {
 	}
 	defer d.close()
 	if repos.ValidateOwner(owner) == nil && repos.ValidateName(name) == nil {
-		if owner, name, _, err = repos.NewPolicy(d.projects).Canonical(context.Background(), owner, name); err != nil {
+		if owner, name, _, err = repos.NewPolicy(d.projects, d.repos).Canonical(context.Background(), owner, name); err != nil {
 			return err
 		}
 	}

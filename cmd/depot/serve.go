@@ -137,8 +137,8 @@ func runServe(e *env, args []string) error {
 // surfaces wires the stores of d into every HTTP surface that depot serve
 // runs; the route tests build the router from it too.
 func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObjectBytes int64) server.Config {
-	policy := repos.NewPolicy(d.projects)
-	git := githttp.New(d.repos, authn, policy, log)
+	policy := repos.NewPolicy(d.projects, d.repos)
+	git := githttp.New(authn, policy, log)
 	git.Limits.MaxObjectBytes = maxObjectBytes
 	git.AfterPush = gc.NewAuto(log).AfterPush
 	return server.Config{

@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -173,22 +174,31 @@ func (s *Server) repoAccess(r *http.Request, scope string, act repos.Action) (*r
 	}
 	vars := mux.Vars(r)
 	owner, name := vars["owner"], strings.TrimSuffix(vars["repo"], ".git")
-	repo, decision, err := s.policy.Open(r.Context(), s.dir, id, owner, name, act)
+	repo, err := s.policy.Open(r.Context(), id, owner, name, act)
 	if err != nil {
-		var ve *input.ValidationError
-		if errors.As(err, &ve) { // a malformed owner or name in the path
-			return nil, nil, apierr.Wrap(apierr.Invalid, err, "invalid repository name: "+ve.Msg)
-		}
-		return nil, nil, err
+		return nil, nil, accessError(err, owner, name)
 	}
-	switch decision {
-	case repos.Allowed:
-		return repo, id, nil
-	case repos.Forbidden:
-		if id.Anonymous() {
-			return nil, nil, auth.ErrCredentialsRequired
-		}
-		return nil, nil, apierr.Errorf(apierr.Forbidden, "you may not %s %s", act, repo.FullName())
+	return repo, id, nil
+}
+
+// accessError answers a refusal of repos.Policy.Open in the API's shape,
+// owner/name being the repository as the path names it: 400 for a
+// malformed name, 404 for a repository that is missing or that the caller
+// may not see, 401 for an anonymous caller that credentials might let
+// through, and 403 naming the action for one the caller sees but may not
+// act on. Anything else is the store failing: a 500.
+func accessError(err error, owner, name string) error {
+	var ve *input.ValidationError
+	var de *repos.DeniedError
+	switch {
+	case errors.As(err, &ve):
+		return apierr.Wrap(apierr.Invalid, err, "invalid repository name: "+ve.Msg)
+	case errors.Is(err, repos.ErrNotFound):
+		return apierr.Wrap(apierr.NotFound, err, fmt.Sprintf("repository %s/%s not found", owner, name))
+	case errors.Is(err, repos.ErrUnauthenticated):
+		return auth.ErrCredentialsRequired
+	case errors.As(err, &de):
+		return apierr.Wrap(apierr.Forbidden, err, fmt.Sprintf("you may not %s %s", de.Action, de.Repo.FullName()))
 	}
-	return nil, nil, apierr.Errorf(apierr.NotFound, "repository %s/%s not found", owner, name)
+	return err
 }

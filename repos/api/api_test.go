@@ -86,7 +86,7 @@ func newFixture(t *testing.T) *fixture {
 	r := mux.NewRouter()
 	r.Use(auth.NewAuthenticator(tokens.Verifier{Store: users}, nil).Middleware(auth.Options{Passwords: true}, log))
 	ns := repostest.NewRecorder(store)
-	api.New(store, dir, repos.NewPolicy(ns), log).Register(r)
+	api.New(store, dir, repos.NewPolicy(ns, dir), log).Register(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return &fixture{t: t, users: users, store: store, ns: ns, dir: dir, srv: srv}

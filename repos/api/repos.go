@@ -71,13 +71,14 @@ func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, id *auth.Iden
 		return storeError(err, "namespace not found")
 	}
 	out := make([]repoView, 0, len(list))
-	for _, repo := range list {
-		d, err := s.policy.Decide(r.Context(), id, repo.Owner, repo.Name, repos.Read)
-		if err != nil {
-			return err
-		}
-		if d != repos.Allowed {
+	for _, listed := range list {
+		// Each listed repository is opened as a request for it would be.
+		repo, err := s.policy.Open(r.Context(), id, listed.Owner, listed.Name, repos.Read)
+		switch {
+		case errors.Is(err, repos.ErrNotFound), errors.Is(err, repos.ErrForbidden), errors.Is(err, repos.ErrUnauthenticated):
 			continue
+		case err != nil:
+			return err
 		}
 		v, err := s.view(r, repo)
 		if err != nil {
