@@ -8,7 +8,6 @@
 package repos
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -235,53 +234,6 @@ func (d *Dir) taken(owner, name string) (string, error) {
 	return "", nil
 }
 
-// Records keeps what depot knows of each repository beside its git data,
-// its Info; the store implements it.
-type Records interface {
-	// CreateRepoInfo records the new repository owner/name. It never
-	// replaces a record: when owner/name has one, names compared
-	// case-insensitively, it returns an error wrapping ErrExists.
-	CreateRepoInfo(ctx context.Context, owner, name string, info *Info) error
-	// DeleteRepoInfo forgets the record of owner/name, names compared
-	// case-insensitively; no record is not an error.
-	DeleteRepoInfo(ctx context.Context, owner, name string) error
-}
-
-// CreateWithRecord makes the repository owner/name, as Create does, and
-// records info for it: how the API and the CLI create repositories. A
-// name that another repository holds in any case, recorded or on disk, is
-// an error wrapping ErrExists. The record goes first, so that the store's
-// unique index decides between two creators of case variants at once; it
-// is removed again when the directory cannot be made.
-func (d *Dir) CreateWithRecord(ctx context.Context, recs Records, owner, name string, opt CreateOptions, info *Info) (*Repo, error) {
-	if _, _, err := d.prepare(owner, name, opt); err != nil {
-		return nil, err
-	}
-	if err := recs.CreateRepoInfo(ctx, owner, name, info); err != nil {
-		return nil, err
-	}
-	r, err := d.Create(owner, name, opt)
-	if err != nil {
-		if derr := recs.DeleteRepoInfo(context.WithoutCancel(ctx), owner, name); derr != nil {
-			err = errors.Join(err, derr)
-		}
-		return nil, err
-	}
-	return r, nil
-}
-
-// DeleteWithRecord removes the repository r, opened with Policy.Open or
-// Open, and its record. The record goes first: should the directory then
-// stay, it is served as a private repository placed by hand, whereas a
-// record left without its directory would refuse its name to a new
-// repository, and give its visibility to one placed there by hand.
-func (d *Dir) DeleteWithRecord(ctx context.Context, recs Records, r *Repo) error {
-	if err := recs.DeleteRepoInfo(ctx, r.Owner, r.Name); err != nil {
-		return err
-	}
-	return d.Delete(r)
-}
-
 // List returns the repositories of owner, or of every owner when owner is
 // "", sorted by full name.
 func (d *Dir) List(owner string) ([]*Repo, error) {
@@ -351,9 +303,10 @@ func initBare(dir, branch string) error {
 	return nil
 }
 
-// Delete removes r from disk. It first renames the directory aside, so
-// that the repository disappears at once and whole, then removes it.
-func (d *Dir) Delete(r *Repo) error {
+// remove removes r from disk, for DeleteWithRecord. It first renames the
+// directory aside, so that the repository disappears at once and whole,
+// then removes it.
+func (d *Dir) remove(r *Repo) error {
 	p, err := d.path(r.Owner, r.Name)
 	if err != nil {
 		return err
