@@ -53,7 +53,7 @@ func jsonList(l []string) string {
 // t.NotBefore (now, if zero), t.Enabled, t.Username to the owner's exact
 // global_key and t.Issuer to it if empty, and normalises the fields as
 // Token.Validate does. It returns a *input.ValidationError for bad
-// fields and ErrNotFound if the user does not exist.
+// fields and an error wrapping ErrNotFound if the user does not exist.
 func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err error) {
 	now := s.nowMilli()
 	if t.NotBefore.IsZero() {
@@ -106,7 +106,7 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 	return secret, nil
 }
 
-// Token returns the token id, or ErrNotFound.
+// Token returns the token id, or an error wrapping ErrNotFound.
 func (s *Store) Token(ctx context.Context, id string) (*Token, error) {
 	t, err := scanToken(s.tokenStmt.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -127,8 +127,9 @@ func tokenByID(ctx context.Context, q sqlite.Querier, id string) (*Token, error)
 }
 
 // LookupToken authenticates a secret: it returns the token and its owner.
-// It returns ErrMalformedToken, without a database query, if secret is not
-// a well-formed depot token, and ErrBadCredentials if no token has it. It
+// It returns an error wrapping ErrMalformedToken, without a database
+// query, if secret is not a well-formed depot token, and one wrapping
+// ErrBadCredentials if no token has it. It
 // does not check status, validity times or the IP whitelist; the caller
 // does, with what it returns. Answers are cached only while the database
 // is unchanged (see lookupCache), so a change made by any process applies
@@ -166,8 +167,8 @@ func (s *Store) LookupToken(ctx context.Context, secret string) (*Token, *User, 
 	return t, &u, nil
 }
 
-// SetTokenEnabled enables or disables the token id. It returns ErrNotFound
-// for an unknown id.
+// SetTokenEnabled enables or disables the token id. It returns an error
+// wrapping ErrNotFound for an unknown id.
 func (s *Store) SetTokenEnabled(ctx context.Context, id string, enabled bool) error {
 	defer s.cache.invalidate() // after the commit: see lookupCache
 	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET enabled = ? WHERE id = ?`, enabled, id)
@@ -181,8 +182,8 @@ func (s *Store) SetTokenEnabled(ctx context.Context, id string, enabled bool) er
 }
 
 // UpdateToken changes the fields of id that u sets and returns the token as
-// it now is. It returns ErrNotFound for an unknown id and a *input.ValidationError
-// for bad fields.
+// it now is. It returns an error wrapping ErrNotFound for an unknown id
+// and a *input.ValidationError for bad fields.
 func (s *Store) UpdateToken(ctx context.Context, id string, u TokenUpdate) (*Token, error) {
 	defer s.cache.invalidate() // after the commit: see lookupCache
 	t, err := s.updateToken(ctx, id, u)
@@ -227,7 +228,8 @@ func (s *Store) updateToken(ctx context.Context, id string, u TokenUpdate) (*Tok
 }
 
 // RegenerateToken gives the token id a new secret and returns it; the old
-// secret stops working at once. It returns ErrNotFound for an unknown id.
+// secret stops working at once. It returns an error wrapping ErrNotFound
+// for an unknown id.
 func (s *Store) RegenerateToken(ctx context.Context, id string) (secret string, err error) {
 	defer s.cache.invalidate() // after the commit: see lookupCache
 	secret, err = NewSecret()
@@ -245,7 +247,8 @@ func (s *Store) RegenerateToken(ctx context.Context, id string) (secret string, 
 	return secret, nil
 }
 
-// DeleteToken deletes the token id. It returns ErrNotFound for an unknown id.
+// DeleteToken deletes the token id. It returns an error wrapping
+// ErrNotFound for an unknown id.
 func (s *Store) DeleteToken(ctx context.Context, id string) error {
 	defer s.cache.invalidate() // after the commit: see lookupCache
 	res, err := s.db.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, id)
@@ -259,7 +262,8 @@ func (s *Store) DeleteToken(ctx context.Context, id string) error {
 }
 
 // DeleteUserTokens deletes every token of the user username and returns how
-// many there were. It returns ErrNotFound if the user does not exist.
+// many there were. It returns an error wrapping ErrNotFound if the user
+// does not exist.
 func (s *Store) DeleteUserTokens(ctx context.Context, username string) (int, error) {
 	defer s.cache.invalidate() // after the commit: see lookupCache
 	n, err := s.deleteUserTokens(ctx, username)
