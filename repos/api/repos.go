@@ -153,7 +153,7 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, owner string
 	}
 	if req.DefaultBranch != "" {
 		if err := gitref.CheckBranchName(req.DefaultBranch); err != nil {
-			return apierr.Errorf(apierr.Invalid, "defaultBranch: %v", err)
+			return branchNameError("defaultBranch", err)
 		}
 	}
 	repo, err := s.dir.CreateWithRecord(r.Context(), s.store, owner, req.Name, repos.CreateOptions{DefaultBranch: req.DefaultBranch}, info)
@@ -220,6 +220,8 @@ func (s *Server) patchRepo(w http.ResponseWriter, r *http.Request) error {
 	if req.DefaultBranch != nil {
 		if err := gitref.SetDefaultBranch(repo.Path, *req.DefaultBranch); err != nil {
 			if errors.Is(err, gitref.ErrInvalid) {
+				// gitref's text, "set default branch: invalid ref name ...",
+				// as answered so far; see gitError.
 				return apierr.Wrap(apierr.Invalid, err, "defaultBranch: "+strings.TrimPrefix(err.Error(), "gitref: "))
 			}
 			return err
