@@ -21,8 +21,9 @@ import (
 var (
 	// ErrNotFound means that the user or token does not exist.
 	ErrNotFound = errors.New("not found")
-	// ErrExists means that a user with the same global_key (compared
-	// case-insensitively) already exists.
+	// ErrExists means that a user or a project already holds the
+	// global_key, compared case-insensitively: the two share one
+	// namespace.
 	ErrExists = errors.New("already exists")
 	// ErrBadCredentials means a wrong password, an unknown user or an
 	// unknown token.
@@ -33,8 +34,8 @@ var (
 	ErrMalformedToken = errors.New("malformed token")
 )
 
-// Bad input is an *input.ValidationError, which names the field and
-// matches input.ErrInvalid.
+// invalid reports bad input: an *input.ValidationError, which names the
+// field and matches input.ErrInvalid.
 var invalid = input.Invalid
 
 // User is an account. GlobalKey is its login name and its namespace.
