@@ -16,6 +16,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/githttp/pktline"
 	"github.com/depot/depot/githttp/receivepack"
 	"github.com/depot/depot/githttp/uploadpack"
@@ -29,14 +30,18 @@ const Agent = "depot/0.1"
 
 // Policy decides what a caller may do with a repository.
 type Policy interface {
-	// Open finds the repository a caller names; a missing one is Hidden,
-	// after the same work as a hidden one (repos.Policy.Open).
-	Open(ctx context.Context, d *repos.Dir, id *auth.Identity, owner, name string, act repos.Action) (*repos.Repo, repos.Decision, error)
+	// Open returns the repository a caller names when it may perform
+	// act, and otherwise an error (repos.Policy.Open): a
+	// *input.ValidationError for a malformed name, one wrapping
+	// repos.ErrNotFound for a repository that is missing or hidden from
+	// the caller, after the same work either way, and a *repos.DeniedError
+	// wrapping repos.ErrUnauthenticated or repos.ErrForbidden for one the
+	// caller may know of.
+	Open(ctx context.Context, id *auth.Identity, owner, name string, act repos.Action) (*repos.Repo, error)
 }
 
 // Server serves git over smart HTTP.
 type Server struct {
-	repos  *repos.Dir
 	auth   *auth.Authenticator
 	policy Policy
 	log    logrus.FieldLogger
@@ -56,9 +61,9 @@ type Limits struct {
 	MaxObjectBytes int64
 }
 
-// New returns a Server for the repositories in dir.
-func New(dir *repos.Dir, a *auth.Authenticator, p Policy, log logrus.FieldLogger) *Server {
-	return &Server{repos: dir, auth: a, policy: p, log: log}
+// New returns a Server for the repositories that p opens.
+func New(a *auth.Authenticator, p Policy, log logrus.FieldLogger) *Server {
+	return &Server{auth: a, policy: p, log: log}
 }
 
 // maxUploadRequest bounds a fetch negotiation body (wants and haves).
@@ -130,23 +135,20 @@ func (s *Server) access(r *http.Request, act repos.Action) (*repos.Repo, *auth.I
 	}
 	vars := mux.Vars(r)
 	owner, name := vars["owner"], strings.TrimSuffix(vars["repo"], ".git")
-	repo, decision, err := s.policy.Open(r.Context(), s.repos, id, owner, name, act)
+	repo, err := s.policy.Open(r.Context(), id, owner, name, act)
+	var denied *repos.DeniedError
 	switch {
-	case errors.Is(err, repos.ErrInvalid):
-		return nil, id, s.notFound(id, owner, name)
-	case err != nil:
-		return nil, id, err
-	}
-	switch decision {
-	case repos.Allowed:
+	case err == nil:
 		return repo, id, nil
-	case repos.Forbidden:
-		if id.Anonymous() {
-			return nil, id, apierr.Errorf(apierr.Unauthorized, "authentication required to %s %s", act, repo.FullName())
-		}
-		return nil, id, apierr.Errorf(apierr.Forbidden, "%s may not %s %s", id.User, verb(act), repo.FullName())
+	case errors.Is(err, input.ErrInvalid), errors.Is(err, repos.ErrNotFound):
+		// A malformed name is as missing as a hidden repository.
+		return nil, id, s.notFound(id, owner, name)
+	case errors.As(err, &denied) && errors.Is(err, repos.ErrUnauthenticated):
+		return nil, id, apierr.Errorf(apierr.Unauthorized, "authentication required to %s %s", act, denied.Repo.FullName())
+	case errors.As(err, &denied):
+		return nil, id, apierr.Errorf(apierr.Forbidden, "%s may not %s %s", id.User, verb(act), denied.Repo.FullName())
 	}
-	return nil, id, s.notFound(id, owner, name)
+	return nil, id, err
 }
 
 func verb(act repos.Action) string {

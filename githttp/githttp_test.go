@@ -18,36 +18,46 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/githttp"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/git/gc"
+	"github.com/depot/depot/repos/projects"
 	"github.com/depot/depot/repos/repostest"
 	"github.com/depot/depot/tokens"
-	"github.com/gorilla/mux"
-	"github.com/sirupsen/logrus"
-	"golang.org/x/crypto/bcrypt"
+	"github.com/depot/depot/tokens/sqlite"
 )
 
 // env is a running git server over a real store and repository directory.
 type env struct {
-	t     *testing.T
-	srv   *httptest.Server
-	store *tokens.Store
-	ns    *repostest.Recorder // what the policy asks of the store
-	repos *repos.Dir
-	home  string
+	t        *testing.T
+	srv      *httptest.Server
+	store    *tokens.Store       // users and tokens
+	projects *projects.Store     // projects, members, repository records
+	ns       *repostest.Recorder // what the policy asks of the store
+	repos    *repos.Dir
+	home     string
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	store, err := tokens.Open(ctx, filepath.Join(dir, "depot.db"))
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "depot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store, err := tokens.New(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	pstore := projects.New(db)
 	store.SetPasswordCost(bcrypt.MinCost)
 	for _, u := range []*tokens.User{{GlobalKey: "tester"}, {GlobalKey: "other"}, {GlobalKey: "admin", Admin: true}} {
 		if err := store.CreateUser(ctx, u, "password1"); err != nil {
@@ -62,14 +72,14 @@ func newEnv(t *testing.T) *env {
 	log.SetOutput(testLog{t})
 	r := mux.NewRouter()
 	a := auth.NewAuthenticator(tokens.Verifier{Store: store}, nil)
-	ns := repostest.NewRecorder(store)
-	gs := githttp.New(rd, a, repos.NewPolicy(ns), log)
+	ns := repostest.NewRecorder(pstore)
+	gs := githttp.New(a, repos.NewPolicy(ns, rd), log)
 	gs.AfterPush = gc.NewAuto(log).AfterPush
 	gs.Register(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	home := t.TempDir()
-	return &env{t: t, srv: srv, store: store, ns: ns, repos: rd, home: home}
+	return &env{t: t, srv: srv, store: store, projects: pstore, ns: ns, repos: rd, home: home}
 }
 
 func (e *env) token(user string, scopes ...string) string {
@@ -215,14 +225,14 @@ func TestAccessErrors(t *testing.T) {
 func TestHiddenAndMissingDoTheSameWork(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.store.CreateProject(ctx, &repos.Project{Name: "test"}, "tester"); err != nil {
+	if err := e.projects.CreateProject(ctx, &repos.Project{Name: "test"}, "tester"); err != nil {
 		t.Fatal(err)
 	}
 	for _, owner := range []string{"tester", "test"} {
 		if _, err := e.repos.Create(owner, "secret", repos.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.store.SaveRepoInfo(ctx, owner, "secret", &repos.Info{Visibility: repos.Private}); err != nil {
+		if err := e.projects.SaveRepoInfo(ctx, owner, "secret", &repos.Info{Visibility: repos.Private}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -270,7 +280,7 @@ func TestRepositoryNamesIgnoreCase(t *testing.T) {
 	ctx := context.Background()
 	tok := e.token("tester", auth.ScopeDepot)
 	wt := e.seed("tester", "hello", "tester", tok)
-	if err := e.store.SaveRepoInfo(ctx, "tester", "hello", &repos.Info{Visibility: repos.Private}); err != nil {
+	if err := e.projects.SaveRepoInfo(ctx, "tester", "hello", &repos.Info{Visibility: repos.Private}); err != nil {
 		t.Fatal(err)
 	}
 	want := e.revParse(wt, "HEAD")
@@ -404,7 +414,7 @@ func TestHTTPDetails(t *testing.T) {
 }
 
 // TestProjectPermissions drives git against a project repository as each
-// kind of caller (SPEC.md, "Permissions").
+// kind of caller (docs/api.md, "Repositories").
 func TestProjectPermissions(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -413,11 +423,11 @@ func TestProjectPermissions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := e.store.CreateProject(ctx, &repos.Project{Name: "test"}, "tester"); err != nil {
+	if err := e.projects.CreateProject(ctx, &repos.Project{Name: "test"}, "tester"); err != nil {
 		t.Fatal(err)
 	}
-	e.store.SetMember(ctx, "test", "viewer", repos.RoleViewer)
-	e.store.SetMember(ctx, "test", "dev", repos.RoleDeveloper)
+	e.projects.SetMember(ctx, "test", "viewer", repos.RoleViewer)
+	e.projects.SetMember(ctx, "test", "dev", repos.RoleDeveloper)
 	owner := e.token("tester", auth.ScopeDepot)
 	wt := e.seed("test", "testRepo", "tester", owner)
 	viewer, dev, other := e.token("viewer", auth.ScopeDepot), e.token("dev", auth.ScopeDepot), e.token("other", auth.ScopeDepot)
@@ -447,7 +457,7 @@ func TestProjectPermissions(t *testing.T) {
 	})
 	t.Run("RemovedMemberLosesAccessAtOnce", func(t *testing.T) {
 		e.mustGit("", "ls-remote", e.url("dev", dev, "test/testRepo.git"))
-		if err := e.store.RemoveMember(ctx, "test", "dev"); err != nil {
+		if err := e.projects.RemoveMember(ctx, "test", "dev"); err != nil {
 			t.Fatal(err)
 		}
 		out, err := e.git("", "ls-remote", e.url("dev", dev, "test/testRepo.git"))
@@ -456,7 +466,7 @@ func TestProjectPermissions(t *testing.T) {
 		}
 	})
 	t.Run("PublicAnonymousClone", func(t *testing.T) {
-		if err := e.store.SaveRepoInfo(ctx, "test", "testRepo", &repos.Info{Visibility: repos.Public}); err != nil {
+		if err := e.projects.SaveRepoInfo(ctx, "test", "testRepo", &repos.Info{Visibility: repos.Public}); err != nil {
 			t.Fatal(err)
 		}
 		dst := filepath.Join(t.TempDir(), "anon")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/depot/depot/auth"
 )
@@ -30,54 +29,38 @@ func (a Action) String() string {
 	return "read"
 }
 
-// Decision is the answer of a permission check.
-type Decision int
-
-// The possible decisions. Hidden means the caller may not even learn that
-// the repository exists: surfaces answer it as not found.
-const (
-	Hidden Decision = iota
-	Forbidden
-	Allowed
+// The refusals of Policy.Open besides ErrNotFound, which stands for a
+// repository the caller may not learn of as much as for a missing one.
+// Each comes in a *DeniedError.
+var (
+	// ErrForbidden: the caller may read the repository, or knows it is
+	// public, but may not perform the action.
+	ErrForbidden = errors.New("forbidden")
+	// ErrUnauthenticated: an anonymous caller may not perform the action
+	// on a public repository; credentials might allow it.
+	ErrUnauthenticated = errors.New("authentication required")
 )
 
-// Role is a member's role in a project, weakest first.
-type Role int
-
-// The roles of docs/api.md ("Projects and members"). RoleNone is a non-member.
-const (
-	RoleNone Role = iota
-	RoleViewer
-	RoleDeveloper
-	RoleAdmin
-	RoleOwner
-)
-
-var roleNames = [...]string{RoleNone: "", RoleViewer: "viewer", RoleDeveloper: "developer", RoleAdmin: "admin", RoleOwner: "owner"}
-
-func (r Role) String() string { return roleNames[r] }
-
-// ParseRole reads a role name.
-func ParseRole(s string) (Role, error) {
-	for r, n := range roleNames {
-		if n != "" && n == s {
-			return Role(r), nil
-		}
-	}
-	return RoleNone, fmt.Errorf("%w: role must be owner, admin, developer or viewer, not %q", ErrInvalid, s)
+// DeniedError is Policy.Open's refusal of a repository that the caller
+// may know exists. It names the repository as registered and the action,
+// for the surface to put in its answer, and wraps the reason: ErrForbidden
+// or ErrUnauthenticated.
+type DeniedError struct {
+	Repo   *Repo
+	Action Action
+	Err    error
 }
 
-// Visibility says who may read a repository.
-type Visibility string
+func (e *DeniedError) Error() string {
+	return fmt.Sprintf("repos: %s %s: %v", e.Action, e.Repo.FullName(), e.Err)
+}
 
-// The visibilities of docs/api.md; repositories are private by default.
-const (
-	Private Visibility = "private"
-	Public  Visibility = "public"
-)
+// Unwrap returns the reason, ErrForbidden or ErrUnauthenticated.
+func (e *DeniedError) Unwrap() error { return e.Err }
 
 // Namespaces answers what the permission function needs to know about
-// owners, projects and repositories; the store implements it.
+// owners, projects and repositories; repos/projects implements it. Its
+// errors other than those named here are the store failing.
 type Namespaces interface {
 	// ProjectRole returns user's role in project, RoleNone for a
 	// non-member; isProject is false when no project has that name (it is
@@ -86,22 +69,28 @@ type Namespaces interface {
 	// RepoInfo returns the record of owner/name, names compared
 	// case-insensitively, with the name the repository was created with;
 	// without a record (a repository placed by hand, or none) an Info
-	// without a Name, Private.
+	// without a Name, Private, and no error.
 	RepoInfo(ctx context.Context, owner, name string) (*Info, error)
 	// Namespace returns what holds the namespace name ("user" or
-	// "project") and the name as registered; an error when nothing does.
+	// "project") and the name as registered; an error wrapping
+	// ErrNotFound when nothing does.
 	Namespace(ctx context.Context, name string) (kind, canonical string, err error)
 }
 
-// Policy is the one permission function that every surface asks.
+// Policy is the one permission function that every surface asks: Open for
+// a repository, OwnerRole for a namespace.
 type Policy struct {
-	ns Namespaces
+	ns  Namespaces
+	dir *Dir
 }
 
-// NewPolicy returns the Policy over ns.
-func NewPolicy(ns Namespaces) *Policy { return &Policy{ns: ns} }
+// NewPolicy returns the Policy over ns for the repositories in dir.
+func NewPolicy(ns Namespaces, dir *Dir) *Policy { return &Policy{ns: ns, dir: dir} }
 
-// Decide says whether id may perform act on the repository owner/name.
+// Open returns the repository owner/name when id may perform act on it:
+// the one way every surface opens a repository that a caller names, git
+// and the API alike. Names are matched case-insensitively (Canonical) and
+// the repository comes back as registered.
 //
 //   - Site admins may do everything.
 //   - In a user's namespace, its owner may do everything.
@@ -111,38 +100,72 @@ func NewPolicy(ns Namespaces) *Policy { return &Policy{ns: ns} }
 //     writes anonymously.
 //   - Whoever may not read a private repository does not see it.
 //
-// A failing store denies access and returns its error.
-func (p *Policy) Decide(ctx context.Context, id *auth.Identity, owner, name string, act Action) (Decision, error) {
-	if id.Admin {
-		return Allowed, nil
+// Otherwise the error says why, and each surface answers it in its own
+// shape:
+//
+//   - a *input.ValidationError for a malformed owner or name, found
+//     before any lookup;
+//   - an error wrapping ErrNotFound when the repository does not exist
+//     or id may not read it, which id may not tell apart;
+//   - a *DeniedError wrapping ErrUnauthenticated when id is anonymous and
+//     may read the repository (it is public) but not perform act;
+//   - a *DeniedError wrapping ErrForbidden when id may read the
+//     repository but not perform act;
+//   - any other error: the store or the disk failing, which refuses.
+//
+// A repository that does not exist is refused only after the very lookups
+// that an existing one costs: the store is asked the same questions in the
+// same order either way, so that the time of a refusal does not tell a
+// private repository from a missing one.
+func (p *Policy) Open(ctx context.Context, id *auth.Identity, owner, name string, act Action) (*Repo, error) {
+	if err := ValidateOwner(owner); err != nil {
+		return nil, err
 	}
-	info, err := p.ns.RepoInfo(ctx, owner, name)
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	owner, name, info, err := p.Canonical(ctx, owner, name)
 	if err != nil {
-		return Hidden, fmt.Errorf("repos: visibility of %s/%s: %w", owner, name, err)
+		return nil, err
 	}
-	return p.decide(ctx, id, owner, info.Visibility, act)
+	repo, openErr := p.dir.Open(owner, name)
+	denied, err := p.decide(ctx, id, owner, info.Visibility, act)
+	switch {
+	case err != nil:
+		return nil, err
+	case openErr != nil: // ErrNotFound for a missing one, after the same work
+		return nil, openErr
+	case errors.Is(denied, ErrNotFound):
+		return nil, fmt.Errorf("repos: open %s/%s: %w", owner, name, ErrNotFound)
+	case denied != nil:
+		return nil, &DeniedError{Repo: repo, Action: act, Err: denied}
+	}
+	return repo, nil
 }
 
-// decide is Decide once the repository's visibility is known.
-func (p *Policy) decide(ctx context.Context, id *auth.Identity, owner string, vis Visibility, act Action) (Decision, error) {
+// decide applies Open's rules to a repository of owner with visibility
+// vis: denied is nil when id may perform act, else ErrNotFound (id may not
+// read it), ErrUnauthenticated or ErrForbidden. err is the store failing.
+func (p *Policy) decide(ctx context.Context, id *auth.Identity, owner string, vis Visibility, act Action) (denied, err error) {
 	if id.Admin {
-		return Allowed, nil
+		return nil, nil
 	}
 	role := RoleNone
 	if !id.Anonymous() {
-		var err error
 		if role, err = p.OwnerRole(ctx, id, owner); err != nil {
-			return Hidden, err
+			return nil, err
 		}
 	}
 	need := map[Action]Role{Read: RoleViewer, Write: RoleDeveloper, Manage: RoleAdmin}[act]
 	switch {
 	case role >= need, act == Read && vis == Public:
-		return Allowed, nil
-	case role >= RoleViewer || vis == Public:
-		return Forbidden, nil
+		return nil, nil
+	case role < RoleViewer && vis != Public:
+		return ErrNotFound, nil
+	case id.Anonymous():
+		return ErrUnauthenticated, nil
 	}
-	return Hidden, nil
+	return ErrForbidden, nil
 }
 
 // Canonical returns owner/name as they were registered, so that every
@@ -162,39 +185,6 @@ func (p *Policy) Canonical(ctx context.Context, owner, name string) (string, str
 	return owner, name, info, nil
 }
 
-// Open finds the repository owner/name for id to perform act on and says
-// whether it may: the one way every surface opens a repository that a
-// caller names. Names are matched case-insensitively (Canonical).
-//
-// A repository that does not exist comes back nil and Hidden, but only
-// after the very lookups that an existing one costs: the store is asked
-// the same questions in the same order either way, so that the time of a
-// refusal does not tell a private repository from a missing one. A
-// malformed name is an error wrapping ErrInvalid, found before any lookup.
-func (p *Policy) Open(ctx context.Context, d *Dir, id *auth.Identity, owner, name string, act Action) (*Repo, Decision, error) {
-	if err := ValidateOwner(owner); err != nil {
-		return nil, Hidden, err
-	}
-	if err := ValidateName(name); err != nil {
-		return nil, Hidden, err
-	}
-	owner, name, info, err := p.Canonical(ctx, owner, name)
-	if err != nil {
-		return nil, Hidden, err
-	}
-	repo, openErr := d.Open(owner, name)
-	decision, err := p.decide(ctx, id, owner, info.Visibility, act)
-	switch {
-	case err != nil:
-		return nil, Hidden, err
-	case errors.Is(openErr, ErrNotFound):
-		return nil, Hidden, nil
-	case openErr != nil:
-		return nil, Hidden, openErr
-	}
-	return repo, decision, nil
-}
-
 // CanonicalOwner returns owner as its user or project registered it, so
 // that every surface finds /Tester/x in tester's namespace; a name that no
 // one holds comes back unchanged.
@@ -207,7 +197,7 @@ func (p *Policy) CanonicalOwner(ctx context.Context, owner string) string {
 
 // OwnerRole returns the caller's role in the namespace owner: RoleOwner in
 // its own namespace and for site admins, its membership in a project, and
-// RoleNone otherwise.
+// RoleNone otherwise. An error is the store failing.
 func (p *Policy) OwnerRole(ctx context.Context, id *auth.Identity, owner string) (Role, error) {
 	switch {
 	case id.Anonymous():
@@ -220,27 +210,4 @@ func (p *Policy) OwnerRole(ctx context.Context, id *auth.Identity, owner string)
 		return RoleNone, fmt.Errorf("repos: role of %s in %s: %w", id.User, owner, err)
 	}
 	return role, nil
-}
-
-// Project is a team namespace.
-type Project struct {
-	Name        string
-	DisplayName string
-	Description string
-	CreatedAt   time.Time
-}
-
-// Member is a user's membership of a project.
-type Member struct {
-	User  string
-	Role  Role
-	Since time.Time
-}
-
-// Info is what depot keeps about a repository beside its git data.
-type Info struct {
-	Name        string // as created; "" when the store has no record
-	Description string
-	Visibility  Visibility
-	CreatedAt   time.Time // zero for a repository placed by hand
 }

@@ -3,25 +3,46 @@ package repos_test
 import (
 	"context"
 	"errors"
-	"golang.org/x/crypto/bcrypt"
 	"path/filepath"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/repos"
+	"github.com/depot/depot/repos/projects"
+	"github.com/depot/depot/repos/repostest"
 	"github.com/depot/depot/tokens"
+	"github.com/depot/depot/tokens/sqlite"
 )
 
-func TestPolicyDecide(t *testing.T) {
+// openStores opens a database in a temporary directory with the token
+// store, for users, and the project store on it.
+func openStores(t *testing.T) (*tokens.Store, *projects.Store) {
+	t.Helper()
 	ctx := context.Background()
-	store, err := tokens.Open(ctx, filepath.Join(t.TempDir(), "depot.db"))
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "depot.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	store.SetPasswordCost(bcrypt.MinCost)
+	t.Cleanup(func() { db.Close() })
+	users, err := tokens.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { users.Close() })
+	users.SetPasswordCost(bcrypt.MinCost)
+	return users, projects.New(db)
+}
+
+// TestPolicyOpen: the one permission call answers each kind of caller
+// with the repository or with why not, in a form each surface renders.
+func TestPolicyOpen(t *testing.T) {
+	ctx := context.Background()
+	users, store := openStores(t)
 	for _, u := range []string{"owner", "admin", "dev", "viewer", "outsider"} {
-		if err := store.CreateUser(ctx, &tokens.User{GlobalKey: u}, "password1"); err != nil {
+		if err := users.CreateUser(ctx, &tokens.User{GlobalKey: u}, "password1"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -33,96 +54,88 @@ func TestPolicyDecide(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := store.SaveRepoInfo(ctx, "team", "open", &repos.Info{Visibility: repos.Public}); err != nil {
+	d, err := repos.OpenDir(filepath.Join(t.TempDir(), "repos"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	p := repos.NewPolicy(store)
+	for _, r := range []struct {
+		owner, name string
+		vis         repos.Visibility
+	}{{"dev", "x", repos.Private}, {"viewer", "x", repos.Private}, {"team", "x", repos.Private}, {"team", "Open", repos.Public}} {
+		if _, err := d.CreateWithRecord(ctx, store, r.owner, r.name, repos.CreateOptions{}, &repos.Info{Visibility: r.vis}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := repos.NewPolicy(store, d)
 	user := func(name string) *auth.Identity { return &auth.Identity{User: name, Method: auth.MethodToken} }
 	anon := &auth.Identity{}
 	siteAdmin := &auth.Identity{User: "root", Admin: true, Method: auth.MethodPassword}
-	const (
-		A = repos.Allowed
-		F = repos.Forbidden
-		H = repos.Hidden
+	var (
+		forbidden = repos.ErrForbidden
+		hidden    = repos.ErrNotFound
+		anonymous = repos.ErrUnauthenticated
 	)
 	for _, tc := range []struct {
 		name        string
 		id          *auth.Identity
 		owner, repo string
 		act         repos.Action
-		want        repos.Decision
+		want        error  // nil: allowed
+		full        string // the repository as registered, when allowed or denied
 	}{
-		{"OwnNamespaceWrite", user("dev"), "dev", "x", repos.Write, A},
-		{"OwnNamespaceCaseInsensitive", user("dev"), "DEV", "x", repos.Manage, A},
-		{"OtherUsersPrivate", user("dev"), "viewer", "x", repos.Read, H},
-		{"SiteAdminAnything", siteAdmin, "viewer", "x", repos.Manage, A},
-		{"ViewerReads", user("viewer"), "team", "x", repos.Read, A},
-		{"ViewerWriteForbidden", user("viewer"), "team", "x", repos.Write, F},
-		{"DeveloperWrites", user("dev"), "team", "x", repos.Write, A},
-		{"DeveloperManageForbidden", user("dev"), "team", "x", repos.Manage, F},
-		{"ProjectAdminManages", user("admin"), "team", "x", repos.Manage, A},
-		{"ProjectOwnerManages", user("owner"), "team", "x", repos.Manage, A},
-		{"OutsiderPrivateHidden", user("outsider"), "team", "x", repos.Read, H},
-		{"OutsiderPublicReads", user("outsider"), "team", "open", repos.Read, A},
-		{"OutsiderPublicWriteForbidden", user("outsider"), "team", "open", repos.Write, F},
-		{"AnonymousPrivateHidden", anon, "team", "x", repos.Read, H},
-		{"AnonymousPublicReads", anon, "team", "open", repos.Read, A},
-		{"AnonymousPublicWriteForbidden", anon, "team", "open", repos.Write, F},
-		{"UnknownNamespaceHidden", user("dev"), "ghost", "x", repos.Read, H},
+		{"OwnNamespaceWrite", user("dev"), "dev", "x", repos.Write, nil, "dev/x"},
+		{"OwnNamespaceCaseInsensitive", user("dev"), "DEV", "X", repos.Manage, nil, "dev/x"},
+		{"OtherUsersPrivate", user("dev"), "viewer", "x", repos.Read, hidden, ""},
+		{"SiteAdminAnything", siteAdmin, "viewer", "x", repos.Manage, nil, "viewer/x"},
+		{"ViewerReads", user("viewer"), "team", "x", repos.Read, nil, "team/x"},
+		{"ViewerWriteForbidden", user("viewer"), "team", "x", repos.Write, forbidden, "team/x"},
+		{"DeveloperWrites", user("dev"), "team", "x", repos.Write, nil, "team/x"},
+		{"DeveloperManageForbidden", user("dev"), "team", "x", repos.Manage, forbidden, "team/x"},
+		{"ProjectAdminManages", user("admin"), "team", "x", repos.Manage, nil, "team/x"},
+		{"ProjectOwnerManages", user("owner"), "team", "x", repos.Manage, nil, "team/x"},
+		{"OutsiderPrivateHidden", user("outsider"), "team", "x", repos.Read, hidden, ""},
+		{"OutsiderPublicReads", user("outsider"), "team", "open", repos.Read, nil, "team/Open"},
+		{"OutsiderPublicWriteForbidden", user("outsider"), "TEAM", "OPEN", repos.Write, forbidden, "team/Open"},
+		{"AnonymousPrivateHidden", anon, "team", "x", repos.Read, hidden, ""},
+		{"AnonymousPublicReads", anon, "team", "open", repos.Read, nil, "team/Open"},
+		{"AnonymousPublicWriteUnauthenticated", anon, "team", "open", repos.Write, anonymous, "team/Open"},
+		{"MissingRepoHidden", user("dev"), "team", "nope", repos.Read, hidden, ""},
+		{"MissingRepoOfOwnNamespaceHidden", user("dev"), "dev", "nope", repos.Write, hidden, ""},
+		{"UnknownNamespaceHidden", user("dev"), "ghost", "x", repos.Read, hidden, ""},
+		{"SiteAdminMissingHidden", siteAdmin, "ghost", "x", repos.Read, hidden, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := p.Decide(ctx, tc.id, tc.owner, tc.repo, tc.act)
-			if err != nil || got != tc.want {
-				t.Fatalf("Decide(%s, %s/%s, %s) = %v, %v; want %v", tc.id.User, tc.owner, tc.repo, tc.act, got, err, tc.want)
+			repo, err := p.Open(ctx, tc.id, tc.owner, tc.repo, tc.act)
+			if tc.want == nil {
+				if err != nil || repo.FullName() != tc.full {
+					t.Fatalf("Open(%s, %s/%s, %s) = %v, %v; want %s", tc.id.User, tc.owner, tc.repo, tc.act, repo, err, tc.full)
+				}
+				return
+			}
+			if repo != nil || !errors.Is(err, tc.want) {
+				t.Fatalf("Open(%s, %s/%s, %s) = %v, %v; want %v", tc.id.User, tc.owner, tc.repo, tc.act, repo, err, tc.want)
+			}
+			var denied *repos.DeniedError
+			if isDenied := errors.As(err, &denied); isDenied != (tc.full != "") {
+				t.Fatalf("Open(%s, %s/%s) = %#v; want a *DeniedError: %v", tc.owner, tc.repo, tc.act, err, tc.full != "")
+			}
+			if denied != nil && (denied.Repo.FullName() != tc.full || denied.Action != tc.act) {
+				t.Errorf("DeniedError names %s, %s; want %s, %s", denied.Repo.FullName(), denied.Action, tc.full, tc.act)
 			}
 		})
 	}
-}
-
-// TestCreateWithRecordIgnoresCase: a repository name taken in any case,
-// recorded or placed by hand, is refused, and a refused create leaves no
-// record behind; a record is never replaced.
-func TestCreateWithRecordIgnoresCase(t *testing.T) {
-	ctx := context.Background()
-	store, err := tokens.Open(ctx, filepath.Join(t.TempDir(), "depot.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	d, err := repos.OpenDir(filepath.Join(t.TempDir(), "repos"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.CreateWithRecord(ctx, store, "tester", "cs", repos.CreateOptions{}, &repos.Info{Visibility: repos.Private, Description: "first"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.Create("tester", "Hand", repos.CreateOptions{}); err != nil { // placed by hand: no record
-		t.Fatal(err)
-	}
-	for _, name := range []string{"cs", "CS", "hand", "HAND"} {
-		_, err := d.CreateWithRecord(ctx, store, "tester", name, repos.CreateOptions{}, &repos.Info{Visibility: repos.Public})
-		if !errors.Is(err, repos.ErrExists) {
-			t.Errorf("CreateWithRecord(tester/%s) = %v; want ErrExists", name, err)
+	t.Run("ErrMalformedNameBeforeAnyLookup", func(t *testing.T) {
+		rec := repostest.NewRecorder(store)
+		p := repos.NewPolicy(rec, d)
+		for _, name := range [][2]string{{"-x", "y"}, {"team", ".x"}, {"team", "a..b"}, {"team", "x.git"}} {
+			_, err := p.Open(ctx, user("dev"), name[0], name[1], repos.Read)
+			var ve *input.ValidationError
+			if !errors.As(err, &ve) || (ve.Field != "owner" && ve.Field != "name") {
+				t.Errorf("Open(%s/%s) = %v; want a ValidationError naming owner or name", name[0], name[1], err)
+			}
 		}
-	}
-	if info, err := store.RepoInfo(ctx, "tester", "cs"); err != nil || info.Name != "cs" || info.Visibility != repos.Private || info.Description != "first" {
-		t.Errorf("record of tester/cs = %+v, %v; want the first one, untouched", info, err)
-	}
-	if info, err := store.RepoInfo(ctx, "tester", "hand"); err != nil || info.Name != "" {
-		t.Errorf("record of tester/hand = %+v, %v; want none left by the refused creates", info, err)
-	}
-	list, err := d.List("tester")
-	if err != nil || len(list) != 2 {
-		t.Errorf("List(tester) = %v, %v; want cs and Hand only", list, err)
-	}
-	p := repos.NewPolicy(store)
-	for _, tc := range []struct{ owner, name, want string }{
-		{"TESTER", "CS", "cs"},     // recorded: the name it was created with
-		{"tester", "Hand", "Hand"}, // placed by hand: as given
-		{"tester", "hand", "hand"},
-	} {
-		if _, name, _, err := p.Canonical(ctx, tc.owner, tc.name); err != nil || name != tc.want {
-			t.Errorf("Canonical(%s/%s) = %q, %v; want %q", tc.owner, tc.name, name, err, tc.want)
+		if calls := rec.Calls(); len(calls) != 0 {
+			t.Errorf("malformed names asked the store %v; want nothing", calls)
 		}
-	}
+	})
 }

@@ -1,9 +1,13 @@
-// Package repos owns the bare git repositories under DATA/repos: their
-// names, where they live on disk, and creating, opening and listing them.
+// Package repos owns repositories as a product: the bare git repositories
+// under DATA/repos (their names, where they live on disk, and creating,
+// opening, listing and deleting them, with their records), the projects
+// and roles of the namespaces that hold them, and Policy, the one
+// permission function every surface asks. The rows it keeps in the
+// database are reached through the interfaces it declares (Namespaces,
+// Records), which repos/projects implements.
 package repos
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,78 +17,61 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/depot/depot/auth/input"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-// Errors returned by the package, wrapped with context.
+// Errors of the repository domain, returned wrapped with context: test for
+// them with errors.Is. Bad input, a malformed name included, is an
+// *input.ValidationError (input.ErrInvalid) naming the field.
 var (
-	ErrNotFound = errors.New("repository not found")
-	ErrExists   = errors.New("repository already exists")
-	ErrInvalid  = errors.New("invalid repository name")
+	// ErrNotFound: the repository, project, user, membership or namespace
+	// does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: the repository (in any letter case) or the namespace
+	// name is taken.
+	ErrExists = errors.New("already exists")
+	// ErrLastOwner: a change would leave a project without an owner.
+	ErrLastOwner = errors.New("a project keeps at least one owner")
 )
 
 // DefaultBranch is the branch HEAD names in a new repository.
 const DefaultBranch = "main"
 
-var (
-	ownerPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$`)
-	namePattern  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$`)
-)
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$`)
 
-// ValidateOwner checks a namespace: a user's global_key or a project name.
+// ValidateOwner checks a namespace: a user's global_key or a project name
+// (input.ValidNamespace, the rule users and projects share). It returns a
+// *input.ValidationError naming "owner" whose Msg names the owner too.
 func ValidateOwner(owner string) error {
-	if !ownerPattern.MatchString(owner) || strings.Contains(owner, "..") {
-		return fmt.Errorf("%w: owner %q must be 1-39 letters, digits, '_', '.' or '-', starting with a letter or digit", ErrInvalid, owner)
+	if !input.ValidNamespace(owner) {
+		return input.Invalid("owner", "owner %q must be 1-39 letters, digits, '_', '.' or '-', starting with a letter or digit", owner)
 	}
 	return nil
 }
 
-// reserved are the names that the server routes at the top level, where
-// a namespace would otherwise sit (/OWNER/NAME): the API and avatars it
-// serves now, the web pages and operations endpoints of SPEC.md, and the
-// files browsers and crawlers ask every site for. TestReservedCoversRoutes
-// in cmd/depot checks that every top-level route is here.
-var reserved = []string{
-	"api", "avatars", // routed now
-	"login", "logout", "settings", "static", // web pages
-	"metrics", "healthz", "readyz", // operations
-	"explore", "new", // conventional pages of a git forge
-	"favicon.ico", "robots.txt",
-}
-
-// Reserved reports whether name, compared case-insensitively, is a name
-// that no user or project may take.
-func Reserved(name string) bool {
-	for _, r := range reserved {
-		if strings.EqualFold(r, name) {
-			return true
-		}
-	}
-	return false
-}
-
-// ReservedNames returns the reserved names, lower case.
-func ReservedNames() []string { return append([]string(nil), reserved...) }
-
 // ValidateNewOwner checks the name of a new namespace, a user's global_key
-// or a project name: ValidateOwner, and not Reserved.
+// or a project name: ValidateOwner, and not one of the names the server
+// keeps for itself (input.Reserved).
 func ValidateNewOwner(owner string) error {
 	if err := ValidateOwner(owner); err != nil {
 		return err
 	}
-	if Reserved(owner) {
-		return fmt.Errorf("%w: %q is reserved for the server's own pages", ErrInvalid, owner)
+	if input.Reserved(owner) {
+		return input.Invalid("owner", "%q is reserved for the server's own pages", owner)
 	}
 	return nil
 }
 
-// ValidateName checks a repository name (without the .git suffix).
+// ValidateName checks a repository name (without the .git suffix). It
+// returns a *input.ValidationError naming "name" whose Msg names the name
+// too.
 func ValidateName(name string) error {
 	switch {
 	case !namePattern.MatchString(name), strings.Contains(name, ".."):
-		return fmt.Errorf("%w: name %q must be 1-100 letters, digits, '_', '.' or '-', not starting with '.' or '-'", ErrInvalid, name)
+		return input.Invalid("name", "name %q must be 1-100 letters, digits, '_', '.' or '-', not starting with '.' or '-'", name)
 	case strings.HasSuffix(strings.ToLower(name), ".git"):
-		return fmt.Errorf("%w: name %q must not end in .git", ErrInvalid, name)
+		return input.Invalid("name", "name %q must not end in .git", name)
 	}
 	return nil
 }
@@ -227,7 +214,7 @@ func (d *Dir) prepare(owner, name string, opt CreateOptions) (path, branch strin
 		branch = DefaultBranch
 	}
 	if err := plumbing.NewBranchReferenceName(branch).Validate(); err != nil {
-		return "", "", fmt.Errorf("%w: default branch %q", ErrInvalid, branch)
+		return "", "", input.Invalid("defaultBranch", "%q is not a valid branch name", branch)
 	}
 	return path, branch, nil
 }
@@ -245,53 +232,6 @@ func (d *Dir) taken(owner, name string) (string, error) {
 		}
 	}
 	return "", nil
-}
-
-// Records keeps what depot knows of each repository beside its git data,
-// its Info; the store implements it.
-type Records interface {
-	// CreateRepoInfo records the new repository owner/name. It never
-	// replaces a record: when owner/name has one, names compared
-	// case-insensitively, it returns an error wrapping ErrExists.
-	CreateRepoInfo(ctx context.Context, owner, name string, info *Info) error
-	// DeleteRepoInfo forgets the record of owner/name, names compared
-	// case-insensitively; no record is not an error.
-	DeleteRepoInfo(ctx context.Context, owner, name string) error
-}
-
-// CreateWithRecord makes the repository owner/name, as Create does, and
-// records info for it: how the API and the CLI create repositories. A
-// name that another repository holds in any case, recorded or on disk, is
-// an error wrapping ErrExists. The record goes first, so that the store's
-// unique index decides between two creators of case variants at once; it
-// is removed again when the directory cannot be made.
-func (d *Dir) CreateWithRecord(ctx context.Context, recs Records, owner, name string, opt CreateOptions, info *Info) (*Repo, error) {
-	if _, _, err := d.prepare(owner, name, opt); err != nil {
-		return nil, err
-	}
-	if err := recs.CreateRepoInfo(ctx, owner, name, info); err != nil {
-		return nil, err
-	}
-	r, err := d.Create(owner, name, opt)
-	if err != nil {
-		if derr := recs.DeleteRepoInfo(context.WithoutCancel(ctx), owner, name); derr != nil {
-			err = errors.Join(err, derr)
-		}
-		return nil, err
-	}
-	return r, nil
-}
-
-// DeleteWithRecord removes the repository r, opened with Policy.Open or
-// Open, and its record. The record goes first: should the directory then
-// stay, it is served as a private repository placed by hand, whereas a
-// record left without its directory would refuse its name to a new
-// repository, and give its visibility to one placed there by hand.
-func (d *Dir) DeleteWithRecord(ctx context.Context, recs Records, r *Repo) error {
-	if err := recs.DeleteRepoInfo(ctx, r.Owner, r.Name); err != nil {
-		return err
-	}
-	return d.Delete(r)
 }
 
 // List returns the repositories of owner, or of every owner when owner is
@@ -363,9 +303,10 @@ func initBare(dir, branch string) error {
 	return nil
 }
 
-// Delete removes r from disk. It first renames the directory aside, so
-// that the repository disappears at once and whole, then removes it.
-func (d *Dir) Delete(r *Repo) error {
+// remove removes r from disk, for DeleteWithRecord. It first renames the
+// directory aside, so that the repository disappears at once and whole,
+// then removes it.
+func (d *Dir) remove(r *Repo) error {
 	p, err := d.path(r.Owner, r.Name)
 	if err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/depot/depot/auth/input"
 )
 
 func TestValidate(t *testing.T) {
@@ -37,8 +39,9 @@ func TestValidate(t *testing.T) {
 			if (err == nil) != tc.ok {
 				t.Fatalf("validate(%q, %q) = %v; want ok=%v", tc.owner, tc.repo, err, tc.ok)
 			}
-			if err != nil && !errors.Is(err, ErrInvalid) {
-				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			var ve *input.ValidationError
+			if err != nil && (!errors.As(err, &ve) || !errors.Is(err, input.ErrInvalid)) {
+				t.Fatalf("error %v is no *input.ValidationError", err)
 			}
 		})
 	}

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// Every authenticated request records a token use, and SPEC.md wants it
-// visible within 2 s. Writing each use would put a disk write on the hot
+// Every authenticated request records a token use, and docs/api.md
+// ("Authentication") promises it visible within a second. Writing each use would put a disk write on the hot
 // path and serialise requests on SQLite's write lock, so uses are kept in
 // memory, the latest per token, and written in one transaction every
 // flushInterval.

@@ -102,8 +102,9 @@ func TestRecordTokenUse(t *testing.T) {
 	})
 }
 
-// TestRecordTokenUseBackground checks that uses reach the database within
-// SPEC.md's 2 s without FlushTokenUse, and that recording 1,000 uses a
+// TestRecordTokenUseBackground checks that uses reach the database without
+// FlushTokenUse (docs/api.md promises a second; the test allows 2 s on a
+// busy machine), and that recording 1,000 uses a
 // second for 2 s neither blocks the caller nor loses the latest use.
 func TestRecordTokenUseBackground(t *testing.T) {
 	ctx := context.Background()

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/depot/depot/tokens/sqlite"
 )
 
 // benchUsers and benchTokens size the database every benchmark shares.
@@ -111,7 +113,7 @@ func seed(s *Store, users, tokens int) (secrets, ids []string, err error) {
 			h := hashSecret(secret)
 			u := r.IntN(users)
 			issued := now - int64(tokens-done-k)*1000
-			expire, lastAt, lastIP := int64(never), int64(never), ""
+			expire, lastAt, lastIP := int64(sqlite.Never), int64(sqlite.Never), ""
 			if r.IntN(3) > 0 {
 				expire = issued + r.Int64N(1e10)
 			}

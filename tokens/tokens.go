@@ -1,18 +1,19 @@
-// Package tokens owns depot's SQLite database of users and personal access
-// tokens: the schema and its migrations, password hashing, token secrets and
-// their hashes, and the coalesced recording of token use.
+// Package tokens owns users and their personal access tokens: what makes
+// them valid, their queries on depot's database (opened and migrated by
+// tokens/sqlite), password hashing, token secrets and their hashes, the
+// cached lookup and the coalesced recording of token use, and the
+// Verifier through which auth checks secrets.
 package tokens
 
 import (
 	"errors"
-	"fmt"
-	"net/netip"
-	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/depot/depot/repos"
+	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/input"
 )
 
 // Errors returned by the Store, wrapped with the operation that failed.
@@ -20,8 +21,9 @@ import (
 var (
 	// ErrNotFound means that the user or token does not exist.
 	ErrNotFound = errors.New("not found")
-	// ErrExists means that a user with the same global_key (compared
-	// case-insensitively) already exists.
+	// ErrExists means that a user or a project already holds the
+	// global_key, compared case-insensitively: the two share one
+	// namespace.
 	ErrExists = errors.New("already exists")
 	// ErrBadCredentials means a wrong password, an unknown user or an
 	// unknown token.
@@ -30,82 +32,40 @@ var (
 	// prefix, length, alphabet or checksum is wrong. It is detected without
 	// touching the database.
 	ErrMalformedToken = errors.New("malformed token")
-	// ErrInvalid is the class of every *ValidationError.
-	ErrInvalid = errors.New("invalid input")
 )
 
-// ValidationError reports bad input to the Store. Field is the JSON name of
-// the offending field, so that Error reads "global_key: required" and can be
-// shown to the client as it is.
-type ValidationError struct {
-	Field string
-	Msg   string
-}
-
-// Error returns "field: message".
-func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
-
-// Is reports whether target is ErrInvalid.
-func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
-
-func invalid(field, format string, args ...any) error {
-	return &ValidationError{Field: field, Msg: fmt.Sprintf(format, args...)}
-}
-
-// MaxDescription bounds the descriptions of tokens, projects and
-// repositories, and a project's display name, in bytes.
-const MaxDescription = 1000
-
-// CheckText returns a *ValidationError naming field when v, a line of free
-// text such as a description, is longer than max bytes or holds a control
-// character other than tab: CR, LF and NUL would forge lines in logs and
-// break the pages and lists that show it. Every such field of a token or a
-// project is checked here.
-func CheckText(field, v string, max int) error {
-	if len(v) > max {
-		return invalid(field, "longer than %d bytes", max)
-	}
-	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
-		return invalid(field, "contains control characters")
-	}
-	return nil
-}
+// invalid reports bad input: an *input.ValidationError, which names the
+// field and matches input.ErrInvalid.
+var invalid = input.Invalid
 
 // User is an account. GlobalKey is its login name and its namespace.
 type User struct {
 	ID        int64
-	GlobalKey string    // login name, ^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$
+	GlobalKey string    // login name and namespace: input.ValidNamespace
 	Name      string    // display name, defaults to GlobalKey
 	Email     string    // may be empty
 	Admin     bool      // site administrator
 	CreatedAt time.Time // millisecond precision
 }
 
-var globalKeyRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$`)
-
 // Limits on free text, generous but finite.
 const (
-	maxNameLen        = 100
-	maxEmailLen       = 254
-	maxAudienceLen    = 200
-	maxDescriptionLen = 1000
-	maxScopes         = 100
-	maxScopeLen       = 100
-	maxIPWhitelist    = 100
+	maxNameLen     = 100
+	maxEmailLen    = 254
+	maxScopes      = 100
+	maxScopeLen    = 100
+	maxIPWhitelist = 100
 )
 
-// ValidGlobalKey reports whether s may be a user's global_key.
-func ValidGlobalKey(s string) bool { return globalKeyRE.MatchString(s) }
-
-// Validate returns a *ValidationError naming the first field that is not
+// Validate returns a *input.ValidationError naming the first field that is not
 // acceptable, or nil.
 func (u *User) Validate() error {
 	switch {
 	case u.GlobalKey == "":
 		return invalid("global_key", "required")
-	case !ValidGlobalKey(u.GlobalKey):
+	case !input.ValidNamespace(u.GlobalKey):
 		return invalid("global_key", "must be 1 to 39 letters, digits, '_', '.' or '-', starting with a letter or digit")
-	case repos.Reserved(u.GlobalKey):
+	case input.Reserved(u.GlobalKey):
 		return invalid("global_key", "%q is reserved for the server's own pages", u.GlobalKey)
 	case !utf8.ValidString(u.Name) || utf8.RuneCountInString(u.Name) > maxNameLen:
 		return invalid("name", "must be valid text of at most %d characters", maxNameLen)
@@ -129,7 +89,7 @@ type Token struct {
 	Audience       string    // default "default"
 	Description    string    //
 	Scopes         []string  // order preserved, no duplicates
-	IPWhitelist    []string  // addresses and CIDR ranges as given; empty = anywhere
+	IPWhitelist    []string  // addresses and CIDR ranges, canonical (NormalizeIPWhitelist); empty = anywhere
 	NotBefore      time.Time // millisecond precision
 	ExpireTime     time.Time // zero = never expires
 	IssuedAt       time.Time //
@@ -150,10 +110,10 @@ func (t *Token) Validate() error {
 	if t.Audience == "" {
 		t.Audience = "default"
 	}
-	if !utf8.ValidString(t.Audience) || utf8.RuneCountInString(t.Audience) > maxAudienceLen {
-		return invalid("audience", "must be valid text of at most %d characters", maxAudienceLen)
+	if err := CheckAudience(t.Audience); err != nil {
+		return err
 	}
-	if err := validDescription(t.Description); err != nil {
+	if err := input.CheckDescription("description", t.Description); err != nil {
 		return err
 	}
 	if !t.ExpireTime.IsZero() && !t.NotBefore.IsZero() &&
@@ -165,7 +125,7 @@ func (t *Token) Validate() error {
 		return err
 	}
 	t.Scopes = scopes
-	ips, err := normalizeIPWhitelist(t.IPWhitelist)
+	ips, err := NormalizeIPWhitelist(t.IPWhitelist)
 	if err != nil {
 		return err
 	}
@@ -173,12 +133,12 @@ func (t *Token) Validate() error {
 	return nil
 }
 
-func validDescription(s string) error {
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxDescriptionLen {
-		return invalid("description", "must be valid text of at most %d characters", maxDescriptionLen)
-	}
-	return nil
-}
+// MaxAudience bounds a token's audience, in bytes.
+const MaxAudience = 255
+
+// CheckAudience returns a *input.ValidationError naming "audience" unless
+// a is a line of text of at most MaxAudience bytes (input.CheckText).
+func CheckAudience(a string) error { return input.CheckText("audience", a, MaxAudience) }
 
 // normalizeScopes returns scopes without duplicates, in their first order.
 func normalizeScopes(scopes []string) ([]string, error) {
@@ -199,20 +159,35 @@ func normalizeScopes(scopes []string) ([]string, error) {
 	return out, nil
 }
 
-// normalizeIPWhitelist checks that each entry is an address or a CIDR range
-// and keeps the text as given.
-func normalizeIPWhitelist(ips []string) ([]string, error) {
-	if len(ips) > maxIPWhitelist {
-		return nil, invalid("ipWhitelist", "at most %d entries", maxIPWhitelist)
+// MaxIPWhitelist bounds the entries of a token's ipWhitelist.
+const MaxIPWhitelist = 100
+
+// NormalizeIPWhitelist returns ips in canonical form, without duplicates,
+// in their first order. Each entry, trimmed of spaces, is read by
+// auth.ParseWhitelistEntry, the one reading that matching
+// (auth.AddressAllowed) and comparing (auth.WhitelistWithin) use, and
+// written back as an address (a v4-mapped one as IPv4) or as a masked
+// CIDR range. It returns a *input.ValidationError naming "ipWhitelist" for
+// more than MaxIPWhitelist entries or an entry that is neither an address
+// nor a range.
+func NormalizeIPWhitelist(ips []string) ([]string, error) {
+	if len(ips) > MaxIPWhitelist {
+		return nil, invalid("ipWhitelist", "more than %d entries", MaxIPWhitelist)
 	}
 	out := make([]string, 0, len(ips))
-	for _, s := range ips {
-		if _, err := netip.ParseAddr(s); err != nil {
-			if _, err := netip.ParsePrefix(s); err != nil {
-				return nil, invalid("ipWhitelist", "%q is neither an IP address nor a CIDR range", s)
-			}
+	for _, e := range ips {
+		e = strings.TrimSpace(e)
+		p, err := auth.ParseWhitelistEntry(e)
+		if err != nil {
+			return nil, invalid("ipWhitelist", "%q is not an IP address or CIDR range", e)
 		}
-		out = append(out, s)
+		canon := p.String()
+		if p.IsSingleIP() {
+			canon = p.Addr().String()
+		}
+		if !slices.Contains(out, canon) {
+			out = append(out, canon)
+		}
 	}
 	return out, nil
 }
@@ -233,8 +208,48 @@ const (
 	MaxPageSize     = 1000
 )
 
-// SortKeys are the values ListOptions.Sort accepts besides "".
-var SortKeys = []string{"username", "audience", "issuedAt", "expireTime", "lastAccessTime"}
+// sortKeys are the values ListOptions.Sort accepts besides "", in the
+// order messages list them, each with its column and the index that holds
+// the tokens in (column, seq) order.
+var sortKeys = []struct{ name, column, index string }{
+	{"username", "username", "tokens_username"},
+	{"audience", "audience", "tokens_audience"},
+	{"issuedAt", "issued_at", "tokens_issued_at"},
+	{"expireTime", "expire_time", "tokens_expire_time"},
+	{"lastAccessTime", "last_access_time", "tokens_last_access_time"},
+}
+
+// SortKeys returns the values ListOptions.Sort accepts besides "".
+func SortKeys() []string {
+	names := make([]string, len(sortKeys))
+	for i, k := range sortKeys {
+		names[i] = k.name
+	}
+	return names
+}
+
+// CheckSort returns a *input.ValidationError naming "sort" unless key is
+// "" (issue order) or one of SortKeys.
+func CheckSort(key string) error {
+	if _, _, ok := sortColumn(key); !ok {
+		return invalid("sort", "must be one of %s", strings.Join(SortKeys(), ", "))
+	}
+	return nil
+}
+
+// sortColumn returns the column and the index of the sort key, seq and no
+// index for "", and false for an unknown key.
+func sortColumn(key string) (column, index string, ok bool) {
+	if key == "" {
+		return "seq", "", true
+	}
+	for _, k := range sortKeys {
+		if k.name == key {
+			return k.column, k.index, true
+		}
+	}
+	return "", "", false
+}
 
 // TokenUpdate lists the fields UpdateToken changes; nil leaves a field as
 // it is.

@@ -2,36 +2,68 @@ package tokens
 
 import (
 	"errors"
-	"strings"
+	"fmt"
+	"slices"
 	"testing"
+
+	"github.com/depot/depot/auth/input"
 )
 
-func TestCheckText(t *testing.T) {
+// TestNormalizeIPWhitelist: a whitelist is read the one way that
+// matching reads it (auth.ParseWhitelistEntry) and kept in canonical
+// form, whoever stores it: the API, the CLI or a test.
+func TestNormalizeIPWhitelist(t *testing.T) {
+	hundred := make([]string, MaxIPWhitelist+1)
+	for i := range hundred {
+		hundred[i] = fmt.Sprintf("10.0.0.%d", i)
+	}
 	for _, tt := range []struct {
-		name, v string
-		ok      bool
+		name string
+		in   []string
+		want []string
+		msg  string // the *input.ValidationError's, when in is refused
 	}{
-		{"OK", "CI runner for the docs", true},
-		{"OKEmpty", "", true},
-		{"OKTab", "a\tb", true},
-		{"OKUnicode", "文档 — manuals", true},
-		{"OKLongest", strings.Repeat("x", 40), true},
-		{"ErrTooLong", strings.Repeat("x", 41), false},
-		{"ErrLF", "a\nb", false},
-		{"ErrCR", "a\rb", false},
-		{"ErrNUL", "a\x00b", false},
-		{"ErrEscape", "a\x1b[31mb", false},
-		{"ErrDEL", "a\x7fb", false},
+		{"Empty", nil, []string{}, ""},
+		{"Canonical", []string{"10.0.0.0/8", "2001:db8::1"}, []string{"10.0.0.0/8", "2001:db8::1"}, ""},
+		{"Trimmed", []string{" 127.0.0.1 "}, []string{"127.0.0.1"}, ""},
+		{"Masked", []string{"10.1.2.3/8"}, []string{"10.0.0.0/8"}, ""},
+		{"SingleRangeIsAddress", []string{"192.0.2.7/32"}, []string{"192.0.2.7"}, ""},
+		{"V4MappedAddressIsV4", []string{"::ffff:1.2.3.4"}, []string{"1.2.3.4"}, ""},
+		{"DuplicatesDropped", []string{"10.0.0.0/8", "10.9.9.9/8", "127.0.0.1", " 127.0.0.1"}, []string{"10.0.0.0/8", "127.0.0.1"}, ""},
+		{"Longest", hundred[:MaxIPWhitelist], hundred[:MaxIPWhitelist], ""},
+		{"ErrTooMany", hundred, nil, "ipWhitelist: more than 100 entries"},
+		{"ErrHost", []string{"example.com"}, nil, `ipWhitelist: "example.com" is not an IP address or CIDR range`},
+		{"ErrOctet", []string{"10.0.0.300"}, nil, `ipWhitelist: "10.0.0.300" is not an IP address or CIDR range`},
+		{"ErrPrefixLength", []string{"1.2.3.4/33"}, nil, `ipWhitelist: "1.2.3.4/33" is not an IP address or CIDR range`},
+		{"ErrZone", []string{"fe80::1%eth0"}, nil, `ipWhitelist: "fe80::1%eth0" is not an IP address or CIDR range`},
+		{"ErrBlank", []string{" "}, nil, `ipWhitelist: "" is not an IP address or CIDR range`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckText("description", tt.v, 40)
-			if (err == nil) != tt.ok {
-				t.Fatalf("CheckText(%q) = %v; want ok=%v", tt.v, err, tt.ok)
+			got, err := NormalizeIPWhitelist(tt.in)
+			if tt.msg != "" {
+				var ve *input.ValidationError
+				if !errors.As(err, &ve) || err.Error() != tt.msg {
+					t.Fatalf("NormalizeIPWhitelist(%q) = %v, %v; want the ValidationError %q", tt.in, got, err, tt.msg)
+				}
+				return
 			}
-			var ve *ValidationError
-			if err != nil && (!errors.As(err, &ve) || ve.Field != "description" || !errors.Is(err, ErrInvalid)) {
-				t.Fatalf("CheckText(%q) = %#v; want a ValidationError of field description", tt.v, err)
+			if err != nil || !slices.Equal(got, tt.want) || got == nil {
+				t.Fatalf("NormalizeIPWhitelist(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestCheckSort(t *testing.T) {
+	for _, key := range append([]string{""}, SortKeys()...) {
+		if err := CheckSort(key); err != nil {
+			t.Errorf("CheckSort(%q) = %v; want nil", key, err)
+		}
+	}
+	const want = "sort: must be one of username, audience, issuedAt, expireTime, lastAccessTime"
+	for _, key := range []string{"id", "seq", "Username", "issued_at"} {
+		if err := CheckSort(key); err == nil || err.Error() != want || !errors.Is(err, input.ErrInvalid) {
+			t.Errorf("CheckSort(%q) = %v; want %q", key, err, want)
+		}
 	}
 }

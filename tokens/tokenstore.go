@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/depot/depot/auth/input"
+	"github.com/depot/depot/tokens/sqlite"
 )
 
 const tokenColumns = `t.id, t.username, t.audience, t.description, t.scopes, t.ip_whitelist,
@@ -29,10 +32,10 @@ func scanToken(row interface{ Scan(...any) error }, extra ...any) (*Token, error
 	if err := json.Unmarshal(ips, &t.IPWhitelist); err != nil {
 		return nil, fmt.Errorf("token %s: ip_whitelist: %w", t.ID, err)
 	}
-	t.NotBefore = fromMilli(notBefore)
-	t.ExpireTime = fromMilli(expire)
-	t.IssuedAt = fromMilli(issued)
-	t.LastAccessTime = fromMilli(lastAccess)
+	t.NotBefore = sqlite.Time(notBefore)
+	t.ExpireTime = sqlite.Time(expire)
+	t.IssuedAt = sqlite.Time(issued)
+	t.LastAccessTime = sqlite.Time(lastAccess)
 	return &t, nil
 }
 
@@ -49,8 +52,8 @@ func jsonList(l []string) string {
 // is not kept and cannot be shown again. It sets t.ID, t.IssuedAt (now),
 // t.NotBefore (now, if zero), t.Enabled, t.Username to the owner's exact
 // global_key and t.Issuer to it if empty, and normalises the fields as
-// Token.Validate does. It returns a *ValidationError (ErrInvalid) for bad
-// fields and ErrNotFound if the user does not exist.
+// Token.Validate does. It returns a *input.ValidationError for bad
+// fields and an error wrapping ErrNotFound if the user does not exist.
 func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err error) {
 	now := s.nowMilli()
 	if t.NotBefore.IsZero() {
@@ -86,7 +89,7 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 			ip_whitelist, not_before, expire_time, issued_at, issuer, enabled)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 		id, owner.ID, owner.GlobalKey, hash[:], t.Audience, t.Description, jsonList(t.Scopes),
-		jsonList(t.IPWhitelist), t.NotBefore.UnixMilli(), toMilli(t.ExpireTime), now.UnixMilli(), t.Issuer)
+		jsonList(t.IPWhitelist), t.NotBefore.UnixMilli(), sqlite.Milli(t.ExpireTime), now.UnixMilli(), t.Issuer)
 	if err != nil {
 		return "", fmt.Errorf("tokens: create token for %q: %w", t.Username, err)
 	}
@@ -96,14 +99,14 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 	t.ID = id
 	t.Username = owner.GlobalKey
 	t.IssuedAt = now
-	t.NotBefore = fromMilli(t.NotBefore.UnixMilli())
-	t.ExpireTime = fromMilli(toMilli(t.ExpireTime))
+	t.NotBefore = sqlite.Time(t.NotBefore.UnixMilli())
+	t.ExpireTime = sqlite.Time(sqlite.Milli(t.ExpireTime))
 	t.Enabled = true
-	t.LastAccessIP, t.LastAccessTime = "", fromMilli(never)
+	t.LastAccessIP, t.LastAccessTime = "", sqlite.Time(sqlite.Never)
 	return secret, nil
 }
 
-// Token returns the token id, or ErrNotFound.
+// Token returns the token id, or an error wrapping ErrNotFound.
 func (s *Store) Token(ctx context.Context, id string) (*Token, error) {
 	t, err := scanToken(s.tokenStmt.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -115,7 +118,7 @@ func (s *Store) Token(ctx context.Context, id string) (*Token, error) {
 	return t, nil
 }
 
-func tokenByID(ctx context.Context, q querier, id string) (*Token, error) {
+func tokenByID(ctx context.Context, q sqlite.Querier, id string) (*Token, error) {
 	t, err := scanToken(q.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens t WHERE t.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -124,8 +127,9 @@ func tokenByID(ctx context.Context, q querier, id string) (*Token, error) {
 }
 
 // LookupToken authenticates a secret: it returns the token and its owner.
-// It returns ErrMalformedToken, without a database query, if secret is not
-// a well-formed depot token, and ErrBadCredentials if no token has it. It
+// It returns an error wrapping ErrMalformedToken, without a database
+// query, if secret is not a well-formed depot token, and one wrapping
+// ErrBadCredentials if no token has it. It
 // does not check status, validity times or the IP whitelist; the caller
 // does, with what it returns. Answers are cached only while the database
 // is unchanged (see lookupCache), so a change made by any process applies
@@ -156,15 +160,15 @@ func (s *Store) LookupToken(ctx context.Context, secret string) (*Token, *User, 
 	if subtle.ConstantTimeCompare(stored, hash[:]) != 1 {
 		return nil, nil, fmt.Errorf("tokens: lookup token: %w", ErrBadCredentials)
 	}
-	u.CreatedAt = fromMilli(created)
+	u.CreatedAt = sqlite.Time(created)
 	if cacheable {
 		s.cache.put(hash, t, &u, gen, stamp, now)
 	}
 	return t, &u, nil
 }
 
-// SetTokenEnabled enables or disables the token id. It returns ErrNotFound
-// for an unknown id.
+// SetTokenEnabled enables or disables the token id. It returns an error
+// wrapping ErrNotFound for an unknown id.
 func (s *Store) SetTokenEnabled(ctx context.Context, id string, enabled bool) error {
 	defer s.cache.invalidate() // after the commit: see lookupCache
 	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET enabled = ? WHERE id = ?`, enabled, id)
@@ -178,8 +182,8 @@ func (s *Store) SetTokenEnabled(ctx context.Context, id string, enabled bool) er
 }
 
 // UpdateToken changes the fields of id that u sets and returns the token as
-// it now is. It returns ErrNotFound for an unknown id and a *ValidationError
-// for bad fields.
+// it now is. It returns an error wrapping ErrNotFound for an unknown id
+// and a *input.ValidationError for bad fields.
 func (s *Store) UpdateToken(ctx context.Context, id string, u TokenUpdate) (*Token, error) {
 	defer s.cache.invalidate() // after the commit: see lookupCache
 	t, err := s.updateToken(ctx, id, u)
@@ -200,7 +204,7 @@ func (s *Store) updateToken(ctx context.Context, id string, u TokenUpdate) (*Tok
 		return nil, err
 	}
 	if u.Description != nil {
-		if err := validDescription(*u.Description); err != nil {
+		if err := input.CheckDescription("description", *u.Description); err != nil {
 			return nil, err
 		}
 		t.Description = *u.Description
@@ -211,7 +215,7 @@ func (s *Store) updateToken(ctx context.Context, id string, u TokenUpdate) (*Tok
 		}
 	}
 	if u.IPWhitelist != nil {
-		if t.IPWhitelist, err = normalizeIPWhitelist(*u.IPWhitelist); err != nil {
+		if t.IPWhitelist, err = NormalizeIPWhitelist(*u.IPWhitelist); err != nil {
 			return nil, err
 		}
 	}
@@ -224,7 +228,8 @@ func (s *Store) updateToken(ctx context.Context, id string, u TokenUpdate) (*Tok
 }
 
 // RegenerateToken gives the token id a new secret and returns it; the old
-// secret stops working at once. It returns ErrNotFound for an unknown id.
+// secret stops working at once. It returns an error wrapping ErrNotFound
+// for an unknown id.
 func (s *Store) RegenerateToken(ctx context.Context, id string) (secret string, err error) {
 	defer s.cache.invalidate() // after the commit: see lookupCache
 	secret, err = NewSecret()
@@ -242,7 +247,8 @@ func (s *Store) RegenerateToken(ctx context.Context, id string) (secret string, 
 	return secret, nil
 }
 
-// DeleteToken deletes the token id. It returns ErrNotFound for an unknown id.
+// DeleteToken deletes the token id. It returns an error wrapping
+// ErrNotFound for an unknown id.
 func (s *Store) DeleteToken(ctx context.Context, id string) error {
 	defer s.cache.invalidate() // after the commit: see lookupCache
 	res, err := s.db.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, id)
@@ -256,7 +262,8 @@ func (s *Store) DeleteToken(ctx context.Context, id string) error {
 }
 
 // DeleteUserTokens deletes every token of the user username and returns how
-// many there were. It returns ErrNotFound if the user does not exist.
+// many there were. It returns an error wrapping ErrNotFound if the user
+// does not exist.
 func (s *Store) DeleteUserTokens(ctx context.Context, username string) (int, error) {
 	defer s.cache.invalidate() // after the commit: see lookupCache
 	n, err := s.deleteUserTokens(ctx, username)
@@ -287,29 +294,6 @@ func (s *Store) deleteUserTokens(ctx context.Context, username string) (int, err
 	return int(n), tx.Commit()
 }
 
-// mustAffect returns ErrNotFound if res changed no row.
-func mustAffect(res sql.Result) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return ErrNotFound
-	}
-	return nil
-}
-
-// sortKeys maps ListOptions.Sort to its column and the index that holds the
-// tokens in (column, seq) order.
-var sortKeys = map[string]struct{ column, index string }{
-	"":               {"seq", ""},
-	"username":       {"username", "tokens_username"},
-	"audience":       {"audience", "tokens_audience"},
-	"issuedAt":       {"issued_at", "tokens_issued_at"},
-	"expireTime":     {"expire_time", "tokens_expire_time"},
-	"lastAccessTime": {"last_access_time", "tokens_last_access_time"},
-}
-
 // walkSortIndex reports whether a filtered list should walk the sort key's
 // index, skipping the tokens that do not match, rather than read the
 // matches through the username index and sort them. SQLite cannot know how
@@ -325,7 +309,7 @@ func walkSortIndex(matched, all, end int) bool {
 // opt.PageNo of them. A page beyond the end is empty. Ties in the sort key
 // are broken by issue order, so pages never overlap or skip. Tokens never
 // used, or without expiry, sort as if at time -1. It returns a
-// *ValidationError for an unknown sort key or a page size above
+// *input.ValidationError for an unknown sort key or a page size above
 // MaxPageSize.
 func (s *Store) ListTokens(ctx context.Context, opt ListOptions) (total int, page []*Token, err error) {
 	total, page, err = s.listTokens(ctx, opt)
@@ -336,10 +320,10 @@ func (s *Store) ListTokens(ctx context.Context, opt ListOptions) (total int, pag
 }
 
 func (s *Store) listTokens(ctx context.Context, opt ListOptions) (int, []*Token, error) {
-	key, ok := sortKeys[opt.Sort]
+	column, index, ok := sortColumn(opt.Sort)
 	switch {
 	case !ok:
-		return 0, nil, invalid("sort", "must be one of %s", strings.Join(SortKeys, ", "))
+		return 0, nil, CheckSort(opt.Sort)
 	case opt.PageNo < 0:
 		return 0, nil, invalid("pageNo", "must be at least 1")
 	case opt.PageSize < 0 || opt.PageSize > MaxPageSize:
@@ -393,8 +377,8 @@ func (s *Store) listTokens(ctx context.Context, opt ListOptions) (int, []*Token,
 	if opt.Desc && opt.Sort != "" {
 		dir = " DESC"
 	}
-	order := " ORDER BY t." + key.column + dir
-	if key.column != "seq" {
+	order := " ORDER BY t." + column + dir
+	if column != "seq" {
 		order += ", t.seq" + dir
 	}
 	from := " FROM tokens t"
@@ -403,10 +387,10 @@ func (s *Store) listTokens(ctx context.Context, opt ListOptions) (int, []*Token,
 		// The planner walks the sort index (or the table) by itself.
 	case !s.walkSortIndex(total, all, offset+pageSize):
 		from += " INDEXED BY tokens_username"
-	case key.index == "":
+	case index == "":
 		from += " NOT INDEXED"
 	default:
-		from += " INDEXED BY " + key.index
+		from += " INDEXED BY " + index
 	}
 	q := `SELECT ` + tokenColumns + from + cond + order + ` LIMIT ? OFFSET ?`
 	rows, err := s.db.QueryContext(ctx, q, append(args, pageSize, offset)...)

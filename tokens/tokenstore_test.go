@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/depot/depot/auth/input"
 )
 
 func TestCreateToken(t *testing.T) {
@@ -55,16 +57,41 @@ func TestCreateToken(t *testing.T) {
 		in:   Token{Username: "nobody"},
 		err:  ErrNotFound,
 	}, {
-		name: "ErrUsernameRequired", in: Token{}, err: ErrInvalid, field: "username",
+		name: "ErrUsernameRequired", in: Token{}, err: input.ErrInvalid, field: "username",
 	}, {
 		name: "ErrExpireBeforeNotBefore", in: Token{Username: "Tester", NotBefore: later, ExpireTime: later},
-		err: ErrInvalid, field: "expireTime",
+		err: input.ErrInvalid, field: "expireTime",
+	}, {
+		name: "OKIPWhitelistCanonical", in: Token{Username: "Tester", IPWhitelist: []string{" 10.1.2.3/8", "::ffff:192.0.2.1", "10.0.0.0/8"}},
+		want: Token{Username: "Tester", Audience: "default", Scopes: []string{}, IPWhitelist: []string{"10.0.0.0/8", "192.0.2.1"},
+			NotBefore: epoch, IssuedAt: epoch, Issuer: "Tester", Enabled: true},
 	}, {
 		name: "ErrIPWhitelist", in: Token{Username: "Tester", IPWhitelist: []string{"10.0.0.300"}},
-		err: ErrInvalid, field: "ipWhitelist",
+		err: input.ErrInvalid, field: "ipWhitelist",
+	}, {
+		name: "ErrIPWhitelistZone", in: Token{Username: "Tester", IPWhitelist: []string{"fe80::1%eth0"}},
+		err: input.ErrInvalid, field: "ipWhitelist",
 	}, {
 		name: "ErrScope", in: Token{Username: "Tester", Scopes: []string{"has space"}},
-		err: ErrInvalid, field: "scopes",
+		err: input.ErrInvalid, field: "scopes",
+	}, {
+		// Audiences and descriptions are counted in bytes, as the API
+		// counts them, and refuse control characters there too.
+		name: "OKLongestAudience", in: Token{Username: "Tester", Audience: strings.Repeat("a", MaxAudience)},
+		want: Token{Username: "Tester", Audience: strings.Repeat("a", MaxAudience), Scopes: []string{}, IPWhitelist: []string{},
+			NotBefore: epoch, IssuedAt: epoch, Issuer: "Tester", Enabled: true},
+	}, {
+		name: "ErrAudienceTooLong", in: Token{Username: "Tester", Audience: strings.Repeat("é", 128)},
+		err: input.ErrInvalid, field: "audience",
+	}, {
+		name: "ErrAudienceControl", in: Token{Username: "Tester", Audience: "a\nb"},
+		err: input.ErrInvalid, field: "audience",
+	}, {
+		name: "ErrDescriptionTooLongInBytes", in: Token{Username: "Tester", Description: strings.Repeat("é", 501)},
+		err: input.ErrInvalid, field: "description",
+	}, {
+		name: "ErrDescriptionControl", in: Token{Username: "Tester", Description: "a\x00b"},
+		err: input.ErrInvalid, field: "description",
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := tt.in
@@ -73,7 +100,7 @@ func TestCreateToken(t *testing.T) {
 				t.Fatalf("CreateToken(%+v) = %v; want %v", tt.in, err, tt.err)
 			}
 			if tt.field != "" {
-				var ve *ValidationError
+				var ve *input.ValidationError
 				if !errors.As(err, &ve) || ve.Field != tt.field {
 					t.Errorf("CreateToken = %v; want a ValidationError of field %s", err, tt.field)
 				}
@@ -262,7 +289,9 @@ func TestUpdateToken(t *testing.T) {
 		{"IPWhitelistEmpty", TokenUpdate{IPWhitelist: list()}, func(t *Token) bool {
 			return t.IPWhitelist != nil && len(t.IPWhitelist) == 0 && len(t.Scopes) == 2
 		}, nil},
-		{"ErrIPWhitelist", TokenUpdate{Description: str("lost"), IPWhitelist: list("nope")}, nil, ErrInvalid},
+		{"ErrIPWhitelist", TokenUpdate{Description: str("lost"), IPWhitelist: list("nope")}, nil, input.ErrInvalid},
+		{"ErrDescriptionControl", TokenUpdate{Description: str("lost\n")}, nil, input.ErrInvalid},
+		{"ErrDescriptionTooLongInBytes", TokenUpdate{Description: str(strings.Repeat("é", 501))}, nil, input.ErrInvalid},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := s.UpdateToken(ctx, tok.ID, tt.u)
@@ -505,7 +534,7 @@ func TestListTokensOrder(t *testing.T) {
 	ctx := context.Background()
 
 	var opts []ListOptions
-	for _, sortBy := range append([]string{""}, SortKeys...) {
+	for _, sortBy := range append([]string{""}, SortKeys()...) {
 		for _, desc := range []bool{false, true} {
 			for _, f := range []ListOptions{{}, {Prefix: "a"}, {Prefix: "a_"}, {Prefix: "ali"}, {Username: "bob"}, {Username: "alice", Prefix: "al"}} {
 				f.Sort, f.Desc, f.PageSize = sortBy, desc, MaxPageSize
@@ -604,9 +633,9 @@ func TestListTokensPaging(t *testing.T) {
 		{"BeyondTheEnd", ListOptions{PageNo: 100, PageSize: 10}, len(all), 0, nil},
 		{"FarBeyondTheEnd", ListOptions{PageNo: math.MaxInt, PageSize: 1000}, len(all), 0, nil},
 		{"NoMatch", ListOptions{Prefix: "zzz"}, 0, 0, nil},
-		{"ErrSort", ListOptions{Sort: "id"}, 0, 0, ErrInvalid},
-		{"ErrPageSize", ListOptions{PageSize: 1001}, 0, 0, ErrInvalid},
-		{"ErrPageNo", ListOptions{PageNo: -1}, 0, 0, ErrInvalid},
+		{"ErrSort", ListOptions{Sort: "id"}, 0, 0, input.ErrInvalid},
+		{"ErrPageSize", ListOptions{PageSize: 1001}, 0, 0, input.ErrInvalid},
+		{"ErrPageNo", ListOptions{PageNo: -1}, 0, 0, input.ErrInvalid},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			total, page, err := s.ListTokens(ctx, tt.opt)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/depot/depot/tokens/sqlite"
 )
 
 const userColumns = `u.id, u.global_key, u.name, u.email, u.admin, u.created_at`
@@ -18,14 +20,15 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	if err := row.Scan(&u.ID, &u.GlobalKey, &u.Name, &u.Email, &u.Admin, &created); err != nil {
 		return nil, err
 	}
-	u.CreatedAt = fromMilli(created)
+	u.CreatedAt = sqlite.Time(created)
 	return &u, nil
 }
 
 // CreateUser adds u with a bcrypt hash of password and sets u.ID and
 // u.CreatedAt; u.Name defaults to u.GlobalKey. It returns a
-// *ValidationError (ErrInvalid) for bad fields or password, and ErrExists if
-// the global_key is taken, compared case-insensitively.
+// *input.ValidationError for bad fields or password, and an error wrapping
+// ErrExists if the global_key is taken by a user or a project, compared
+// case-insensitively.
 func (s *Store) CreateUser(ctx context.Context, u *User, password string) error {
 	if u.Name == "" {
 		u.Name = u.GlobalKey
@@ -42,7 +45,7 @@ func (s *Store) CreateUser(ctx context.Context, u *User, password string) error 
 		INSERT INTO users (global_key, name, email, password_hash, admin, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 		u.GlobalKey, u.Name, u.Email, hash, u.Admin, created.UnixMilli()).Scan(&u.ID)
-	if isUniqueViolation(err) {
+	if sqlite.IsUniqueViolation(err) {
 		return fmt.Errorf("tokens: create user %s: %w", u.GlobalKey, ErrExists)
 	}
 	if err != nil {
@@ -64,7 +67,7 @@ func (s *Store) hashPassword(password string) ([]byte, error) {
 }
 
 // UserByName returns the user whose global_key is globalKey, compared
-// case-insensitively, or ErrNotFound.
+// case-insensitively, or an error wrapping ErrNotFound.
 func (s *Store) UserByName(ctx context.Context, globalKey string) (*User, error) {
 	u, err := userByName(ctx, s.db, globalKey)
 	if err != nil {
@@ -73,7 +76,7 @@ func (s *Store) UserByName(ctx context.Context, globalKey string) (*User, error)
 	return u, nil
 }
 
-func userByName(ctx context.Context, q querier, globalKey string) (*User, error) {
+func userByName(ctx context.Context, q sqlite.Querier, globalKey string) (*User, error) {
 	u, err := scanUser(q.QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users u WHERE u.global_key = ?`, globalKey))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -112,9 +115,9 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// SetPassword replaces the password of the user globalKey. It returns
-// ErrNotFound for an unknown user and a *ValidationError for an empty or
-// over-long password.
+// SetPassword replaces the password of the user globalKey. It returns an
+// error wrapping ErrNotFound for an unknown user and a
+// *input.ValidationError for an empty or over-long password.
 func (s *Store) SetPassword(ctx context.Context, globalKey, password string) error {
 	defer s.cache.invalidate() // after the commit: see lookupCache
 	hash, err := s.hashPassword(password)
@@ -123,17 +126,18 @@ func (s *Store) SetPassword(ctx context.Context, globalKey, password string) err
 	}
 	res, err := s.db.ExecContext(ctx,
 		`UPDATE users SET password_hash = ? WHERE global_key = ?`, hash, globalKey)
+	if err == nil {
+		err = mustAffect(res)
+	}
 	if err != nil {
 		return fmt.Errorf("tokens: set password of %q: %w", globalKey, err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return fmt.Errorf("tokens: set password of %q: %w", globalKey, cmpErr(err, ErrNotFound))
 	}
 	return nil
 }
 
-// VerifyPassword returns the user globalKey if password is theirs, and
-// ErrBadCredentials for a wrong password or an unknown user alike. An
+// VerifyPassword returns the user globalKey if password is theirs, and an
+// error wrapping ErrBadCredentials for a wrong password or an unknown user
+// alike. An
 // unknown user costs a bcrypt comparison too, so that the answer's timing
 // does not reveal which users exist.
 func (s *Store) VerifyPassword(ctx context.Context, globalKey, password string) (*User, error) {
@@ -143,7 +147,7 @@ func (s *Store) VerifyPassword(ctx context.Context, globalKey, password string) 
 	err := s.db.QueryRowContext(ctx,
 		`SELECT `+userColumns+`, u.password_hash FROM users u WHERE u.global_key = ?`, globalKey).
 		Scan(&u.ID, &u.GlobalKey, &u.Name, &u.Email, &u.Admin, &created, &hash)
-	u.CreatedAt = fromMilli(created)
+	u.CreatedAt = sqlite.Time(created)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		bcrypt.CompareHashAndPassword(s.dummy(), []byte(password))
@@ -168,14 +172,6 @@ func (s *Store) dummy() []byte {
 		s.dummyHash = h
 	})
 	return s.dummyHash
-}
-
-// cmpErr returns err if it is not nil, else fallback.
-func cmpErr(err, fallback error) error {
-	if err != nil {
-		return err
-	}
-	return fallback
 }
 
 // SetPasswordCost sets the bcrypt cost of passwords hashed from now on

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/depot/depot/auth/input"
 )
 
 func TestCreateUser(t *testing.T) {
@@ -25,20 +27,21 @@ func TestCreateUser(t *testing.T) {
 		{name: "OKLongest", user: User{GlobalKey: strings.Repeat("a", 39)}, password: "pw"},
 		{name: "ErrExists", user: User{GlobalKey: "tester"}, password: "pw", want: ErrExists},
 		{name: "ErrExistsOtherCase", user: User{GlobalKey: "Tester"}, password: "pw", want: ErrExists},
-		{name: "ErrGlobalKeyRequired", user: User{}, password: "pw", want: ErrInvalid, field: "global_key"},
-		{name: "ErrGlobalKeyTooLong", user: User{GlobalKey: strings.Repeat("a", 40)}, password: "pw", want: ErrInvalid, field: "global_key"},
-		{name: "ErrGlobalKeyLeadingDash", user: User{GlobalKey: "-tester"}, password: "pw", want: ErrInvalid, field: "global_key"},
-		{name: "ErrGlobalKeyLeadingDot", user: User{GlobalKey: ".tester"}, password: "pw", want: ErrInvalid, field: "global_key"},
-		{name: "ErrGlobalKeySpace", user: User{GlobalKey: "te ster"}, password: "pw", want: ErrInvalid, field: "global_key"},
-		{name: "ErrGlobalKeySlash", user: User{GlobalKey: "te/ster"}, password: "pw", want: ErrInvalid, field: "global_key"},
-		{name: "ErrGlobalKeyPercent", user: User{GlobalKey: "te%ster"}, password: "pw", want: ErrInvalid, field: "global_key"},
-		{name: "ErrGlobalKeyNonASCII", user: User{GlobalKey: "tëster"}, password: "pw", want: ErrInvalid, field: "global_key"},
-		{name: "ErrGlobalKeyReserved", user: User{GlobalKey: "api"}, password: "pw", want: ErrInvalid, field: "global_key"},
-		{name: "ErrGlobalKeyReservedOtherCase", user: User{GlobalKey: "Login"}, password: "pw", want: ErrInvalid, field: "global_key"},
-		{name: "ErrEmail", user: User{GlobalKey: "bob", Email: "bob"}, password: "pw", want: ErrInvalid, field: "email"},
-		{name: "ErrNameTooLong", user: User{GlobalKey: "bob", Name: strings.Repeat("n", 101)}, password: "pw", want: ErrInvalid, field: "name"},
-		{name: "ErrPasswordRequired", user: User{GlobalKey: "bob"}, want: ErrInvalid, field: "password"},
-		{name: "ErrPasswordTooLong", user: User{GlobalKey: "bob"}, password: strings.Repeat("p", 73), want: ErrInvalid, field: "password"},
+		{name: "ErrGlobalKeyRequired", user: User{}, password: "pw", want: input.ErrInvalid, field: "global_key"},
+		{name: "ErrGlobalKeyTooLong", user: User{GlobalKey: strings.Repeat("a", 40)}, password: "pw", want: input.ErrInvalid, field: "global_key"},
+		{name: "ErrGlobalKeyLeadingDash", user: User{GlobalKey: "-tester"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
+		{name: "ErrGlobalKeyLeadingDot", user: User{GlobalKey: ".tester"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
+		{name: "ErrGlobalKeySpace", user: User{GlobalKey: "te ster"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
+		{name: "ErrGlobalKeySlash", user: User{GlobalKey: "te/ster"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
+		{name: "ErrGlobalKeyPercent", user: User{GlobalKey: "te%ster"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
+		{name: "ErrGlobalKeyNonASCII", user: User{GlobalKey: "tëster"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
+		{name: "ErrGlobalKeyDotDot", user: User{GlobalKey: "a..b"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
+		{name: "ErrGlobalKeyReserved", user: User{GlobalKey: "api"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
+		{name: "ErrGlobalKeyReservedOtherCase", user: User{GlobalKey: "Login"}, password: "pw", want: input.ErrInvalid, field: "global_key"},
+		{name: "ErrEmail", user: User{GlobalKey: "bob", Email: "bob"}, password: "pw", want: input.ErrInvalid, field: "email"},
+		{name: "ErrNameTooLong", user: User{GlobalKey: "bob", Name: strings.Repeat("n", 101)}, password: "pw", want: input.ErrInvalid, field: "name"},
+		{name: "ErrPasswordRequired", user: User{GlobalKey: "bob"}, want: input.ErrInvalid, field: "password"},
+		{name: "ErrPasswordTooLong", user: User{GlobalKey: "bob"}, password: strings.Repeat("p", 73), want: input.ErrInvalid, field: "password"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			u := tt.user
@@ -47,7 +50,7 @@ func TestCreateUser(t *testing.T) {
 				t.Fatalf("CreateUser(%+v) = %v; want %v", tt.user, err, tt.want)
 			}
 			if tt.field != "" {
-				var ve *ValidationError
+				var ve *input.ValidationError
 				if !errors.As(err, &ve) || ve.Field != tt.field {
 					t.Errorf("CreateUser(%+v) = %v; want a ValidationError of field %s", tt.user, err, tt.field)
 				}
@@ -168,7 +171,7 @@ func TestPasswords(t *testing.T) {
 		}
 	})
 	t.Run("SetPasswordErrInvalid", func(t *testing.T) {
-		if err := s.SetPassword(ctx, "tester", ""); !errors.Is(err, ErrInvalid) {
+		if err := s.SetPassword(ctx, "tester", ""); !errors.Is(err, input.ErrInvalid) {
 			t.Errorf("SetPassword(empty) = %v; want ErrInvalid", err)
 		}
 	})

@@ -2,7 +2,9 @@
 // {"code": N, "msg": "..."}: one Error type with a small Kind enum that maps
 // one-to-one to an HTTP status, and one Write function that every handler
 // sends its failures through. The client sees only Msg; the cause goes to
-// the log, with the request id, and only for internal errors.
+// the log, with the request id, and only for internal errors. Bad input
+// that a domain reports as an *input.ValidationError is a 400 here, the
+// one place that maps it.
 package apierr
 
 import (
@@ -15,6 +17,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/depot/depot/auth/input"
 )
 
 // Kind classifies an error; each kind has one HTTP status.
@@ -80,13 +84,28 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// KindOf returns the kind of the first *Error in err's chain, or Internal.
+// KindOf returns the kind of the first *Error in err's chain; Invalid when
+// the chain holds an *input.ValidationError instead; else Internal.
 func KindOf(err error) Kind {
-	var e *Error
-	if errors.As(err, &e) {
+	if e := asError(err); e != nil {
 		return e.Kind
 	}
 	return Internal
+}
+
+// asError returns the first *Error in err's chain or, failing that, an
+// Invalid one carrying the text of its *input.ValidationError, which
+// names the field; nil when there is neither.
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var ve *input.ValidationError
+	if errors.As(err, &ve) {
+		return &Error{Kind: Invalid, Msg: ve.Error(), Err: err}
+	}
+	return nil
 }
 
 type requestIDKey struct{}
@@ -108,13 +127,14 @@ type body struct {
 	Msg  string `json:"msg"`
 }
 
-// Write sends err to the client as JSON with the status of its kind. An
-// error that is not an *Error, or is Internal, is logged with the request id
-// and shown to the client only as a generic sentence. 401 answers carry
-// WWW-Authenticate so that clients such as git ask for credentials.
+// Write sends err to the client as JSON with the status of its kind; an
+// *input.ValidationError is Invalid, with its own text. An error that is
+// neither, or is Internal, is logged with the request id and shown to the
+// client only as a generic sentence. 401 answers carry WWW-Authenticate so
+// that clients such as git ask for credentials.
 func Write(w http.ResponseWriter, r *http.Request, log logrus.FieldLogger, err error) {
-	var e *Error
-	if !errors.As(err, &e) {
+	e := asError(err)
+	if e == nil {
 		e = &Error{Kind: Internal, Err: err}
 	}
 	if e.Kind == Internal {

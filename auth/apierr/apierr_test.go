@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/depot/depot/auth/input"
 )
 
 func TestWrite(t *testing.T) {
@@ -35,6 +37,8 @@ func TestWrite(t *testing.T) {
 		{"TooManyShortWait", &Error{Kind: TooManyRequests, Msg: "slow down", RetryAfter: time.Millisecond}, 429, "slow down", "Retry-After", "1", false, ""},
 		{"PlainErrorIsInternal", fmt.Errorf("open /var/lib/depot/depot.db: disk I/O error"), 500, "request id req-1", "", "", true, "/var/lib"},
 		{"WrappedInternal", Wrap(Internal, errors.New("secret detail"), "ignored"), 500, "internal server error", "", "", true, "secret detail"},
+		{"ValidationError", fmt.Errorf("tokens: create token: %w", input.Invalid("audience", "longer than 255 bytes")), 400, "audience: longer than 255 bytes", "", "", false, "tokens:"},
+		{"ErrorBeforeValidationError", Wrap(Invalid, input.Invalid("name", "x"), "name: required"), 400, "name: required", "", "", false, "name: x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logBuf bytes.Buffer

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/git/gc"
 	"github.com/depot/depot/tokens"
@@ -70,8 +71,8 @@ func runUserAdd(e *env, args []string) error {
 		u.Name = u.GlobalKey
 	}
 	if err := d.store.CreateUser(context.Background(), u, password); err != nil {
-		if errors.Is(err, tokens.ErrInvalid) {
-			return usagef("%v", err)
+		if errors.Is(err, input.ErrInvalid) {
+			return invalidUsage(err)
 		}
 		return err
 	}
@@ -159,8 +160,8 @@ func runTokenCreate(e *env, args []string) error {
 	switch {
 	case errors.Is(err, tokens.ErrNotFound):
 		return fmt.Errorf("no such user %q", *f.user)
-	case errors.Is(err, tokens.ErrInvalid):
-		return usagef("%v", err)
+	case errors.Is(err, input.ErrInvalid):
+		return invalidUsage(err)
 	case err != nil:
 		return err
 	}
@@ -228,12 +229,12 @@ func runRepoCreate(e *env, args []string) error {
 	}
 	for _, err := range []error{repos.ValidateOwner(owner), repos.ValidateName(name)} {
 		if err != nil {
-			return usagef("%v", err)
+			return invalidName(err)
 		}
 	}
 	ctx := context.Background()
-	_, owner, err = d.store.Namespace(ctx, owner)
-	if errors.Is(err, tokens.ErrNotFound) {
+	_, owner, err = d.projects.Namespace(ctx, owner)
+	if errors.Is(err, repos.ErrNotFound) {
 		return fmt.Errorf("no user or project named %q", strings.Split(pos[0], "/")[0])
 	}
 	if err != nil {
@@ -243,10 +244,10 @@ func runRepoCreate(e *env, args []string) error {
 	if *f.public {
 		info.Visibility = repos.Public
 	}
-	r, err := d.repos.CreateWithRecord(ctx, d.store, owner, name, repos.CreateOptions{}, info)
+	r, err := d.repos.CreateWithRecord(ctx, d.projects, owner, name, repos.CreateOptions{}, info)
 	switch {
-	case errors.Is(err, repos.ErrInvalid):
-		return usagef("%v", err)
+	case errors.Is(err, input.ErrInvalid):
+		return invalidUsage(err)
 	case errors.Is(err, repos.ErrExists):
 		return fmt.Errorf("repository %s/%s already exists (repository names ignore case)", owner, name)
 	case err != nil:
@@ -279,13 +280,13 @@ func runProjectCreate(e *env, args []string) error {
 		return usagef("--owner is required")
 	}
 	p := &repos.Project{Name: pos[0], DisplayName: *f.displayName, Description: *f.description}
-	err = d.store.CreateProject(context.Background(), p, *f.owner)
+	err = d.projects.CreateProject(context.Background(), p, *f.owner)
 	switch {
-	case errors.Is(err, tokens.ErrInvalid):
-		return usagef("%v", err)
-	case errors.Is(err, tokens.ErrExists):
+	case errors.Is(err, input.ErrInvalid):
+		return invalidUsage(err)
+	case errors.Is(err, repos.ErrExists):
 		return fmt.Errorf("the name %q is taken by a user or project", p.Name)
-	case errors.Is(err, tokens.ErrNotFound):
+	case errors.Is(err, repos.ErrNotFound):
 		return fmt.Errorf("no such user %q", *f.owner)
 	case err != nil:
 		return err
@@ -300,7 +301,7 @@ func runProjectList(e *env, args []string) error {
 		return err
 	}
 	defer d.close()
-	list, err := d.store.ListProjects(context.Background(), "")
+	list, err := d.projects.ListProjects(context.Background(), "")
 	if err != nil {
 		return err
 	}
@@ -324,7 +325,7 @@ func runMemberAdd(e *env, args []string) error {
 	if err != nil {
 		return usagef("--role must be owner, admin, developer or viewer")
 	}
-	return memberError(d.store.SetMember(context.Background(), pos[0], pos[1], role), e, fmt.Sprintf("%s is now %s of %s", pos[1], role, pos[0]))
+	return memberError(d.projects.SetMember(context.Background(), pos[0], pos[1], role), e, fmt.Sprintf("%s is now %s of %s", pos[1], role, pos[0]))
 }
 
 func runMemberRemove(e *env, args []string) error {
@@ -333,14 +334,14 @@ func runMemberRemove(e *env, args []string) error {
 		return err
 	}
 	defer d.close()
-	return memberError(d.store.RemoveMember(context.Background(), pos[0], pos[1]), e, fmt.Sprintf("removed %s from %s", pos[1], pos[0]))
+	return memberError(d.projects.RemoveMember(context.Background(), pos[0], pos[1]), e, fmt.Sprintf("removed %s from %s", pos[1], pos[0]))
 }
 
 func memberError(err error, e *env, done string) error {
 	switch {
-	case errors.Is(err, tokens.ErrLastOwner):
+	case errors.Is(err, repos.ErrLastOwner):
 		return fmt.Errorf("a project keeps at least one owner")
-	case errors.Is(err, tokens.ErrNotFound):
+	case errors.Is(err, repos.ErrNotFound):
 		return fmt.Errorf("no such project, user or membership")
 	case err != nil:
 		return err
@@ -377,6 +378,26 @@ func runRepoList(e *env, args []string) error {
 	return nil
 }
 
+// invalidUsage is the usage error for bad input: the field and what is
+// wrong with it (the *input.ValidationError), without the layers that
+// wrapped it on the way up.
+func invalidUsage(err error) error {
+	var ve *input.ValidationError
+	if errors.As(err, &ve) {
+		return usagef("%v", ve)
+	}
+	return usagef("%v", err)
+}
+
+// invalidName is the usage error for a malformed OWNER/NAME argument.
+func invalidName(err error) error {
+	var ve *input.ValidationError
+	if errors.As(err, &ve) {
+		return usagef("invalid repository name: %s", ve.Msg)
+	}
+	return usagef("%v", err)
+}
+
 func dash(s string) string {
 	if s == "" {
 		return "-"
@@ -411,12 +432,12 @@ func runRepoGC(e *env, args []string) error {
 	}
 	defer d.close()
 	if repos.ValidateOwner(owner) == nil && repos.ValidateName(name) == nil {
-		if owner, name, _, err = repos.NewPolicy(d.store).Canonical(context.Background(), owner, name); err != nil {
+		if owner, name, _, err = repos.NewPolicy(d.projects, d.repos).Canonical(context.Background(), owner, name); err != nil {
 			return err
 		}
 	}
 	r, err := d.repos.Open(owner, name)
-	if errors.Is(err, repos.ErrNotFound) || errors.Is(err, repos.ErrInvalid) {
+	if errors.Is(err, repos.ErrNotFound) || errors.Is(err, input.ErrInvalid) {
 		return fmt.Errorf("no repository %s", pos[0])
 	}
 	if err != nil {

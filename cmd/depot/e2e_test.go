@@ -385,7 +385,7 @@ func TestRepoCreateCaseVariant(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.close()
-	info, err := d.store.RepoInfo(context.Background(), "tester", "cs")
+	info, err := d.projects.RepoInfo(context.Background(), "tester", "cs")
 	if err != nil || info.Visibility != repos.Private || info.Description != "lower" {
 		t.Fatalf("record of tester/cs = %+v, %v; want it private and described as before", info, err)
 	}

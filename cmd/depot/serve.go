@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/cmd/depot/internal/openapi"
 	"github.com/depot/depot/cmd/depot/internal/server"
@@ -25,9 +27,10 @@ import (
 	"github.com/depot/depot/repos"
 	repoapi "github.com/depot/depot/repos/api"
 	"github.com/depot/depot/repos/git/gc"
+	"github.com/depot/depot/repos/projects"
 	"github.com/depot/depot/tokens"
 	"github.com/depot/depot/tokens/api"
-	"github.com/sirupsen/logrus"
+	"github.com/depot/depot/tokens/sqlite"
 )
 
 // defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT says
@@ -134,15 +137,15 @@ func runServe(e *env, args []string) error {
 // surfaces wires the stores of d into every HTTP surface that depot serve
 // runs; the route tests build the router from it too.
 func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObjectBytes int64) server.Config {
-	policy := repos.NewPolicy(d.store)
-	git := githttp.New(d.repos, authn, policy, log)
+	policy := repos.NewPolicy(d.projects, d.repos)
+	git := githttp.New(authn, policy, log)
 	git.Limits.MaxObjectBytes = maxObjectBytes
 	git.AfterPush = gc.NewAuto(log).AfterPush
 	return server.Config{
 		Auth:   authn,
 		Log:    log,
 		Public: []server.Surface{openapi.Surface{}},
-		API:    []server.Surface{api.New(d.store, log), repoapi.New(d.store, d.repos, policy, log)},
+		API:    []server.Surface{api.New(d.store, log), repoapi.New(d.projects, d.repos, policy, log)},
 		Git:    []server.Surface{git},
 	}
 }
@@ -191,11 +194,14 @@ func randomPassword(n int) (string, error) {
 	return string(b), nil
 }
 
-// data is an opened data directory.
+// data is an opened data directory: the one database, with the store of
+// each domain on it, and the directory of repositories.
 type data struct {
-	dir   string
-	store *tokens.Store
-	repos *repos.Dir
+	dir      string
+	db       *sqlite.DB
+	store    *tokens.Store   // users and tokens
+	projects *projects.Store // projects, members, repository records
+	repos    *repos.Dir
 }
 
 func openData(ctx context.Context, dir string) (*data, error) {
@@ -203,11 +209,16 @@ func openData(ctx context.Context, dir string) (*data, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := tokens.Open(ctx, filepath.Join(dir, "depot.db"))
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "depot.db"))
 	if err != nil {
 		return nil, err
 	}
-	return &data{dir: dir, store: store, repos: rd}, nil
+	store, err := tokens.New(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &data{dir: dir, db: db, store: store, projects: projects.New(db), repos: rd}, nil
 }
 
 // openRepos opens DATA/repos, the directory of every repository, making
@@ -223,8 +234,10 @@ func openRepos(dataDir string) (*repos.Dir, error) {
 	return rd, nil
 }
 
+// close writes what the token store holds back, then closes the database.
 func (d *data) close() {
 	_ = d.store.Close()
+	_ = d.db.Close()
 }
 
 // dataEntries are the names depot itself puts in the data directory.
@@ -238,7 +251,7 @@ var dataEntries = map[string]bool{
 // nothing but what depot puts there (an older depot made it 0755); one
 // that holds other files too was made by someone else, and is left as it
 // is. The database files are depot's whatever the directory, and
-// tokens.Open makes them 0600.
+// sqlite.Open makes them 0600.
 func privateDir(dir string) error {
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/githttp/receivepack"
-	"github.com/depot/depot/repos"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
@@ -43,7 +43,7 @@ func TestReservedCoversRoutes(t *testing.T) {
 			return nil // /{owner}/...: the namespaces themselves
 		}
 		seen++
-		if !repos.Reserved(first) {
+		if !input.Reserved(first) {
 			t.Errorf("route %s: %q is not reserved, so a user or project may take it", tpl, first)
 		}
 		return nil

@@ -5,28 +5,70 @@
 package api
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
-	"github.com/depot/depot/auth"
-	"github.com/depot/depot/auth/apierr"
-	"github.com/depot/depot/repos"
-	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
+
+	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/input"
+	"github.com/depot/depot/repos"
 )
+
+// Store is what the handlers keep in the database beside the git data:
+// projects, their members and repository records. repos/projects
+// implements it; every error wraps one of repos' sentinels, or is a
+// *input.ValidationError for bad input, or is the store failing.
+type Store interface {
+	// CreateRepoInfo and DeleteRepoInfo record and forget a repository,
+	// for repos.Dir's CreateWithRecord and DeleteWithRecord.
+	repos.Records
+
+	// CreateProject adds p with owner as its first member, role owner,
+	// and sets p.CreatedAt. It returns a *input.ValidationError naming
+	// "name", "displayName" or "description" for bad input, an error
+	// wrapping repos.ErrExists when a user or project holds the name, and
+	// one wrapping repos.ErrNotFound when owner is not a user.
+	CreateProject(ctx context.Context, p *repos.Project, owner string) error
+	// Project returns the project name, compared case-insensitively, or
+	// an error wrapping repos.ErrNotFound.
+	Project(ctx context.Context, name string) (*repos.Project, error)
+	// ListProjects returns the projects member belongs to, or all when
+	// member is "", by name.
+	ListProjects(ctx context.Context, member string) ([]*repos.Project, error)
+	// Members returns the members of project, strongest role first, or an
+	// error wrapping repos.ErrNotFound for an unknown project.
+	Members(ctx context.Context, project string) ([]repos.Member, error)
+	// SetMember gives user the role in project. It returns an error
+	// wrapping repos.ErrNotFound for an unknown project or user, and one
+	// wrapping repos.ErrLastOwner when it would demote the last owner.
+	SetMember(ctx context.Context, project, user string, role repos.Role) error
+	// RemoveMember removes user from project. It returns an error
+	// wrapping repos.ErrNotFound for an unknown project, user or
+	// membership, and one wrapping repos.ErrLastOwner for the last owner.
+	RemoveMember(ctx context.Context, project, user string) error
+	// RepoInfo returns the record of owner/name (repos.Namespaces).
+	RepoInfo(ctx context.Context, owner, name string) (*repos.Info, error)
+	// SaveRepoInfo changes the description and visibility of owner/name,
+	// recording it if it has none; bad input is a *input.ValidationError.
+	SaveRepoInfo(ctx context.Context, owner, name string, info *repos.Info) error
+}
 
 // Server holds what the handlers need.
 type Server struct {
-	store  *tokens.Store
+	store  Store
 	dir    *repos.Dir
 	policy *repos.Policy
 	log    logrus.FieldLogger
 }
 
 // New returns a Server.
-func New(store *tokens.Store, dir *repos.Dir, policy *repos.Policy, log logrus.FieldLogger) *Server {
+func New(store Store, dir *repos.Dir, policy *repos.Policy, log logrus.FieldLogger) *Server {
 	return &Server{store: store, dir: dir, policy: policy, log: log}
 }
 
@@ -67,20 +109,16 @@ func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.H
 }
 
 // storeError maps the store's and the repository directory's sentinels
-// to API errors.
+// to API errors. Bad input, an *input.ValidationError, needs no mapping:
+// apierr.Write answers it 400.
 func storeError(err error, notFound string) error {
-	var ve *tokens.ValidationError
 	switch {
-	case errors.As(err, &ve):
-		return apierr.Wrap(apierr.Invalid, err, ve.Error())
-	case errors.Is(err, tokens.ErrLastOwner):
+	case errors.Is(err, repos.ErrLastOwner):
 		return apierr.Wrap(apierr.Conflict, err, "a project keeps at least one owner")
-	case errors.Is(err, tokens.ErrNotFound), errors.Is(err, repos.ErrNotFound):
+	case errors.Is(err, repos.ErrNotFound):
 		return apierr.Wrap(apierr.NotFound, err, notFound)
-	case errors.Is(err, tokens.ErrExists), errors.Is(err, repos.ErrExists):
+	case errors.Is(err, repos.ErrExists):
 		return apierr.Wrap(apierr.Conflict, err, "already exists")
-	case errors.Is(err, repos.ErrInvalid):
-		return apierr.Wrap(apierr.Invalid, err, strings.TrimPrefix(err.Error(), "repos: "))
 	}
 	return err
 }
@@ -101,7 +139,7 @@ func (s *Server) projectAccess(r *http.Request, scope string, need repos.Role) (
 	}
 	name := mux.Vars(r)["project"]
 	p, err := s.store.Project(r.Context(), name)
-	missing := errors.Is(err, tokens.ErrNotFound)
+	missing := errors.Is(err, repos.ErrNotFound)
 	if err != nil && !missing {
 		return nil, nil, 0, storeError(err, "project "+name+" not found")
 	}
@@ -136,18 +174,31 @@ func (s *Server) repoAccess(r *http.Request, scope string, act repos.Action) (*r
 	}
 	vars := mux.Vars(r)
 	owner, name := vars["owner"], strings.TrimSuffix(vars["repo"], ".git")
-	repo, decision, err := s.policy.Open(r.Context(), s.dir, id, owner, name, act)
+	repo, err := s.policy.Open(r.Context(), id, owner, name, act)
 	if err != nil {
-		return nil, nil, storeError(err, "")
+		return nil, nil, accessError(err, owner, name)
 	}
-	switch decision {
-	case repos.Allowed:
-		return repo, id, nil
-	case repos.Forbidden:
-		if id.Anonymous() {
-			return nil, nil, auth.ErrCredentialsRequired
-		}
-		return nil, nil, apierr.Errorf(apierr.Forbidden, "you may not %s %s", act, repo.FullName())
+	return repo, id, nil
+}
+
+// accessError answers a refusal of repos.Policy.Open in the API's shape,
+// owner/name being the repository as the path names it: 400 for a
+// malformed name, 404 for a repository that is missing or that the caller
+// may not see, 401 for an anonymous caller that credentials might let
+// through, and 403 naming the action for one the caller sees but may not
+// act on. Anything else is the store failing: a 500.
+func accessError(err error, owner, name string) error {
+	var ve *input.ValidationError
+	var de *repos.DeniedError
+	switch {
+	case errors.As(err, &ve):
+		return apierr.Wrap(apierr.Invalid, err, "invalid repository name: "+ve.Msg)
+	case errors.Is(err, repos.ErrNotFound):
+		return apierr.Wrap(apierr.NotFound, err, fmt.Sprintf("repository %s/%s not found", owner, name))
+	case errors.Is(err, repos.ErrUnauthenticated):
+		return auth.ErrCredentialsRequired
+	case errors.As(err, &de):
+		return apierr.Wrap(apierr.Forbidden, err, fmt.Sprintf("you may not %s %s", de.Action, de.Repo.FullName()))
 	}
-	return nil, nil, apierr.Errorf(apierr.NotFound, "repository %s/%s not found", owner, name)
+	return err
 }

@@ -29,7 +29,19 @@ func (s *Server) gitRoutes() []struct {
 	}
 }
 
-// gitError maps gitref's sentinels to API errors.
+// branchNameError answers the *gitref.NameError of CheckBranchName as a
+// 400 naming field.
+func branchNameError(field string, err error) error {
+	var ne *gitref.NameError
+	if errors.As(err, &ne) {
+		return apierr.Wrap(apierr.Invalid, err, field+": "+ne.Error())
+	}
+	return err
+}
+
+// gitError maps gitref's sentinels to API errors. The message of an
+// ErrInvalid is gitref's own text, which carries the reason: gitref has
+// no typed error for it beyond NameError yet.
 func gitError(err error, what string) error {
 	msg := strings.TrimPrefix(err.Error(), "gitref: ")
 	switch {
@@ -100,7 +112,7 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request) error {
 		return apierr.Errorf(apierr.Invalid, "name: required")
 	}
 	if err := gitref.CheckBranchName(req.Name); err != nil {
-		return apierr.Errorf(apierr.Invalid, "name: %s", strings.TrimPrefix(err.Error(), "gitref: "))
+		return branchNameError("name", err)
 	}
 	b, err := gitref.CreateBranch(repo.Path, req.Name, req.From)
 	if err != nil {

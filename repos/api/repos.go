@@ -8,9 +8,9 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/git/gitref"
-	"github.com/depot/depot/tokens"
 )
 
 type repoView struct {
@@ -71,13 +71,14 @@ func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, id *auth.Iden
 		return storeError(err, "namespace not found")
 	}
 	out := make([]repoView, 0, len(list))
-	for _, repo := range list {
-		d, err := s.policy.Decide(r.Context(), id, repo.Owner, repo.Name, repos.Read)
-		if err != nil {
-			return err
-		}
-		if d != repos.Allowed {
+	for _, listed := range list {
+		// Each listed repository is opened as a request for it would be.
+		repo, err := s.policy.Open(r.Context(), id, listed.Owner, listed.Name, repos.Read)
+		switch {
+		case errors.Is(err, repos.ErrNotFound), errors.Is(err, repos.ErrForbidden), errors.Is(err, repos.ErrUnauthenticated):
 			continue
+		case err != nil:
+			return err
 		}
 		v, err := s.view(r, repo)
 		if err != nil {
@@ -137,7 +138,7 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, owner string
 		return apierr.Errorf(apierr.Invalid, "name: required")
 	}
 	if err := repos.ValidateName(req.Name); err != nil {
-		return apierr.Errorf(apierr.Invalid, "name: %s", strings.TrimPrefix(err.Error(), repos.ErrInvalid.Error()+": "))
+		return err // a *input.ValidationError naming "name"
 	}
 	info := &repos.Info{Description: req.Description, Visibility: repos.Private}
 	switch req.Visibility {
@@ -147,12 +148,12 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, owner string
 	default:
 		return apierr.Errorf(apierr.Invalid, "visibility: must be private or public")
 	}
-	if err := tokens.CheckText("description", req.Description, maxDescription); err != nil {
-		return storeError(err, "")
+	if err := input.CheckDescription("description", req.Description); err != nil {
+		return err
 	}
 	if req.DefaultBranch != "" {
 		if err := gitref.CheckBranchName(req.DefaultBranch); err != nil {
-			return apierr.Errorf(apierr.Invalid, "defaultBranch: %v", err)
+			return branchNameError("defaultBranch", err)
 		}
 	}
 	repo, err := s.dir.CreateWithRecord(r.Context(), s.store, owner, req.Name, repos.CreateOptions{DefaultBranch: req.DefaultBranch}, info)
@@ -183,9 +184,6 @@ func (s *Server) getRepo(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// maxDescription bounds a repository's description, as a project's.
-const maxDescription = tokens.MaxDescription
-
 type patchRepoRequest struct {
 	Description   *string `json:"description"`
 	Visibility    *string `json:"visibility"`
@@ -207,8 +205,8 @@ func (s *Server) patchRepo(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Description != nil {
 		// Checked before anything changes, so that a refusal changes nothing.
-		if err := tokens.CheckText("description", *req.Description, maxDescription); err != nil {
-			return storeError(err, "")
+		if err := input.CheckDescription("description", *req.Description); err != nil {
+			return err
 		}
 		info.Description = *req.Description
 	}
@@ -222,6 +220,8 @@ func (s *Server) patchRepo(w http.ResponseWriter, r *http.Request) error {
 	if req.DefaultBranch != nil {
 		if err := gitref.SetDefaultBranch(repo.Path, *req.DefaultBranch); err != nil {
 			if errors.Is(err, gitref.ErrInvalid) {
+				// gitref's text, "set default branch: invalid ref name ...",
+				// as answered so far; see gitError.
 				return apierr.Wrap(apierr.Invalid, err, "defaultBranch: "+strings.TrimPrefix(err.Error(), "gitref: "))
 			}
 			return err

@@ -4,25 +4,64 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
 
-	"github.com/depot/depot/auth/apierr"
-	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
+
+	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/tokens"
 )
+
+// Store is what the handlers need of the users and tokens in the
+// database; *tokens.Store implements it. Errors other than those named
+// here are the store failing.
+type Store interface {
+	// UserByName returns the user globalKey, compared case-insensitively,
+	// or an error wrapping tokens.ErrNotFound.
+	UserByName(ctx context.Context, globalKey string) (*tokens.User, error)
+	// Token returns the token id, or an error wrapping tokens.ErrNotFound.
+	Token(ctx context.Context, id string) (*tokens.Token, error)
+	// ListTokens returns how many tokens opt selects and one page of
+	// them; bad options are a *input.ValidationError.
+	ListTokens(ctx context.Context, opt tokens.ListOptions) (total int, page []*tokens.Token, err error)
+	// CreateToken stores t, completing its fields, and returns its
+	// secret. Bad fields are a *input.ValidationError; an unknown owner
+	// is an error wrapping tokens.ErrNotFound.
+	CreateToken(ctx context.Context, t *tokens.Token) (secret string, err error)
+	// UpdateToken changes the fields of id that u sets and returns the
+	// token as it now is; an error wrapping tokens.ErrNotFound for an
+	// unknown id, a *input.ValidationError for bad fields.
+	UpdateToken(ctx context.Context, id string, u tokens.TokenUpdate) (*tokens.Token, error)
+	// SetTokenEnabled enables or disables the token id; an error wrapping
+	// tokens.ErrNotFound for an unknown id.
+	SetTokenEnabled(ctx context.Context, id string, enabled bool) error
+	// RegenerateToken gives the token id a new secret and returns it; an
+	// error wrapping tokens.ErrNotFound for an unknown id.
+	RegenerateToken(ctx context.Context, id string) (secret string, err error)
+	// DeleteToken deletes the token id; an error wrapping
+	// tokens.ErrNotFound for an unknown id.
+	DeleteToken(ctx context.Context, id string) error
+	// DeleteUserTokens deletes every token of the user username and
+	// returns how many there were; an error wrapping tokens.ErrNotFound
+	// for an unknown user.
+	DeleteUserTokens(ctx context.Context, username string) (int, error)
+}
+
+var _ Store = (*tokens.Store)(nil)
 
 // Server holds what the handlers need.
 type Server struct {
-	store *tokens.Store
+	store Store
 	log   logrus.FieldLogger
 	now   func() time.Time
 }
 
 // New returns a Server over store.
-func New(store *tokens.Store, log logrus.FieldLogger) *Server {
+func New(store Store, log logrus.FieldLogger) *Server {
 	return &Server{store: store, log: log, now: time.Now}
 }
 
@@ -56,20 +95,15 @@ func (s *Server) handle(h func(w http.ResponseWriter, r *http.Request) error) ht
 	}
 }
 
-// storeError maps the store's sentinels to API errors; what maps to
-// nothing is internal.
+// storeError maps the store's sentinels to API errors. Bad input, an
+// *input.ValidationError, needs no mapping: apierr.Write answers it 400.
+// What maps to nothing is internal.
 func storeError(err error, notFound string) error {
 	switch {
 	case errors.Is(err, tokens.ErrNotFound):
 		return apierr.Wrap(apierr.NotFound, err, notFound)
 	case errors.Is(err, tokens.ErrExists):
 		return apierr.Wrap(apierr.Conflict, err, "already exists")
-	case errors.Is(err, tokens.ErrInvalid):
-		var ve *tokens.ValidationError
-		if errors.As(err, &ve) {
-			return apierr.Wrap(apierr.Invalid, err, ve.Error())
-		}
-		return apierr.Wrap(apierr.Invalid, err, "invalid input")
 	}
 	return err
 }

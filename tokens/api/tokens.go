@@ -10,6 +10,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 )
@@ -149,11 +150,11 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 	if req.Audience != nil {
 		t.Audience = *req.Audience
 	}
-	if err := tokens.CheckText("audience", t.Audience, 255); err != nil {
-		return nil, storeError(err, "")
+	if err := tokens.CheckAudience(t.Audience); err != nil {
+		return nil, err
 	}
-	if err := tokens.CheckText("description", t.Description, tokens.MaxDescription); err != nil {
-		return nil, storeError(err, "")
+	if err := input.CheckDescription("description", t.Description); err != nil {
+		return nil, err
 	}
 	if req.NotBefore != nil {
 		if t.NotBefore, err = parseMillis("notBefore", *req.NotBefore); err != nil {
@@ -176,7 +177,7 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 	} else if t.Scopes, err = checkScopes(*req.Scopes); err != nil {
 		return nil, err
 	}
-	if t.IPWhitelist, err = checkWhitelist(req.IPWhitelist); err != nil {
+	if t.IPWhitelist, err = tokens.NormalizeIPWhitelist(req.IPWhitelist); err != nil {
 		return nil, err
 	}
 	limit, err := s.limitOf(r, caller)
@@ -212,30 +213,6 @@ func checkScopes(in []string) ([]string, error) {
 	return out, nil
 }
 
-// maxWhitelist bounds a token's ipWhitelist.
-const maxWhitelist = 100
-
-func checkWhitelist(in []string) ([]string, error) {
-	if len(in) > maxWhitelist {
-		return nil, apierr.Errorf(apierr.Invalid, "ipWhitelist: more than %d entries", maxWhitelist)
-	}
-	out := make([]string, 0, len(in))
-	for _, e := range in {
-		p, err := auth.ParseWhitelistEntry(strings.TrimSpace(e))
-		if err != nil {
-			return nil, apierr.Errorf(apierr.Invalid, "ipWhitelist: %v", err)
-		}
-		canon := p.String()
-		if p.IsSingleIP() {
-			canon = p.Addr().String()
-		}
-		if !slices.Contains(out, canon) {
-			out = append(out, canon)
-		}
-	}
-	return out, nil
-}
-
 // listResponse is Pandora's paged token list.
 type listResponse struct {
 	Total    int         `json:"total"`
@@ -243,8 +220,6 @@ type listResponse struct {
 	PageSize int         `json:"pageSize"`
 	Tokens   []tokenView `json:"tokens"`
 }
-
-var sortKeys = []string{"username", "audience", "issuedAt", "expireTime", "lastAccessTime"}
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	caller, err := manager(r)
@@ -259,11 +234,11 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	if opt.PageNo, err = apierr.IntParam(q.Get("pageNo"), "pageNo", 1, 1, 1<<30); err != nil {
 		return err
 	}
-	if opt.PageSize, err = apierr.IntParam(q.Get("pageSize"), "pageSize", 10, 1, 1000); err != nil {
+	if opt.PageSize, err = apierr.IntParam(q.Get("pageSize"), "pageSize", tokens.DefaultPageSize, 1, tokens.MaxPageSize); err != nil {
 		return err
 	}
-	if opt.Sort != "" && !slices.Contains(sortKeys, opt.Sort) {
-		return apierr.Errorf(apierr.Invalid, "sort: must be one of %s", strings.Join(sortKeys, ", "))
+	if err := tokens.CheckSort(opt.Sort); err != nil {
+		return err
 	}
 	switch q.Get("order") {
 	case "", "desc":
@@ -360,8 +335,8 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 	var up tokens.TokenUpdate
 	edited := *t
 	if req.Description != nil {
-		if err := tokens.CheckText("description", *req.Description, tokens.MaxDescription); err != nil {
-			return storeError(err, "")
+		if err := input.CheckDescription("description", *req.Description); err != nil {
+			return err
 		}
 		up.Description = req.Description
 	}
@@ -373,7 +348,7 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 		up.Scopes, edited.Scopes = &scopes, scopes
 	}
 	if req.IPWhitelist != nil {
-		wl, err := checkWhitelist(*req.IPWhitelist)
+		wl, err := tokens.NormalizeIPWhitelist(*req.IPWhitelist)
 		if err != nil {
 			return err
 		}

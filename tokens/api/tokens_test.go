@@ -86,6 +86,18 @@ func TestCreateToken(t *testing.T) {
 		{name: "ErrExpired", cred: testerPW, body: map[string]any{"username": "tester", "notBefore": ms(now.Add(-2 * time.Hour)), "expireTime": ms(now.Add(-time.Hour))}, status: 400, errMsg: "expireTime"},
 		{name: "ErrSecondsNotMillis", cred: testerPW, body: map[string]any{"username": "tester", "expireTime": now.Add(time.Hour).Unix()}, status: 400, errMsg: "13 digits"},
 		{name: "ErrControlChars", cred: testerPW, body: map[string]any{"username": "tester", "description": "a\x00b"}, status: 400, errMsg: "description"},
+		// Audiences and descriptions are counted in bytes, by one rule
+		// that the store applies too.
+		{name: "LongestAudience", cred: testerPW, status: 200, body: map[string]any{"username": "tester", "audience": strings.Repeat("a", 255)},
+			check: func(t *testing.T, tok *tokens.Token) {
+				if len(tok.Audience) != 255 {
+					t.Fatalf("audience has %d bytes; want 255", len(tok.Audience))
+				}
+			}},
+		{name: "ErrAudienceTooLong", cred: testerPW, body: map[string]any{"username": "tester", "audience": strings.Repeat("a", 256)}, status: 400, errMsg: "audience: longer than 255 bytes"},
+		{name: "ErrAudienceTooLongInBytes", cred: testerPW, body: map[string]any{"username": "tester", "audience": strings.Repeat("é", 128)}, status: 400, errMsg: "audience: longer than 255 bytes"},
+		{name: "LongestDescriptionInBytes", cred: testerPW, status: 200, body: map[string]any{"username": "tester", "description": strings.Repeat("é", 500)}},
+		{name: "ErrDescriptionTooLongInBytes", cred: testerPW, body: map[string]any{"username": "tester", "description": strings.Repeat("é", 501)}, status: 400, errMsg: "description: longer than 1000 bytes"},
 		{name: "ErrOtherUserNotAdmin", cred: testerPW, body: map[string]any{"username": "other"}, status: 403, errMsg: "admin"},
 		{name: "ErrAnonymous", body: map[string]any{"username": "tester"}, status: 401, errMsg: "authentication"},
 		{name: "ErrTokenWithoutUserToken", cred: bearer(noManage), body: map[string]any{"username": "tester"}, status: 403, errMsg: "user:token"},

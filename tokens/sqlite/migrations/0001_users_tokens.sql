@@ -2,7 +2,7 @@
 --
 -- Times are unix milliseconds. -1 stands for "never" in expire_time and
 -- last_access_time so that both sort below every real time without NULL
--- handling, as SPEC.md's token list requires.
+-- handling, as the token list of docs/api.md requires.
 
 CREATE TABLE users (
 	id            INTEGER PRIMARY KEY,

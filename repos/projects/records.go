@@ -1,0 +1,97 @@
+package projects
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/depot/depot/auth/input"
+	"github.com/depot/depot/repos"
+	"github.com/depot/depot/tokens/sqlite"
+)
+
+// RepoInfo returns the record of owner/name, names compared
+// case-insensitively: its Name is the name the repository was created
+// with. Without a record (a repository placed by hand, or none at all) it
+// returns a private repository without a name or description; an error is
+// the database failing. It implements repos.Namespaces.
+func (s *Store) RepoInfo(ctx context.Context, owner, name string) (*repos.Info, error) {
+	info := repos.Info{Visibility: repos.Private}
+	var created int64
+	var vis string
+	err := s.db.QueryRowContext(ctx, `SELECT name, description, visibility, created_at FROM repositories
+		WHERE owner = ? AND name = ?`, owner, name).Scan(&info.Name, &info.Description, &vis, &created)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return &info, nil
+	case err != nil:
+		return nil, fmt.Errorf("projects: repository %s/%s: %w", owner, name, err)
+	}
+	info.Visibility = repos.Visibility(vis)
+	info.CreatedAt = sqlite.Time(created)
+	return &info, nil
+}
+
+// checkInfo returns a *input.ValidationError naming the first bad field of
+// info.
+func checkInfo(info *repos.Info) error {
+	if info.Visibility != repos.Private && info.Visibility != repos.Public {
+		return input.Invalid("visibility", "must be private or public")
+	}
+	return input.CheckDescription("description", info.Description)
+}
+
+// CreateRepoInfo records the new repository owner/name with info and sets
+// info.Name and info.CreatedAt. It never replaces a record: when owner/name
+// has one already, names compared case-insensitively, it returns an error
+// wrapping repos.ErrExists. A bad visibility or description is a
+// *input.ValidationError. It implements repos.Records.
+func (s *Store) CreateRepoInfo(ctx context.Context, owner, name string, info *repos.Info) error {
+	if err := checkInfo(info); err != nil {
+		return fmt.Errorf("projects: create repository: %w", err)
+	}
+	created := s.nowMilli()
+	_, err := s.db.ExecContext(ctx, `INSERT INTO repositories (owner, name, description, visibility, created_at)
+		VALUES (?, ?, ?, ?, ?)`, owner, name, info.Description, string(info.Visibility), created.UnixMilli())
+	if sqlite.IsUniqueViolation(err) {
+		return fmt.Errorf("projects: create repository %s/%s: %w", owner, name, repos.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("projects: create repository %s/%s: %w", owner, name, err)
+	}
+	info.Name, info.CreatedAt = name, created
+	return nil
+}
+
+// SaveRepoInfo changes the description and visibility of the existing
+// repository owner/name, names compared case-insensitively, recording it
+// if it has no record yet (a repository placed by hand). New repositories
+// are recorded with CreateRepoInfo, which never replaces a record. A bad
+// visibility or description is a *input.ValidationError.
+func (s *Store) SaveRepoInfo(ctx context.Context, owner, name string, info *repos.Info) error {
+	if err := checkInfo(info); err != nil {
+		return fmt.Errorf("projects: save repository: %w", err)
+	}
+	if info.CreatedAt.IsZero() {
+		info.CreatedAt = s.nowMilli()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO repositories (owner, name, description, visibility, created_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (owner, name) DO UPDATE
+		SET description = excluded.description, visibility = excluded.visibility`,
+		owner, name, info.Description, string(info.Visibility), info.CreatedAt.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("projects: save repository %s/%s: %w", owner, name, err)
+	}
+	return nil
+}
+
+// DeleteRepoInfo forgets the record of owner/name, names compared
+// case-insensitively, if any; no record is not an error. It implements
+// repos.Records.
+func (s *Store) DeleteRepoInfo(ctx context.Context, owner, name string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM repositories WHERE owner = ? AND name = ?`, owner, name); err != nil {
+		return fmt.Errorf("projects: delete repository %s/%s: %w", owner, name, err)
+	}
+	return nil
+}
