@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
@@ -39,18 +38,22 @@ func branchNameError(field string, err error) error {
 	return err
 }
 
-// gitError maps gitref's sentinels to API errors. The message of an
-// ErrInvalid is gitref's own text, which carries the reason: gitref has
-// no typed error for it beyond NameError yet.
+// gitError maps gitref's errors to API errors: its sentinels to a status,
+// and the reason of a RefusedError or NameError to the message.
 func gitError(err error, what string) error {
-	msg := strings.TrimPrefix(err.Error(), "gitref: ")
+	var refused *gitref.RefusedError
+	var name *gitref.NameError
 	switch {
+	case errors.As(err, &refused):
+		return apierr.Wrap(apierr.Invalid, err, refused.Msg)
+	case errors.As(err, &name):
+		return apierr.Wrap(apierr.Invalid, err, name.Error())
 	case errors.Is(err, gitref.ErrNotFound):
 		return apierr.Wrap(apierr.NotFound, err, what+" not found")
 	case errors.Is(err, gitref.ErrExists):
 		return apierr.Wrap(apierr.Conflict, err, what+" already exists")
 	case errors.Is(err, gitref.ErrInvalid):
-		return apierr.Wrap(apierr.Invalid, err, msg)
+		return apierr.Wrap(apierr.Invalid, err, "invalid "+what)
 	case errors.Is(err, gitref.ErrStale):
 		return apierr.Wrap(apierr.Conflict, err, what+" changed meanwhile; try again")
 	case errors.Is(err, gitref.ErrLocked):

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
@@ -218,12 +217,10 @@ func (s *Server) patchRepo(w http.ResponseWriter, r *http.Request) error {
 		info.Visibility = v
 	}
 	if req.DefaultBranch != nil {
+		if err := gitref.CheckBranchName(*req.DefaultBranch); err != nil {
+			return branchNameError("defaultBranch", err)
+		}
 		if err := gitref.SetDefaultBranch(repo.Path, *req.DefaultBranch); err != nil {
-			if errors.Is(err, gitref.ErrInvalid) {
-				// gitref's text, "set default branch: invalid ref name ...",
-				// as answered so far; see gitError.
-				return apierr.Wrap(apierr.Invalid, err, "defaultBranch: "+strings.TrimPrefix(err.Error(), "gitref: "))
-			}
 			return err
 		}
 	}

@@ -114,7 +114,7 @@ func DeleteBranch(dir, name string) error {
 		return fmt.Errorf("gitref: delete branch %s: %w", name, ErrNotFound)
 	}
 	if head, _ := HeadTarget(dir); head == ref {
-		return fmt.Errorf("gitref: delete branch %s: %w: cannot delete the default branch", name, ErrInvalid)
+		return fmt.Errorf("gitref: delete branch: %w", refused("%s is the default branch; make another branch the default first", name))
 	}
 	if err := tx.Update(ref, cur, plumbing.ZeroHash); err != nil {
 		return err

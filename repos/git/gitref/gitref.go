@@ -50,6 +50,20 @@ func (e *NameError) Error() string {
 // Unwrap makes a NameError match ErrInvalid.
 func (e *NameError) Unwrap() error { return ErrInvalid }
 
+// RefusedError is a request git refuses, such as deleting the default
+// branch or naming a tree where a commit is needed. It is an ErrInvalid,
+// and Msg says why in words fit for the client.
+type RefusedError struct{ Msg string }
+
+func (e *RefusedError) Error() string { return e.Msg }
+
+// Unwrap makes a RefusedError match ErrInvalid.
+func (e *RefusedError) Unwrap() error { return ErrInvalid }
+
+func refused(format string, args ...any) error {
+	return &RefusedError{Msg: fmt.Sprintf(format, args...)}
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

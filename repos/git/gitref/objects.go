@@ -76,7 +76,7 @@ func (o *objects) peelCommit(h plumbing.Hash) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, err
 	}
 	if typ != plumbing.CommitObject {
-		return plumbing.ZeroHash, fmt.Errorf("%w: %s is a %s, not a commit", ErrInvalid, c, typ)
+		return plumbing.ZeroHash, refused("%s is a %s, not a commit", c, typ)
 	}
 	return c, nil
 }
@@ -195,5 +195,5 @@ func (o *objects) resolveAbbrev(prefix string) (plumbing.Hash, error) {
 	case 1:
 		return found, nil
 	}
-	return plumbing.ZeroHash, fmt.Errorf("%w: short object id %s is ambiguous", ErrInvalid, prefix)
+	return plumbing.ZeroHash, refused("short object id %s is ambiguous", prefix)
 }
