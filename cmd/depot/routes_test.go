@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
@@ -148,6 +150,37 @@ func TestNormalizePath(t *testing.T) {
 	} {
 		if got := normalizePath(tc.in); got != tc.want {
 			t.Errorf("normalizePath(%q) = %q; want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestPublicRoutesIgnoreCredentials: the OpenAPI document and avatars
+// answer anyone, even a client whose credentials are wrong, as forges
+// serve avatars to pages and clients with stale logins.
+func TestPublicRoutesIgnoreCredentials(t *testing.T) {
+	d, err := openData(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, nil)
+	srv := httptest.NewServer(server.New(surfaces(d, authn, log, 0)))
+	defer srv.Close()
+	for _, tc := range []struct{ path, contentType string }{
+		{"/avatars/tester", "image/svg+xml"},
+		{"/api/openapi.json", "application/json"},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+tc.path, nil)
+		req.SetBasicAuth("nobody", "wrong-password")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), tc.contentType) {
+			t.Errorf("GET %s with bad credentials = %d %s; want 200 %s", tc.path, res.StatusCode, res.Header.Get("Content-Type"), tc.contentType)
 		}
 	}
 }

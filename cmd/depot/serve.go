@@ -144,7 +144,7 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObj
 	return server.Config{
 		Auth:   authn,
 		Log:    log,
-		Public: []server.Surface{openapi.Surface{}},
+		Public: []server.Surface{openapi.Surface{}, api.Avatars{}},
 		API:    []server.Surface{api.New(d.store, log), repoapi.New(d.projects, d.repos, policy, log)},
 		Git:    []server.Surface{git},
 	}

@@ -29,7 +29,7 @@ func TestReservedCoversRoutes(t *testing.T) {
 	log.SetOutput(io.Discard)
 	c := surfaces(d, auth.NewAuthenticator(tokens.Verifier{Store: d.store}, nil), log, receivepack.DefaultMaxObjectBytes)
 	r := mux.NewRouter()
-	for _, s := range append(c.API, c.Git...) {
+	for _, s := range append(append(c.Public, c.API...), c.Git...) {
 		s.Register(r)
 	}
 	seen := 0

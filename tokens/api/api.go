@@ -70,7 +70,6 @@ func New(store Store, log logrus.FieldLogger) *Server {
 func (s *Server) Register(r *mux.Router) {
 	r.HandleFunc("/api/current_user", s.handle(s.currentUser)).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/auth/scopes", s.handle(s.scopes)).Methods(http.MethodGet)
-	r.HandleFunc("/avatars/{user}", s.avatar).Methods(http.MethodGet)
 
 	const tokensPath = "/api/v1/auth/tokens"
 	r.HandleFunc(tokensPath, s.handle(s.createToken)).Methods(http.MethodPost)

@@ -24,7 +24,7 @@ func AvatarURL(r *http.Request, name string) string {
 // avatar draws a user's default avatar: the first letter of the name on a
 // colour derived from it. It depends on the name only, so it reveals
 // nothing about which users exist.
-func (s *Server) avatar(w http.ResponseWriter, r *http.Request) {
+func avatar(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["user"]
 	letter, _ := utf8.DecodeRuneInString(name)
 	if letter == utf8.RuneError || !unicode.IsPrint(letter) {
@@ -40,4 +40,15 @@ func (s *Server) avatar(w http.ResponseWriter, r *http.Request) {
 		`<rect width="120" height="120" fill="hsl(%d,55%%,45%%)"/>`+
 		`<text x="60" y="80" font-family="sans-serif" font-size="60" text-anchor="middle" fill="#fff">%s</text></svg>`,
 		hue, html.EscapeString(strings.ToUpper(string(letter))))
+}
+
+// Avatars serves /avatars/{user} to anyone, as forges serve avatars: the
+// image depends on the name only, and a page or a client with stale
+// credentials must still show it. It goes among the server's public
+// surfaces, outside authentication.
+type Avatars struct{}
+
+// Register adds the avatar route to r.
+func (Avatars) Register(r *mux.Router) {
+	r.HandleFunc("/avatars/{user}", avatar).Methods(http.MethodGet)
 }
