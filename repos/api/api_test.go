@@ -208,6 +208,7 @@ func TestMembers(t *testing.T) {
 		{"SecondOwner", "PUT", m + "dev", as("tester"), map[string]string{"role": "owner"}, 200, `"role":"owner"`},
 		{"OwnerMayNowLeave", "DELETE", m + "tester", as("tester"), nil, 200, `"deleted":1`},
 		{"SiteAdminManages", "PUT", m + "tester", as("root"), map[string]string{"role": "viewer"}, 200, `"role":"viewer"`},
+		{"AnswerAsStored", "PUT", m + "OUTSIDER", as("root"), map[string]string{"role": "developer"}, 200, `{"username":"outsider","role":"developer","created_at":1`},
 	})
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -103,10 +104,14 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]memberView, len(members))
 	for i, m := range members {
-		out[i] = memberView{Username: m.User, Role: m.Role.String(), Since: m.Since.UnixMilli()}
+		out[i] = viewMember(m)
 	}
 	apierr.WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+func viewMember(m repos.Member) memberView {
+	return memberView{Username: m.User, Role: m.Role.String(), Since: m.Since.UnixMilli()}
 }
 
 type roleRequest struct {
@@ -153,8 +158,19 @@ func (s *Server) setMember(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.SetMember(r.Context(), p.Name, user, role); err != nil {
 		return storeError(err, "user "+user+" not found")
 	}
-	apierr.WriteJSON(w, http.StatusOK, memberView{Username: user, Role: role.String()})
-	return nil
+	// Answer with the record as stored: the user's own spelling of the
+	// name and the time they joined, which a role change keeps.
+	members, err := s.store.Members(r.Context(), p.Name)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		if strings.EqualFold(m.User, user) {
+			apierr.WriteJSON(w, http.StatusOK, viewMember(m))
+			return nil
+		}
+	}
+	return fmt.Errorf("api: member %s of %s vanished after it was set", user, p.Name)
 }
 
 // removeMember removes a member; a member may always leave.
