@@ -362,7 +362,21 @@ func runRepoList(e *env, args []string) error {
 	}
 	owner := ""
 	if len(pos) == 1 {
-		owner = pos[0]
+		// Owners ignore case, as in URLs: list the directory of the
+		// owner's own spelling.
+		ctx := context.Background()
+		d, err := openData(ctx, *dir)
+		if err != nil {
+			return err
+		}
+		defer d.close()
+		_, owner, err = d.projects.Namespace(ctx, pos[0])
+		if errors.Is(err, repos.ErrNotFound) {
+			return fmt.Errorf("no user or project named %q", pos[0])
+		}
+		if err != nil {
+			return err
+		}
 	}
 	rd, err := openRepos(*dir)
 	if err != nil {

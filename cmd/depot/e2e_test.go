@@ -194,6 +194,12 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "repos", "tester", "hello.git", "HEAD")); err != nil {
 		t.Fatalf("repository not on disk: %v", err)
 	}
+	if out, _, code := cli(t, "", "repo", "list", "TESTER", "--data", data); code != 0 || strings.TrimSpace(out) != "tester/hello" {
+		t.Fatalf("repo list TESTER = %d %q; owners ignore case", code, out)
+	}
+	if _, errOut, code := cli(t, "", "repo", "list", "nobody", "--data", data); code != 1 || !strings.Contains(errOut, `no user or project named "nobody"`) {
+		t.Fatalf("repo list nobody = %d %q", code, errOut)
+	}
 	if out, _, code := cli(t, "", "repo", "list", "--data", data); code != 0 || strings.TrimSpace(out) != "tester/hello" {
 		t.Fatalf("repo list = %d %q", code, out)
 	}
