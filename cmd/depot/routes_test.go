@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,12 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/depot/depot/auth"
 	"github.com/depot/depot/cmd/depot/internal/openapi"
 	"github.com/depot/depot/cmd/depot/internal/server"
-	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
-	"github.com/sirupsen/logrus"
 )
 
 // TestRoutesDocumented keeps the API's description from drifting: it walks
@@ -26,15 +21,7 @@ import (
 // /api/ must be documented, every documented operation must be a route,
 // and docs/api.md must name every documented operation as "METHOD path".
 func TestRoutesDocumented(t *testing.T) {
-	d, err := openData(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.close()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, nil)
-	registered := registeredRoutes(t, server.Router(surfaces(d, authn, log, 0)))
+	registered := registeredRoutes(t, server.Router(testSurfaces(t)))
 	documented := documentedOperations(t, openapi.Document())
 	slices.SortFunc(documented, func(a, b route) int { return strings.Compare(a.path+a.method, b.path+b.method) })
 
@@ -158,15 +145,7 @@ func TestNormalizePath(t *testing.T) {
 // answer anyone, even a client whose credentials are wrong, as forges
 // serve avatars to pages and clients with stale logins.
 func TestPublicRoutesIgnoreCredentials(t *testing.T) {
-	d, err := openData(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.close()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, nil)
-	srv := httptest.NewServer(server.New(surfaces(d, authn, log, 0)))
+	srv := httptest.NewServer(server.New(testSurfaces(t)))
 	defer srv.Close()
 	for _, tc := range []struct{ path, contentType string }{
 		{"/avatars/tester", "image/svg+xml"},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/input"
+	"github.com/depot/depot/cmd/depot/internal/server"
 	"github.com/depot/depot/githttp/receivepack"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
@@ -20,20 +21,9 @@ import (
 // every fixed first path segment (/api, /avatars, ...) must be a name that
 // no user or project may take, or the namespace would be unreachable.
 func TestReservedCoversRoutes(t *testing.T) {
-	d, err := openData(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.close()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	c := surfaces(d, auth.NewAuthenticator(tokens.Verifier{Store: d.store}, nil), log, receivepack.DefaultMaxObjectBytes)
-	r := mux.NewRouter()
-	for _, s := range append(append(c.Public, c.API...), c.Git...) {
-		s.Register(r)
-	}
+	r := server.Router(testSurfaces(t))
 	seen := 0
-	err = r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+	err := r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		tpl, err := route.GetPathTemplate()
 		if err != nil {
 			return nil
@@ -115,4 +105,19 @@ func TestDataDirModes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testSurfaces returns the surfaces depot serve runs, over a new data
+// directory that the test's cleanup closes.
+func testSurfaces(t *testing.T) server.Config {
+	t.Helper()
+	d, err := openData(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.close)
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, nil)
+	return surfaces(d, authn, log, receivepack.DefaultMaxObjectBytes)
 }
