@@ -149,6 +149,14 @@ func (ix *indexer) newSink(typ plumbing.ObjectType, size int64, keep, mustMem, h
 			c.ix = nil
 			return nil, badPack("resolving the pack's deltas needs more than %d bytes of disk", ix.opt.MaxSpillBytes)
 		}
+		if ix.spillDir == "" {
+			dir, err := os.MkdirTemp(ix.opt.TempDir, "spill-")
+			if err != nil {
+				c.ix = nil
+				return nil, fmt.Errorf("indexpack: spill directory: %w", err)
+			}
+			ix.spillDir = dir
+		}
 		f, err := os.CreateTemp(ix.spillDir, "base-")
 		if err != nil {
 			c.ix = nil

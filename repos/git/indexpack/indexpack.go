@@ -19,11 +19,11 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 
@@ -137,7 +137,7 @@ type indexer struct {
 
 	held     int64 // taken from the budget and not yet given back
 	spilled  int64
-	spillDir string
+	spillDir string        // made in TempDir on the first spill, removed at the end
 	zr       io.ReadCloser // first pass and whole bases
 	dzr      io.ReadCloser // delta data of the second pass
 	scratch  []byte
@@ -157,7 +157,7 @@ func Index(ctx context.Context, f *os.File, idx io.Writer, opt Options) (*Result
 		opt.Budget = DefaultBudget
 	}
 	if opt.TempDir == "" {
-		opt.TempDir = dirOf(f.Name())
+		opt.TempDir = filepath.Dir(f.Name())
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -720,16 +720,6 @@ func (ix *indexer) patch(base *content, k int32, out *sink) error {
 	return out.finish()
 }
 
-// dirOf returns the directory of a file path.
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if path[i] == '/' {
-			return path[:i]
-		}
-	}
-	return "."
-}
-
 // humanBytes writes a size as git and GitHub show them: 100 MiB.
 func humanBytes(n int64) string {
 	const unit = 1024
@@ -832,10 +822,4 @@ func (ix *indexer) appendObject(off int64, h plumbing.Hash) (int64, uint32, plum
 		return 0, 0, 0, err
 	}
 	return int64(entry.Len()), crc32.ChecksumIEEE(entry.Bytes()), typ, nil
-}
-
-// IsPackError reports whether err is a fault of the pack.
-func IsPackError(err error) bool {
-	var pe *Error
-	return errors.As(err, &pe)
 }

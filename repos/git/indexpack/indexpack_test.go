@@ -237,6 +237,19 @@ func TestSpill(t *testing.T) {
 			t.Errorf("left behind: %v", left)
 		}
 	}
+	// Spilled bases go to TempDir (the pack's directory by default, so
+	// that they land on the repository's disk), and nowhere else: where it
+	// cannot be written, a pack that needs to spill is refused, and one
+	// that fits the budget is not.
+	pack := packtest.Pack(entries...)
+	got := index(t, pack, Options{Budget: NewBudget(0), MaxObjectBytes: 2 * size, TempDir: "/nonexistent/depot-spill"})
+	if got.err == nil || !strings.Contains(got.err.Error(), "spill") {
+		t.Errorf("spilling into a missing TempDir: %v; want a spill error", got.err)
+	}
+	got = index(t, pack, Options{Budget: NewBudget(100 << 20), MaxObjectBytes: 2 * size, TempDir: "/nonexistent/depot-spill"})
+	if got.err != nil {
+		t.Errorf("within the budget, TempDir is not needed: %v", got.err)
+	}
 }
 
 func boolInt(b bool) int {
