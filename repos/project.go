@@ -64,3 +64,10 @@ type Info struct {
 	Visibility  Visibility
 	CreatedAt   time.Time // zero for a repository placed by hand
 }
+
+// Stats is what a listing shows of a repository that is costly to read
+// from its git data, kept by the store until something changes it.
+type Stats struct {
+	Size  int64 // bytes its objects take on disk
+	Empty bool  // no branch yet
+}

@@ -88,7 +88,8 @@ func (r *Repo) FullName() string { return r.Owner + "/" + r.Name }
 
 // Dir is the directory that holds every repository, DATA/repos.
 type Dir struct {
-	root string
+	root  string
+	names nameCache // Names' listings
 }
 
 // OpenDir returns the repository directory rooted at root, creating it.

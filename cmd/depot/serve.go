@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -140,7 +141,20 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObj
 	policy := repos.NewPolicy(d.projects, d.repos)
 	git := githttp.New(authn, policy, log)
 	git.Limits.MaxObjectBytes = maxObjectBytes
-	git.AfterPush = gc.NewAuto(log).AfterPush
+	// A push and a repack change what repository listings show (size,
+	// emptiness), which the store keeps until then.
+	forget := func(_, name string) {
+		owner, repo, _ := strings.Cut(name, "/")
+		if err := d.projects.ForgetRepoStats(context.Background(), owner, repo); err != nil {
+			log.WithError(err).WithField("repo", name).Error("forget repository stats")
+		}
+	}
+	auto := gc.NewAuto(log)
+	auto.AfterRepack = forget
+	git.AfterPush = func(path, name string) {
+		forget(path, name)
+		auto.AfterPush(path, name)
+	}
 	return server.Config{
 		Auth:   authn,
 		Log:    log,

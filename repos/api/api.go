@@ -57,6 +57,17 @@ type Store interface {
 	// SaveRepoInfo changes the description and visibility of owner/name,
 	// recording it if it has none; bad input is a *input.ValidationError.
 	SaveRepoInfo(ctx context.Context, owner, name string, info *repos.Info) error
+	// PublicRepos returns the names of owner's repositories recorded as
+	// public.
+	PublicRepos(ctx context.Context, owner string) ([]string, error)
+	// RepoStats returns the stats kept for owner/name; ok is false when
+	// none are, and gen names the state read. SaveRepoStats keeps stats
+	// computed after RepoStats answered gen, unless ForgetRepoStats,
+	// which whatever changes a repository's refs or packs calls, came
+	// in between.
+	RepoStats(ctx context.Context, owner, name string) (st repos.Stats, gen int64, ok bool, err error)
+	SaveRepoStats(ctx context.Context, owner, name string, gen int64, st repos.Stats) error
+	ForgetRepoStats(ctx context.Context, owner, name string) error
 }
 
 // Server holds what the handlers need.

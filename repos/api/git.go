@@ -67,15 +67,20 @@ func (s *Server) listBranches(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	pg, err := readPaging(r)
+	if err != nil {
+		return err
+	}
 	list, err := gitref.Branches(repo.Path)
 	if err != nil {
 		return err
 	}
-	out := make([]branchView, len(list))
-	for i, b := range list {
+	page := pageOf(list, pg)
+	out := make([]branchView, len(page))
+	for i, b := range page {
 		out[i] = viewBranch(b)
 	}
-	apierr.WriteJSON(w, http.StatusOK, out)
+	writePage(w, "branches", pg, len(list), out)
 	return nil
 }
 
@@ -124,6 +129,9 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request) error {
 		}
 		return gitError(err, "branch "+req.Name)
 	}
+	if err := s.store.ForgetRepoStats(r.Context(), repo.Owner, repo.Name); err != nil {
+		return err
+	}
 	apierr.WriteJSON(w, http.StatusCreated, viewBranch(b))
 	return nil
 }
@@ -137,6 +145,9 @@ func (s *Server) deleteBranch(w http.ResponseWriter, r *http.Request) error {
 	if err := gitref.DeleteBranch(repo.Path, name); err != nil {
 		return gitError(err, "branch "+name)
 	}
+	if err := s.store.ForgetRepoStats(r.Context(), repo.Owner, repo.Name); err != nil {
+		return err
+	}
 	apierr.WriteJSON(w, http.StatusOK, map[string]int{"deleted": 1})
 	return nil
 }
@@ -146,15 +157,20 @@ func (s *Server) listTags(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	pg, err := readPaging(r)
+	if err != nil {
+		return err
+	}
 	list, err := gitref.Tags(repo.Path)
 	if err != nil {
 		return err
 	}
-	out := make([]tagView, len(list))
-	for i, t := range list {
+	page := pageOf(list, pg)
+	out := make([]tagView, len(page))
+	for i, t := range page {
 		out[i] = tagView{Name: t.Name, Commit: t.Commit, Object: t.Object, Annotated: t.Annotated, Message: t.Message}
 	}
-	apierr.WriteJSON(w, http.StatusOK, out)
+	writePage(w, "tags", pg, len(list), out)
 	return nil
 }
 

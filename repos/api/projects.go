@@ -29,6 +29,10 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	pg, err := readPaging(r)
+	if err != nil {
+		return err
+	}
 	member := id.User
 	if id.Admin {
 		member = ""
@@ -37,15 +41,16 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]projectView, 0, len(list))
-	for _, p := range list {
+	page := pageOf(list, pg)
+	out := make([]projectView, 0, len(page))
+	for _, p := range page {
 		role, err := s.policy.OwnerRole(r.Context(), id, p.Name)
 		if err != nil {
 			return err
 		}
 		out = append(out, viewProject(p, role))
 	}
-	apierr.WriteJSON(w, http.StatusOK, out)
+	writePage(w, "projects", pg, len(list), out)
 	return nil
 }
 
@@ -98,15 +103,20 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	pg, err := readPaging(r)
+	if err != nil {
+		return err
+	}
 	members, err := s.store.Members(r.Context(), p.Name)
 	if err != nil {
 		return storeError(err, "project not found")
 	}
-	out := make([]memberView, len(members))
-	for i, m := range members {
+	page := pageOf(members, pg)
+	out := make([]memberView, len(page))
+	for i, m := range page {
 		out[i] = viewMember(m)
 	}
-	apierr.WriteJSON(w, http.StatusOK, out)
+	writePage(w, "members", pg, len(members), out)
 	return nil
 }
 

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
@@ -25,7 +27,10 @@ type repoView struct {
 	CreatedAt     int64  `json:"created_at"`
 }
 
-// view describes repo as the API shows it.
+// view describes repo as the API shows it. Its size and emptiness come
+// from the stats the store keeps, computed from the git data only when
+// none are kept, so that a listing costs the same per repository however
+// large each one is.
 func (s *Server) view(r *http.Request, repo *repos.Repo) (repoView, error) {
 	info, err := s.store.RepoInfo(r.Context(), repo.Owner, repo.Name)
 	if err != nil {
@@ -35,13 +40,9 @@ func (s *Server) view(r *http.Request, repo *repos.Repo) (repoView, error) {
 	if err != nil {
 		return repoView{}, fmt.Errorf("default branch of %s: %w", repo.FullName(), err)
 	}
-	size, err := gitref.Size(repo.Path)
+	st, err := s.stats(r.Context(), repo)
 	if err != nil {
-		return repoView{}, fmt.Errorf("size of %s: %w", repo.FullName(), err)
-	}
-	branches, err := gitref.Branches(repo.Path)
-	if err != nil {
-		return repoView{}, fmt.Errorf("branches of %s: %w", repo.FullName(), err)
+		return repoView{}, err
 	}
 	created := int64(-1)
 	if !info.CreatedAt.IsZero() {
@@ -50,9 +51,32 @@ func (s *Server) view(r *http.Request, repo *repos.Repo) (repoView, error) {
 	return repoView{
 		Owner: repo.Owner, Name: repo.Name, FullName: repo.FullName(),
 		Description: info.Description, Visibility: string(info.Visibility),
-		DefaultBranch: branch, CloneURL: cloneURL(r, repo), Size: size,
-		Empty: len(branches) == 0, CreatedAt: created,
+		DefaultBranch: branch, CloneURL: cloneURL(r, repo), Size: st.Size,
+		Empty: st.Empty, CreatedAt: created,
 	}, nil
+}
+
+// stats returns the kept stats of repo, computing and keeping them when
+// there are none.
+func (s *Server) stats(ctx context.Context, repo *repos.Repo) (repos.Stats, error) {
+	st, gen, ok, err := s.store.RepoStats(ctx, repo.Owner, repo.Name)
+	if err != nil || ok {
+		return st, err
+	}
+	if st.Size, err = gitref.Size(repo.Path); err != nil {
+		return st, fmt.Errorf("size of %s: %w", repo.FullName(), err)
+	}
+	branches, err := gitref.Branches(repo.Path)
+	if err != nil {
+		return st, fmt.Errorf("branches of %s: %w", repo.FullName(), err)
+	}
+	st.Empty = len(branches) == 0
+	// Kept unless a push or a branch change came since RepoStats: what
+	// was read above may predate it.
+	if err := s.store.SaveRepoStats(ctx, repo.Owner, repo.Name, gen, st); err != nil {
+		return st, err
+	}
+	return st, nil
 }
 
 func cloneURL(r *http.Request, repo *repos.Repo) string {
@@ -63,16 +87,36 @@ func cloneURL(r *http.Request, repo *repos.Repo) string {
 	return scheme + "://" + r.Host + "/" + repo.FullName() + ".git"
 }
 
-// listRepos answers the repositories of owner that the caller may read.
+// listRepos answers a page of the repositories of owner that the caller
+// may read, by name. The names come from the directory, kept until it
+// changes, and only the repositories of the page are opened: a page
+// costs the same however many repositories owner holds.
 func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, id *auth.Identity, owner string) error {
-	list, err := s.dir.List(owner)
+	pg, err := readPaging(r)
+	if err != nil {
+		return err
+	}
+	names, err := s.dir.Names(owner)
 	if err != nil {
 		return storeError(err, "namespace not found")
 	}
-	out := make([]repoView, 0, len(list))
-	for _, listed := range list {
+	role, err := s.policy.OwnerRole(r.Context(), id, owner)
+	if err != nil {
+		return err
+	}
+	if role < repos.RoleViewer {
+		// Only the public ones, which only records make public.
+		public, err := s.store.PublicRepos(r.Context(), owner)
+		if err != nil {
+			return err
+		}
+		names = publicNames(names, public)
+	}
+	page := pageOf(names, pg)
+	out := make([]repoView, 0, len(page))
+	for _, name := range page {
 		// Each listed repository is opened as a request for it would be.
-		repo, err := s.policy.Open(r.Context(), id, listed.Owner, listed.Name, repos.Read)
+		repo, err := s.policy.Open(r.Context(), id, owner, name, repos.Read)
 		switch {
 		case errors.Is(err, repos.ErrNotFound), errors.Is(err, repos.ErrForbidden), errors.Is(err, repos.ErrUnauthenticated):
 			continue
@@ -85,8 +129,24 @@ func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, id *auth.Iden
 		}
 		out = append(out, v)
 	}
-	apierr.WriteJSON(w, http.StatusOK, out)
+	writePage(w, "repos", pg, len(names), out)
 	return nil
+}
+
+// publicNames returns the names that public holds, compared
+// case-insensitively as repository names are.
+func publicNames(names, public []string) []string {
+	pub := make(map[string]bool, len(public))
+	for _, p := range public {
+		pub[strings.ToLower(p)] = true
+	}
+	var out []string
+	for _, n := range names {
+		if pub[strings.ToLower(n)] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func (s *Server) listProjectRepos(w http.ResponseWriter, r *http.Request) error {

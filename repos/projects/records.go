@@ -61,7 +61,8 @@ func (s *Store) CreateRepoInfo(ctx context.Context, owner, name string, info *re
 		return fmt.Errorf("projects: create repository %s/%s: %w", owner, name, err)
 	}
 	info.Name, info.CreatedAt = name, created
-	return nil
+	// Stats an earlier repository of that name left are not this one's.
+	return s.ForgetRepoStats(ctx, owner, name)
 }
 
 // SaveRepoInfo changes the description and visibility of the existing
@@ -93,5 +94,71 @@ func (s *Store) DeleteRepoInfo(ctx context.Context, owner, name string) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM repositories WHERE owner = ? AND name = ?`, owner, name); err != nil {
 		return fmt.Errorf("projects: delete repository %s/%s: %w", owner, name, err)
 	}
+	return s.ForgetRepoStats(ctx, owner, name)
+}
+
+// RepoStats returns the stats kept for owner/name, names compared
+// case-insensitively; ok is false when none are kept. gen identifies the
+// state they were read in, for SaveRepoStats.
+func (s *Store) RepoStats(ctx context.Context, owner, name string) (st repos.Stats, gen int64, ok bool, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT gen, valid, size_bytes, empty FROM repo_stats WHERE owner = ? AND name = ?`,
+		owner, name).Scan(&gen, &ok, &st.Size, &st.Empty)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return repos.Stats{}, 0, false, nil
+	case err != nil:
+		return repos.Stats{}, 0, false, fmt.Errorf("projects: stats of %s/%s: %w", owner, name, err)
+	}
+	if !ok {
+		st = repos.Stats{}
+	}
+	return st, gen, ok, nil
+}
+
+// SaveRepoStats keeps st for owner/name, computed after RepoStats answered
+// gen; it keeps nothing when ForgetRepoStats was called since, as what
+// was computed may predate the change.
+func (s *Store) SaveRepoStats(ctx context.Context, owner, name string, gen int64, st repos.Stats) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO repo_stats (owner, name, gen, valid, size_bytes, empty) VALUES (?, ?, ?, 1, ?, ?)
+		ON CONFLICT (owner, name) DO UPDATE SET valid = 1, size_bytes = excluded.size_bytes, empty = excluded.empty
+		WHERE repo_stats.gen = excluded.gen`,
+		owner, name, gen, st.Size, st.Empty)
+	if err != nil {
+		return fmt.Errorf("projects: save stats of %s/%s: %w", owner, name, err)
+	}
 	return nil
+}
+
+// ForgetRepoStats drops the stats kept for owner/name, after a push, a
+// branch change or a repack may have changed them, and refuses those
+// computed before.
+func (s *Store) ForgetRepoStats(ctx context.Context, owner, name string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO repo_stats (owner, name, gen, valid) VALUES (?, ?, 1, 0)
+		ON CONFLICT (owner, name) DO UPDATE SET gen = repo_stats.gen + 1, valid = 0`, owner, name)
+	if err != nil {
+		return fmt.Errorf("projects: forget stats of %s/%s: %w", owner, name, err)
+	}
+	return nil
+}
+
+// PublicRepos returns the names of owner's repositories recorded as
+// public, owner compared case-insensitively, in no particular order.
+func (s *Store) PublicRepos(ctx context.Context, owner string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM repositories WHERE owner = ? AND visibility = 'public'`, owner)
+	if err != nil {
+		return nil, fmt.Errorf("projects: public repositories of %s: %w", owner, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("projects: public repositories of %s: %w", owner, err)
+		}
+		out = append(out, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("projects: public repositories of %s: %w", owner, err)
+	}
+	return out, nil
 }

@@ -17,6 +17,10 @@ type Auto struct {
 	log  logrus.FieldLogger
 	// Timeout bounds one repack; zero means 30 minutes.
 	Timeout time.Duration
+	// AfterRepack, when set, is called with AfterPush's arguments after
+	// each repack that completed, so that what was computed from the
+	// repository's packs (its size) can be forgotten.
+	AfterRepack func(path, name string)
 }
 
 // NewAuto returns an Auto that logs to log.
@@ -50,5 +54,8 @@ func (a *Auto) AfterPush(path, name string) {
 			return
 		}
 		log.WithField("duration_ms", time.Since(start).Milliseconds()).Info("repacked")
+		if a.AfterRepack != nil {
+			a.AfterRepack(path, name)
+		}
 	}()
 }
