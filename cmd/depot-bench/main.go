@@ -3,6 +3,7 @@
 // driving both with the real git client.
 //
 //	go run ./cmd/depot-bench --preset medium --rounds 3 --json bench.json
+//	go run ./cmd/depot-bench --scale full
 //
 // It generates a deterministic repository with git fast-import (cached under
 // --cache), starts depot and a CGI host for git http-backend on loopback on
@@ -11,6 +12,9 @@
 // depot's peak RSS. Every client result is verified against the source
 // repository. A scenario a server fails is reported, not fatal: the exit
 // status is non-zero only when the benchmark itself could not run.
+//
+// With --scale it times depot's API instead, alone, at the sizes of the
+// scale issue: p50 and p95 of each list with one client and with many.
 //
 // Linux only: server CPU and memory come from /proc.
 package main
@@ -53,6 +57,7 @@ type config struct {
 	jsonPath  string
 	timeout   time.Duration
 	keep      bool
+	scale     string // "" or a scaleShapes key: the API scale run instead
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -75,6 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.jsonPath, "json", "", "also write the results as JSON to this file")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "limit of one scenario run against one server")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (servers' data, clones) for inspection")
+	fs.StringVar(&c.scale, "scale", "", "instead of git: time the API at scale (full: 100,000 tokens, 10,000 repositories, 50,000 branches; small: a smoke run)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -159,6 +165,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "depot-bench: %v\n", err)
 		return 2
+	}
+	if c.scale != "" {
+		if err := runScaleMode(ctx, c, stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "depot-bench: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	rep, err := runBench(ctx, c, stderr)
 	if err != nil {

@@ -198,3 +198,36 @@ func TestWriteTableErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSmokeScale runs the scale mode at its small size: every endpoint
+// answers 200 with one client and with several, and the JSON parses.
+func TestSmokeScale(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 85*time.Second)
+	defer cancel()
+	jsonPath := filepath.Join(t.TempDir(), "scale.json")
+	args := []string{"--scale", "small", "--json", jsonPath}
+	if bin := os.Getenv("DEPOT_BENCH_DEPOT_BIN"); bin != "" {
+		args = append(args, "--depot-bin", bin)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(ctx, args, &stdout, &stderr); code != 0 {
+		t.Fatalf("run(%q) = %d; want 0\nstdout:\n%s\nstderr:\n%s", args, code, &stdout, &stderr)
+	}
+	t.Logf("table:\n%s", &stdout)
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep scaleReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("JSON does not parse: %v\n%s", err, b)
+	}
+	if len(rep.Results) < 8 {
+		t.Fatalf("JSON has %d results; want every endpoint", len(rep.Results))
+	}
+	for _, r := range rep.Results {
+		if r.One.P50 <= 0 || r.Many.P95 <= 0 || r.One.Bytes == 0 {
+			t.Errorf("%s: %+v; want latencies and an answer", r.Name, r)
+		}
+	}
+}
