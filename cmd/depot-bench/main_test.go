@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 // round, and checks the table and the JSON. Set DEPOT_BENCH_DEPOT_BIN to
 // use a prebuilt depot instead of building ./cmd/depot.
 func TestSmokeSmallPreset(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 85*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 	defer cancel()
 	jsonPath := filepath.Join(t.TempDir(), "bench.json")
 	args := []string{"--preset", "small", "--rounds", "1", "--cache", t.TempDir(), "--json", jsonPath}

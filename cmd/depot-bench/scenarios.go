@@ -40,6 +40,8 @@ var scenarios = []*scenario{
 	{name: "fetch-60", prepare: prepareFetch60, run: runFetch60},
 	{name: "noop-fetch", prepare: prepareFullClone, run: runNoopFetch},
 	{name: "clone-16", run: runClone16},
+	{name: "push-initial", prepare: preparePushInitial, run: runPushInitial},
+	{name: "mixed-12", prepare: preparePushInitial, run: runMixed},
 	{name: "push", prepare: preparePush, run: runPush},
 }
 
