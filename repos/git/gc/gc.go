@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/depot/depot/repos/git/commitgraph"
 	"github.com/depot/depot/repos/git/gitref"
 	"github.com/depot/depot/repos/git/odb"
 	"github.com/depot/depot/repos/git/packfile"
@@ -166,6 +167,7 @@ func Repack(ctx context.Context, repoDir string) error {
 		written = append(written, name)
 	}
 	syncDir(packDir)
+	writeCommitGraph(repoDir, reachable.commits)
 
 	keep := map[string]bool{}
 	for _, w := range written {
@@ -191,6 +193,24 @@ func Repack(ctx context.Context, repoDir string) error {
 		_ = os.Remove(filepath.Join(repoDir, "objects", s[:2], s[2:]))
 	}
 	return nil
+}
+
+// writeCommitGraph replaces the repository's commit-graph with one of the
+// reachable commits, as git gc does, so that walks read parents and dates
+// without inflating commits. A repository that is itself shallow has
+// commits whose parents it lacks, for which git writes no graph either:
+// any graph there goes. Failing to write one costs speed only, so it does
+// not fail the repack.
+func writeCommitGraph(repoDir string, commits []commitgraph.Entry) {
+	objs := filepath.Join(repoDir, "objects")
+	if _, err := os.Stat(filepath.Join(repoDir, "shallow")); err == nil || len(commits) == 0 {
+		_ = os.Remove(filepath.Join(objs, "info", "commit-graph"))
+		_ = os.RemoveAll(filepath.Join(objs, "info", "commit-graphs"))
+		return
+	}
+	if err := commitgraph.WriteFile(objs, commits); err != nil {
+		_ = os.Remove(filepath.Join(objs, "info", "commit-graph"))
+	}
 }
 
 // writePack writes objs as a pack with its index into packDir and returns

@@ -139,7 +139,22 @@ func TestRepack(t *testing.T) {
 	if _, bm := db.Bitmap(); bm == nil {
 		t.Error("odb does not read the bitmap gc wrote")
 	}
+	// And a commit-graph of every reachable commit, which git verifies
+	// and which is byte for byte the one git writes.
+	if db.CommitGraph() == nil {
+		t.Error("odb does not read the commit-graph gc wrote")
+	}
 	db.Close()
+	git(t, dir, nil, "commit-graph", "verify")
+	graph := filepath.Join(dir, "objects", "info", "commit-graph")
+	ours, err := os.ReadFile(graph)
+	if err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, nil, "commit-graph", "write", "--reachable")
+	if theirs, err := os.ReadFile(graph); err != nil || !bytes.Equal(ours, theirs) {
+		t.Errorf("gc's commit-graph (%d bytes) differs from git's (%d bytes, %v)", len(ours), len(theirs), err)
+	}
 	// A second run finds one pack of reachable objects and rewrites nothing
 	// of substance.
 	if err := Repack(context.Background(), dir); err != nil {

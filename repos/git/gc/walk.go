@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/depot/depot/repos/git/commitgraph"
 	"github.com/depot/depot/repos/git/object"
 	"github.com/depot/depot/repos/git/odb"
 	"github.com/depot/depot/repos/git/packfile"
@@ -17,6 +18,8 @@ import (
 type objectSet struct {
 	seen map[plumbing.Hash]struct{}
 	list []plumbing.Hash
+	// commits are the commits walk found, for the commit-graph.
+	commits []commitgraph.Entry
 }
 
 func (s *objectSet) add(h plumbing.Hash) bool {
@@ -52,6 +55,13 @@ func walk(ctx context.Context, db *odb.DB, tips []plumbing.Hash) (*objectSet, er
 			// Blobs link nothing: they are added without a read.
 			stack, err = object.Tree(data).Children(stack, func(b plumbing.Hash) { set.add(b) })
 		} else {
+			if typ == plumbing.CommitObject {
+				var ci object.CommitInfo
+				if err := object.ParseCommitInfo(data, &ci); err != nil {
+					return nil, fmt.Errorf("object %s: %w", h, err)
+				}
+				set.commits = append(set.commits, commitgraph.Entry{ID: h, Tree: ci.Tree, Parents: ci.Parents, Time: ci.Time})
+			}
 			stack, err = object.AppendLinks(stack, typ, data)
 		}
 		if err != nil {
