@@ -71,3 +71,20 @@ type Stats struct {
 	Size  int64 // bytes its objects take on disk
 	Empty bool  // no branch yet
 }
+
+// KeptStats are the Stats a store keeps for one repository: Gen names the
+// state they were read in, and Valid is false when none are kept (never
+// computed, or forgotten since).
+type KeptStats struct {
+	Stats
+	Gen   int64
+	Valid bool
+}
+
+// Page is what a listing shows of some repositories of one owner beside
+// their git data: their records and kept stats, keyed by the repository's
+// name in lower case, absent where there are none.
+type Page struct {
+	Infos map[string]*Info
+	Stats map[string]KeptStats
+}

@@ -60,6 +60,9 @@ type Store interface {
 	// PublicRepos returns the names of owner's repositories recorded as
 	// public.
 	PublicRepos(ctx context.Context, owner string) ([]string, error)
+	// RepoPage returns the records and kept stats of the repositories
+	// names of owner, in one go.
+	RepoPage(ctx context.Context, owner string, names []string) (*repos.Page, error)
 	// RepoStats returns the stats kept for owner/name; ok is false when
 	// none are, and gen names the state read. SaveRepoStats keeps stats
 	// computed after RepoStats answered gen, unless ForgetRepoStats,

@@ -36,13 +36,24 @@ func (s *Server) view(r *http.Request, repo *repos.Repo) (repoView, error) {
 	if err != nil {
 		return repoView{}, err
 	}
+	st, gen, ok, err := s.store.RepoStats(r.Context(), repo.Owner, repo.Name)
+	if err != nil {
+		return repoView{}, err
+	}
+	return s.viewWith(r, repo, info, repos.KeptStats{Stats: st, Gen: gen, Valid: ok})
+}
+
+// viewWith is view with the record and the kept stats already read.
+func (s *Server) viewWith(r *http.Request, repo *repos.Repo, info *repos.Info, kept repos.KeptStats) (repoView, error) {
 	branch, err := gitref.DefaultBranch(repo.Path)
 	if err != nil {
 		return repoView{}, fmt.Errorf("default branch of %s: %w", repo.FullName(), err)
 	}
-	st, err := s.stats(r.Context(), repo)
-	if err != nil {
-		return repoView{}, err
+	st := kept.Stats
+	if !kept.Valid {
+		if st, err = s.computeStats(r.Context(), repo, kept.Gen); err != nil {
+			return repoView{}, err
+		}
 	}
 	created := int64(-1)
 	if !info.CreatedAt.IsZero() {
@@ -56,13 +67,12 @@ func (s *Server) view(r *http.Request, repo *repos.Repo) (repoView, error) {
 	}, nil
 }
 
-// stats returns the kept stats of repo, computing and keeping them when
-// there are none.
-func (s *Server) stats(ctx context.Context, repo *repos.Repo) (repos.Stats, error) {
-	st, gen, ok, err := s.store.RepoStats(ctx, repo.Owner, repo.Name)
-	if err != nil || ok {
-		return st, err
-	}
+// computeStats reads repo's stats from its git data and keeps them,
+// unless a push or a branch change came since the store answered gen:
+// what was read may predate it.
+func (s *Server) computeStats(ctx context.Context, repo *repos.Repo, gen int64) (repos.Stats, error) {
+	var st repos.Stats
+	var err error
 	if st.Size, err = gitref.Size(repo.Path); err != nil {
 		return st, fmt.Errorf("size of %s: %w", repo.FullName(), err)
 	}
@@ -71,8 +81,6 @@ func (s *Server) stats(ctx context.Context, repo *repos.Repo) (repos.Stats, erro
 		return st, fmt.Errorf("branches of %s: %w", repo.FullName(), err)
 	}
 	st.Empty = len(branches) == 0
-	// Kept unless a push or a branch change came since RepoStats: what
-	// was read above may predate it.
 	if err := s.store.SaveRepoStats(ctx, repo.Owner, repo.Name, gen, st); err != nil {
 		return st, err
 	}
@@ -113,17 +121,27 @@ func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, id *auth.Iden
 		names = publicNames(names, public)
 	}
 	page := pageOf(names, pg)
+	// The caller's role in owner decided which names it sees; the page's
+	// records and stats come in one read.
+	kept, err := s.store.RepoPage(r.Context(), owner, page)
+	if err != nil {
+		return err
+	}
 	out := make([]repoView, 0, len(page))
 	for _, name := range page {
-		// Each listed repository is opened as a request for it would be.
-		repo, err := s.policy.Open(r.Context(), id, owner, name, repos.Read)
-		switch {
-		case errors.Is(err, repos.ErrNotFound), errors.Is(err, repos.ErrForbidden), errors.Is(err, repos.ErrUnauthenticated):
-			continue
-		case err != nil:
+		repo, err := s.dir.Open(owner, name)
+		if errors.Is(err, repos.ErrNotFound) {
+			continue // removed since the listing
+		}
+		if err != nil {
 			return err
 		}
-		v, err := s.view(r, repo)
+		key := strings.ToLower(name)
+		info := kept.Infos[key]
+		if info == nil {
+			info = &repos.Info{Visibility: repos.Private} // placed by hand
+		}
+		v, err := s.viewWith(r, repo, info, kept.Stats[key])
 		if err != nil {
 			return err
 		}

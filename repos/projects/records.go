@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/repos"
@@ -161,4 +162,58 @@ func (s *Store) PublicRepos(ctx context.Context, owner string) ([]string, error)
 		return nil, fmt.Errorf("projects: public repositories of %s: %w", owner, err)
 	}
 	return out, nil
+}
+
+// RepoPage returns the records and kept stats of owner's repositories
+// names, in two queries whatever their number. A name without a record
+// or without stats is absent from the maps.
+func (s *Store) RepoPage(ctx context.Context, owner string, names []string) (*repos.Page, error) {
+	page := &repos.Page{Infos: map[string]*repos.Info{}, Stats: map[string]repos.KeptStats{}}
+	if len(names) == 0 {
+		return page, nil
+	}
+	args := []any{owner}
+	marks := make([]string, len(names))
+	for i, n := range names {
+		args = append(args, n)
+		marks[i] = "?"
+	}
+	in := "(" + strings.Join(marks, ",") + ")"
+	rows, err := s.db.QueryContext(ctx, `SELECT name, description, visibility, created_at FROM repositories
+		WHERE owner = ? AND name IN `+in, args...)
+	if err != nil {
+		return nil, fmt.Errorf("projects: repositories of %s: %w", owner, err)
+	}
+	for rows.Next() {
+		var info repos.Info
+		var vis string
+		var created int64
+		if err := rows.Scan(&info.Name, &info.Description, &vis, &created); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("projects: repositories of %s: %w", owner, err)
+		}
+		info.Visibility, info.CreatedAt = repos.Visibility(vis), sqlite.Time(created)
+		page.Infos[strings.ToLower(info.Name)] = &info
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("projects: repositories of %s: %w", owner, err)
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT name, gen, valid, size_bytes, empty FROM repo_stats
+		WHERE owner = ? AND name IN `+in, args...)
+	if err != nil {
+		return nil, fmt.Errorf("projects: stats of %s: %w", owner, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var k repos.KeptStats
+		if err := rows.Scan(&name, &k.Gen, &k.Valid, &k.Size, &k.Empty); err != nil {
+			return nil, fmt.Errorf("projects: stats of %s: %w", owner, err)
+		}
+		page.Stats[strings.ToLower(name)] = k
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("projects: stats of %s: %w", owner, err)
+	}
+	return page, nil
 }
