@@ -170,11 +170,11 @@ func TestKeepVerifiesIndex(t *testing.T) {
 	defer q1.discard()
 	defer q2.discard()
 	// Swap in the index of another pack.
-	idx2, err := os.ReadFile(filepath.Join(q2.dir, "incoming.idx"))
+	idx2, err := os.ReadFile(q2.path("incoming.idx"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(q1.dir, "incoming.idx")
+	p := q1.path("incoming.idx")
 	if err := os.WriteFile(p, idx2, 0o644); err != nil {
 		t.Fatal(err)
 	}

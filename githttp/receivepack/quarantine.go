@@ -13,7 +13,10 @@ import (
 
 // quarantine holds a received pack and its index in a temporary directory
 // inside objects/, invisible to git and to other pushes, until keep moves
-// them into objects/pack or discard removes them.
+// them into objects/pack or discard removes them. The directory is laid
+// out as an objects directory (the pair sits in its pack/), as C git's
+// tmp-objdir is, so that git run by a hook with GIT_OBJECT_DIRECTORY
+// pointing there reads the pushed objects.
 type quarantine struct {
 	dir   string // objects/incoming-XXXX
 	objs  string // objects/
@@ -31,7 +34,10 @@ func receivePack(ctx context.Context, db *odb.DB, r io.Reader, opt Options) (*qu
 		return nil, err
 	}
 	q := &quarantine{dir: dir, objs: objs}
-	f, err := os.OpenFile(filepath.Join(dir, "incoming.pack"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err := os.Mkdir(filepath.Join(dir, "pack"), 0o755); err != nil {
+		return q, err
+	}
+	f, err := os.OpenFile(q.path("incoming.pack"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return q, err
 	}
@@ -48,7 +54,7 @@ func receivePack(ctx context.Context, db *odb.DB, r io.Reader, opt Options) (*qu
 		return q, badPack("pack missing")
 	}
 
-	idx, err := os.OpenFile(filepath.Join(dir, "incoming.idx"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	idx, err := os.OpenFile(q.path("incoming.idx"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return q, err
 	}
@@ -86,7 +92,7 @@ func (q *quarantine) keep() error {
 		return err
 	}
 	for _, m := range []struct{ from, ext string }{{"incoming.pack", ".pack"}, {"incoming.idx", ".idx"}} {
-		from := filepath.Join(q.dir, m.from)
+		from := q.path(m.from)
 		if err := os.Chmod(from, 0o444); err != nil {
 			return err
 		}
@@ -106,7 +112,7 @@ func (q *quarantine) keep() error {
 // they hold as many objects and name the same checksum, and that the index
 // lists every object the push brought.
 func (q *quarantine) verify() error {
-	p, err := packfile.Open(filepath.Join(q.dir, "incoming.pack"))
+	p, err := packfile.Open(q.path("incoming.pack"))
 	if err != nil {
 		return fmt.Errorf("receivepack: quarantined pack does not match its index: %w", err)
 	}
@@ -115,6 +121,11 @@ func (q *quarantine) verify() error {
 		return fmt.Errorf("receivepack: quarantined index lists %d objects, the push brought %d", n, len(q.index.types))
 	}
 	return nil
+}
+
+// path is where the quarantined file called name lives.
+func (q *quarantine) path(name string) string {
+	return filepath.Join(q.dir, "pack", name)
 }
 
 // discard removes whatever is left in the quarantine.
