@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/sirupsen/logrus"
@@ -50,6 +51,13 @@ type Options struct {
 	// Logger receives internal errors whose details the client never
 	// sees; nil discards them.
 	Logger logrus.FieldLogger
+	// Hooks runs the repository's executable hooks/pre-receive,
+	// hooks/update and hooks/post-receive as C git does (package hooks).
+	// Off by default: a hook is code that runs on the server.
+	Hooks bool
+	// HookTimeout bounds one run of a hook; zero means
+	// hooks.DefaultTimeout. A hook killed at the limit has failed.
+	HookTimeout time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -127,6 +135,9 @@ func Serve(ctx context.Context, repoDir string, r io.Reader, w io.Writer, opt Op
 		cmds:   req.commands,
 		atomic: req.has("atomic"),
 		out:    newReporter(w, req.has("side-band-64k"), req.has("quiet"), req.has("report-status") || req.has("report-status-v2")),
+
+		pushOptions:     req.pushOptions,
+		pushOptionsSent: req.has("push-options"),
 	}
 	err = s.run(r, req.needsPack())
 	for _, c := range s.cmds {
@@ -152,6 +163,9 @@ type session struct {
 	atomic bool
 	out    *reporter
 	kept   int
+
+	pushOptions     []string
+	pushOptionsSent bool // the client negotiated push-options
 }
 
 // run does everything after the commands were read: the pack, the
@@ -201,7 +215,10 @@ func (s *session) run(body io.Reader, needsPack bool) error {
 		}
 		return nil
 	}
+	s.preReceive(q)
+	s.updateHooks(q)
 	s.updateRefs(keep)
+	s.postReceive()
 	return s.out.report("unpack ok", s.cmds)
 }
 
