@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
@@ -47,6 +48,9 @@ type Server struct {
 	log    logrus.FieldLogger
 	// Limits bound what one push may bring; set them before serving.
 	Limits Limits
+	// Hooks says whether pushes run the repositories' own hooks; set it
+	// before serving.
+	Hooks Hooks
 	// AfterPush, when set, is called after every push that sent ref
 	// updates, with the repository's directory and full name; it must
 	// return quickly (the server wires the background repack here).
@@ -59,6 +63,15 @@ type Limits struct {
 	// MaxObjectBytes refuses a push that brings an object larger than
 	// this, stored whole or made by a delta.
 	MaxObjectBytes int64
+}
+
+// Hooks says whether pushes run each repository's executable
+// hooks/pre-receive, hooks/update and hooks/post-receive, as C git does.
+// The zero value runs none: a hook is code that runs on the server.
+type Hooks struct {
+	Enabled bool
+	// Timeout bounds one run of a hook; zero takes receive-pack's default.
+	Timeout time.Duration
 }
 
 // New returns a Server for the repositories that p opens.
@@ -268,6 +281,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 		var res *receivepack.Result
 		res, err = receivepack.Serve(ctx, repo.Path, body, out, receivepack.Options{
 			Agent: Agent, Logger: log, MaxObjectBytes: s.Limits.MaxObjectBytes,
+			Hooks: s.Hooks.Enabled, HookTimeout: s.Hooks.Timeout,
 		})
 		logPush(log, res)
 		if res != nil && len(res.Updates) > 0 && s.AfterPush != nil {

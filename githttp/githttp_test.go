@@ -41,6 +41,7 @@ type env struct {
 	ns       *repostest.Recorder // what the policy asks of the store
 	repos    *repos.Dir
 	home     string
+	gs       *githttp.Server // set its options before the first request
 }
 
 func newEnv(t *testing.T) *env {
@@ -79,7 +80,7 @@ func newEnv(t *testing.T) *env {
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	home := t.TempDir()
-	return &env{t: t, srv: srv, store: store, projects: pstore, ns: ns, repos: rd, home: home}
+	return &env{t: t, srv: srv, store: store, projects: pstore, ns: ns, repos: rd, home: home, gs: gs}
 }
 
 func (e *env) token(user string, scopes ...string) string {
