@@ -91,7 +91,13 @@ var listenRE = regexp.MustCompile(`depot listening"? addr="?([0-9.:]+)"?`)
 
 func startServer(t *testing.T, data string, env ...string) *liveServer {
 	t.Helper()
-	cmd := exec.Command(depotBin, "serve", "--listen", "127.0.0.1:0", "--data", data)
+	return startServerFlags(t, data, nil, env...)
+}
+
+// startServerFlags starts depot serve with flags added to its command line.
+func startServerFlags(t *testing.T, data string, flags []string, env ...string) *liveServer {
+	t.Helper()
+	cmd := exec.Command(depotBin, append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data}, flags...)...)
 	cmd.Env = append(append(os.Environ(), "DEPOT_DATA=", "DEPOT_LISTEN="), env...)
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
@@ -296,6 +302,7 @@ func TestCLIUsage(t *testing.T) {
 		{"RepoGCNoArg", "", []string{"repo", "gc", "--data", data}, 2, "err", "OWNER/NAME"},
 		{"ServeExtraArg", "", []string{"serve", "oops", "--data", data}, 2, "err", "unexpected argument"},
 		{"ServeBadLogFormat", "", []string{"serve", "--log-format", "xml", "--data", data}, 2, "err", "--log-format"},
+		{"ServeBadHookTimeout", "", []string{"serve", "--hook-timeout", "0s", "--data", data}, 2, "err", "--hook-timeout must be positive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, code := cli(t, tc.stdin, tc.args...)

@@ -28,6 +28,7 @@ import (
 	"github.com/depot/depot/repos"
 	repoapi "github.com/depot/depot/repos/api"
 	"github.com/depot/depot/repos/git/gc"
+	"github.com/depot/depot/repos/git/hooks"
 	"github.com/depot/depot/repos/projects"
 	"github.com/depot/depot/tokens"
 	"github.com/depot/depot/tokens/api"
@@ -41,6 +42,8 @@ const defaultMemoryLimit = 160 << 20
 type serveFlags struct {
 	listen, data, logFormat, logLevel *string
 	maxObjectSize                     byteSize
+	hooks                             *bool
+	hookTimeout                       *time.Duration
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -54,6 +57,16 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	f.logLevel = fs.String("log-level", "info", "log level: debug, info, warn or error")
 	f.maxObjectSize = byteSize(receivepack.DefaultMaxObjectBytes)
 	fs.Var(&f.maxObjectSize, "max-object-size", "largest object a push may bring, whole or made by a delta (100MiB, 1GiB, …)")
+	f.hooks = fs.Bool("hooks", false, "run each repository's executable hooks/pre-receive, update and post-receive on push, as git does; off by default because a hook runs any code on the server as depot's user")
+	f.hookTimeout = fs.Duration("hook-timeout", hooks.DefaultTimeout, "longest a hook may run; one still running is killed and refuses the push")
+}
+
+// gitHooks is what the hook flags ask of the git server.
+func (f *serveFlags) gitHooks() (githttp.Hooks, error) {
+	if *f.hookTimeout <= 0 {
+		return githttp.Hooks{}, usagef("--hook-timeout must be positive, not %v", *f.hookTimeout)
+	}
+	return githttp.Hooks{Enabled: *f.hooks, Timeout: *f.hookTimeout}, nil
 }
 
 func newLogger(format, level string, out *os.File) (*logrus.Logger, error) {
@@ -88,6 +101,10 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	gitHooks, err := f.gitHooks()
+	if err != nil {
+		return err
+	}
 	if e.getenv("GOMEMLIMIT") == "" {
 		// A soft limit: the collector works harder as the heap nears it
 		// and returns memory to the system, so that caches and the garbage
@@ -107,7 +124,7 @@ func runServe(e *env, args []string) error {
 	}
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
 	srv := &http.Server{
-		Handler:           server.New(surfaces(d, authn, log, int64(f.maxObjectSize))),
+		Handler:           server.New(surfaces(d, authn, log, int64(f.maxObjectSize), gitHooks)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -118,6 +135,9 @@ func runServe(e *env, args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "data": d.dir}).Info("depot listening")
+	if gitHooks.Enabled {
+		log.WithField("hook_timeout", gitHooks.Timeout.String()).Warn("repository hooks are on: pushes run the repositories' hooks/ scripts")
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -137,10 +157,11 @@ func runServe(e *env, args []string) error {
 
 // surfaces wires the stores of d into every HTTP surface that depot serve
 // runs; the route tests build the router from it too.
-func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObjectBytes int64) server.Config {
+func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObjectBytes int64, gitHooks githttp.Hooks) server.Config {
 	policy := repos.NewPolicy(d.projects, d.repos)
 	git := githttp.New(authn, policy, log)
 	git.Limits.MaxObjectBytes = maxObjectBytes
+	git.Hooks = gitHooks
 	// A push and a repack change what repository listings show (size,
 	// emptiness), which the store keeps until then.
 	forget := func(_, name string) {

@@ -11,6 +11,7 @@ import (
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/cmd/depot/internal/server"
+	"github.com/depot/depot/githttp"
 	"github.com/depot/depot/githttp/receivepack"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
@@ -119,5 +120,5 @@ func testSurfaces(t *testing.T) server.Config {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, nil)
-	return surfaces(d, authn, log, receivepack.DefaultMaxObjectBytes)
+	return surfaces(d, authn, log, receivepack.DefaultMaxObjectBytes, githttp.Hooks{})
 }
