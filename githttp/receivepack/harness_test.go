@@ -50,7 +50,7 @@ func newTestServer(t testing.TB) *testServer {
 		w.Header().Set("Content-Type", "application/x-git-receive-pack-advertisement")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Write([]byte("001f# service=git-receive-pack\n0000"))
-		if err := AdvertiseRefs(r.Context(), s.repoPath(r.PathValue("repo")), w, s.opt); err != nil {
+		if err := AdvertiseRefs(r.Context(), s.repoPath(r.PathValue("repo")), w, s.options()); err != nil {
 			t.Errorf("AdvertiseRefs: %v", err)
 		}
 	})
@@ -67,7 +67,7 @@ func newTestServer(t testing.TB) *testServer {
 		}
 		var rec bytes.Buffer
 		w.Header().Set("Content-Type", "application/x-git-receive-pack-result")
-		res, err := Serve(r.Context(), s.repoPath(r.PathValue("repo")), io.TeeReader(body, &rec), w, s.opt)
+		res, err := Serve(r.Context(), s.repoPath(r.PathValue("repo")), io.TeeReader(body, &rec), w, s.options())
 		s.mu.Lock()
 		s.results = append(s.results, res)
 		s.bodies = append(s.bodies, rec.Bytes())
@@ -77,6 +77,21 @@ func newTestServer(t testing.TB) *testServer {
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s
+}
+
+// setOptions changes the Options of the requests that follow. The race
+// detector cannot see that a request which git sends afterwards comes
+// later, hence the lock.
+func (s *testServer) setOptions(opt Options) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opt = opt
+}
+
+func (s *testServer) options() Options {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opt
 }
 
 func (s *testServer) repoPath(name string) string {

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"os/exec"
 	"path/filepath"
+	"sync"
+	"time"
 
+	"github.com/depot/depot/githttp/pktline"
 	"github.com/depot/depot/repos/git/hooks"
 )
 
@@ -15,13 +18,27 @@ const (
 	reasonUpdateHook = "hook declined"
 )
 
+// defaultKeepAlive is how long a hook may stay silent before the client
+// gets a keepalive packet: C git's receive.keepAlive default.
+const defaultKeepAlive = 5 * time.Second
+
 // hookRunner returns the runner of the repository's hooks, or nil when
 // the server does not run hooks.
 func (s *session) hookRunner() *hooks.Runner {
 	if !s.opt.Hooks {
 		return nil
 	}
-	return &hooks.Runner{Dir: s.dir, Timeout: s.opt.HookTimeout, Out: hookOutput{s.out}}
+	return &hooks.Runner{Dir: s.dir, Timeout: s.opt.HookTimeout}
+}
+
+// runHook runs one hook with its output going to the client as it comes,
+// and keepalives while it is silent.
+func (s *session) runHook(r *hooks.Runner, name string, args []string, stdin []byte, env []string) error {
+	out := &hookOutput{r: s.out}
+	stop := out.keepAlive(s.opt.keepAlive)
+	defer stop()
+	r.Out = out
+	return r.Run(s.ctx, name, args, stdin, env)
 }
 
 // preReceive runs the pre-receive hook once over the commands still
@@ -42,7 +59,7 @@ func (s *session) preReceive(q *quarantine) {
 		return
 	}
 	env := append(s.quarantineEnv(q), hooks.PushOptionEnv(s.pushOptionsSent, s.pushOptions)...)
-	if err := r.Run(s.ctx, hooks.PreReceive, nil, in.Bytes(), env); err != nil {
+	if err := s.runHook(r, hooks.PreReceive, nil, in.Bytes(), env); err != nil {
 		s.hookFailed(hooks.PreReceive, err)
 		s.failAll(reasonPreReceive)
 	}
@@ -65,7 +82,7 @@ func (s *session) updateHooks(q *quarantine) {
 		if s.atomic && s.anyFailed() {
 			return
 		}
-		if err := r.Run(s.ctx, hooks.Update, []string{c.name, c.old.String(), c.new.String()}, nil, env); err != nil {
+		if err := s.runHook(r, hooks.Update, []string{c.name, c.old.String(), c.new.String()}, nil, env); err != nil {
 			s.hookFailed(hooks.Update, err)
 			c.fail(reasonUpdateHook)
 		}
@@ -89,7 +106,7 @@ func (s *session) postReceive() {
 		return
 	}
 	env := hooks.PushOptionEnv(s.pushOptionsSent, s.pushOptions)
-	if err := r.Run(s.ctx, hooks.PostReceive, nil, in.Bytes(), env); err != nil {
+	if err := s.runHook(r, hooks.PostReceive, nil, in.Bytes(), env); err != nil {
 		s.hookFailed(hooks.PostReceive, err)
 	}
 }
@@ -132,9 +149,53 @@ func (s *session) hookFailed(name string, err error) {
 // hookOutput passes what a hook writes to the client as "remote:" lines,
 // at once, so that a long hook shows its progress. A client that went
 // away does not stop the hook; the request's context does.
-type hookOutput struct{ r *reporter }
+type hookOutput struct {
+	mu   sync.Mutex // the hook's output and the keepalives share r
+	r    *reporter
+	last time.Time // of the latest packet sent
+}
 
-func (h hookOutput) Write(p []byte) (int, error) {
+func (h *hookOutput) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.r.message(string(p))
+	h.last = time.Now()
 	return len(p), nil
+}
+
+// keepAlive sends an empty band-1 packet whenever the hook has been
+// silent for every, as C git does while hooks run (receive.keepAlive),
+// so that a proxy does not close a quiet connection while a slow hook
+// works. The client reads the packet as nothing. It needs side-band;
+// the returned stop waits until no more packets are sent.
+func (h *hookOutput) keepAlive(every time.Duration) (stop func()) {
+	if !h.r.sideband || every <= 0 {
+		return func() {}
+	}
+	h.last = time.Now()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				h.mu.Lock()
+				if now.Sub(h.last) >= every {
+					h.r.write(pktline.Append(nil, string([]byte{pktline.BandData})))
+					h.last = now
+				}
+				h.mu.Unlock()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }

@@ -1,11 +1,16 @@
 package receivepack
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/depot/depot/githttp/pktline"
 )
 
 // writeHook installs an executable shell script as the server
@@ -200,9 +205,60 @@ echo "${0##*/}: pwd=$(pwd) git_dir=$GIT_DIR"
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.srv.opt = tc.opt
+			e.srv.setOptions(tc.opt)
 			tc.run(t, e)
 			e.fsck()
 		})
 	}
+}
+
+// TestHookKeepAlive runs a hook that stays silent: while it runs, the
+// client gets keepalives (empty band-1 packets, as from C git's
+// receive.keepAlive) when it negotiated side-band, and nothing otherwise;
+// the report that follows reads as before, and the real git client
+// takes such a response.
+func TestHookKeepAlive(t *testing.T) {
+	tests := []struct {
+		name     string
+		caps     string
+		sideband bool
+	}{
+		{"SideBand", "report-status side-band-64k", true},
+		{"NoSideBand", "report-status", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			c1 := e.commit(e.work, "first", nil)
+			e.git(e.work, "push", "-q", "origin", "main", "main:gone")
+			e.writeHook("pre-receive", "sleep 1\n")
+			body := pktline.Append(nil, c1+" "+zeroID+" refs/heads/gone\x00"+tc.caps+"\n")
+			body = pktline.AppendFlush(body)
+			var out bytes.Buffer
+			opt := Options{Hooks: true, keepAlive: 100 * time.Millisecond}
+			if _, err := Serve(context.Background(), e.bare, bytes.NewReader(body), &out, opt); err != nil {
+				t.Fatalf("Serve: %v", err)
+			}
+			n := bytes.Count(out.Bytes(), []byte("0005\x01"))
+			if tc.sideband && n < 3 || !tc.sideband && n != 0 {
+				t.Errorf("%d keepalives during a silent second; want %v", n, tc.sideband)
+			}
+			want := []string{"unpack ok", "ok refs/heads/gone"}
+			if got := parseReport(t, out.Bytes(), tc.sideband); !slices.Equal(got, want) {
+				t.Errorf("report = %q; want %q", got, want)
+			}
+		})
+	}
+	t.Run("GitClient", func(t *testing.T) {
+		e := newEnv(t)
+		e.srv.setOptions(Options{Hooks: true, keepAlive: 50 * time.Millisecond})
+		e.writeHook("pre-receive", "echo before\nsleep 1\necho after\n")
+		c1 := e.commit(e.work, "first", nil)
+		out := e.git(e.work, "push", "origin", "main")
+		mustContain(t, out, "remote: before", "remote: after", "* [new branch]      main -> main")
+		if got := e.serverRef("refs/heads/main"); got != c1 {
+			t.Errorf("server main = %q; want %q", got, c1)
+		}
+		e.fsck()
+	})
 }

@@ -58,6 +58,8 @@ type Options struct {
 	// HookTimeout bounds one run of a hook; zero means
 	// hooks.DefaultTimeout. A hook killed at the limit has failed.
 	HookTimeout time.Duration
+
+	keepAlive time.Duration // silence before a keepalive; tests shorten it
 }
 
 func (o Options) withDefaults() Options {
@@ -75,6 +77,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxPushOptions <= 0 {
 		o.MaxPushOptions = DefaultMaxPushOptions
+	}
+	if o.keepAlive <= 0 {
+		o.keepAlive = defaultKeepAlive
 	}
 	if o.Logger == nil {
 		l := logrus.New()
