@@ -31,14 +31,14 @@ func (s *session) hookRunner() *hooks.Runner {
 	return &hooks.Runner{Dir: s.dir, Timeout: s.opt.HookTimeout}
 }
 
-// runHook runs one hook with its output going to the client as it comes,
-// and keepalives while it is silent.
-func (s *session) runHook(r *hooks.Runner, name string, args []string, stdin []byte, env []string) error {
+// runHook runs one hook under ctx with its output going to the client as
+// it comes, and keepalives while it is silent.
+func (s *session) runHook(ctx context.Context, r *hooks.Runner, name string, args []string, stdin []byte, env []string) error {
 	out := &hookOutput{r: s.out}
 	stop := out.keepAlive(s.opt.keepAlive)
 	defer stop()
 	r.Out = out
-	return r.Run(s.ctx, name, args, stdin, env)
+	return r.Run(ctx, name, args, stdin, env)
 }
 
 // preReceive runs the pre-receive hook once over the commands still
@@ -59,7 +59,7 @@ func (s *session) preReceive(q *quarantine) {
 		return
 	}
 	env := append(s.quarantineEnv(q), hooks.PushOptionEnv(s.pushOptionsSent, s.pushOptions)...)
-	if err := s.runHook(r, hooks.PreReceive, nil, in.Bytes(), env); err != nil {
+	if err := s.runHook(s.ctx, r, hooks.PreReceive, nil, in.Bytes(), env); err != nil {
 		s.hookFailed(hooks.PreReceive, err)
 		s.failAll(reasonPreReceive)
 	}
@@ -82,7 +82,7 @@ func (s *session) updateHooks(q *quarantine) {
 		if s.atomic && s.anyFailed() {
 			return
 		}
-		if err := s.runHook(r, hooks.Update, []string{c.name, c.old.String(), c.new.String()}, nil, env); err != nil {
+		if err := s.runHook(s.ctx, r, hooks.Update, []string{c.name, c.old.String(), c.new.String()}, nil, env); err != nil {
 			s.hookFailed(hooks.Update, err)
 			c.fail(reasonUpdateHook)
 		}
@@ -90,7 +90,10 @@ func (s *session) updateHooks(q *quarantine) {
 }
 
 // postReceive runs the post-receive hook over the refs that were
-// updated. It cannot change the outcome; a failure is only logged.
+// updated. It cannot change the outcome; a failure is only logged. It
+// runs to its end (or its time limit) even when the client hangs up, as
+// it does under C git: the refs have changed, and the hook is what tells
+// the world (mail, CI, deploys).
 func (s *session) postReceive() {
 	r := s.hookRunner()
 	if r == nil || r.Find(hooks.PostReceive) == "" {
@@ -106,7 +109,7 @@ func (s *session) postReceive() {
 		return
 	}
 	env := hooks.PushOptionEnv(s.pushOptionsSent, s.pushOptions)
-	if err := s.runHook(r, hooks.PostReceive, nil, in.Bytes(), env); err != nil {
+	if err := s.runHook(context.WithoutCancel(s.ctx), r, hooks.PostReceive, nil, in.Bytes(), env); err != nil {
 		s.hookFailed(hooks.PostReceive, err)
 	}
 }

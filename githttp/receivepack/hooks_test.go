@@ -262,3 +262,56 @@ func TestHookKeepAlive(t *testing.T) {
 		e.fsck()
 	})
 }
+
+// hangUp is the response writer of a client that goes away as soon as a
+// hook says "started".
+type hangUp struct {
+	bytes.Buffer
+	cancel context.CancelFunc
+}
+
+func (h *hangUp) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("started")) {
+		h.cancel()
+	}
+	return h.Buffer.Write(p)
+}
+
+// TestHookHangUp: when the client goes away, a pre-receive hook is killed
+// and nothing is updated, while post-receive, which runs once the refs
+// have changed, still runs to its end.
+func TestHookHangUp(t *testing.T) {
+	tests := []struct {
+		name     string
+		hook     string
+		wantDone bool // the hook ran to its end
+		wantRef  bool // refs/heads/gone still exists
+	}{
+		{"PreReceiveKilled", "pre-receive", false, true},
+		{"PostReceiveFinishes", "post-receive", true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			c1 := e.commit(e.work, "first", nil)
+			e.git(e.work, "push", "-q", "origin", "main", "main:gone")
+			done := filepath.Join(e.home, "done")
+			e.writeHook(tc.hook, "echo started\nsleep 1\ntouch '"+done+"'\n")
+			body := pktline.Append(nil, c1+" "+zeroID+" refs/heads/gone\x00report-status side-band-64k\n")
+			body = pktline.AppendFlush(body)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			w := &hangUp{cancel: cancel}
+			Serve(ctx, e.bare, bytes.NewReader(body), w, Options{Hooks: true})
+			if ctx.Err() == nil {
+				t.Fatalf("the hook never said it started:\n%q", w.String())
+			}
+			if _, err := os.Stat(done); (err == nil) != tc.wantDone {
+				t.Errorf("hook ran to its end: %v; want %v", err == nil, tc.wantDone)
+			}
+			if got := e.serverRef("refs/heads/gone"); (got != "") != tc.wantRef {
+				t.Errorf("refs/heads/gone = %q after the hang-up; want it kept: %v", got, tc.wantRef)
+			}
+		})
+	}
+}
