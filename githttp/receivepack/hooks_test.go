@@ -94,6 +94,18 @@ case "$GIT_QUARANTINE_PATH" in "$GIT_DIR"/objects/incoming-*) echo quarantined;;
 				t.Errorf("server main = %q; want %q", got, c2)
 			}
 		}},
+		{"PreReceiveEmptyPack", Options{Hooks: true}, func(t *testing.T, e *env) {
+			// A branch at a commit the server has: the pack holds no
+			// object, and git in the hook still reads the repository.
+			c1 := e.commit(e.work, "first commit", nil)
+			e.git(e.work, "push", "-q", "origin", "main")
+			e.writeHook("pre-receive", "read old new ref\ngit log --oneline \"$new\" || exit 1\n")
+			out := e.git(e.work, "push", "origin", "main:refs/heads/same")
+			mustContain(t, out, "remote: "+c1[:7]+" first commit")
+			if got := e.serverRef("refs/heads/same"); got != c1 {
+				t.Errorf("server same = %q; want %q", got, c1)
+			}
+		}},
 		{"UpdateRefusesOneRef", Options{Hooks: true}, func(t *testing.T, e *env) {
 			e.writeHook("update", `if [ "$1" = refs/heads/blocked ]; then echo "no pushes to $1 ($2 -> $3)"; exit 1; fi
 git cat-file -e "$3" || exit 1
