@@ -169,6 +169,10 @@ func TestIdentityScopes(t *testing.T) {
 	if !pw.HasScope(ScopeProjectKey) || len(pw.HeldScopes()) != len(ScopeNames()) {
 		t.Fatal("password identity does not hold every scope")
 	}
+	sess := &Identity{User: "u", Method: MethodSession}
+	if !sess.InPerson() || !sess.HasScope(ScopeUserToken) || len(sess.HeldScopes()) != len(ScopeNames()) {
+		t.Fatal("session identity does not hold every scope")
+	}
 	tok := &Identity{User: "u", Method: MethodToken, Scopes: []string{ScopeDepot}}
 	if tok.HasScope(ScopeUser) || tok.Require(ScopeDepot) != nil || tok.Require(ScopeUser) == nil {
 		t.Fatal("token identity scopes wrong")

@@ -128,3 +128,30 @@ func BenchmarkAuthenticateToken(b *testing.B) {
 		}
 	}
 }
+
+// TestSignInThrottlesFailures: the web's sign-in form counts against the
+// same limiter as the API, and a right password is refused too while the
+// address is blocked.
+func TestSignInThrottlesFailures(t *testing.T) {
+	s := newStore(t)
+	a := auth.NewAuthenticator(tokens.Verifier{Store: s}, auth.NewLimiter(3, time.Minute))
+	r := httptest.NewRequest("POST", "/login", nil)
+	id, err := a.SignIn(r, "tester", "password1")
+	if err != nil || id.User != "tester" || id.Method != auth.MethodPassword {
+		t.Fatalf("SignIn(right password) = %+v, %v", id, err)
+	}
+	for i, bad := range [][2]string{{"tester", "wrong"}, {"nobody", "password1"}, {"tester", ""}} {
+		if _, err := a.SignIn(r, bad[0], bad[1]); apierr.KindOf(err) != apierr.Unauthorized {
+			t.Fatalf("SignIn attempt %d (%q) = %v; want 401", i, bad[0], err)
+		}
+	}
+	if _, err := a.SignIn(r, "tester", "password1"); apierr.KindOf(err) != apierr.TooManyRequests {
+		t.Fatalf("SignIn from a blocked address = %v; want 429", err)
+	}
+	// The API's Basic password is blocked for that address as well.
+	api := httptest.NewRequest("GET", "/", nil)
+	api.SetBasicAuth("tester", "password1")
+	if _, err := a.Authenticate(api, auth.Options{Passwords: true}); apierr.KindOf(err) != apierr.TooManyRequests {
+		t.Fatalf("API after failed sign-ins = %v; want 429", err)
+	}
+}

@@ -96,6 +96,30 @@ func (a *Authenticator) Authenticate(r *http.Request, opt Options) (*Identity, e
 	return id, nil
 }
 
+// SignIn checks a password typed into the web's sign-in form, through the
+// same failure limiter as Authenticate: it returns the user in person, or
+// an *apierr.Error (401 for a wrong user or password, 429 while r's
+// address has failed too often, 500 when the store fails). The caller
+// starts the session.
+func (a *Authenticator) SignIn(r *http.Request, user, password string) (*Identity, error) {
+	ip := ClientIP(r)
+	if wait := a.limiter.Blocked(ip); wait > 0 {
+		return nil, &apierr.Error{Kind: apierr.TooManyRequests, RetryAfter: wait,
+			Msg: "too many failed sign-in attempts; try again later"}
+	}
+	if user == "" || password == "" {
+		return nil, a.fail(ip, "bad credentials")
+	}
+	id, err := a.passwordIdentity(r.Context(), Credentials{Username: user, Secret: password})
+	if err != nil {
+		if apierr.KindOf(err) == apierr.Unauthorized {
+			a.limiter.Fail(ip)
+		}
+		return nil, err
+	}
+	return id, nil
+}
+
 func (a *Authenticator) fail(ip, msg string) error {
 	a.limiter.Fail(ip)
 	return apierr.Errorf(apierr.Unauthorized, "%s", msg)

@@ -21,6 +21,7 @@ const (
 	MethodNone     Method = iota // anonymous
 	MethodPassword               // Basic user:password
 	MethodToken                  // Basic user:token or Bearer token
+	MethodSession                // a web page's session cookie, begun with a password
 )
 
 func (m Method) String() string {
@@ -29,6 +30,8 @@ func (m Method) String() string {
 		return "password"
 	case MethodToken:
 		return "token"
+	case MethodSession:
+		return "session"
 	}
 	return "anonymous"
 }
@@ -48,22 +51,29 @@ type Identity struct {
 // Anonymous reports whether the request carried no credentials.
 func (id *Identity) Anonymous() bool { return id == nil || id.Method == MethodNone }
 
-// HasScope reports whether the caller holds scope. Password callers hold
+// InPerson reports whether the caller is the user in person, by a
+// password or a session begun with one, and so holds every scope: only a
+// token is limited to its own.
+func (id *Identity) InPerson() bool {
+	return id != nil && (id.Method == MethodPassword || id.Method == MethodSession)
+}
+
+// HasScope reports whether the caller holds scope. Callers in person hold
 // every scope; anonymous callers none.
 func (id *Identity) HasScope(scope string) bool {
 	switch {
 	case id.Anonymous():
 		return false
-	case id.Method == MethodPassword:
+	case id.InPerson():
 		return true
 	}
 	return slices.Contains(id.Scopes, scope)
 }
 
 // HeldScopes returns the scopes the caller holds: every scope for a
-// password, the token's own for a token.
+// caller in person, the token's own for a token.
 func (id *Identity) HeldScopes() []string {
-	if id.Method == MethodPassword {
+	if id.InPerson() {
 		return ScopeNames()
 	}
 	return slices.Clone(id.Scopes)

@@ -140,6 +140,24 @@ const MaxAudience = 255
 // a is a line of text of at most MaxAudience bytes (input.CheckText).
 func CheckAudience(a string) error { return input.CheckText("audience", a, MaxAudience) }
 
+// CheckScopes returns in without duplicates, in their first order, when
+// every name is a scope of auth's catalogue, and otherwise a
+// *input.ValidationError naming "scopes" that lists the valid ones. The
+// API and the web pages check a requested token's scopes with it.
+func CheckScopes(in []string) ([]string, error) {
+	out := make([]string, 0, len(in))
+	for _, sc := range in {
+		if !auth.ValidScope(sc) {
+			return nil, invalid("scopes", "unknown scope %q; valid scopes are %s",
+				sc, strings.Join(auth.ScopeNames(), ", "))
+		}
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out, nil
+}
+
 // normalizeScopes returns scopes without duplicates, in their first order.
 func normalizeScopes(scopes []string) ([]string, error) {
 	if len(scopes) > maxScopes {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -174,7 +173,7 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 	}
 	if req.Scopes == nil {
 		t.Scopes = caller.HeldScopes()
-	} else if t.Scopes, err = checkScopes(*req.Scopes); err != nil {
+	} else if t.Scopes, err = tokens.CheckScopes(*req.Scopes); err != nil {
 		return nil, err
 	}
 	if t.IPWhitelist, err = tokens.NormalizeIPWhitelist(req.IPWhitelist); err != nil {
@@ -197,20 +196,6 @@ func parseMillis(field string, ms int64) (time.Time, error) {
 		return time.Time{}, apierr.Errorf(apierr.Invalid, "%s: must be milliseconds since the epoch (13 digits), got %d", field, ms)
 	}
 	return time.UnixMilli(ms), nil
-}
-
-func checkScopes(in []string) ([]string, error) {
-	out := make([]string, 0, len(in))
-	for _, sc := range in {
-		if !auth.ValidScope(sc) {
-			return nil, apierr.Errorf(apierr.Invalid, "scopes: unknown scope %q; valid scopes are %s",
-				sc, strings.Join(auth.ScopeNames(), ", "))
-		}
-		if !slices.Contains(out, sc) {
-			out = append(out, sc)
-		}
-	}
-	return out, nil
 }
 
 // listResponse is Pandora's paged token list.
@@ -341,7 +326,7 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 		up.Description = req.Description
 	}
 	if req.Scopes != nil {
-		scopes, err := checkScopes(*req.Scopes)
+		scopes, err := tokens.CheckScopes(*req.Scopes)
 		if err != nil {
 			return err
 		}
