@@ -23,6 +23,7 @@ import (
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/cmd/depot/internal/openapi"
 	"github.com/depot/depot/cmd/depot/internal/server"
+	"github.com/depot/depot/cmd/depot/internal/web"
 	"github.com/depot/depot/githttp"
 	"github.com/depot/depot/githttp/receivepack"
 	"github.com/depot/depot/repos"
@@ -180,6 +181,7 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObj
 		Auth:   authn,
 		Log:    log,
 		Public: []server.Surface{openapi.Surface{}, api.Avatars{}},
+		Web:    []server.Surface{web.New(d.store, authn, d.projects, d.repos, log)},
 		API:    []server.Surface{api.New(d.store, log), repoapi.New(d.projects, d.repos, policy, log)},
 		Git:    []server.Surface{git},
 	}

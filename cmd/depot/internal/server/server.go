@@ -1,5 +1,5 @@
 // Package server assembles depot's HTTP surfaces into one handler: the
-// public documents, the token API, git over smart HTTP, request ids, the
+// public documents, the web pages, the token API, git over smart HTTP, request ids, the
 // access log and panic recovery. It holds no business logic of its own.
 package server
 
@@ -24,6 +24,10 @@ type Config struct {
 	// Public surfaces answer anyone without looking at credentials, such
 	// as the API's own description.
 	Public []Surface
+	// Web surfaces are the pages, which authenticate by their own
+	// session cookie; they come before the API and git, whose paths they
+	// do not share.
+	Web []Surface
 	// API surfaces are served under the authentication middleware, which
 	// accepts passwords and tokens and answers bad credentials itself.
 	API []Surface
@@ -43,6 +47,9 @@ func New(c Config) http.Handler {
 func Router(c Config) *mux.Router {
 	root := mux.NewRouter()
 	for _, s := range c.Public {
+		s.Register(root)
+	}
+	for _, s := range c.Web {
 		s.Register(root)
 	}
 	api := root.NewRoute().Subrouter()

@@ -1,0 +1,218 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// lang is a language the pages speak.
+type lang int
+
+const (
+	langEN lang = iota
+	langZH
+)
+
+// tag is the lang's BCP 47 tag, for <html lang> and the switch.
+func (l lang) tag() string {
+	if l == langZH {
+		return "zh-CN"
+	}
+	return "en"
+}
+
+// langCookie remembers the language a visitor chose with the switch.
+const langCookie = "depot_lang"
+
+// parseLang reads a tag of the switch or the cookie.
+func parseLang(s string) (lang, bool) {
+	switch strings.ToLower(s) {
+	case "en":
+		return langEN, true
+	case "zh-cn", "zh":
+		return langZH, true
+	}
+	return langEN, false
+}
+
+// chooseLang returns the remembered choice, else the first language of
+// Accept-Language (by weight) that the pages speak, else English.
+func chooseLang(r *http.Request) lang {
+	if c, err := r.Cookie(langCookie); err == nil {
+		if l, ok := parseLang(c.Value); ok {
+			return l
+		}
+	}
+	best, bestQ := langEN, 0.0
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		primary, _, _ := strings.Cut(strings.ToLower(tag), "-")
+		var l lang
+		switch primary {
+		case "zh":
+			l = langZH
+		case "en":
+			l = langEN
+		default:
+			continue
+		}
+		if q > bestQ {
+			best, bestQ = l, q
+		}
+	}
+	return best
+}
+
+// switchLanguage answers a GET with ?lang=: it remembers the choice for a
+// year and sends the visitor back to the page without the parameter. It
+// reports whether it answered.
+func (s *Server) switchLanguage(w http.ResponseWriter, r *http.Request) bool {
+	q := r.URL.Query()
+	l, ok := parseLang(q.Get("lang"))
+	if r.Method != http.MethodGet || !ok {
+		return false
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l.tag(), Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	q.Del("lang")
+	back := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+	http.Redirect(w, r, back.String(), http.StatusSeeOther)
+	return true
+}
+
+// t returns the text of key in l, formatted with args; a key without a
+// text shows as itself, which a test catches.
+func (l lang) t(key string, args ...any) string {
+	m, ok := messages[key]
+	if !ok {
+		return key
+	}
+	s := m[l]
+	if len(args) > 0 {
+		return fmt.Sprintf(s, args...)
+	}
+	return s
+}
+
+// messages are every text of the pages, English and Simplified Chinese.
+// The token pages use the words of CODING's help page (个人访问令牌,
+// 新建令牌, 令牌描述, 重新生成, 删除全部, …).
+var messages = map[string][2]string{
+	"depot":                {"depot", "depot"},
+	"nav.repos":            {"Repositories", "代码仓库"},
+	"nav.settings":         {"Account settings", "个人账户设置"},
+	"nav.profile":          {"Profile", "个人资料"},
+	"nav.tokens":           {"Access tokens", "访问令牌"},
+	"nav.signout":          {"Sign out", "退出登录"},
+	"nav.signin":           {"Sign in", "登录"},
+	"lang.switch":          {"中文", "English"},
+	"lang.other":           {"zh-CN", "en"},
+	"login.title":          {"Sign in to depot", "登录 depot"},
+	"login.username":       {"Username", "用户名"},
+	"login.password":       {"Password", "密码"},
+	"login.submit":         {"Sign in", "登录"},
+	"login.failed":         {"Wrong username or password.", "用户名或密码错误。"},
+	"login.throttled":      {"Too many failed attempts. Try again in %d seconds.", "失败次数过多，请 %d 秒后再试。"},
+	"login.hint":           {"Git over HTTP takes personal access tokens, not this password.", "通过 HTTP 使用 Git 时请用个人访问令牌，而非此密码。"},
+	"home.title":           {"Repositories", "代码仓库"},
+	"home.hello":           {"Signed in as %s", "已登录：%s"},
+	"home.yours":           {"Your repositories", "我的仓库"},
+	"home.projects":        {"Your projects", "我的项目"},
+	"home.none":            {"No repositories yet.", "还没有仓库。"},
+	"home.noprojects":      {"You belong to no project yet.", "你还没有加入任何项目。"},
+	"home.create":          {"Create one with the API or the CLI:", "可用 API 或命令行创建："},
+	"home.clone":           {"Clone", "克隆"},
+	"home.tokens":          {"To clone and push, create a personal access token.", "克隆和推送前，请先新建个人访问令牌。"},
+	"profile.title":        {"Profile", "个人资料"},
+	"profile.globalKey":    {"Username (global_key)", "用户名（global_key）"},
+	"profile.name":         {"Name", "名称"},
+	"profile.email":        {"Email", "邮箱"},
+	"profile.noemail":      {"none", "未设置"},
+	"profile.sessions":     {"Sessions", "登录会话"},
+	"profile.sessionsHelp": {"Browsers signed in to your account. Revoke any you do not recognise.", "已登录你账户的浏览器。如有不认识的，请撤销。"},
+	"session.current":      {"this browser", "当前浏览器"},
+	"session.signedin":     {"Signed in", "登录于"},
+	"session.lastseen":     {"Last seen", "最近活动"},
+	"session.revoke":       {"Revoke", "撤销"},
+	"session.revoked":      {"The session was revoked.", "会话已撤销。"},
+	"session.confirm":      {"Revoke this session? That browser will be signed out.", "确定撤销此会话？该浏览器将退出登录。"},
+
+	"tokens.title":        {"Personal access tokens", "个人访问令牌"},
+	"tokens.intro":        {"A token works like an app password: with the scopes you choose it can use the API, and with project:depot clone and push over git.", "个人访问令牌类似某些系统中的应用专用密码。生成后可根据设置的权限访问特定的 API，勾选 project:depot 后可以用于访问代码仓库。"},
+	"tokens.new":          {"New token", "新建令牌"},
+	"tokens.deleteAll":    {"Delete all", "删除全部"},
+	"tokens.deleteAllQ":   {"Delete all %d tokens? Every script and clone that uses them stops working.", "确定删除全部 %d 个令牌？使用它们的脚本和仓库将无法再访问。"},
+	"tokens.none":         {"You have no personal access tokens.", "你还没有个人访问令牌。"},
+	"tokens.created":      {"Token created. Copy it now: it is shown this once, and a reload shows only its description.", "令牌创建完成。令牌的内容只在刚创建完成时显示，刷新之后即显示为令牌描述。为了安全，请将其复制粘贴至您需要使用的地方，并不要保存副本。"},
+	"tokens.regenerated":  {"Token regenerated; the old one no longer works. Copy the new one now: it is shown this once.", "令牌已重新生成，旧令牌已失效。新令牌的内容仅显示这一次，请立即复制。"},
+	"tokens.copy":         {"Copy", "复制"},
+	"tokens.copied":       {"Copied", "已复制"},
+	"tokens.use":          {"Use it as the password of git over HTTP, or in the Authorization header of the API:", "可在 Git HTTP 访问时作为密码使用，或放在 API 请求的 Authorization 头中："},
+	"tokens.description":  {"Description", "令牌描述"},
+	"tokens.scopes":       {"Scopes", "访问权限"},
+	"tokens.status":       {"Status", "状态"},
+	"tokens.validity":     {"Valid", "有效期"},
+	"tokens.lastUsed":     {"Last used", "最近使用"},
+	"tokens.created.at":   {"Created", "创建时间"},
+	"tokens.never":        {"never", "从未使用"},
+	"tokens.noExpiry":     {"no expiry", "永不过期"},
+	"tokens.from":         {"from %s", "自 %s"},
+	"tokens.until":        {"until %s", "至 %s"},
+	"tokens.enabled":      {"enabled", "已启用"},
+	"tokens.disabled":     {"disabled", "已禁用"},
+	"tokens.expired":      {"expired", "已过期"},
+	"tokens.edit":         {"Edit", "编辑"},
+	"tokens.enable":       {"Enable", "启用"},
+	"tokens.disable":      {"Disable", "禁用"},
+	"tokens.delete":       {"Delete", "删除"},
+	"tokens.deleteQ":      {"Delete the token “%s”? Whatever uses it stops working.", "确定删除令牌“%s”？使用它的地方将无法再访问。"},
+	"tokens.regenerate":   {"Regenerate token", "重新生成令牌"},
+	"tokens.regenerateQ":  {"Regenerate “%s”? The current secret stops working at once.", "确定重新生成“%s”？当前令牌将立即失效。"},
+	"tokens.more":         {"More", "更多"},
+	"tokens.deleted":      {"The token was deleted.", "令牌已删除。"},
+	"tokens.deletedAll":   {"Deleted %d tokens.", "已删除 %d 个令牌。"},
+	"tokens.saved":        {"The token was saved.", "令牌已保存。"},
+	"tokens.nowEnabled":   {"The token is enabled.", "令牌已启用。"},
+	"tokens.nowDisabled":  {"The token is disabled; it works again once enabled.", "令牌已禁用，启用后可恢复使用。"},
+	"tokens.newTitle":     {"New personal access token", "新建个人访问令牌"},
+	"tokens.editTitle":    {"Edit token", "编辑令牌"},
+	"tokens.descHelp":     {"What is this token for?", "这个令牌的用途？"},
+	"tokens.scopesHelp":   {"Choose what the token may do. It can never do more than you can.", "选择此令牌的访问权限。令牌的权限不会超过你自己的权限。"},
+	"tokens.ipWhitelist":  {"IP whitelist", "IP 白名单"},
+	"tokens.ipHelp":       {"One IPv4 or IPv6 address or CIDR range a line. Empty: any address.", "每行一个 IPv4、IPv6 地址或 CIDR 网段。留空表示不限地址。"},
+	"tokens.expiresAt":    {"Expires", "过期时间"},
+	"tokens.expiresHelp":  {"Optional. The token stops working at the end of this day (UTC).", "可选。令牌在该日结束时（UTC）失效。"},
+	"tokens.expiresFixed": {"The expiry is set when the token is created.", "过期时间在创建令牌时设定，无法修改。"},
+	"tokens.create":       {"Create token", "新建令牌"},
+	"tokens.save":         {"Save", "保存"},
+	"tokens.cancel":       {"Cancel", "取消"},
+	"tokens.access.rw":    {"read-write", "读写"},
+	"tokens.access.r":     {"read", "读"},
+	"tokens.regenHelp":    {"If you lost the token, regenerate it: a new secret replaces the old one.", "如果遗失了令牌，可以选择重新生成。"},
+	"tokens.danger":       {"Danger zone", "危险操作"},
+	"err.description":     {"Enter a description.", "请填写令牌描述。"},
+	"err.descriptionLong": {"At most 1000 characters, on one line.", "最多 1000 个字符，且不能换行。"},
+	"err.scopes":          {"Choose at least one scope.", "请至少选择一项访问权限。"},
+	"err.scopesUnknown":   {"Unknown scope.", "未知的权限。"},
+	"err.ipWhitelist":     {"%s is not an IP address or CIDR range.", "%s 不是有效的 IP 地址或 CIDR 网段。"},
+	"err.ipWhitelistMany": {"At most 100 entries.", "最多 100 条。"},
+	"err.expiresAt":       {"Enter a date as YYYY-MM-DD.", "请按 YYYY-MM-DD 格式填写日期。"},
+	"err.expiresPast":     {"Choose a day after today.", "请选择今天之后的日期。"},
+	"err.form":            {"Please correct the fields marked below.", "请修正下面标出的内容。"},
+	"error.title":         {"Something went wrong", "出错了"},
+	"error.400":           {"The request was not valid.", "请求无效。"},
+	"error.403":           {"This form is out of date or came from another site. Nothing was changed; reload the page and try again.", "表单已过期或来自其他网站，未做任何更改。请刷新页面后重试。"},
+	"error.404":           {"There is no such page.", "页面不存在。"},
+	"error.429":           {"Too many attempts. Try again later.", "尝试次数过多，请稍后再试。"},
+	"error.500":           {"The server failed. Quote this request id when reporting it: %s", "服务器出错。报告问题时请附上请求编号：%s"},
+	"error.back":          {"Back to the home page", "返回首页"},
+}

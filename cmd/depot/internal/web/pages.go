@@ -1,0 +1,205 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/repos"
+	"github.com/depot/depot/tokens"
+)
+
+// loginData is the sign-in form: what was typed, besides the password,
+// and why it failed.
+type loginData struct {
+	Username string
+	Next     string
+	Error    string
+}
+
+// safeNext returns next when it is a path on this site, else "/": the
+// form must never send a visitor to another site after signing in.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
+	next := safeNext(r.URL.Query().Get("next"))
+	if visitorOf(r).signedIn() {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return nil
+	}
+	return s.render(w, http.StatusOK, "login", newPage(r, "login.title", "", &loginData{Next: next}))
+}
+
+// login checks the password through the authenticator, so that failures
+// count against the API's limiter, then starts a session.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	data := &loginData{Username: r.PostFormValue("username"), Next: safeNext(r.PostFormValue("next"))}
+	p := newPage(r, "login.title", "", data)
+	id, err := s.auth.SignIn(r, data.Username, r.PostFormValue("password"))
+	switch kind := apierr.KindOf(err); {
+	case err == nil:
+	case kind == apierr.Unauthorized:
+		data.Error = p.T("login.failed")
+		return s.render(w, http.StatusUnauthorized, "login", p)
+	case kind == apierr.TooManyRequests:
+		var e *apierr.Error
+		wait := time.Second
+		if errors.As(err, &e) && e.RetryAfter > wait {
+			wait = e.RetryAfter
+		}
+		secs := int(wait.Seconds() + 0.999)
+		w.Header().Set("Retry-After", fmt.Sprint(secs))
+		data.Error = p.T("login.throttled", secs)
+		return s.render(w, http.StatusTooManyRequests, "login", p)
+	default:
+		return err
+	}
+	if old := visitorOf(r); old.signedIn() {
+		// A new sign-in replaces the session this browser had.
+		_ = s.store.DeleteSession(r.Context(), old.user.GlobalKey, old.sess.ID)
+	}
+	_, secret, err := s.store.CreateSession(r.Context(), id.User, auth.ClientIP(r), r.UserAgent())
+	if err != nil {
+		return fmt.Errorf("sign in %s: %w", id.User, err)
+	}
+	setSessionCookie(w, r, secret)
+	http.Redirect(w, r, data.Next, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	v := visitorOf(r)
+	if err := s.store.DeleteSession(r.Context(), v.user.GlobalKey, v.sess.ID); err != nil && !errors.Is(err, tokens.ErrNotFound) {
+		return fmt.Errorf("sign out: %w", err)
+	}
+	clearSessionCookie(w, r)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+// homeData is the home page: what the user owns and where they belong.
+type homeData struct {
+	Repos    []*repos.Repo
+	Projects []*repos.Project
+	Host     string
+}
+
+// home sends a visitor who is not signed in to the sign-in form, and shows
+// a signed-in one their repositories and projects.
+func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
+	v := visitorOf(r)
+	if !v.signedIn() {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return nil
+	}
+	own, err := s.repos.List(v.user.GlobalKey)
+	if err != nil {
+		return fmt.Errorf("home of %s: %w", v.user.GlobalKey, err)
+	}
+	sort.Slice(own, func(i, j int) bool { return strings.ToLower(own[i].Name) < strings.ToLower(own[j].Name) })
+	projects, err := s.projects.ListProjects(r.Context(), v.user.GlobalKey)
+	if err != nil {
+		return fmt.Errorf("home of %s: %w", v.user.GlobalKey, err)
+	}
+	return s.render(w, http.StatusOK, "home", newPage(r, "home.title", "repos",
+		&homeData{Repos: own, Projects: projects, Host: r.Host}))
+}
+
+func (s *Server) settings(w http.ResponseWriter, r *http.Request) error {
+	http.Redirect(w, r, "/settings/profile", http.StatusSeeOther)
+	return nil
+}
+
+// profileData is the profile page: the account and its sessions.
+type profileData struct {
+	Sessions []*tokens.Session
+	Current  string // the id of the session viewing the page
+}
+
+func (s *Server) profile(w http.ResponseWriter, r *http.Request) error {
+	v := visitorOf(r)
+	list, err := s.store.ListSessions(r.Context(), v.user.GlobalKey)
+	if err != nil {
+		return err
+	}
+	p := newPage(r, "profile.title", "profile", &profileData{Sessions: list, Current: v.sess.ID})
+	s.takeNotice(r, p)
+	return s.render(w, http.StatusOK, "profile", p)
+}
+
+// deleteSession revokes one of the user's sessions, this one included.
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
+	v := visitorOf(r)
+	id := mux.Vars(r)["id"]
+	if ok, err := s.confirm(w, r, newPage(r, "session.revoke", "profile", nil).T("session.confirm"), "session.revoke"); !ok {
+		return err
+	}
+	err := s.store.DeleteSession(r.Context(), v.user.GlobalKey, id)
+	if errors.Is(err, tokens.ErrNotFound) {
+		return apierr.Errorf(apierr.NotFound, "no such session")
+	}
+	if err != nil {
+		return err
+	}
+	if id == v.sess.ID {
+		clearSessionCookie(w, r)
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return nil
+	}
+	s.flashes.put(v.sess.ID, flash{Notice: "session.revoked", at: s.now()})
+	http.Redirect(w, r, "/settings/profile", http.StatusSeeOther)
+	return nil
+}
+
+// takeNotice moves the session's flash notice, if any, onto p.
+func (s *Server) takeNotice(r *http.Request, p *page) (flash, bool) {
+	v := visitorOf(r)
+	f, ok := s.flashes.take(v.sess.ID, s.now())
+	if ok && f.Notice != "" {
+		if f.Arg != nil {
+			p.Notice = p.T(f.Notice, f.Arg)
+		} else {
+			p.Notice = p.T(f.Notice)
+		}
+	}
+	return f, ok
+}
+
+// confirmData is the page that asks before a destructive post, for
+// browsers without JavaScript (the others ask in a dialog first).
+type confirmData struct {
+	Question string
+	Action   string // the form's own URL
+	Button   string // its label
+	Fields   map[string]string
+}
+
+// confirm reports whether a destructive post was confirmed: by the
+// dialog, which sets the field "confirmed", or by the page it answers
+// otherwise, which asks again.
+func (s *Server) confirm(w http.ResponseWriter, r *http.Request, question, buttonKey string) (bool, error) {
+	if r.PostFormValue("confirmed") == "1" {
+		return true, nil
+	}
+	fields := map[string]string{}
+	for k, vs := range r.PostForm {
+		if k != csrfField && k != "confirmed" && len(vs) > 0 {
+			fields[k] = vs[0]
+		}
+	}
+	p := newPage(r, buttonKey, "", nil)
+	p.Data = &confirmData{Question: question, Action: r.URL.Path, Button: p.T(buttonKey), Fields: fields}
+	return false, s.render(w, http.StatusOK, "confirm", p)
+}

@@ -1,0 +1,337 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/input"
+	"github.com/depot/depot/tokens"
+)
+
+// The token pages of CODING's help page, on the same store functions as
+// the token API. The signed-in user acts in person, as a password caller
+// of the API does: every token is theirs, and its scopes are checked
+// against auth's catalogue (tokens.CheckScopes), the most a user may
+// hold. A token a page makes can therefore never be stronger than its
+// owner.
+
+// tokenRow is a token as the list shows it.
+type tokenRow struct {
+	*tokens.Token
+	Expired bool
+	Secret  string // set only on the one page after creation or regeneration
+}
+
+type tokenListData struct {
+	Tokens  []tokenRow
+	Created string // the id of the token whose secret is shown, if any
+	Secret  string
+	Host    string
+	User    string
+}
+
+func (s *Server) tokenList(w http.ResponseWriter, r *http.Request) error {
+	v := visitorOf(r)
+	_, list, err := s.store.ListTokens(r.Context(), tokens.ListOptions{
+		Username: v.user.GlobalKey, Sort: "issuedAt", Desc: true, PageSize: tokens.MaxPageSize})
+	if err != nil {
+		return err
+	}
+	data := &tokenListData{Host: r.Host, User: v.user.GlobalKey}
+	p := newPage(r, "tokens.title", "tokens", data)
+	if f, ok := s.takeNotice(r, p); ok && f.Secret != "" {
+		data.Created, data.Secret = f.TokenID, f.Secret
+	}
+	now := s.now()
+	for _, t := range list {
+		row := tokenRow{Token: t, Expired: !t.ExpireTime.IsZero() && !now.Before(t.ExpireTime)}
+		if t.ID == data.Created {
+			row.Secret = data.Secret
+		}
+		data.Tokens = append(data.Tokens, row)
+	}
+	return s.render(w, http.StatusOK, "tokens", p)
+}
+
+// scopeOption is one checkbox of the form.
+type scopeOption struct {
+	Name, Label, Access string
+	Checked             bool
+}
+
+// tokenForm is the new and edit form: what was typed, and what is wrong
+// with it, field by field.
+type tokenForm struct {
+	ID          string // "" for a new token
+	Description string
+	Scopes      []scopeOption
+	IPWhitelist string
+	ExpiresAt   string
+	Expiry      time.Time // an existing token's, which the form cannot change
+	Enabled     bool
+	Errors      map[string]string
+}
+
+func (s *Server) scopeOptions(l lang, checked []string) []scopeOption {
+	var out []scopeOption
+	for _, sc := range auth.Scopes() {
+		label, access := sc.Description, l.t("tokens.access.rw")
+		if l == langZH {
+			label = sc.DescriptionZh
+		}
+		if sc.Access == "read" {
+			access = l.t("tokens.access.r")
+		}
+		out = append(out, scopeOption{Name: sc.Scope, Label: label, Access: access, Checked: slices.Contains(checked, sc.Scope)})
+	}
+	return out
+}
+
+func (s *Server) newTokenForm(w http.ResponseWriter, r *http.Request) error {
+	v := visitorOf(r)
+	f := &tokenForm{Scopes: s.scopeOptions(v.lang, nil)}
+	return s.render(w, http.StatusOK, "token_form", newPage(r, "tokens.newTitle", "tokens", f))
+}
+
+// readTokenForm reads the posted fields into f and checks them, writing a
+// message next to each field that is wrong. It returns the scopes and
+// whitelist as the store takes them.
+func (s *Server) readTokenForm(r *http.Request, f *tokenForm, l lang) (scopes, whitelist []string) {
+	f.Errors = map[string]string{}
+	f.Description = r.PostFormValue("description")
+	f.IPWhitelist = r.PostFormValue("ipWhitelist")
+	requested := r.PostForm["scopes"]
+	f.Scopes = s.scopeOptions(l, requested)
+
+	switch d := strings.TrimSpace(f.Description); {
+	case d == "":
+		f.Errors["description"] = l.t("err.description")
+	case input.CheckDescription("description", d) != nil:
+		f.Errors["description"] = l.t("err.descriptionLong")
+	default:
+		f.Description = d
+	}
+	scopes, err := tokens.CheckScopes(requested)
+	switch {
+	case err != nil:
+		f.Errors["scopes"] = l.t("err.scopesUnknown")
+	case len(scopes) == 0:
+		f.Errors["scopes"] = l.t("err.scopes")
+	}
+	var lines []string
+	for _, line := range strings.Split(f.IPWhitelist, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) > tokens.MaxIPWhitelist {
+		f.Errors["ipWhitelist"] = l.t("err.ipWhitelistMany")
+	} else {
+		for _, line := range lines {
+			if _, err := auth.ParseWhitelistEntry(line); err != nil {
+				f.Errors["ipWhitelist"] = l.t("err.ipWhitelist", line)
+				break
+			}
+		}
+	}
+	if whitelist, err = tokens.NormalizeIPWhitelist(lines); err != nil && f.Errors["ipWhitelist"] == "" {
+		f.Errors["ipWhitelist"] = err.Error()
+	}
+	return scopes, whitelist
+}
+
+// expiryOf reads expiresAt, a day: the token works through its end, UTC.
+func expiryOf(day string, now time.Time, l lang) (time.Time, string) {
+	day = strings.TrimSpace(day)
+	if day == "" {
+		return time.Time{}, ""
+	}
+	d, err := time.Parse("2006-01-02", day)
+	if err != nil {
+		return time.Time{}, l.t("err.expiresAt")
+	}
+	end := d.Add(24 * time.Hour)
+	if !end.After(now.Add(24 * time.Hour)) {
+		return time.Time{}, l.t("err.expiresPast")
+	}
+	return end, ""
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
+	v := visitorOf(r)
+	f := &tokenForm{ExpiresAt: r.PostFormValue("expiresAt")}
+	scopes, whitelist := s.readTokenForm(r, f, v.lang)
+	now := s.now()
+	expiry, msg := expiryOf(f.ExpiresAt, now, v.lang)
+	if msg != "" {
+		f.Errors["expiresAt"] = msg
+	}
+	p := newPage(r, "tokens.newTitle", "tokens", f)
+	if len(f.Errors) > 0 {
+		p.Notice = p.T("err.form")
+		return s.render(w, http.StatusBadRequest, "token_form", p)
+	}
+	t := &tokens.Token{
+		Username: v.user.GlobalKey, Issuer: v.user.GlobalKey, Description: f.Description,
+		Scopes: scopes, IPWhitelist: whitelist, NotBefore: now, ExpireTime: expiry,
+	}
+	secret, err := s.store.CreateToken(r.Context(), t)
+	if err != nil {
+		return s.formError(w, p, f, err)
+	}
+	s.flashes.put(v.sess.ID, flash{Notice: "tokens.created", TokenID: t.ID, Secret: secret, at: now})
+	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
+	return nil
+}
+
+// formError shows a field the store refused next to that field; any
+// other error is the page's.
+func (s *Server) formError(w http.ResponseWriter, p *page, f *tokenForm, err error) error {
+	var ve *input.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	field := ve.Field
+	if field == "expireTime" || field == "notBefore" {
+		field = "expiresAt"
+	}
+	f.Errors[field] = ve.Msg
+	p.Notice = p.T("err.form")
+	return s.render(w, http.StatusBadRequest, "token_form", p)
+}
+
+// ownToken loads the token of the path when it is the visitor's; any
+// other is 404, as if it did not exist.
+func (s *Server) ownToken(r *http.Request) (*tokens.Token, error) {
+	t, err := s.store.Token(r.Context(), mux.Vars(r)["id"])
+	if errors.Is(err, tokens.ErrNotFound) {
+		return nil, apierr.Errorf(apierr.NotFound, "token not found")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(t.Username, visitorOf(r).user.GlobalKey) {
+		return nil, apierr.Errorf(apierr.NotFound, "token not found")
+	}
+	return t, nil
+}
+
+func (s *Server) editTokenForm(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.ownToken(r)
+	if err != nil {
+		return err
+	}
+	f := &tokenForm{ID: t.ID, Description: t.Description, Scopes: s.scopeOptions(visitorOf(r).lang, t.Scopes),
+		IPWhitelist: strings.Join(t.IPWhitelist, "\n"), Expiry: t.ExpireTime, Enabled: t.Enabled}
+	p := newPage(r, "tokens.editTitle", "tokens", f)
+	return s.render(w, http.StatusOK, "token_form", p)
+}
+
+func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
+	v := visitorOf(r)
+	t, err := s.ownToken(r)
+	if err != nil {
+		return err
+	}
+	f := &tokenForm{ID: t.ID, Expiry: t.ExpireTime, Enabled: t.Enabled}
+	scopes, whitelist := s.readTokenForm(r, f, v.lang)
+	p := newPage(r, "tokens.editTitle", "tokens", f)
+	if len(f.Errors) > 0 {
+		p.Notice = p.T("err.form")
+		return s.render(w, http.StatusBadRequest, "token_form", p)
+	}
+	if _, err := s.store.UpdateToken(r.Context(), t.ID, tokens.TokenUpdate{
+		Description: &f.Description, Scopes: &scopes, IPWhitelist: &whitelist}); err != nil {
+		return s.formError(w, p, f, err)
+	}
+	s.flashes.put(v.sess.ID, flash{Notice: "tokens.saved", at: s.now()})
+	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) regenerateToken(w http.ResponseWriter, r *http.Request) error {
+	v := visitorOf(r)
+	t, err := s.ownToken(r)
+	if err != nil {
+		return err
+	}
+	if ok, err := s.confirm(w, r, v.lang.t("tokens.regenerateQ", t.Description), "tokens.regenerate"); !ok {
+		return err
+	}
+	secret, err := s.store.RegenerateToken(r.Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	s.flashes.put(v.sess.ID, flash{Notice: "tokens.regenerated", TokenID: t.ID, Secret: secret, at: s.now()})
+	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) setTokenStatus(w http.ResponseWriter, r *http.Request) error {
+	v := visitorOf(r)
+	t, err := s.ownToken(r)
+	if err != nil {
+		return err
+	}
+	var enabled bool
+	switch r.PostFormValue("status") {
+	case "enabled":
+		enabled = true
+	case "disabled":
+	default:
+		return apierr.Errorf(apierr.Invalid, "status: must be enabled or disabled")
+	}
+	if err := s.store.SetTokenEnabled(r.Context(), t.ID, enabled); err != nil {
+		return err
+	}
+	notice := "tokens.nowDisabled"
+	if enabled {
+		notice = "tokens.nowEnabled"
+	}
+	s.flashes.put(v.sess.ID, flash{Notice: notice, at: s.now()})
+	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) error {
+	v := visitorOf(r)
+	t, err := s.ownToken(r)
+	if err != nil {
+		return err
+	}
+	if ok, err := s.confirm(w, r, v.lang.t("tokens.deleteQ", t.Description), "tokens.delete"); !ok {
+		return err
+	}
+	if err := s.store.DeleteToken(r.Context(), t.ID); err != nil && !errors.Is(err, tokens.ErrNotFound) {
+		return err
+	}
+	s.flashes.put(v.sess.ID, flash{Notice: "tokens.deleted", at: s.now()})
+	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) deleteAllTokens(w http.ResponseWriter, r *http.Request) error {
+	v := visitorOf(r)
+	total, _, err := s.store.ListTokens(r.Context(), tokens.ListOptions{Username: v.user.GlobalKey, PageSize: 1})
+	if err != nil {
+		return err
+	}
+	if ok, err := s.confirm(w, r, v.lang.t("tokens.deleteAllQ", total), "tokens.deleteAll"); !ok {
+		return err
+	}
+	n, err := s.store.DeleteUserTokens(r.Context(), v.user.GlobalKey)
+	if err != nil {
+		return fmt.Errorf("delete tokens of %s: %w", v.user.GlobalKey, err)
+	}
+	s.flashes.put(v.sess.ID, flash{Notice: "tokens.deletedAll", Arg: n, at: s.now()})
+	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
+	return nil
+}
