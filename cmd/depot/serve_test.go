@@ -115,6 +115,14 @@ func TestDataDirModes(t *testing.T) {
 // directory that the test's cleanup closes.
 func testSurfaces(t *testing.T) server.Config {
 	t.Helper()
+	_, c := testData(t)
+	return c
+}
+
+// testData is testSurfaces with the data directory they serve, for tests
+// that put users and repositories in it first.
+func testData(t *testing.T) (*data, server.Config) {
+	t.Helper()
 	d, err := openData(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -123,5 +131,5 @@ func testSurfaces(t *testing.T) server.Config {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, nil)
-	return surfaces(d, authn, log, receivepack.DefaultMaxObjectBytes, githttp.Hooks{})
+	return d, surfaces(d, authn, log, receivepack.DefaultMaxObjectBytes, githttp.Hooks{})
 }
