@@ -153,6 +153,12 @@ func TestBrowserTokens(t *testing.T) {
 	if _, err := d.repos.CreateWithRecord(bg, d.projects, "tester", "hello", repos.CreateOptions{}, &repos.Info{Visibility: repos.Private}); err != nil {
 		t.Fatal(err)
 	}
+	if err := d.projects.CreateProject(bg, &repos.Project{Name: "test", DisplayName: "Test team", Description: "CODING's example project"}, "tester"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.repos.CreateWithRecord(bg, d.projects, "test", "testRepo", repos.CreateOptions{}, &repos.Info{Visibility: repos.Private}); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(server.New(cfg))
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
@@ -167,8 +173,9 @@ func TestBrowserTokens(t *testing.T) {
 	if got := text(t, ctx, "h1"); got != "Repositories" {
 		t.Fatalf("after signing in the page is %q; want the home page", got)
 	}
-	if !strings.Contains(bodyText(t, ctx), "http://tester@"+host+"/tester/hello.git") {
-		t.Fatal("home page lacks the clone URL of tester/hello")
+	if home := bodyText(t, ctx); !strings.Contains(home, "http://tester@"+host+"/tester/hello.git") ||
+		!strings.Contains(home, "http://tester@"+host+"/test/testRepo.git") || !strings.Contains(home, "Test team") {
+		t.Fatalf("home page lacks tester/hello, test/testRepo or the project:\n%s", home)
 	}
 	shot(t, ctx, "home")
 
@@ -287,7 +294,7 @@ func TestBrowserTokens(t *testing.T) {
 
 	// The profile lists this browser's session.
 	step(t, ctx, "open the profile", chromedp.Navigate(srv.URL+"/settings/profile"), chromedp.WaitVisible(chromedp.CSS(".session")))
-	if p := bodyText(t, ctx); !strings.Contains(p, "this browser") || !strings.Contains(p, "HeadlessChrome") {
+	if p := bodyText(t, ctx); !strings.Contains(p, "this browser") || !strings.Contains(p, "Headless Chrome") {
 		t.Fatalf("profile does not list this browser's session:\n%s", p)
 	}
 	shot(t, ctx, "profile")

@@ -104,17 +104,69 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil
 	}
-	own, err := s.repos.List(v.user.GlobalKey)
-	if err != nil {
-		return fmt.Errorf("home of %s: %w", v.user.GlobalKey, err)
-	}
-	sort.Slice(own, func(i, j int) bool { return strings.ToLower(own[i].Name) < strings.ToLower(own[j].Name) })
 	projects, err := s.projects.ListProjects(r.Context(), v.user.GlobalKey)
 	if err != nil {
 		return fmt.Errorf("home of %s: %w", v.user.GlobalKey, err)
 	}
+	// The user's own namespace, then each project's: every repository
+	// the user reads as a member.
+	var own []*repos.Repo
+	for _, ns := range append([]string{v.user.GlobalKey}, projectNames(projects)...) {
+		list, err := s.repos.List(ns)
+		if err != nil {
+			return fmt.Errorf("home of %s: repositories of %s: %w", v.user.GlobalKey, ns, err)
+		}
+		sort.Slice(list, func(i, j int) bool { return strings.ToLower(list[i].Name) < strings.ToLower(list[j].Name) })
+		own = append(own, list...)
+	}
 	return s.render(w, http.StatusOK, "home", newPage(r, "home.title", "repos",
 		&homeData{Repos: own, Projects: projects, Host: r.Host}))
+}
+
+func projectNames(ps []*repos.Project) []string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	return names
+}
+
+// browserOf names the browser and system of a User-Agent for the
+// sessions list, in the words people know them by; the full text is in
+// the row's title.
+func browserOf(ua string) string {
+	name := ""
+	for _, b := range []struct{ token, name string }{
+		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"HeadlessChrome/", "Headless Chrome"},
+		{"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
+	} {
+		if strings.Contains(ua, b.token) {
+			name = b.name
+			break
+		}
+	}
+	system := ""
+	for _, o := range []struct{ token, name string }{
+		{"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Android", "Android"}, {"Windows", "Windows"},
+		{"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, o.token) {
+			system = o.name
+			break
+		}
+	}
+	switch {
+	case name != "" && system != "":
+		return name + " · " + system
+	case name != "" || system != "":
+		return name + system
+	case ua == "":
+		return "?"
+	}
+	if len(ua) > 60 {
+		return ua[:60] + "…"
+	}
+	return ua
 }
 
 func (s *Server) settings(w http.ResponseWriter, r *http.Request) error {

@@ -41,7 +41,8 @@ func parsePages() map[string]*template.Template {
 			}
 			return t.UTC().Format("2006-01-02 15:04 UTC")
 		},
-		"join": strings.Join,
+		"join":    strings.Join,
+		"browser": browserOf,
 	}
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	out := make(map[string]*template.Template, len(pageNames))
@@ -62,6 +63,7 @@ type page struct {
 	Other  string // tag of the language the switch offers
 	Path   string // the page's own path, for the switch
 	Notice string // a message shown once, already translated
+	Bad    bool   // the notice reports a mistake
 	Data   any
 
 	lang lang

@@ -176,7 +176,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := newPage(r, "tokens.newTitle", "tokens", f)
 	if len(f.Errors) > 0 {
-		p.Notice = p.T("err.form")
+		p.Notice, p.Bad = p.T("err.form"), true
 		return s.render(w, http.StatusBadRequest, "token_form", p)
 	}
 	t := &tokens.Token{
@@ -204,7 +204,7 @@ func (s *Server) formError(w http.ResponseWriter, p *page, f *tokenForm, err err
 		field = "expiresAt"
 	}
 	f.Errors[field] = ve.Msg
-	p.Notice = p.T("err.form")
+	p.Notice, p.Bad = p.T("err.form"), true
 	return s.render(w, http.StatusBadRequest, "token_form", p)
 }
 
@@ -245,7 +245,7 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 	scopes, whitelist := s.readTokenForm(r, f, v.lang)
 	p := newPage(r, "tokens.editTitle", "tokens", f)
 	if len(f.Errors) > 0 {
-		p.Notice = p.T("err.form")
+		p.Notice, p.Bad = p.T("err.form"), true
 		return s.render(w, http.StatusBadRequest, "token_form", p)
 	}
 	if _, err := s.store.UpdateToken(r.Context(), t.ID, tokens.TokenUpdate{
