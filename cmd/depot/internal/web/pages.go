@@ -75,6 +75,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("sign in %s: %w", id.User, err)
 	}
 	setSessionCookie(w, r, secret)
+	// Sign-ins are rare enough to sweep the sessions nobody uses any more.
+	if _, err := s.store.DeleteIdleSessions(r.Context()); err != nil {
+		s.log.WithField("request_id", apierr.RequestID(r.Context())).WithError(err).Warn("delete idle sessions")
+	}
 	http.Redirect(w, r, data.Next, http.StatusSeeOther)
 	return nil
 }

@@ -32,6 +32,7 @@ type Store interface {
 	SessionBySecret(ctx context.Context, secret, ip string) (*tokens.Session, *tokens.User, error)
 	ListSessions(ctx context.Context, username string) ([]*tokens.Session, error)
 	DeleteSession(ctx context.Context, username, id string) error
+	DeleteIdleSessions(ctx context.Context) (int, error)
 
 	CreateToken(ctx context.Context, t *tokens.Token) (secret string, err error)
 	Token(ctx context.Context, id string) (*tokens.Token, error)
@@ -42,6 +43,8 @@ type Store interface {
 	DeleteToken(ctx context.Context, id string) error
 	DeleteUserTokens(ctx context.Context, username string) (int, error)
 }
+
+var _ Store = (*tokens.Store)(nil)
 
 // Projects lists the projects a user belongs to, for the home page.
 // *projects.Store implements it.

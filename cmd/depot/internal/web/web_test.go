@@ -29,8 +29,9 @@ import (
 // fixture is a real server of the pages on a real database, with the
 // users tester and other.
 type fixture struct {
-	store *tokens.Store
-	srv   *httptest.Server
+	store   *tokens.Store
+	srv     *httptest.Server
+	handler http.Handler
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -70,7 +71,7 @@ func newFixture(t *testing.T) *fixture {
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, auth.FromContext(r.Context()).User) })))
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	return &fixture{store: store, srv: srv}
+	return &fixture{store: store, srv: srv, handler: r}
 }
 
 // browser is a client with its own cookies that does not follow
@@ -491,5 +492,23 @@ func TestTokenForm(t *testing.T) {
 	}
 	if code, _, _ := b.do("POST", path+"/delete", url.Values{"csrf": {csrf}, "confirmed": {"1"}}); code != http.StatusSeeOther || f.tokenCount(t, "tester") != 0 {
 		t.Fatalf("confirmed delete = %d; want 303 and no token", code)
+	}
+}
+
+// TestSecureCookieOverTLS: over TLS the session cookie is Secure as well.
+func TestSecureCookieOverTLS(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewTLSServer(f.handler)
+	defer srv.Close()
+	c := srv.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, err := c.PostForm(srv.URL+"/login", url.Values{"username": {"tester"}, "password": {"tester-password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	cookies := res.Cookies()
+	if res.StatusCode != http.StatusSeeOther || len(cookies) != 1 || !cookies[0].Secure || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteLaxMode {
+		t.Fatalf("sign in over TLS = %d, cookies %+v; want one Secure, HttpOnly, SameSite=Lax cookie", res.StatusCode, cookies)
 	}
 }
