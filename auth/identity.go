@@ -2,7 +2,9 @@
 // credentials, verifies them through a Verifier that the token store
 // implements, enforces a token's status, validity window and IP whitelist,
 // and hands handlers an Identity that answers scope questions. Every HTTP
-// surface of depot authenticates through Authenticator.Authenticate.
+// surface of depot authenticates through Authenticator.Authenticate, and
+// the web's sign-in form through Authenticator.SignIn, on the same
+// failure limiter.
 package auth
 
 import (

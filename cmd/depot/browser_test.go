@@ -27,7 +27,8 @@ import (
 
 // screenshots, when set, is where TestBrowserTokens saves pictures of
 // the pages it visits, at a laptop's and a phone's width: go test
-// ./cmd/depot -run TestBrowserTokens -screenshots ../../docs/screenshots
+// ./cmd/depot -run TestBrowserTokens -args -screenshots "$PWD/shots".
+// README shows a few of them, from docs/screenshots.
 var screenshots = flag.String("screenshots", "", "directory to save the browser test's screenshots in")
 
 // chromiumPath finds Debian's chromium (or another Chrome). A missing
