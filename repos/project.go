@@ -1,6 +1,7 @@
 package repos
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/depot/depot/auth/input"
@@ -87,4 +88,34 @@ type KeptStats struct {
 type Page struct {
 	Infos map[string]*Info
 	Stats map[string]KeptStats
+}
+
+// MemberRuleError is CheckMemberChange's refusal; its text says which rule
+// refused, and it matches ErrForbidden.
+type MemberRuleError struct{ Msg string }
+
+func (e *MemberRuleError) Error() string { return e.Msg }
+
+// Unwrap returns ErrForbidden.
+func (e *MemberRuleError) Unwrap() error { return ErrForbidden }
+
+// CheckMemberChange returns nil when a caller whose role in project is
+// mine may change a member's role from old to next (RoleNone: remove the
+// member), self saying that the member is the caller, and a
+// *MemberRuleError otherwise. The rules of docs/api.md: anyone may leave;
+// admins manage members; only owners grant, change or remove the owner
+// role. That a project keeps one owner is the store's rule
+// (ErrLastOwner). The API and the project pages both ask it.
+func CheckMemberChange(project string, mine, old, next Role, self bool) error {
+	switch {
+	case next == RoleNone && self:
+		return nil
+	case mine < RoleAdmin:
+		return &MemberRuleError{fmt.Sprintf("this needs the %s role in project %s; you are %s", RoleAdmin, project, mine)}
+	case next == RoleNone && old == RoleOwner && mine < RoleOwner:
+		return &MemberRuleError{fmt.Sprintf("only an owner of %s may remove an owner", project)}
+	case next != RoleNone && mine < RoleOwner && (next == RoleOwner || old == RoleOwner):
+		return &MemberRuleError{fmt.Sprintf("only an owner of %s may grant or change the owner role", project)}
+	}
+	return nil
 }

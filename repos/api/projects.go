@@ -145,7 +145,7 @@ func (s *Server) currentRole(r *http.Request, project, user string) (repos.Role,
 // setMember adds a member or changes a role. Admins manage members below
 // owner; only owners (and site admins) grant or take the owner role.
 func (s *Server) setMember(w http.ResponseWriter, r *http.Request) error {
-	p, _, myRole, err := s.projectAccess(r, auth.ScopeProjectMembers, repos.RoleAdmin)
+	p, id, myRole, err := s.projectAccess(r, auth.ScopeProjectMembers, repos.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -162,8 +162,8 @@ func (s *Server) setMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if myRole < repos.RoleOwner && (role == repos.RoleOwner || old == repos.RoleOwner) {
-		return apierr.Errorf(apierr.Forbidden, "only an owner of %s may grant or change the owner role", p.Name)
+	if err := repos.CheckMemberChange(p.Name, myRole, old, role, strings.EqualFold(id.User, user)); err != nil {
+		return apierr.Wrap(apierr.Forbidden, err, err.Error())
 	}
 	if err := s.store.SetMember(r.Context(), p.Name, user, role); err != nil {
 		return storeError(err, "user "+user+" not found")
@@ -202,8 +202,8 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if old == repos.RoleNone {
 		return apierr.Errorf(apierr.NotFound, "%s is not a member of %s", user, p.Name)
 	}
-	if old == repos.RoleOwner && myRole < repos.RoleOwner && !strings.EqualFold(id.User, user) {
-		return apierr.Errorf(apierr.Forbidden, "only an owner of %s may remove an owner", p.Name)
+	if err := repos.CheckMemberChange(p.Name, myRole, old, repos.RoleNone, strings.EqualFold(id.User, user)); err != nil {
+		return apierr.Wrap(apierr.Forbidden, err, err.Error())
 	}
 	if err := s.store.RemoveMember(r.Context(), p.Name, user); err != nil {
 		return storeError(err, user+" is not a member of "+p.Name)
