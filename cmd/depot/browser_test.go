@@ -180,6 +180,18 @@ func TestBrowserTokens(t *testing.T) {
 	}
 	shot(t, ctx, "home")
 
+	// The project's page: its repositories and members, managed here.
+	if err := d.store.CreateUser(bg, &tokens.User{GlobalKey: "dev"}, "dev-password"); err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "open the project", chromedp.Navigate(srv.URL+"/test"), chromedp.WaitVisible(chromedp.CSS(".add-member input[name=user]")))
+	step(t, ctx, "add a member", chromedp.SendKeys(chromedp.CSS(".add-member input[name=user]"), "dev"))
+	submit(t, ctx, ".add-member button")
+	if p := bodyText(t, ctx); !strings.Contains(p, "Saved: dev · developer.") || !strings.Contains(p, "test/testRepo") {
+		t.Fatalf("project page after adding dev:\n%s", p)
+	}
+	shot(t, ctx, "project")
+
 	// A new token with two scopes; the first try forgets the description.
 	step(t, ctx, "open the new token form", chromedp.Navigate(srv.URL+"/settings/tokens/new"), chromedp.WaitVisible(chromedp.ID("description")))
 	step(t, ctx, "tick two scopes",

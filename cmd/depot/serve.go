@@ -181,7 +181,7 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObj
 		Auth:   authn,
 		Log:    log,
 		Public: []server.Surface{openapi.Surface{}, api.Avatars{}},
-		Web:    []server.Surface{web.New(d.store, authn, d.projects, d.repos, log)},
+		Web:    []server.Surface{web.New(d.store, authn, d.projects, d.repos, policy, log)},
 		API:    []server.Surface{api.New(d.store, log), repoapi.New(d.projects, d.repos, policy, log)},
 		Git:    []server.Surface{git},
 	}

@@ -97,7 +97,21 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 type homeData struct {
 	Repos    []*repos.Repo
 	Projects []*repos.Project
-	Host     string
+	Base     string // scheme://user@host/ of clone URLs
+}
+
+// cloneBase returns what every clone URL of the visitor starts with:
+// http://USER@HOST/, https over TLS, without USER@ for a visitor signed
+// out.
+func cloneBase(r *http.Request) string {
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	if v := visitorOf(r); v.signedIn() {
+		return scheme + v.user.GlobalKey + "@" + r.Host + "/"
+	}
+	return scheme + r.Host + "/"
 }
 
 // home sends a visitor who is not signed in to the sign-in form, and shows
@@ -116,7 +130,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	// the user reads as a member.
 	var own []*repos.Repo
 	for _, ns := range append([]string{v.user.GlobalKey}, projectNames(projects)...) {
-		list, err := s.repos.List(ns)
+		list, err := s.dir.List(ns)
 		if err != nil {
 			return fmt.Errorf("home of %s: repositories of %s: %w", v.user.GlobalKey, ns, err)
 		}
@@ -124,7 +138,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 		own = append(own, list...)
 	}
 	return s.render(w, http.StatusOK, "home", newPage(r, "home.title", "repos",
-		&homeData{Repos: own, Projects: projects, Host: r.Host}))
+		&homeData{Repos: own, Projects: projects, Base: cloneBase(r)}))
 }
 
 func projectNames(ps []*repos.Project) []string {
@@ -224,6 +238,7 @@ func (s *Server) takeNotice(r *http.Request, p *page) (flash, bool) {
 	v := visitorOf(r)
 	f, ok := s.flashes.take(v.sess.ID, s.now())
 	if ok && f.Notice != "" {
+		p.Bad = f.Bad
 		if f.Arg != nil {
 			p.Notice = p.T(f.Notice, f.Arg)
 		} else {

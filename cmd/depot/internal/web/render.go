@@ -23,7 +23,8 @@ var staticFS embed.FS
 
 // pageNames are the templates that render a whole page, each inside
 // layout.html.
-var pageNames = []string{"login", "home", "profile", "tokens", "token_form", "confirm", "error"}
+var pageNames = []string{"login", "home", "profile", "tokens", "token_form", "confirm", "error",
+	"namespace", "repo_form", "project_form"}
 
 var pages = parsePages()
 

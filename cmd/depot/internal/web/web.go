@@ -46,16 +46,20 @@ type Store interface {
 
 var _ Store = (*tokens.Store)(nil)
 
-// Projects lists the projects a user belongs to, for the home page.
-// *projects.Store implements it.
+// Projects is what the home, namespace and project pages keep in the
+// database: projects, their members and repository records.
+// *projects.Store implements it; its errors wrap repos' sentinels
+// (ErrNotFound, ErrExists, ErrLastOwner) or are *input.ValidationError.
 type Projects interface {
+	repos.Records // for repos.Dir.CreateWithRecord
+	Namespace(ctx context.Context, name string) (kind, canonical string, err error)
+	CreateProject(ctx context.Context, p *repos.Project, owner string) error
+	Project(ctx context.Context, name string) (*repos.Project, error)
 	ListProjects(ctx context.Context, member string) ([]*repos.Project, error)
-}
-
-// Repos lists the repositories in one namespace, for the home page.
-// *repos.Dir implements it.
-type Repos interface {
-	List(owner string) ([]*repos.Repo, error)
+	Members(ctx context.Context, project string) ([]repos.Member, error)
+	SetMember(ctx context.Context, project, user string, role repos.Role) error
+	RemoveMember(ctx context.Context, project, user string) error
+	RepoInfo(ctx context.Context, owner, name string) (*repos.Info, error)
 }
 
 // Server serves the pages. Its fields are its dependencies; none is
@@ -64,16 +68,17 @@ type Server struct {
 	store    Store
 	auth     *auth.Authenticator
 	projects Projects
-	repos    Repos
+	dir      *repos.Dir
+	policy   *repos.Policy // the one permission function, as for git and the API
 	log      logrus.FieldLogger
 	now      func() time.Time
 	flashes  flashes
 }
 
-// New returns the pages over store, signing in through a (and so its
-// failure limiter).
-func New(store Store, a *auth.Authenticator, p Projects, r Repos, log logrus.FieldLogger) *Server {
-	return &Server{store: store, auth: a, projects: p, repos: r, log: log, now: time.Now,
+// New returns the pages over store and p, signing in through a (and so
+// its failure limiter) and asking policy who may see and change what.
+func New(store Store, a *auth.Authenticator, p Projects, dir *repos.Dir, policy *repos.Policy, log logrus.FieldLogger) *Server {
+	return &Server{store: store, auth: a, projects: p, dir: dir, policy: policy, log: log, now: time.Now,
 		flashes: flashes{m: map[string]flash{}}}
 }
 
@@ -83,10 +88,10 @@ type handler func(w http.ResponseWriter, r *http.Request) error
 
 // Register adds every page to r. The order matters where templates
 // overlap: /settings/tokens/new and /settings/tokens/delete-all before
-// /settings/tokens/{id}. The repository browser's routes (/{owner},
-// /{owner}/{repo}, …/tree/…, …/blob/…, …/raw/…, …/commits/…,
-// …/commit/…) belong after these, so that the reserved names of
-// auth/input win, and before git's, which they do not overlap.
+// /settings/tokens/{id}, every fixed path before /{owner}. The repository
+// browser's routes (/{owner}/{repo}, …/tree/…, …/blob/…, …/raw/…,
+// …/commits/…, …/commit/…) belong at the end of the table, after the
+// reserved names of auth/input, and do not overlap git's.
 func (s *Server) Register(r *mux.Router) {
 	pages := r.NewRoute().Subrouter()
 	pages.Use(s.withSession)
@@ -110,6 +115,15 @@ func (s *Server) Register(r *mux.Router) {
 		{http.MethodPost, "/settings/tokens/{id}/regenerate", s.signedIn(s.regenerateToken)},
 		{http.MethodPost, "/settings/tokens/{id}/status", s.signedIn(s.setTokenStatus)},
 		{http.MethodPost, "/settings/tokens/{id}/delete", s.signedIn(s.deleteToken)},
+		{http.MethodPost, "/settings/projects/{project}/members", s.signedIn(s.setMember)},
+		{http.MethodPost, "/settings/projects/{project}/members/{user}/delete", s.signedIn(s.removeMember)},
+		{http.MethodGet, "/new", s.signedIn(s.newRepoForm)},
+		{http.MethodPost, "/new", s.signedIn(s.createRepo)},
+		{http.MethodGet, "/new/project", s.signedIn(s.newProjectForm)},
+		{http.MethodPost, "/new/project", s.signedIn(s.createProject)},
+		// A user's or a project's page. The repository browser's
+		// /{owner}/{repo}/… pages go right after it.
+		{http.MethodGet, "/{owner}", s.namespace},
 	} {
 		pages.Handle(rt.path, s.serve(rt.h)).Methods(rt.method)
 	}
@@ -122,6 +136,7 @@ func (s *Server) Register(r *mux.Router) {
 type flash struct {
 	Notice  string // a message key
 	Arg     any    // its argument, if it takes one
+	Bad     bool   // it reports a refusal
 	TokenID string
 	Secret  string
 	at      time.Time

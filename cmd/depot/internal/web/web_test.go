@@ -29,9 +29,10 @@ import (
 // fixture is a real server of the pages on a real database, with the
 // users tester and other.
 type fixture struct {
-	store   *tokens.Store
-	srv     *httptest.Server
-	handler http.Handler
+	store        *tokens.Store
+	projectStore *projects.Store
+	srv          *httptest.Server
+	handler      http.Handler
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -65,13 +66,14 @@ func newFixture(t *testing.T) *fixture {
 	log.SetOutput(io.Discard)
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: store}, auth.NewLimiter(3, time.Minute))
 	r := mux.NewRouter()
-	New(store, authn, projects.New(db), rd, log).Register(r)
+	ps := projects.New(db)
+	New(store, authn, ps, rd, repos.NewPolicy(ps, rd), log).Register(r)
 	// The API's middleware on the same authenticator, to see its limiter.
 	r.Handle("/api/whoami", authn.Middleware(auth.Options{Passwords: true}, log)(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, auth.FromContext(r.Context()).User) })))
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	return &fixture{store: store, srv: srv, handler: r}
+	return &fixture{store: store, projectStore: ps, srv: srv, handler: r}
 }
 
 // browser is a client with its own cookies that does not follow
@@ -185,7 +187,7 @@ func TestSignInAndOut(t *testing.T) {
 	b.c.Jar.SetCookies(u, []*http.Cookie{cookie})
 
 	code, _, body = b.get("/")
-	if code != 200 || !strings.Contains(body, "tester/<strong>hello</strong>") || !strings.Contains(body, "http://tester@"+u.Host+"/tester/hello.git") {
+	if code != 200 || !strings.Contains(body, `<a href="/tester">tester</a>/<strong>hello</strong>`) || !strings.Contains(body, "http://tester@"+u.Host+"/tester/hello.git") {
 		t.Fatalf("home = %d; want tester's repository with its clone URL:\n%s", code, body)
 	}
 	if code, loc, _ := b.get("/login?next=//evil.example/"); code != http.StatusSeeOther || loc != "/" {
