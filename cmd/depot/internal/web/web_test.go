@@ -35,7 +35,10 @@ type fixture struct {
 	handler      http.Handler
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newBenchFixture(t) }
+
+// newBenchFixture is newFixture for tests and benchmarks alike.
+func newBenchFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -512,5 +515,23 @@ func TestSecureCookieOverTLS(t *testing.T) {
 	cookies := res.Cookies()
 	if res.StatusCode != http.StatusSeeOther || len(cookies) != 1 || !cookies[0].Secure || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteLaxMode {
 		t.Fatalf("sign in over TLS = %d, cookies %+v; want one Secure, HttpOnly, SameSite=Lax cookie", res.StatusCode, cookies)
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"/settings/tokens", "/settings/tokens"},
+		{"/settings/tokens?x=1", "/settings/tokens?x=1"},
+		{"", "/"},
+		{"https://evil.example/", "/"},
+		{"//evil.example/", "/"},
+		{"/\\evil.example/", "/"},
+		{"/\t/evil.example/", "/"},
+		{"/\n/evil.example/", "/"},
+		{"evil", "/"},
+	} {
+		if got := safeNext(tc.in); got != tc.want {
+			t.Errorf("safeNext(%q) = %q; want %q", tc.in, got, tc.want)
+		}
 	}
 }
