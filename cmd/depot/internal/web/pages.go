@@ -221,7 +221,7 @@ func (s *Server) profile(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
 	v := visitorOf(r)
 	id := mux.Vars(r)["id"]
-	if ok, err := s.confirm(w, r, newPage(r, "session.revoke", "profile", nil).T("session.confirm"), "session.revoke"); !ok {
+	if ok, err := s.confirm(w, r, visitorOf(r).lang.t("session.confirm"), "session.revoke", "/settings/profile"); !ok {
 		return err
 	}
 	err := s.store.DeleteSession(r.Context(), v.user.GlobalKey, id)
@@ -262,13 +262,14 @@ type confirmData struct {
 	Question string
 	Action   string // the form's own URL
 	Button   string // its label
+	Back     string // where Cancel leads
 	Fields   map[string]string
 }
 
 // confirm reports whether a destructive post was confirmed: by the
 // dialog, which sets the field "confirmed", or by the page it answers
-// otherwise, which asks again.
-func (s *Server) confirm(w http.ResponseWriter, r *http.Request, question, buttonKey string) (bool, error) {
+// otherwise, which asks again and whose Cancel leads back.
+func (s *Server) confirm(w http.ResponseWriter, r *http.Request, question, buttonKey, back string) (bool, error) {
 	if r.PostFormValue("confirmed") == "1" {
 		return true, nil
 	}
@@ -279,6 +280,6 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, question, butto
 		}
 	}
 	p := newPage(r, buttonKey, "", nil)
-	p.Data = &confirmData{Question: question, Action: r.URL.Path, Button: p.T(buttonKey), Fields: fields}
+	p.Data = &confirmData{Question: question, Action: r.URL.Path, Button: p.T(buttonKey), Back: back, Fields: fields}
 	return false, s.render(w, http.StatusOK, "confirm", p)
 }

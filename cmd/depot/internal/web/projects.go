@@ -238,7 +238,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if err := repos.CheckMemberChange(proj.Name, mine, old, repos.RoleNone, self); err != nil {
 		return s.refuse(w, r, proj.Name, err.Error())
 	}
-	if ok, err := s.confirm(w, r, v.lang.t("project.removeQ", user, proj.Name), "project.remove"); !ok {
+	if ok, err := s.confirm(w, r, v.lang.t("project.removeQ", user, proj.Name), "project.remove", "/"+proj.Name); !ok {
 		return err
 	}
 	err = s.projects.RemoveMember(r.Context(), proj.Name, user)

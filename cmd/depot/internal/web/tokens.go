@@ -290,7 +290,7 @@ func (s *Server) regenerateToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if ok, err := s.confirm(w, r, v.lang.t("tokens.regenerateQ", t.Description), "tokens.regenerate"); !ok {
+	if ok, err := s.confirm(w, r, v.lang.t("tokens.regenerateQ", t.Description), "tokens.regenerate", "/settings/tokens"); !ok {
 		return err
 	}
 	secret, err := s.store.RegenerateToken(r.Context(), t.ID)
@@ -334,7 +334,7 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if ok, err := s.confirm(w, r, v.lang.t("tokens.deleteQ", t.Description), "tokens.delete"); !ok {
+	if ok, err := s.confirm(w, r, v.lang.t("tokens.deleteQ", t.Description), "tokens.delete", "/settings/tokens"); !ok {
 		return err
 	}
 	if err := s.store.DeleteToken(r.Context(), t.ID); err != nil && !errors.Is(err, tokens.ErrNotFound) {
@@ -351,7 +351,7 @@ func (s *Server) deleteAllTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if ok, err := s.confirm(w, r, v.lang.t("tokens.deleteAllQ", total), "tokens.deleteAll"); !ok {
+	if ok, err := s.confirm(w, r, v.lang.t("tokens.deleteAllQ", total), "tokens.deleteAll", "/settings/tokens"); !ok {
 		return err
 	}
 	n, err := s.store.DeleteUserTokens(r.Context(), v.user.GlobalKey)
