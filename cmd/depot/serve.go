@@ -177,13 +177,15 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObj
 		forget(path, name)
 		auto.AfterPush(path, name)
 	}
+	pages := web.New(d.store, authn, d.projects, d.repos, policy, log)
 	return server.Config{
 		Auth:   authn,
 		Log:    log,
 		Public: []server.Surface{openapi.Surface{}, api.Avatars{}},
-		Web:    []server.Surface{web.New(d.store, authn, d.projects, d.repos, policy, log)},
+		Web:    []server.Surface{pages},
 		API:    []server.Surface{api.New(d.store, log), repoapi.New(d.projects, d.repos, policy, log)},
 		Git:    []server.Surface{git},
+		Page:   pages.NotFound(),
 	}
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,4 +134,29 @@ func testData(t *testing.T) (*data, server.Config) {
 	log.SetOutput(io.Discard)
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, nil)
 	return d, surfaces(d, authn, log, receivepack.DefaultMaxObjectBytes, githttp.Hooks{})
+}
+
+// TestNotFoundPage: a browser that asks for a path nothing routes gets a
+// page; API clients, and anything under /api/, keep the JSON error.
+func TestNotFoundPage(t *testing.T) {
+	srv := httptest.NewServer(server.New(testSurfaces(t)))
+	defer srv.Close()
+	for _, tc := range []struct{ path, accept, contentType string }{
+		{"/settings/nothing/here", "text/html,application/xhtml+xml", "text/html"},
+		{"/settings/nothing/here", "", "application/json"},
+		{"/api/v1/nothing", "text/html", "application/json"},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+tc.path, nil)
+		if tc.accept != "" {
+			req.Header.Set("Accept", tc.accept)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound || !strings.HasPrefix(res.Header.Get("Content-Type"), tc.contentType) {
+			t.Errorf("GET %s (Accept %q) = %d %s; want 404 %s", tc.path, tc.accept, res.StatusCode, res.Header.Get("Content-Type"), tc.contentType)
+		}
+	}
 }

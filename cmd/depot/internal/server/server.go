@@ -5,6 +5,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
@@ -34,6 +35,10 @@ type Config struct {
 	// Git surfaces authenticate on their own, as git needs 401s and 404s
 	// of its own shape, and take tokens only.
 	Git []Surface
+	// Page, when set, answers a browser's request for a page that no
+	// surface routes (one that accepts text/html, outside /api/), so that
+	// a person sees a page rather than JSON.
+	Page http.Handler
 }
 
 // New returns the handler for the whole server.
@@ -61,6 +66,10 @@ func Router(c Config) *mux.Router {
 		s.Register(root)
 	}
 	root.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c.Page != nil && !strings.HasPrefix(r.URL.Path, "/api/") && strings.Contains(r.Header.Get("Accept"), "text/html") {
+			c.Page.ServeHTTP(w, r)
+			return
+		}
 		apierr.Write(w, r, c.Log, apierr.Errorf(apierr.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	root.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

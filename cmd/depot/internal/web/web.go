@@ -130,6 +130,12 @@ func (s *Server) Register(r *mux.Router) {
 	r.Handle("/static/{file}", staticHandler()).Methods(http.MethodGet, http.MethodHead)
 }
 
+// NotFound returns the page that answers a browser's request for a path
+// nothing routes: the 404 page, in the visitor's language.
+func (s *Server) NotFound() http.Handler {
+	return s.withSession(s.serve(func(http.ResponseWriter, *http.Request) error { return notFound }))
+}
+
 // flash is what one page shows once to the session that caused it: a
 // token's new secret, or a notice. It is kept in memory, never in a
 // cookie, so that a secret never travels back from the browser.
