@@ -28,6 +28,11 @@ func (s *Server) gitRoutes() []struct {
 	}
 }
 
+// actor is who the reflog records for a ref update that r makes.
+func actor(r *http.Request, id *auth.Identity) gitref.Actor {
+	return gitref.Actor{User: id.User, TokenID: id.TokenID, Addr: auth.ClientIP(r)}
+}
+
 // branchNameError answers the *gitref.NameError of CheckBranchName as a
 // 400 naming field.
 func branchNameError(field string, err error) error {
@@ -108,7 +113,7 @@ type branchRequest struct {
 }
 
 func (s *Server) createBranch(w http.ResponseWriter, r *http.Request) error {
-	repo, _, err := s.repoAccess(r, auth.ScopeDepot, repos.Write)
+	repo, id, err := s.repoAccess(r, auth.ScopeDepot, repos.Write)
 	if err != nil {
 		return err
 	}
@@ -122,7 +127,7 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request) error {
 	if err := gitref.CheckBranchName(req.Name); err != nil {
 		return branchNameError("name", err)
 	}
-	b, err := gitref.CreateBranch(repo.Path, req.Name, req.From)
+	b, err := gitref.CreateBranch(repo.Path, req.Name, req.From, actor(r, id))
 	if err != nil {
 		if errors.Is(err, gitref.ErrNotFound) {
 			return apierr.Wrap(apierr.Invalid, err, "from: no such branch, tag or commit "+req.From)
@@ -137,12 +142,12 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteBranch(w http.ResponseWriter, r *http.Request) error {
-	repo, _, err := s.repoAccess(r, auth.ScopeDepot, repos.Write)
+	repo, id, err := s.repoAccess(r, auth.ScopeDepot, repos.Write)
 	if err != nil {
 		return err
 	}
 	name := mux.Vars(r)["name"]
-	if err := gitref.DeleteBranch(repo.Path, name); err != nil {
+	if err := gitref.DeleteBranch(repo.Path, name, actor(r, id)); err != nil {
 		return gitError(err, "branch "+name)
 	}
 	if err := s.store.ForgetRepoStats(r.Context(), repo.Owner, repo.Name); err != nil {

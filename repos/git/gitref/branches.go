@@ -70,8 +70,8 @@ func Branches(dir string) ([]Branch, error) {
 // Resolve accepts; "" is the default branch's tip). It returns a
 // *NameError for a bad name, ErrNotFound when from names nothing,
 // ErrInvalid when it does not name a commit, and ErrExists when the branch
-// exists or clashes with one (ErrConflict).
-func CreateBranch(dir, name, from string) (Branch, error) {
+// exists or clashes with one (ErrConflict). The reflog records by.
+func CreateBranch(dir, name, from string, by Actor) (Branch, error) {
 	if err := CheckBranchName(name); err != nil {
 		return Branch{}, fmt.Errorf("gitref: create branch: %w", err)
 	}
@@ -82,6 +82,10 @@ func CreateBranch(dir, name, from string) (Branch, error) {
 	ref := headsPrefix + name
 	tx := Begin(dir)
 	defer tx.Close()
+	if from == "" {
+		from = "HEAD"
+	}
+	tx.Log(by, "branch: Created from "+from)
 	if err := tx.Update(ref, plumbing.ZeroHash, id); err != nil {
 		if errors.Is(err, ErrExists) && !errors.Is(err, ErrConflict) {
 			return Branch{}, fmt.Errorf("gitref: create branch %s: %w", name, ErrExists)
@@ -98,8 +102,9 @@ func CreateBranch(dir, name, from string) (Branch, error) {
 // DeleteBranch deletes the branch name, loose and packed. It returns
 // ErrNotFound when there is no such branch, ErrInvalid for the default
 // branch (which HEAD names) or a bad name, and ErrStale when a push moved
-// the branch while it was being deleted.
-func DeleteBranch(dir, name string) error {
+// the branch while it was being deleted. The branch's reflog is kept, with
+// an entry recording the deletion by by, so that it can be restored.
+func DeleteBranch(dir, name string, by Actor) error {
 	if err := CheckBranchName(name); err != nil {
 		return fmt.Errorf("gitref: delete branch: %w", err)
 	}
@@ -116,6 +121,7 @@ func DeleteBranch(dir, name string) error {
 	if head, _ := HeadTarget(dir); head == ref {
 		return fmt.Errorf("gitref: delete branch: %w", refused("%s is the default branch; make another branch the default first", name))
 	}
+	tx.Log(by, "branch: deleted")
 	if err := tx.Update(ref, cur, plumbing.ZeroHash); err != nil {
 		return err
 	}

@@ -130,7 +130,7 @@ func TestCreateBranch(t *testing.T) {
 				from = f.rev("v0.1")
 			}
 			before := f.showRef()
-			b, err := CreateBranch(f.dir, tc.branch, from)
+			b, err := CreateBranch(f.dir, tc.branch, from, Actor{})
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
 					t.Errorf("CreateBranch(%q, %q) = %+v, %v; want %v", tc.branch, from, b, err, tc.wantErr)
@@ -150,7 +150,7 @@ func TestCreateBranch(t *testing.T) {
 		})
 	}
 	t.Run("ErrNotFoundEmptyRepository", func(t *testing.T) {
-		if _, err := CreateBranch(newEmpty(t).dir, "x", ""); !errors.Is(err, ErrNotFound) {
+		if _, err := CreateBranch(newEmpty(t).dir, "x", "", Actor{}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("CreateBranch(empty) = %v; want ErrNotFound", err)
 		}
 	})
@@ -177,7 +177,7 @@ func TestDeleteBranch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := f.showRef()
-			err := DeleteBranch(f.dir, tc.branch)
+			err := DeleteBranch(f.dir, tc.branch, Actor{})
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
 					t.Errorf("DeleteBranch(%q) = %v; want %v", tc.branch, err, tc.wantErr)

@@ -79,7 +79,7 @@ func TestResolveOnlyReachable(t *testing.T) {
 			if _, _, err := Commits(f.dir, gone[:8], 0, 10); !errors.Is(err, ErrNotFound) {
 				t.Errorf("Commits(%s) = %v; want ErrNotFound", gone[:8], err)
 			}
-			if _, err := CreateBranch(f.dir, "recovered", gone[:8]); !errors.Is(err, ErrNotFound) {
+			if _, err := CreateBranch(f.dir, "recovered", gone[:8], Actor{}); !errors.Is(err, ErrNotFound) {
 				t.Errorf("CreateBranch(from %s) = %v; want ErrNotFound", gone[:8], err)
 			}
 			if out, err := f.run("", nil, "rev-parse", "--verify", "-q", "refs/heads/recovered"); err == nil {

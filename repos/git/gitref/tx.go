@@ -30,6 +30,9 @@ type Tx struct {
 	packed *lockFile // packed-refs.lock, held when a delete is queued
 	done   bool      // Commit ran
 	closed bool
+	// actor and message are what the reflog entries record (Log).
+	actor   Actor
+	message string
 }
 
 type update struct {
@@ -168,6 +171,7 @@ func (tx *Tx) Commit() map[string]error {
 		}
 		failed[u.name] = fmt.Errorf("gitref: update %s: %w", u.name, err)
 	}
+	tx.logUpdates(fail)
 	tx.commitDeletes(fail)
 	for _, u := range tx.ups {
 		if u.lock == nil || u.new.IsZero() {
