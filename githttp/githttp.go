@@ -22,6 +22,7 @@ import (
 	"github.com/depot/depot/githttp/receivepack"
 	"github.com/depot/depot/githttp/uploadpack"
 	"github.com/depot/depot/repos"
+	"github.com/depot/depot/repos/git/gitref"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
 )
@@ -261,11 +262,11 @@ func (s *Server) rpc(sv service) http.HandlerFunc {
 			return
 		}
 		defer body.Close()
-		s.serve(w, r, sv, repo, body)
+		s.serve(w, r, sv, repo, id, body)
 	}
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo *repos.Repo, body io.Reader) {
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo *repos.Repo, id *auth.Identity, body io.Reader) {
 	h := w.Header()
 	noCache(h)
 	h.Set("Content-Type", "application/x-"+string(sv)+"-result")
@@ -282,6 +283,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 		res, err = receivepack.Serve(ctx, repo.Path, body, out, receivepack.Options{
 			Agent: Agent, Logger: log, MaxObjectBytes: s.Limits.MaxObjectBytes,
 			Hooks: s.Hooks.Enabled, HookTimeout: s.Hooks.Timeout,
+			Actor: gitref.Actor{User: id.User, TokenID: id.TokenID, Addr: auth.ClientIP(r)},
 		})
 		logPush(log, res)
 		if res != nil && len(res.Updates) > 0 && s.AfterPush != nil {

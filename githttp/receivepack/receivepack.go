@@ -48,6 +48,8 @@ type Options struct {
 	MaxCommands int
 	// MaxPushOptions bounds the push options of one push.
 	MaxPushOptions int
+	// Actor is who pushes, for the reflog entries of the refs updated.
+	Actor gitref.Actor
 	// Logger receives internal errors whose details the client never
 	// sees; nil discards them.
 	Logger logrus.FieldLogger

@@ -33,6 +33,7 @@ const (
 func (s *session) updateRefs(keep func() error) {
 	tx := gitref.Begin(s.dir)
 	defer tx.Close()
+	tx.Log(s.opt.Actor, "push")
 
 	before, err := tx.Refs()
 	if err != nil {

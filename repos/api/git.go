@@ -25,6 +25,7 @@ func (s *Server) gitRoutes() []struct {
 		{"DELETE", p + "/branches/{name:.+}", s.deleteBranch},
 		{"GET", p + "/tags", s.listTags},
 		{"GET", p + "/commits", s.listCommits},
+		{"GET", p + "/reflog", s.listReflog},
 	}
 }
 

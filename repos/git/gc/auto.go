@@ -21,11 +21,14 @@ type Auto struct {
 	// each repack that completed, so that what was computed from the
 	// repository's packs (its size) can be forgotten.
 	AfterRepack func(path, name string)
+	// ReflogExpire is RepackWith's option; zero keeps every entry.
+	ReflogExpire time.Duration
 }
 
-// NewAuto returns an Auto that logs to log.
+// NewAuto returns an Auto that logs to log and expires reflog entries
+// after DefaultReflogExpire.
 func NewAuto(log logrus.FieldLogger) *Auto {
-	return &Auto{slot: make(chan struct{}, 1), log: log}
+	return &Auto{slot: make(chan struct{}, 1), log: log, ReflogExpire: DefaultReflogExpire}
 }
 
 // AfterPush starts a background repack of the repository at path (named
@@ -49,7 +52,7 @@ func (a *Auto) AfterPush(path, name string) {
 		defer cancel()
 		start := time.Now()
 		log := a.log.WithField("repo", name)
-		if err := Repack(ctx, path); err != nil && !errors.Is(err, ErrBusy) {
+		if err := RepackWith(ctx, path, Options{ReflogExpire: a.ReflogExpire}); err != nil && !errors.Is(err, ErrBusy) {
 			log.WithError(err).Error("background repack failed")
 			return
 		}

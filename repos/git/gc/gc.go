@@ -107,7 +107,24 @@ func looseRefs(repoDir string) int {
 // Readers that opened the old packs keep working (the files are unlinked
 // while open); readers that list the pack directory afterwards find the new
 // pack.
+//
+// Objects that a reflog entry younger than DefaultReflogExpire names are
+// kept as if reachable (RepackWith).
 func Repack(ctx context.Context, repoDir string) error {
+	return RepackWith(ctx, repoDir, Options{ReflogExpire: DefaultReflogExpire})
+}
+
+// Options tunes RepackWith.
+type Options struct {
+	// ReflogExpire is how long reflog entries are kept: older ones are
+	// dropped, and every object a younger one names (old or new) is kept
+	// with all it reaches, so that a force push or a deleted branch can
+	// be undone. Zero keeps every entry.
+	ReflogExpire time.Duration
+}
+
+// RepackWith is Repack with the reflog's retention given.
+func RepackWith(ctx context.Context, repoDir string, opt Options) error {
 	const op = "gc.Repack"
 	packDir := filepath.Join(repoDir, "objects", "pack")
 	if err := os.MkdirAll(packDir, 0o755); err != nil {
@@ -139,7 +156,11 @@ func Repack(ctx context.Context, repoDir string) error {
 	if err != nil {
 		return fmt.Errorf("%s: read refs: %w", op, err)
 	}
-	reachable, err := walk(ctx, db, tips)
+	kept, err := reflogRoots(db, repoDir, start, opt.ReflogExpire)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	reachable, err := walk(ctx, db, append(kept, tips...))
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
