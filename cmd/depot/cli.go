@@ -429,6 +429,7 @@ func timeOrNever(t time.Time) string {
 func runRepoGC(e *env, args []string) error {
 	fs := newFlagSet("repo gc")
 	dir := dataFlag(fs, e.getenv)
+	expire := reflogExpireFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -436,29 +437,17 @@ func runRepoGC(e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("give one repository as OWNER/NAME")
 	}
-	owner, name, ok := strings.Cut(strings.TrimSuffix(pos[0], ".git"), "/")
-	if !ok {
-		return usagef("repository must be OWNER/NAME, not %q", pos[0])
-	}
 	d, err := openData(context.Background(), *dir)
 	if err != nil {
 		return err
 	}
 	defer d.close()
-	if repos.ValidateOwner(owner) == nil && repos.ValidateName(name) == nil {
-		if owner, name, _, err = repos.NewPolicy(d.projects, d.repos).Canonical(context.Background(), owner, name); err != nil {
-			return err
-		}
-	}
-	r, err := d.repos.Open(owner, name)
-	if errors.Is(err, repos.ErrNotFound) || errors.Is(err, input.ErrInvalid) {
-		return fmt.Errorf("no repository %s", pos[0])
-	}
+	r, err := openRepoArg(d, pos[0])
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	if err := gc.Repack(context.Background(), r.Path); err != nil {
+	if err := gc.RepackWith(context.Background(), r.Path, gc.Options{ReflogExpire: *expire}); err != nil {
 		if errors.Is(err, gc.ErrBusy) {
 			return fmt.Errorf("%s is being repacked already", r.FullName())
 		}
@@ -466,4 +455,10 @@ func runRepoGC(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "repacked %s in %s\n", r.FullName(), time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// reflogExpireFlag registers --reflog-expire, gc's retention of reflog
+// entries.
+func reflogExpireFlag(fs *flag.FlagSet) *time.Duration {
+	return fs.Duration("reflog-expire", gc.DefaultReflogExpire, "keep reflog entries, and the objects they name, this long (2160h = 90 days; 0 keeps them forever)")
 }

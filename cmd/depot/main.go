@@ -52,7 +52,9 @@ func init() {
 		{"member remove", "PROJECT USER [--data DIR]", "remove a project member", runMemberRemove},
 		{"repo create", "OWNER/NAME [--public] [--description D] [--data DIR]", "create an empty bare repository (private unless --public)", runRepoCreate},
 		{"repo list", "[OWNER] [--data DIR]", "list repositories", runRepoList},
-		{"repo gc", "OWNER/NAME [--data DIR]", "consolidate a repository's packs into one (the server also does this after pushes)", runRepoGC},
+		{"repo gc", "OWNER/NAME [--reflog-expire 2160h] [--data DIR]", "consolidate a repository's packs into one (the server also does this after pushes)", runRepoGC},
+		{"repo reflog", "OWNER/NAME [REF] [--data DIR]", "show who updated a repository's refs, newest first (REF: refs/heads/main, main or HEAD)", runRepoReflog},
+		{"repo restore-ref", "OWNER/NAME REF OLD_SHA [--data DIR]", "set a ref back to an object its reflog names, undoing a force push or a deletion", runRepoRestoreRef},
 	}
 }
 
@@ -159,6 +161,8 @@ func (c *command) flags() *flag.FlagSet {
 		fs.String("role", "", "owner, admin, developer or viewer (required)")
 	case "repo create":
 		new(repoCreateFlags).register(fs)
+	case "repo gc":
+		reflogExpireFlag(fs)
 	}
 	if c.name != "serve" {
 		dataFlag(fs, os.Getenv)

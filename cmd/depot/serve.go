@@ -45,6 +45,7 @@ type serveFlags struct {
 	maxObjectSize                     byteSize
 	hooks                             *bool
 	hookTimeout                       *time.Duration
+	reflogExpire                      *time.Duration
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -60,6 +61,7 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.Var(&f.maxObjectSize, "max-object-size", "largest object a push may bring, whole or made by a delta (100MiB, 1GiB, …)")
 	f.hooks = fs.Bool("hooks", false, "run each repository's executable hooks/pre-receive, update and post-receive on push, as git does; off by default because a hook runs any code on the server as depot's user")
 	f.hookTimeout = fs.Duration("hook-timeout", hooks.DefaultTimeout, "longest a hook may run; one still running is killed and refuses the push")
+	f.reflogExpire = reflogExpireFlag(fs)
 }
 
 // gitHooks is what the hook flags ask of the git server.
@@ -125,7 +127,7 @@ func runServe(e *env, args []string) error {
 	}
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
 	srv := &http.Server{
-		Handler:           server.New(surfaces(d, authn, log, int64(f.maxObjectSize), gitHooks)),
+		Handler:           server.New(surfaces(d, authn, log, int64(f.maxObjectSize), gitHooks, *f.reflogExpire)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -158,7 +160,7 @@ func runServe(e *env, args []string) error {
 
 // surfaces wires the stores of d into every HTTP surface that depot serve
 // runs; the route tests build the router from it too.
-func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObjectBytes int64, gitHooks githttp.Hooks) server.Config {
+func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObjectBytes int64, gitHooks githttp.Hooks, reflogExpire time.Duration) server.Config {
 	policy := repos.NewPolicy(d.projects, d.repos)
 	git := githttp.New(authn, policy, log)
 	git.Limits.MaxObjectBytes = maxObjectBytes
@@ -173,6 +175,7 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObj
 	}
 	auto := gc.NewAuto(log)
 	auto.AfterRepack = forget
+	auto.ReflogExpire = reflogExpire
 	git.AfterPush = func(path, name string) {
 		forget(path, name)
 		auto.AfterPush(path, name)

@@ -15,6 +15,7 @@ import (
 	"github.com/depot/depot/cmd/depot/internal/server"
 	"github.com/depot/depot/githttp"
 	"github.com/depot/depot/githttp/receivepack"
+	"github.com/depot/depot/repos/git/gc"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
@@ -133,7 +134,7 @@ func testData(t *testing.T) (*data, server.Config) {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, nil)
-	return d, surfaces(d, authn, log, receivepack.DefaultMaxObjectBytes, githttp.Hooks{})
+	return d, surfaces(d, authn, log, receivepack.DefaultMaxObjectBytes, githttp.Hooks{}, gc.DefaultReflogExpire)
 }
 
 // TestNotFoundPage: a browser that asks for a path nothing routes gets a
