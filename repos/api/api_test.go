@@ -475,3 +475,38 @@ func TestUnreachableCommitsAreNotFound(t *testing.T) {
 		{"BranchFromReachableAbbrev7", "POST", r + "/branches", as("dev"), map[string]string{"name": "y", "from": rev("main~1")[:7]}, 201, `"name":"y"`},
 	})
 }
+
+// TestReflogRecordsAPIUpdates: branches created and deleted over the API
+// are in the reflog with who did it, which only the repository's admins
+// read.
+func TestReflogRecordsAPIUpdates(t *testing.T) {
+	f := newFixture(t)
+	repo, err := f.dir.Create("test", "testRepo", repos.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := repostest.Import(t, repo.Path)
+	two := fx.ID(t, "two")
+	tok := &tokens.Token{Username: "dev", Scopes: []string{auth.ScopeDepot}}
+	secret, err := f.users.CreateToken(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const r = "/api/v1/repos/test/testRepo"
+	zero := strings.Repeat("0", 40)
+	f.run(t, []call{
+		{"CreateBranch", "POST", r + "/branches", "Bearer " + secret, map[string]string{"name": "feature", "from": "v1"}, 201, `"name":"feature"`},
+		{"DeleteBranch", "DELETE", r + "/branches/feature", as("dev"), nil, 200, `"deleted":1`},
+		{"Deletion", "GET", r + "/reflog?ref=feature", as("padmin"), nil, 200,
+			`{"total":2,"pageNo":1,"pageSize":20,"entries":[{"ref":"refs/heads/feature","old":"` + two + `","new":"` + zero + `","user":"dev","tokenId":"","ip":"127.0.0.1",`},
+		{"Creation", "GET", r + "/reflog?ref=refs/heads/feature&pageNo=2&pageSize=1", as("tester"), nil, 200,
+			`{"ref":"refs/heads/feature","old":"` + zero + `","new":"` + two + `","user":"dev","tokenId":"` + tok.ID + `","ip":"127.0.0.1",`},
+		{"CreationMessage", "GET", r + "/reflog?pageNo=2&pageSize=1", as("root"), nil, 200, `"message":"branch: Created from v1"}]}`},
+		{"ErrDeveloper", "GET", r + "/reflog", as("dev"), nil, 403, "manage"},
+		{"ErrViewer", "GET", r + "/reflog", as("viewer"), nil, 403, "manage"},
+		{"ErrOutsider", "GET", r + "/reflog", as("outsider"), nil, 404, "not found"},
+		{"ErrAnonymous", "GET", r + "/reflog", "", nil, 401, ""},
+		{"ErrTokenScope", "GET", r + "/reflog", f.token("tester", auth.ScopeProject), nil, 403, "project:depot"},
+		{"ErrPageSize", "GET", r + "/reflog?pageSize=1001", as("tester"), nil, 400, "pageSize"},
+	})
+}
