@@ -120,7 +120,7 @@ func printHelp(w io.Writer) {
 	cs := append([]*command(nil), commands...)
 	sort.SliceStable(cs, func(i, j int) bool { return cs[i].name == "serve" && cs[j].name != "serve" })
 	for _, c := range cs {
-		fmt.Fprintf(w, "  depot %-13s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  depot %-16s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'depot COMMAND --help' for a command's flags. Every command takes --data DIR")
 	fmt.Fprintln(w, "(default ./data, or $DEPOT_DATA).")
