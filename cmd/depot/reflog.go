@@ -127,7 +127,7 @@ func runRepoRestoreRef(e *env, args []string) error {
 	case errors.As(err, &refused):
 		return fmt.Errorf("refusing to restore %s: %s", ref, refused.Msg)
 	case errors.Is(err, gitref.ErrNotFound):
-		return fmt.Errorf("cannot restore %s: object %s is no longer in %s (pruned by gc, or never there)", ref, to, r.FullName())
+		return fmt.Errorf("cannot restore %s: %s, or history it reaches, is no longer in %s (pruned by gc, or never there)", ref, to, r.FullName())
 	case errors.Is(err, gitref.ErrStale), errors.Is(err, gitref.ErrLocked):
 		return fmt.Errorf("%s changed while restoring it; look at depot repo reflog and try again", ref)
 	case err != nil:

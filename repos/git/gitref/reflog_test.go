@@ -166,6 +166,11 @@ func TestRestoreRef(t *testing.T) {
 	if err := DeleteBranch(f.dir, "feature", Actor{}); err != nil {
 		t.Fatal(err)
 	}
+	// A commit kept while its parent was pruned.
+	orphan := filepath.Join(t.TempDir(), "commit")
+	os.WriteFile(orphan, []byte("tree "+tree.String()+"\nparent "+strings.Repeat("cd", 20)+
+		"\nauthor A <a@example.com> 1700000000 +0000\ncommitter A <a@example.com> 1700000000 +0000\n\nbroken\n"), 0o644)
+	broken := plumbing.NewHash(strings.TrimSpace(f.git("", "hash-object", "-t", "commit", "-w", orphan)))
 	for _, tc := range []struct {
 		name, ref string
 		to        plumbing.Hash
@@ -176,6 +181,7 @@ func TestRestoreRef(t *testing.T) {
 		{name: "Deleted", ref: "refs/heads/feature", to: main},
 		{name: "Unchanged", ref: "refs/heads/main", to: old, wantOld: old},
 		{name: "ErrNotFoundGone", ref: "refs/heads/main", to: plumbing.NewHash(strings.Repeat("ab", 20)), wantErr: ErrNotFound},
+		{name: "ErrNotFoundBrokenHistory", ref: "refs/heads/main", to: broken, wantErr: ErrNotFound},
 		{name: "ErrInvalidTreeOnBranch", ref: "refs/heads/main", to: tree, wantErr: ErrInvalid},
 		{name: "ErrInvalidName", ref: "refs/heads/a..b", to: main, wantErr: ErrInvalid},
 	} {
