@@ -268,7 +268,7 @@ type patchRepoRequest struct {
 }
 
 func (s *Server) patchRepo(w http.ResponseWriter, r *http.Request) error {
-	repo, _, err := s.repoAccess(r, auth.ScopeDepot, repos.Manage)
+	repo, id, err := s.repoAccess(r, auth.ScopeDepot, repos.Manage)
 	if err != nil {
 		return err
 	}
@@ -298,7 +298,7 @@ func (s *Server) patchRepo(w http.ResponseWriter, r *http.Request) error {
 		if err := gitref.CheckBranchName(*req.DefaultBranch); err != nil {
 			return branchNameError("defaultBranch", err)
 		}
-		if err := gitref.SetDefaultBranch(repo.Path, *req.DefaultBranch); err != nil {
+		if err := gitref.SetDefaultBranch(repo.Path, *req.DefaultBranch, actor(r, id)); err != nil {
 			return err
 		}
 	}

@@ -38,13 +38,17 @@ func DefaultBranch(dir string) (string, error) {
 
 // SetDefaultBranch points HEAD at the branch with the short name branch,
 // rewriting HEAD through HEAD.lock. The branch need not exist yet. An
-// invalid name is a *NameError (ErrInvalid).
-func SetDefaultBranch(dir, branch string) error {
+// invalid name is a *NameError (ErrInvalid). HEAD's reflog records the
+// move by by when HEAD comes to name another commit.
+func SetDefaultBranch(dir, branch string, by Actor) error {
 	if err := CheckBranchName(branch); err != nil {
 		return fmt.Errorf("gitref: set default branch: %w", err)
 	}
 	tx := Begin(dir)
 	defer tx.Close()
+	if err := logHEADMove(dir, headsPrefix+branch, by); err != nil {
+		return fmt.Errorf("gitref: set default branch: %w", err)
+	}
 	return tx.SetHEAD(headsPrefix + branch)
 }
 

@@ -53,7 +53,7 @@ func TestDefaultBranch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := f.git("", "symbolic-ref", "HEAD")
-			err := SetDefaultBranch(f.dir, tc.set)
+			err := SetDefaultBranch(f.dir, tc.set, Actor{})
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
 					t.Errorf("SetDefaultBranch(%q) = %v; want %v", tc.set, err, tc.wantErr)
@@ -85,7 +85,7 @@ func TestDefaultBranch(t *testing.T) {
 		if got, err := DefaultBranch(e.dir); got != "main" || err != nil {
 			t.Errorf("DefaultBranch(empty) = %q, %v; want main", got, err)
 		}
-		if err := SetDefaultBranch(e.dir, "trunk"); err != nil {
+		if err := SetDefaultBranch(e.dir, "trunk", Actor{}); err != nil {
 			t.Fatal(err)
 		}
 		if got := strings.TrimSpace(e.git("", "symbolic-ref", "HEAD")); got != "refs/heads/trunk" {

@@ -99,6 +99,30 @@ func (tx *Tx) logUpdates(fail func(*update, error)) {
 	tx.ups = kept
 }
 
+// logHEADMove appends to HEAD's reflog that HEAD moves from the branch
+// it names to target, as git symbolic-ref -m does, when that changes the
+// commit HEAD resolves to and target has one. The caller holds the
+// repository's mutex.
+func logHEADMove(dir, target string, by Actor) error {
+	from, err := HeadTarget(dir)
+	if err != nil || from == target {
+		return nil
+	}
+	old, _, err := readRef(dir, from)
+	if err != nil && !errors.Is(err, ErrSymref) {
+		return err
+	}
+	new, _, err := readRef(dir, target)
+	if err != nil && !errors.Is(err, ErrSymref) {
+		return err
+	}
+	if new.IsZero() || new == old {
+		return nil
+	}
+	msg := "default branch: moving from " + strings.TrimPrefix(from, headsPrefix) + " to " + strings.TrimPrefix(target, headsPrefix)
+	return appendReflog(dir, "HEAD", formatReflog(old, new, by, time.Now(), msg))
+}
+
 // formatReflog returns the reflog line of one update.
 func formatReflog(old, new plumbing.Hash, by Actor, when time.Time, message string) string {
 	name, email := by.User, by.Email

@@ -212,3 +212,41 @@ func TestRestoreRef(t *testing.T) {
 	assertNoLocks(t, f.dir)
 	f.fsck()
 }
+
+func TestReflogDefaultBranchMoves(t *testing.T) {
+	f := newLogFixture(t)
+	main, feature := plumbing.NewHash(f.rev("main")), plumbing.NewHash(f.rev("feature"))
+	for _, tc := range []struct {
+		name, branch string
+		want         []ReflogEntry // HEAD's log afterwards, newest first
+	}{
+		{name: "ToAnotherCommit", branch: "feature", want: []ReflogEntry{
+			{Ref: "HEAD", Old: main, New: feature, By: Actor{User: "admin", Email: "admin@depot", Addr: "10.0.0.1"}, Message: "default branch: moving from main to feature"},
+		}},
+		{name: "Unchanged", branch: "feature"},
+		{name: "ToUnbornBranch", branch: "future"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := SetDefaultBranch(f.dir, tc.branch, Actor{User: "admin", Addr: "10.0.0.1"}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadReflog(f.dir, "HEAD")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.want == nil {
+				if len(got) != 1 {
+					t.Errorf("HEAD's log = %+v; want the first move only", got)
+				}
+				return
+			}
+			got[0].Time = time.Time{}
+			if len(got) != 1 || got[0] != tc.want[0] {
+				t.Errorf("HEAD's log = %+v; want %+v", got, tc.want)
+			}
+			if out := f.git("", "reflog", "show", "--format=%H %gs", "HEAD"); !strings.HasPrefix(out, tc.want[0].New.String()+" "+tc.want[0].Message) {
+				t.Errorf("git reflog show HEAD = %q", out)
+			}
+		})
+	}
+}
