@@ -132,6 +132,13 @@ func runRepoRestoreRef(e *env, args []string) error {
 		return fmt.Errorf("%s changed while restoring it; look at depot repo reflog and try again", ref)
 	case err != nil:
 		return err
+	}
+	// Restoring a repository's only branch makes it non-empty again in
+	// the listings, which keep what they computed until told.
+	if err := d.projects.ForgetRepoStats(context.Background(), r.Owner, r.Name); err != nil {
+		return err
+	}
+	switch {
 	case prev == to:
 		fmt.Fprintf(e.stdout, "%s of %s already is %s\n", ref, r.FullName(), to)
 	case prev == plumbing.ZeroHash:
