@@ -40,6 +40,10 @@ func TestREADMEExamples(t *testing.T) {
 	data := t.TempDir()
 	s := startServer(t, data, "DEPOT_ADMIN_PASSWORD=admin-password")
 	script := strings.ReplaceAll(readmeScript(t), "localhost:8080", strings.TrimPrefix(s.url, "http://"))
+	// The README's scratch directory is /tmp/depot-demo; each run gets
+	// its own, so that runs in other checkouts never share it.
+	demo := filepath.Join(t.TempDir(), "depot-demo")
+	script = strings.ReplaceAll(script, "/tmp/depot-demo", demo)
 	root, _ := filepath.Abs("../..")
 	home := t.TempDir()
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
@@ -49,7 +53,6 @@ func TestREADMEExamples(t *testing.T) {
 	cmd.Env = append(os.Environ(), "DEPOT_DATA="+data, "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
 		"GOCACHE="+goEnv(t, "GOCACHE"), "GOMODCACHE="+goEnv(t, "GOMODCACHE"), "GOPATH="+goEnv(t, "GOPATH"))
 	out, err := cmd.CombinedOutput()
-	t.Cleanup(func() { os.RemoveAll("/tmp/depot-demo") })
 	if err != nil {
 		t.Fatalf("README walkthrough failed: %v\n%s", err, out)
 	}
@@ -60,7 +63,7 @@ func TestREADMEExamples(t *testing.T) {
 	for _, want := range []string{
 		"main -> main", "Cloning into", `"global_key":"tester"`, `"email":"tester@example.com"`,
 		`"scope":"project:depot"`, `"total":`, `"status":"disabled"`, `"status":"enabled"`, `"description":"CI runner"`, `"deleted":1`,
-		"Cloning into '/tmp/depot-demo/testRepo'", "200 application/json", `"displayName":"Docs team"`, `"role":"developer"`, `"fullName":"docs/manual"`,
+		"Cloning into '" + demo + "/testRepo'", "200 application/json", `"displayName":"Docs team"`, `"role":"developer"`, `"fullName":"docs/manual"`,
 		`"visibility":"public"`, `"description":"private notes"`, `"name":"feature"`, `"commits":[`,
 	} {
 		if !strings.Contains(o, want) {
