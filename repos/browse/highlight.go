@@ -2,12 +2,10 @@ package browse
 
 import (
 	"bytes"
-	"container/list"
 	"fmt"
 	"html/template"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/alecthomas/chroma/v2"
 	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
@@ -72,11 +70,14 @@ func Highlight(name string, content []byte) (template.HTML, error) {
 }
 
 // Plain renders content as Highlight does, line numbers and all, without
-// highlighting: every line is text.
+// highlighting: the code column is the escaped text, without a span per
+// line, which keeps a megabyte's page to a few megabytes of HTML.
 func Plain(content []byte) template.HTML {
+	const perLine = len(`<span class="hl-lnt" id="L"><a class="hl-lnlinks" href="#L"></a>` + "\n</span>")
 	lines := countLines(content)
+	digits := len(strconv.Itoa(lines))
 	var b strings.Builder
-	b.Grow(len(content) + len(content)/8 + lines*110)
+	b.Grow(len(content) + len(content)/4 + lines*(perLine+3*digits) + 256)
 	b.WriteString(`<div class="hl-chroma">` + "\n" + `<table class="hl-lntable"><tr><td class="hl-lntd">` + "\n" + `<pre class="hl-chroma">`)
 	var num []byte
 	for i := 1; i <= lines; i++ {
@@ -90,17 +91,7 @@ func Plain(content []byte) template.HTML {
 		b.WriteString("</a>\n</span>")
 	}
 	b.WriteString("</pre></td>\n" + `<td class="hl-lntd">` + "\n" + `<pre class="hl-chroma"><code>`)
-	for rest := content; len(rest) > 0; {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
-		b.WriteString(`<span class="hl-line"><span class="hl-cl">`)
-		template.HTMLEscape(&b, line)
-		b.WriteString("\n</span></span>")
-	}
+	template.HTMLEscape(&b, content)
 	b.WriteString("</code></pre></td></tr></table>\n</div>\n")
 	return template.HTML(b.String())
 }
@@ -134,45 +125,6 @@ type htmlKey struct {
 	name string
 }
 
-// rendered caches highlighted files, up to 16 MiB of HTML, so that the
+// rendered caches highlighted files, up to 32 MiB of HTML, so that the
 // second view of a file costs no lexing.
-var rendered = &htmlCache{max: 16 << 20, byKey: map[htmlKey]*list.Element{}, order: list.New()}
-
-type htmlCache struct {
-	mu    sync.Mutex
-	max   int
-	size  int
-	byKey map[htmlKey]*list.Element
-	order *list.List // of *htmlEntry, most recent first
-}
-
-type htmlEntry struct {
-	key  htmlKey
-	html template.HTML
-}
-
-func (c *htmlCache) get(k htmlKey) (template.HTML, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.byKey[k]
-	if !ok {
-		return "", false
-	}
-	c.order.MoveToFront(el)
-	return el.Value.(*htmlEntry).html, true
-}
-
-func (c *htmlCache) add(k htmlKey, h template.HTML) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.byKey[k]; ok || len(h) > c.max {
-		return
-	}
-	c.byKey[k] = c.order.PushFront(&htmlEntry{k, h})
-	c.size += len(h)
-	for c.size > c.max {
-		old := c.order.Remove(c.order.Back()).(*htmlEntry)
-		delete(c.byKey, old.key)
-		c.size -= len(old.html)
-	}
-}
+var rendered = newLRU[htmlKey, template.HTML](32<<20, func(h template.HTML) int { return len(h) })

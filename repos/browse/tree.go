@@ -3,6 +3,7 @@ package browse
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -82,6 +83,9 @@ func (r *Repo) Tree(commit plumbing.Hash, path string) ([]Entry, error) {
 	if !mode.IsTree() {
 		return nil, fmt.Errorf("browse: tree %s:%s: %w", ShortID(commit), path, ErrNotTree)
 	}
+	if list, ok := listings.get(id); ok {
+		return slices.Clone(list), nil
+	}
 	t, err := r.db.Tree(id)
 	if err != nil {
 		return nil, objectErr("tree "+id.String(), err)
@@ -109,8 +113,20 @@ func (r *Repo) Tree(commit plumbing.Hash, path string) ([]Entry, error) {
 		}
 		return list[i].Name < list[j].Name
 	})
-	return list, nil
+	listings.add(id, list)
+	return slices.Clone(list), nil
 }
+
+// listings caches tree listings by tree id, up to about 8 MiB: a listing
+// reads one object header per blob for its size, a pread each, and the
+// root of a busy repository is listed on every visit.
+var listings = newLRU[plumbing.Hash, []Entry](8<<20, func(l []Entry) int {
+	n := 0
+	for _, e := range l {
+		n += 64 + len(e.Name)
+	}
+	return n
+})
 
 // lookup returns the mode and object of path in commit; the root is a
 // tree. A path through a file or a submodule does not exist.
