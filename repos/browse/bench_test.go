@@ -147,7 +147,7 @@ func BenchmarkBlobPage(b *testing.B) {
 			}
 		})
 	}
-	b.Run("highlight 64KiB cached", func(b *testing.B) {
+	b.Run("highlight 32KiB cached", func(b *testing.B) {
 		small := &Blob{Name: "big.go", ID: plumbing.NewHash(strings.Repeat("ef", 20)), Content: blob.Content[:HighlightLimit]}
 		if _, err := small.HTML(); err != nil {
 			b.Fatal(err)

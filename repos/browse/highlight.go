@@ -15,10 +15,12 @@ import (
 )
 
 // HighlightLimit is the largest file that is highlighted. Chroma lexes
-// with backtracking regular expressions at about a megabyte per CPU
-// second, so a larger file (up to MaxRenderSize) is shown as plain text
-// in the same markup, which takes milliseconds.
-const HighlightLimit = 64 << 10
+// with backtracking regular expressions at well under a megabyte per CPU
+// second (BenchmarkBlobPage), so a larger file, up to MaxRenderSize, is
+// shown as plain text in the same markup, which takes milliseconds; 32
+// KiB keeps a first view of most source files within tens of
+// milliseconds, and later views come from the cache.
+const HighlightLimit = 32 << 10
 
 // The highlighter writes CSS classes, not inline styles, so that the
 // page's Content-Security-Policy can forbid inline styles and one
@@ -50,8 +52,8 @@ var Stylesheet = func() string {
 // Highlight renders content as HTML with line numbers (each linkable as
 // #L<n>) and syntax highlighting chosen by the file's name; a name no
 // lexer claims is shown as plain text. Every byte of content is escaped.
-// It costs about a second of CPU a megabyte: pages call Blob.HTML, which
-// applies HighlightLimit and caches.
+// It costs a second or more of CPU a megabyte: pages call Blob.HTML,
+// which applies HighlightLimit and caches.
 func Highlight(name string, content []byte) (template.HTML, error) {
 	lexer := lexers.Match(name)
 	if lexer == nil {

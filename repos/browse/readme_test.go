@@ -4,6 +4,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 var repoLinks = Links{Tree: "/o/n/tree/main", Blob: "/o/n/blob/main", Raw: "/o/n/raw/main"}
@@ -25,6 +28,10 @@ const hostile = `# Title
 <div style="position:fixed" onclick="alert('click')">styled</div>
 <object data="x.swf"></object><embed src="x.swf">
 <meta http-equiv="refresh" content="0;url=javascript:alert('meta')">
+<img srcset="javascript:alert('srcset') 1x" src="data:image/svg+xml,&lt;svg onload=alert(1)&gt;">
+<a href="&#106;avascript:alert('entity')">js entity</a>
+<a href="data:text/html,&lt;script&gt;alert(1)&lt;/script&gt;">data link</a>
+<base href="javascript:alert('base')//"><link rel="stylesheet" href="x.css">
 
 [md js](javascript:alert('md'))
 [md data](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)
@@ -32,12 +39,70 @@ const hostile = `# Title
 <https://example.com/auto>
 `
 
+// unsafeMarkup parses doc as a browser would and returns what in it
+// could run script or restyle the page: elements other than content,
+// event handler and style attributes, URLs of a scheme other than http,
+// https and mailto.
+func unsafeMarkup(t *testing.T, doc string) []string {
+	t.Helper()
+	body := &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body}
+	nodes, err := html.ParseFragment(strings.NewReader(doc), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad []string
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.Data {
+			case "script", "style", "iframe", "object", "embed", "form", "input", "button", "math", "svg",
+				"base", "link", "meta", "noscript", "template", "textarea", "frame", "frameset":
+				if !(n.Data == "input" && attr(n, "type") == "checkbox") {
+					bad = append(bad, "<"+n.Data+">")
+				}
+			}
+			for _, a := range n.Attr {
+				key := strings.ToLower(a.Key)
+				switch {
+				case strings.HasPrefix(key, "on"), key == "style", key == "srcset", key == "formaction":
+					bad = append(bad, key)
+				case key == "href" || key == "src" || key == "action" || key == "background":
+					v := strings.ToLower(strings.TrimSpace(a.Val))
+					if i := strings.IndexAny(v, ":/?#"); i >= 0 && v[i] == ':' &&
+						!strings.HasPrefix(v, "http:") && !strings.HasPrefix(v, "https:") && !strings.HasPrefix(v, "mailto:") {
+						bad = append(bad, key+"="+a.Val)
+					}
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	for _, n := range nodes {
+		walk(n)
+	}
+	return bad
+}
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
 func TestRenderMarkdownSanitises(t *testing.T) {
 	got := string(RenderMarkdown([]byte(hostile), repoLinks))
+	if bad := unsafeMarkup(t, got); len(bad) > 0 {
+		t.Errorf("rendered README has unsafe markup %q:\n%s", bad, got)
+	}
 	lower := strings.ToLower(got)
 	for _, bad := range []string{
 		"<script", "onerror", "onload", "onclick", "javascript:", "data:", "<iframe", "<style", "style=",
-		"<form", "<object", "<embed", "<meta", "<svg", "alert('", "<button",
+		"<form", "<object", "<embed", "<meta", "<svg", "alert(", "<button", "<math", "<base", "<link", "srcset",
 	} {
 		if strings.Contains(lower, bad) {
 			t.Errorf("rendered README contains %q:\n%s", bad, got)
@@ -48,6 +113,29 @@ func TestRenderMarkdownSanitises(t *testing.T) {
 		if !strings.Contains(got, good) {
 			t.Errorf("rendered README lacks %q:\n%s", good, got)
 		}
+	}
+}
+
+// TestRenderMarkdownSnippets renders hostile snippets that would swallow
+// the rest of a document, one at a time.
+func TestRenderMarkdownSnippets(t *testing.T) {
+	for _, tc := range []struct{ name, md string }{
+		{"mutation XSS", "<math><mtext><table><mglyph><style><img src=x onerror=alert('mxss')>"},
+		{"unclosed script", "<script>alert(1)"},
+		{"noscript", "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">"},
+		{"textarea", "<textarea><img src=x onerror=alert(1)></textarea>"},
+		{"template", "<template><img src=x onerror=alert(1)></template>"},
+		{"comment", "<!--><img src=x onerror=alert(1)>-->"},
+		{"link reference", "[x]\n\n[x]: javascript:alert(1)"},
+		{"autolink", "<javascript:alert(1)>"},
+		{"image reference", "![x]\n\n[x]: javascript:alert(1)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := string(RenderMarkdown([]byte(tc.md), repoLinks))
+			if bad := unsafeMarkup(t, got); len(bad) > 0 {
+				t.Errorf("RenderMarkdown(%q) = %s\nunsafe: %q", tc.md, got, bad)
+			}
+		})
 	}
 }
 
@@ -102,6 +190,7 @@ func TestReadme(t *testing.T) {
 		"none/file.go":             "package none\n",
 		"bin/README.md":            "\x00binary\n",
 		"markdown/ReadMe.markdown": "*emphasis*\n",
+		"huge/README.md":           strings.Repeat("# big\n", MaxRenderSize/6+1),
 	})
 	commit := g.commit("readmes")
 	r := g.open()
@@ -115,6 +204,7 @@ func TestReadme(t *testing.T) {
 		{"plain text", "docs", "readme.TXT", regexp.MustCompile(`^<pre>plain &lt;b&gt;text&lt;/b&gt;\n</pre>$`)},
 		{"other case and extension", "markdown", "ReadMe.markdown", regexp.MustCompile(`<em>emphasis</em>`)},
 		{"none", "none", "", nil},
+		{"too large", "huge", "README.md", regexp.MustCompile(`^$`)},
 		{"binary counts as none", "bin", "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

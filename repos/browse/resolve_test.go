@@ -30,11 +30,12 @@ func TestResolve(t *testing.T) {
 	g.git("reset", "-q", "--hard", "HEAD~1")
 	r := g.open()
 
-	for _, tc := range []struct {
+	type resolveCase struct {
 		name    string
 		refPath string
 		want    Location
-	}{
+	}
+	cases := []resolveCase{
 		{"empty is the default branch", "", Location{"main", RefBranch, second, ""}},
 		{"branch", "main", Location{"main", RefBranch, second, ""}},
 		{"branch and path", "main/src/main.go", Location{"main", RefBranch, second, "src/main.go"}},
@@ -47,17 +48,21 @@ func TestResolve(t *testing.T) {
 		{"tag before branch", "same", Location{"same", RefTag, second, ""}},
 		{"full commit id", first.String() + "/src/main.go", Location{first.String(), RefCommit, first, "src/main.go"}},
 		{"abbreviated commit id", first.String()[:10] + "/src", Location{first.String(), RefCommit, first, "src"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := r.Resolve(tc.refPath)
-			if err != nil {
-				t.Fatalf("Resolve(%q): %v", tc.refPath, err)
-			}
-			if got != tc.want {
-				t.Errorf("Resolve(%q) = %+v; want %+v", tc.refPath, got, tc.want)
-			}
-		})
 	}
+	check := func(t *testing.T, r *Repo) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := r.Resolve(tc.refPath)
+				if err != nil {
+					t.Fatalf("Resolve(%q): %v", tc.refPath, err)
+				}
+				if got != tc.want {
+					t.Errorf("Resolve(%q) = %+v; want %+v", tc.refPath, got, tc.want)
+				}
+			})
+		}
+	}
+	t.Run("loose refs", func(t *testing.T) { check(t, r) })
 
 	for _, tc := range []struct {
 		name    string
@@ -90,6 +95,11 @@ func TestResolve(t *testing.T) {
 	if refs.Default != "main" {
 		t.Errorf("Default = %q; want main", refs.Default)
 	}
+	// The same names once git has moved every ref into packed-refs.
+	t.Run("packed refs", func(t *testing.T) {
+		g.git("pack-refs", "--all")
+		check(t, g.open())
+	})
 }
 
 func TestResolveEmptyRepository(t *testing.T) {
