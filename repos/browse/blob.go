@@ -84,6 +84,16 @@ func (r *Repo) readBlob(id plumbing.Hash) ([]byte, error) {
 	return content, nil
 }
 
+// isBinary reports whether b looks binary as git decides it
+// (xdiff-interface.c, buffer_is_binary): a NUL among its first 8000
+// bytes.
+func isBinary(b []byte) bool {
+	return bytes.IndexByte(b[:min(len(b), firstFewBytes)], 0) >= 0
+}
+
+// firstFewBytes is git's FIRST_FEW_BYTES.
+const firstFewBytes = 8000
+
 // countLines counts lines as an editor numbers them: a final line
 // without a newline counts.
 func countLines(b []byte) int {

@@ -27,7 +27,7 @@ type Readme struct {
 
 // Readme finds the README of the directory dir ("" for the root) of
 // commit and renders it, links rewritten to links' prefixes (links.Dir
-// and links.IsDir are set here). It returns nil and no error when the
+// and links.IsDir are set here, as Markdown sets them). It returns nil and no error when the
 // directory has none; a binary README counts as none.
 func (r *Repo) Readme(commit plumbing.Hash, dir string, links Links) (*Readme, error) {
 	entries, err := r.Tree(commit, dir)
@@ -62,19 +62,42 @@ func (r *Repo) Readme(commit plumbing.Hash, dir string, links Links) (*Readme, e
 	if isBinary(content) {
 		return nil, nil
 	}
-	if !strings.HasPrefix(strings.ToLower(e.Name), "readme.m") {
+	if !IsMarkdown(e.Name) {
 		rd.HTML = template.HTML("<pre>" + template.HTMLEscapeString(string(content)) + "</pre>")
 		return rd, nil
 	}
+	if rd.HTML, err = r.Markdown(commit, rd.Path, content, links); err != nil {
+		return nil, err
+	}
+	return rd, nil
+}
+
+// IsMarkdown reports whether a file's name says it is Markdown, so that
+// its page may show it rendered.
+func IsMarkdown(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".md", ".markdown", ".mdown", ".mkdn", ".mkd":
+		return true
+	}
+	return false
+}
+
+// Markdown renders content, the Markdown file at path in commit, as
+// RenderMarkdown does, its relative links resolved from the file's
+// directory and leading to tree pages where they name a directory of
+// commit.
+func (r *Repo) Markdown(commit plumbing.Hash, p string, content []byte, links Links) (template.HTML, error) {
 	info, err := r.db.CommitInfo(commit)
 	if err != nil {
-		return nil, objectErr("commit "+commit.String(), err)
+		return "", objectErr("commit "+commit.String(), err)
 	}
-	links.Dir = dir
+	links.Dir = path.Dir(p)
+	if links.Dir == "." {
+		links.Dir = ""
+	}
 	links.IsDir = func(p string) bool {
 		mode, _, err := r.lookupIn(info.Tree, p)
 		return err == nil && mode.IsTree()
 	}
-	rd.HTML = RenderMarkdown(content, links)
-	return rd, nil
+	return RenderMarkdown(content, links), nil
 }

@@ -230,3 +230,32 @@ func TestReadme(t *testing.T) {
 		})
 	}
 }
+
+func TestMarkdownFile(t *testing.T) {
+	g := newWorkRepo(t)
+	g.write(map[string]string{
+		"docs/guide.md": "[up](../src) [next](next.md) ![pic](img/p.png)\n",
+		"docs/next.md":  "next\n",
+		"src/main.go":   "package main\n",
+	})
+	commit := g.commit("docs")
+	r := g.open()
+	b, err := r.Blob(commit, "docs/guide.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Markdown(commit, b.Path, b.Content, repoLinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`href="/o/n/tree/main/src"`, `href="/o/n/blob/main/docs/next.md"`, `src="/o/n/raw/main/docs/img/p.png"`} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("Markdown(docs/guide.md) =\n%s\nwant it to contain %s", got, want)
+		}
+	}
+	for name, want := range map[string]bool{"a.md": true, "B.MARKDOWN": true, "x.mkd": true, "README": false, "a.md.txt": false, "md": false} {
+		if IsMarkdown(name) != want {
+			t.Errorf("IsMarkdown(%q) = %v; want %v", name, !want, want)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package browse
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"sort"
@@ -173,13 +172,3 @@ func find(t object.Tree, name string) (object.TreeEntry, bool, error) {
 	}
 	return object.TreeEntry{}, false, it.Err()
 }
-
-// isBinary reports whether b looks binary as git decides it
-// (xdiff-interface.c, buffer_is_binary): a NUL among its first 8000
-// bytes.
-func isBinary(b []byte) bool {
-	return bytes.IndexByte(b[:min(len(b), firstFewBytes)], 0) >= 0
-}
-
-// firstFewBytes is git's FIRST_FEW_BYTES.
-const firstFewBytes = 8000
