@@ -31,6 +31,7 @@ const (
 	Modified
 )
 
+// String returns "added", "deleted" or "modified".
 func (s Status) String() string {
 	switch s {
 	case Added:

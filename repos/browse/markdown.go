@@ -18,7 +18,8 @@ import (
 
 // Links are the URL prefixes that relative links in a rendered document
 // are rewritten to, each followed by "/" and the path in the repository:
-// "/OWNER/NAME/blob/REF" and so on.
+// "/OWNER/NAME/blob/REF" and so on, unescaped (a ref "fix#1" is written
+// as it is; the rewritten URL is escaped whole).
 type Links struct {
 	Tree, Blob, Raw string
 	// Dir is the directory of the document, "" for the root: relative

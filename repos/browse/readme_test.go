@@ -146,31 +146,36 @@ func TestRenderMarkdownLinks(t *testing.T) {
 		dir  string
 		md   string
 		want string // a substring of the output
+		blob string // links.Blob, when not repoLinks'
 	}{
-		{"relative link", "", "[g](docs/guide.md)", `href="/o/n/blob/main/docs/guide.md"`},
-		{"relative image", "", "![l](logo.png)", `src="/o/n/raw/main/logo.png"`},
-		{"raw html image", "", `<img src="img/a b.png" alt="x">`, `src="/o/n/raw/main/img/a%20b.png"`},
-		{"raw html link", "", `<a href="docs/guide.md">g</a>`, `href="/o/n/blob/main/docs/guide.md"`},
-		{"directory link", "", "[d](docs)", `href="/o/n/tree/main/docs"`},
-		{"directory link with slash", "", "[d](docs/)", `href="/o/n/tree/main/docs"`},
-		{"from a subdirectory", "sub", "[x](deeper)", `href="/o/n/tree/main/sub/deeper"`},
-		{"parent", "sub/deeper", "[x](../../README.md)", `href="/o/n/blob/main/README.md"`},
-		{"cannot leave the repository", "sub", "[x](../../../../etc/passwd)", `href="/o/n/blob/main/etc/passwd"`},
-		{"root relative", "sub", "[x](/src/main.go)", `href="/o/n/blob/main/src/main.go"`},
-		{"root", "sub", "[x](/)", `href="/o/n/tree/main"`},
-		{"query and fragment", "", "[x](a.md?plain=1#part)", `href="/o/n/blob/main/a.md?plain=1#user-content-part"`},
-		{"fragment", "", "[x](#install)", `href="#user-content-install"`},
-		{"heading id prefixed", "", "## Install it", `id="user-content-install-it"`},
-		{"raw html id prefixed", "", `<p id="csrf">x</p>`, `id="user-content-csrf"`},
-		{"absolute untouched", "", "[x](https://example.com/a.md)", `href="https://example.com/a.md"`},
-		{"protocol relative untouched", "", "[x](//example.com/a.md)", `href="//example.com/a.md"`},
-		{"mailto untouched", "", "[x](mailto:a@example.com)", `href="mailto:a@example.com"`},
-		{"table", "", "| a | b |\n|---|---|\n| 1 | 2 |", "<td>1</td>"},
-		{"strikethrough", "", "~~gone~~", "<del>gone</del>"},
-		{"task list", "", "- [x] done", `<input checked="" disabled="" type="checkbox"`},
+		{"relative link", "", "[g](docs/guide.md)", `href="/o/n/blob/main/docs/guide.md"`, ""},
+		{"relative image", "", "![l](logo.png)", `src="/o/n/raw/main/logo.png"`, ""},
+		{"raw html image", "", `<img src="img/a b.png" alt="x">`, `src="/o/n/raw/main/img/a%20b.png"`, ""},
+		{"raw html link", "", `<a href="docs/guide.md">g</a>`, `href="/o/n/blob/main/docs/guide.md"`, ""},
+		{"directory link", "", "[d](docs)", `href="/o/n/tree/main/docs"`, ""},
+		{"directory link with slash", "", "[d](docs/)", `href="/o/n/tree/main/docs"`, ""},
+		{"from a subdirectory", "sub", "[x](deeper)", `href="/o/n/tree/main/sub/deeper"`, ""},
+		{"parent", "sub/deeper", "[x](../../README.md)", `href="/o/n/blob/main/README.md"`, ""},
+		{"cannot leave the repository", "sub", "[x](../../../../etc/passwd)", `href="/o/n/blob/main/etc/passwd"`, ""},
+		{"root relative", "sub", "[x](/src/main.go)", `href="/o/n/blob/main/src/main.go"`, ""},
+		{"root", "sub", "[x](/)", `href="/o/n/tree/main"`, ""},
+		{"query and fragment", "", "[x](a.md?plain=1#part)", `href="/o/n/blob/main/a.md?plain=1#user-content-part"`, ""},
+		{"fragment", "", "[x](#install)", `href="#user-content-install"`, ""},
+		{"heading id prefixed", "", "## Install it", `id="user-content-install-it"`, ""},
+		{"raw html id prefixed", "", `<p id="csrf">x</p>`, `id="user-content-csrf"`, ""},
+		{"absolute untouched", "", "[x](https://example.com/a.md)", `href="https://example.com/a.md"`, ""},
+		{"protocol relative untouched", "", "[x](//example.com/a.md)", `href="//example.com/a.md"`, ""},
+		{"mailto untouched", "", "[x](mailto:a@example.com)", `href="mailto:a@example.com"`, ""},
+		{"ref with a hash", "", "[x](a.md)", `href="/o/n/blob/fix%231/a.md"`, "/o/n/blob/fix#1"},
+		{"table", "", "| a | b |\n|---|---|\n| 1 | 2 |", "<td>1</td>", ""},
+		{"strikethrough", "", "~~gone~~", "<del>gone</del>", ""},
+		{"task list", "", "- [x] done", `<input checked="" disabled="" type="checkbox"`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			links := repoLinks
+			if tc.blob != "" {
+				links.Blob = tc.blob
+			}
 			links.Dir, links.IsDir = tc.dir, isDir
 			got := string(RenderMarkdown([]byte(tc.md), links))
 			if !strings.Contains(got, tc.want) {

@@ -65,6 +65,7 @@ const (
 	RefCommit
 )
 
+// String returns "branch", "tag" or "commit".
 func (k RefKind) String() string {
 	switch k {
 	case RefBranch:

@@ -22,6 +22,8 @@ const (
 	KindSubmodule
 )
 
+// String returns the kind's name as pages show it: "dir", "file",
+// "executable", "symlink" or "submodule".
 func (k Kind) String() string {
 	switch k {
 	case KindDir:
