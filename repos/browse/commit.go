@@ -14,9 +14,13 @@ const (
 	MaxDiffFiles = 1000
 	// MaxDiffFileSize is the largest blob, old or new, that is diffed.
 	MaxDiffFileSize = 512 << 10
-	// MaxDiffLines is the most hunk lines a commit shows in all; files
-	// after the budget is spent are listed without hunks.
+	// MaxDiffLines is the most hunk lines a commit shows in all; a file
+	// whose hunks would pass it is listed without them (Omitted).
 	MaxDiffLines = 20000
+	// MaxDiffBytes bounds the work of one commit's diff: once the blobs
+	// read for diffing add up to it, later files are not diffed
+	// (Omitted, no counts).
+	MaxDiffBytes = 8 << 20
 )
 
 // Status is what a commit did to a file.
@@ -55,9 +59,11 @@ type FileDiff struct {
 	// Binary: a side has a NUL among its first 8000 bytes, so there
 	// are no hunks, and Adds and Dels are -1 (git's numstat "-").
 	Binary bool
-	// TooLarge: a side is larger than MaxDiffFileSize. Omitted: the
-	// commit's MaxDiffLines were spent on files before this one. Either
-	// way there are no hunks and Adds and Dels are -1.
+	// TooLarge: a side is larger than MaxDiffFileSize; there are no
+	// hunks and Adds and Dels are -1. Omitted: the file's hunks would
+	// pass what is left of the commit's MaxDiffLines, so they are left
+	// out; Adds and Dels are counted, unless files before spent
+	// MaxDiffBytes (-1), in which case the file was not diffed at all.
 	TooLarge, Omitted bool
 	Adds, Dels        int
 	Hunks             []Hunk
@@ -101,7 +107,7 @@ func (r *Repo) Commit(id plumbing.Hash) (*CommitDiff, error) {
 		}
 		old = info.Tree
 	}
-	d := &treeDiffer{r: r, cd: cd, budget: MaxDiffLines}
+	d := &treeDiffer{r: r, cd: cd, budget: MaxDiffLines, bytes: MaxDiffBytes}
 	if err := d.trees("", old, c.Tree); err != nil && err != errTooMany {
 		return nil, err
 	}
@@ -117,6 +123,7 @@ type treeDiffer struct {
 	r      *Repo
 	cd     *CommitDiff
 	budget int // hunk lines left
+	bytes  int // blob bytes left to diff
 }
 
 // trees diffs the trees old and new (zero: the empty tree) at prefix.
@@ -226,7 +233,7 @@ func (d *treeDiffer) content(f *FileDiff) error {
 		f.Adds, f.Dels = 0, 0 // a change of mode only
 		return nil
 	}
-	if d.budget <= 0 {
+	if d.budget <= 0 || d.bytes <= 0 {
 		f.Omitted = true
 		return nil
 	}
@@ -238,14 +245,26 @@ func (d *treeDiffer) content(f *FileDiff) error {
 	if err != nil || f.TooLarge {
 		return err
 	}
+	d.bytes -= len(old) + len(new)
 	if isBinary(old) || isBinary(new) {
 		f.Binary = true
 		return nil
 	}
-	f.Hunks, f.Adds, f.Dels = diffText(old, new)
-	for _, h := range f.Hunks {
-		d.budget -= len(h.Lines)
+	hunks, adds, dels := diffText(old, new)
+	f.Adds, f.Dels = adds, dels
+	n := 0
+	for _, h := range hunks {
+		n += len(h.Lines)
 	}
+	if n > d.budget {
+		// Shown, it would pass the commit's budget: leave its hunks
+		// out, and still show smaller files after it while budget
+		// remains.
+		f.Omitted = true
+		return nil
+	}
+	f.Hunks = hunks
+	d.budget -= n
 	return nil
 }
 

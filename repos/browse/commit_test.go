@@ -261,3 +261,82 @@ func TestCommitFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestCommitLimits(t *testing.T) {
+	g := newWorkRepo(t)
+	lines := MaxDiffLines/2 - 100 // two files fit, the third does not, a small one does
+	g.write(map[string]string{
+		"a.txt": numbered(1, lines, "a"),
+		"b.txt": numbered(1, lines, "b"),
+		"c.txt": numbered(1, lines, "c"),
+		"d.txt": "small\n",
+	})
+	budget := g.commit("budget")
+	many := map[string]string{}
+	for i := range MaxDiffFiles + 5 {
+		many[fmt.Sprintf("many/%04d", i)] = fmt.Sprintln(i)
+	}
+	g.write(many)
+	crowd := g.commit("crowd")
+	heavy := map[string]string{}
+	for i := range 20 {
+		heavy[fmt.Sprintf("heavy/%02d.bin", i)] = fmt.Sprint(i) + "\x00" + strings.Repeat("x", 500_000-3)
+	}
+	g.write(heavy)
+	weight := g.commit("heavy")
+	r := g.open()
+
+	cd, err := r.Commit(budget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path    string
+		omitted bool
+		adds    int
+	}{
+		{"a.txt", false, lines},
+		{"b.txt", false, lines},
+		{"c.txt", true, lines},
+		{"d.txt", false, 1},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			for _, f := range cd.Files {
+				if f.Path == tc.path {
+					if f.Omitted != tc.omitted || f.Adds != tc.adds || (tc.omitted && len(f.Hunks) > 0) {
+						t.Errorf("%s: omitted %v, adds %d, %d hunks; want omitted %v, adds %d", f.Path, f.Omitted, f.Adds, len(f.Hunks), tc.omitted, tc.adds)
+					}
+					return
+				}
+			}
+			t.Errorf("no change of %s", tc.path)
+		})
+	}
+	if cd.Truncated {
+		t.Errorf("Truncated with %d files", len(cd.Files))
+	}
+
+	cd, err = r.Commit(crowd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cd.Truncated || len(cd.Files) != MaxDiffFiles {
+		t.Errorf("a commit of %d files: Truncated %v, %d files; want true, %d", MaxDiffFiles+5, cd.Truncated, len(cd.Files), MaxDiffFiles)
+	}
+	if cd.Files[0].Path != "many/0000" || cd.Files[MaxDiffFiles-1].Path != fmt.Sprintf("many/%04d", MaxDiffFiles-1) {
+		t.Errorf("the first files listed are %s … %s", cd.Files[0].Path, cd.Files[len(cd.Files)-1].Path)
+	}
+
+	// 20 blobs of 500 kB: the 17th passes MaxDiffBytes, so the last
+	// three are not read.
+	cd, err = r.Commit(weight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range cd.Files {
+		read := i < 17
+		if f.Binary != read || f.Omitted == read || (!read && f.Adds != -1) {
+			t.Errorf("%s: binary %v, omitted %v, adds %d; want it read: %v", f.Path, f.Binary, f.Omitted, f.Adds, read)
+		}
+	}
+}
