@@ -27,21 +27,25 @@ type Refs struct {
 	// missing. The branch need not exist yet (an empty repository).
 	Default string
 
-	values map[string]plumbing.Hash // full name → value
+	values map[string]gitref.StoredRef // full name → value
 }
 
 // Refs reads the branches and tags once per Repo: packed-refs and the
-// loose refs, without reading any object.
+// loose refs, without reading any object. Symbolic refs are left out.
 func (r *Repo) Refs() (*Refs, error) {
 	if r.refs != nil {
 		return r.refs, nil
 	}
-	values, err := gitref.ListRefs(r.dir)
+	// ReadStored rather than ListRefs: one map of the refs, not two.
+	values, err := gitref.ReadStored(r.dir)
 	if err != nil {
 		return nil, fmt.Errorf("browse: refs: %w", err)
 	}
 	refs := &Refs{values: values}
-	for name := range values {
+	for name, v := range values {
+		if v.Target != "" {
+			continue
+		}
 		if short, ok := strings.CutPrefix(name, headsPrefix); ok {
 			refs.Branches = append(refs.Branches, short)
 		} else if short, ok := strings.CutPrefix(name, tagsPrefix); ok {
@@ -121,11 +125,11 @@ func (r *Repo) Resolve(refPath string) (Location, error) {
 			prefix string
 			kind   RefKind
 		}{{tagsPrefix, RefTag}, {headsPrefix, RefBranch}} {
-			h, ok := refs.values[c.prefix+name]
-			if !ok {
+			v, ok := refs.values[c.prefix+name]
+			if !ok || v.Target != "" {
 				continue
 			}
-			commit, err := r.peelCommit(h)
+			commit, err := r.peelCommit(v.Hash)
 			if err != nil {
 				return Location{}, fmt.Errorf("browse: resolve %s: %w", name, err)
 			}
