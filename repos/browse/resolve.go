@@ -17,17 +17,15 @@ const (
 )
 
 // Refs is what one read of a repository's refs gives the pages: the
-// branch and tag switcher's names and the values Resolve looks names up in.
+// values Resolve looks names up in, and the branch and tag switcher's
+// names.
 type Refs struct {
-	// Branches and Tags are short names ("main", "feature/x", "v1.0"),
-	// sorted.
-	Branches []string
-	Tags     []string
 	// Default is the branch HEAD names, "" when HEAD is detached or
 	// missing. The branch need not exist yet (an empty repository).
 	Default string
 
-	values map[string]gitref.StoredRef // full name → value
+	values         map[string]gitref.StoredRef // full name → value
+	branches, tags []string                    // sorted on first use
 }
 
 // Refs reads the branches and tags once per Repo: packed-refs and the
@@ -42,21 +40,44 @@ func (r *Repo) Refs() (*Refs, error) {
 		return nil, fmt.Errorf("browse: refs: %w", err)
 	}
 	refs := &Refs{values: values}
-	for name, v := range values {
+	refs.Default, _ = gitref.DefaultBranch(r.dir)
+	r.refs = refs
+	return refs, nil
+}
+
+// Branches returns the short names of the branches ("main",
+// "feature/x"), sorted. The slice is shared: do not modify it.
+func (rs *Refs) Branches() []string {
+	rs.names()
+	return rs.branches
+}
+
+// Tags returns the short names of the tags ("v1.0"), sorted. The slice
+// is shared: do not modify it.
+func (rs *Refs) Tags() []string {
+	rs.names()
+	return rs.tags
+}
+
+// names sorts the names once: pages that only resolve a ref (a file, a
+// download, a commit) never need them.
+func (rs *Refs) names() {
+	if rs.branches != nil || rs.tags != nil {
+		return
+	}
+	rs.branches, rs.tags = []string{}, []string{}
+	for name, v := range rs.values {
 		if v.Target != "" {
 			continue
 		}
 		if short, ok := strings.CutPrefix(name, headsPrefix); ok {
-			refs.Branches = append(refs.Branches, short)
+			rs.branches = append(rs.branches, short)
 		} else if short, ok := strings.CutPrefix(name, tagsPrefix); ok {
-			refs.Tags = append(refs.Tags, short)
+			rs.tags = append(rs.tags, short)
 		}
 	}
-	sort.Strings(refs.Branches)
-	sort.Strings(refs.Tags)
-	refs.Default, _ = gitref.DefaultBranch(r.dir)
-	r.refs = refs
-	return refs, nil
+	sort.Strings(rs.branches)
+	sort.Strings(rs.tags)
 }
 
 // RefKind says what a URL's ref named.
