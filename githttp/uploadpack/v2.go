@@ -214,6 +214,7 @@ func (s *session) fetchV2(q *fetchRequest) error {
 		return err
 	}
 	s.pkt.Linef("packfile")
+	s.beginPack(q)
 	if err := s.sendPack(q, plan); err != nil {
 		return err
 	}
