@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -70,20 +71,23 @@ func ReadFile(path string) (*Config, error) {
 	return c, nil
 }
 
-// All returns every value of key ("section.name" or
-// "section.subsection.name"; section and name in any case, the
-// subsection exactly) in file order. A variable of key written without
-// a value makes it fail with ErrNoValue, as git's readers of valued
-// variables do.
-func (c *Config) All(key string) ([]string, error) {
-	k := canonicalKey(key)
+// All returns every value of the keys ("section.name" or
+// "section.subsection.name"; section and name in any case, the subsection
+// exactly) in file order, several keys interleaved as the file has them.
+// A variable written without a value makes it fail with ErrNoValue, as
+// git's readers of valued variables do.
+func (c *Config) All(keys ...string) ([]string, error) {
+	canon := make([]string, len(keys))
+	for i, k := range keys {
+		canon[i] = canonicalKey(k)
+	}
 	var out []string
 	for _, v := range c.vars {
-		if v.key != k {
+		if !slices.Contains(canon, v.key) {
 			continue
 		}
 		if !v.hasValue {
-			return nil, fmt.Errorf("%w for %s", ErrNoValue, key)
+			return nil, fmt.Errorf("%w for %s", ErrNoValue, v.key)
 		}
 		out = append(out, v.value)
 	}

@@ -104,6 +104,19 @@ func TestAllBareVariable(t *testing.T) {
 	}
 }
 
+func TestAllInterleaves(t *testing.T) {
+	c, err := Parse([]byte("[transfer]\n\thideRefs = a\n[receive]\n\thideRefs = b\n[transfer]\n\thideRefs = c\n[uploadpack]\n\thideRefs = d\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.All("transfer.hiderefs", "receive.hiderefs"); err != nil || !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Errorf("All(transfer, receive) = %q, %v; want [a b c]", got, err)
+	}
+	if got, err := c.All("core.missing"); err != nil || got != nil {
+		t.Errorf("All of a missing key = %q, %v; want nothing", got, err)
+	}
+}
+
 func TestReadFileMissing(t *testing.T) {
 	c, err := ReadFile(filepath.Join(t.TempDir(), "config"))
 	if err != nil {
