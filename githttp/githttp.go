@@ -52,6 +52,11 @@ type Server struct {
 	// Hooks says whether pushes run the repositories' own hooks; set it
 	// before serving.
 	Hooks Hooks
+	// HideRefs are hideRefs patterns for every repository, applied to
+	// fetches and pushes before each repository's own transfer.hideRefs,
+	// uploadpack.hideRefs and receive.hideRefs (package hiderefs); set
+	// them before serving.
+	HideRefs []string
 	// AfterPush, when set, is called after every push that sent ref
 	// updates, with the repository's directory and full name; it must
 	// return quickly (the server wires the background repack here).
@@ -226,11 +231,11 @@ func (s *Server) infoRefs(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	switch {
 	case sv == serviceUpload && protocolVersion(r) == 2:
-		err = uploadpack.AdvertiseV2(ctx, repo.Path, fw, uploadpack.Options{Agent: Agent})
+		err = uploadpack.AdvertiseV2(ctx, repo.Path, fw, s.uploadOptions())
 	case sv == serviceUpload:
-		err = uploadpack.AdvertiseRefs(ctx, repo.Path, fw, uploadpack.Options{Agent: Agent})
+		err = uploadpack.AdvertiseRefs(ctx, repo.Path, fw, s.uploadOptions())
 	default:
-		err = receivepack.AdvertiseRefs(ctx, repo.Path, fw, receivepack.Options{Agent: Agent})
+		err = receivepack.AdvertiseRefs(ctx, repo.Path, fw, receivepack.Options{Agent: Agent, HideRefs: s.HideRefs})
 	}
 	if err != nil && ctx.Err() == nil {
 		s.log.WithField("request_id", apierr.RequestID(ctx)).WithError(err).Error("ref advertisement failed")
@@ -277,12 +282,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 	log := s.log.WithFields(logrus.Fields{"request_id": apierr.RequestID(ctx), "repo": repo.FullName(), "service": sv})
 	var err error
 	if sv == serviceUpload {
-		err = uploadpack.Serve(ctx, repo.Path, protocolVersion(r), io.LimitReader(body, maxUploadRequest), out, uploadpack.Options{Agent: Agent})
+		err = uploadpack.Serve(ctx, repo.Path, protocolVersion(r), io.LimitReader(body, maxUploadRequest), out, s.uploadOptions())
 	} else {
 		var res *receivepack.Result
 		res, err = receivepack.Serve(ctx, repo.Path, body, out, receivepack.Options{
 			Agent: Agent, Logger: log, MaxObjectBytes: s.Limits.MaxObjectBytes,
-			Hooks: s.Hooks.Enabled, HookTimeout: s.Hooks.Timeout,
+			Hooks: s.Hooks.Enabled, HookTimeout: s.Hooks.Timeout, HideRefs: s.HideRefs,
 			Actor: gitref.Actor{User: id.User, TokenID: id.TokenID, Addr: auth.ClientIP(r)},
 		})
 		logPush(log, res)
@@ -303,6 +308,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 		return
 	}
 	log.WithError(err).Warn("git request ended with an error")
+}
+
+func (s *Server) uploadOptions() uploadpack.Options {
+	return uploadpack.Options{Agent: Agent, HideRefs: s.HideRefs}
 }
 
 func isProtocolError(err error) bool { return errors.Is(err, pktline.ErrProtocol) }

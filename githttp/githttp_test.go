@@ -547,3 +547,25 @@ func TestPushesTriggerRepack(t *testing.T) {
 	e.mustGit(fresh, "fsck", "--strict")
 	e.fsck("tester", "busy")
 }
+
+// TestPushNegotiate pushes with push.negotiate, which first asks
+// upload-pack what the server has (fetch --negotiate-only, wait-for-done)
+// and then sends a pack of only what is missing.
+func TestPushNegotiate(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("tester", auth.ScopeDepot)
+	wt := e.seed("tester", "hello", "tester", tok)
+	url := e.url("tester", tok, "tester/hello.git")
+	for i := range 3 {
+		os.WriteFile(filepath.Join(wt, "README"), []byte(fmt.Sprintf("hello %d\n", i)), 0o644)
+		e.mustGit(wt, "commit", "-qam", fmt.Sprintf("change %d", i))
+	}
+	out := e.mustGit(wt, "-c", "push.negotiate=true", "-c", "protocol.version=2", "push", url, "main")
+	if strings.Contains(out, "wait-for-done") || !strings.Contains(out, "main -> main") {
+		t.Fatalf("git push with push.negotiate:\n%s", out)
+	}
+	if got, want := strings.Fields(e.mustGit("", "ls-remote", url, "refs/heads/main"))[0], strings.TrimSpace(e.mustGit(wt, "rev-parse", "main")); got != want {
+		t.Errorf("server main = %s; want %s", got, want)
+	}
+	e.fsck("tester", "hello")
+}

@@ -406,3 +406,58 @@ func TestRepoCreateCaseVariant(t *testing.T) {
 		t.Fatalf("repo gc TESTER/CS = exit %d, %q %q; want tester/cs repacked", code, out, errOut)
 	}
 }
+
+// TestServeHideRefs runs depot serve with --hide-refs, given twice and
+// with a comma: the refs are hidden from both fetches and pushes of every
+// repository.
+func TestServeHideRefs(t *testing.T) {
+	data := t.TempDir()
+	s := startServerFlags(t, data, []string{"--hide-refs", "refs/pull/,refs/keep-around/", "--hide-refs", "refs/tmp"})
+	if _, errOut, code := cli(t, "tester-password\n", "user", "add", "tester", "--password-stdin", "--data", data); code != 0 {
+		t.Fatalf("user add: %d %s", code, errOut)
+	}
+	out, errOut, code := cli(t, "", "token", "create", "--user", "tester", "--scopes", "project:depot", "--data", data)
+	if code != 0 {
+		t.Fatalf("token create: %d %s", code, errOut)
+	}
+	secret := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+	if _, errOut, code := cli(t, "", "repo", "create", "tester/hello", "--data", data); code != 0 {
+		t.Fatalf("repo create: %d %s", code, errOut)
+	}
+	url := strings.Replace(s.url, "http://", "http://tester:"+secret+"@", 1) + "/tester/hello.git"
+	home, work := t.TempDir(), t.TempDir()
+	git := func(args ...string) (string, error) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
+			"GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com")
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"commit", "-q", "--allow-empty", "-m", "first"}} {
+		if out, err := git(args...); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	out, err := git("push", "--porcelain", url, "main", "main:refs/pull/1/head", "main:refs/keep-around/a", "main:refs/tmp/x")
+	if err == nil {
+		t.Fatalf("push to hidden refs succeeded:\n%s", out)
+	}
+	for _, ref := range []string{"refs/pull/1/head", "refs/keep-around/a", "refs/tmp/x"} {
+		if !strings.Contains(out, "main:"+ref+"\t[remote rejected] (deny updating a hidden ref)") {
+			t.Errorf("push to %s not refused as hidden:\n%s", ref, out)
+		}
+	}
+	// A ref put there behind depot's back is not listed either.
+	repo := filepath.Join(data, "repos", "tester", "hello.git")
+	if out, err := exec.Command("git", "--git-dir", repo, "update-ref", "refs/pull/2/head", "refs/heads/main").CombinedOutput(); err != nil {
+		t.Fatalf("update-ref: %v\n%s", err, out)
+	}
+	out, err = git("ls-remote", url)
+	if err != nil {
+		t.Fatalf("ls-remote: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "refs/heads/main") || strings.Contains(out, "refs/pull") {
+		t.Errorf("ls-remote lists hidden refs or misses main:\n%s", out)
+	}
+}

@@ -46,6 +46,7 @@ type serveFlags struct {
 	hooks                             *bool
 	hookTimeout                       *time.Duration
 	reflogExpire                      *time.Duration
+	hideRefs                          refList
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -59,6 +60,7 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	f.logLevel = fs.String("log-level", "info", "log level: debug, info, warn or error")
 	f.maxObjectSize = byteSize(receivepack.DefaultMaxObjectBytes)
 	fs.Var(&f.maxObjectSize, "max-object-size", "largest object a push may bring, whole or made by a delta (100MiB, 1GiB, …)")
+	fs.Var(&f.hideRefs, "hide-refs", "refs no client sees, fetches or pushes, as git's transfer.hideRefs, before each repository's own (refs/pull/,refs/keep-around/; repeatable)")
 	f.hooks = fs.Bool("hooks", false, "run each repository's executable hooks/pre-receive, update and post-receive on push, as git does; off by default because a hook runs any code on the server as depot's user")
 	f.hookTimeout = fs.Duration("hook-timeout", hooks.DefaultTimeout, "longest a hook may run; one still running is killed and refuses the push")
 	f.reflogExpire = reflogExpireFlag(fs)
@@ -127,7 +129,7 @@ func runServe(e *env, args []string) error {
 	}
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
 	srv := &http.Server{
-		Handler:           server.New(surfaces(d, authn, log, int64(f.maxObjectSize), gitHooks, *f.reflogExpire)),
+		Handler:           server.New(surfaces(d, authn, log, int64(f.maxObjectSize), gitHooks, *f.reflogExpire, f.hideRefs)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -160,11 +162,12 @@ func runServe(e *env, args []string) error {
 
 // surfaces wires the stores of d into every HTTP surface that depot serve
 // runs; the route tests build the router from it too.
-func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObjectBytes int64, gitHooks githttp.Hooks, reflogExpire time.Duration) server.Config {
+func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObjectBytes int64, gitHooks githttp.Hooks, reflogExpire time.Duration, hideRefs []string) server.Config {
 	policy := repos.NewPolicy(d.projects, d.repos)
 	git := githttp.New(authn, policy, log)
 	git.Limits.MaxObjectBytes = maxObjectBytes
 	git.Hooks = gitHooks
+	git.HideRefs = hideRefs
 	// A push and a repack change what repository listings show (size,
 	// emptiness), which the store keeps until then.
 	forget := func(_, name string) {

@@ -134,7 +134,7 @@ func testData(t *testing.T) (*data, server.Config) {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, nil)
-	return d, surfaces(d, authn, log, receivepack.DefaultMaxObjectBytes, githttp.Hooks{}, gc.DefaultReflogExpire)
+	return d, surfaces(d, authn, log, receivepack.DefaultMaxObjectBytes, githttp.Hooks{}, gc.DefaultReflogExpire, nil)
 }
 
 // TestNotFoundPage: a browser that asks for a path nothing routes gets a

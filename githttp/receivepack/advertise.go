@@ -12,6 +12,7 @@ import (
 
 	"github.com/depot/depot/githttp/pktline"
 	"github.com/depot/depot/repos/git/gitref"
+	"github.com/depot/depot/repos/git/hiderefs"
 )
 
 // capabilities returns the capability list receive-pack advertises
@@ -25,7 +26,7 @@ func capabilities(agent string) string {
 
 // AdvertiseRefs writes the protocol v0 ref advertisement of
 // git-receive-pack (gitprotocol-pack(5), "Reference Discovery"): every ref
-// with the capabilities after the first, and a flush. An empty repository
+// that is not hidden, with the capabilities after the first, and a flush. An empty repository
 // advertises "capabilities^{}" with the zero id. The HTTP layer writes the
 // "# service=git-receive-pack" packet and its flush before.
 func AdvertiseRefs(ctx context.Context, repoDir string, w io.Writer, opt Options) error {
@@ -33,6 +34,15 @@ func AdvertiseRefs(ctx context.Context, repoDir string, w io.Writer, opt Options
 	refs, err := gitref.ListRefs(repoDir)
 	if err != nil {
 		return fmt.Errorf("receivepack: %w", err)
+	}
+	hidden, err := hiderefs.Load(repoDir, hiderefs.Receive, opt.HideRefs)
+	if err != nil {
+		return fmt.Errorf("receivepack: %w", err)
+	}
+	for name := range refs {
+		if hidden.Hidden(name) {
+			delete(refs, name)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err

@@ -107,11 +107,27 @@ func TestServeRefUpdates(t *testing.T) {
 				return f.pack(t, true, f.nextMain+"\n"+f.nextSide+"\n^"+f.main+"\n^"+f.side+"\n")
 			},
 			want: []string{"unpack ok",
-				"ng refs/heads/main atomic push failure",
-				"ng refs/heads/side stale info",
-				"ng refs/heads/new atomic push failure"},
+				"ng refs/heads/main atomic transaction failed",
+				"ng refs/heads/side atomic transaction failed",
+				"ng refs/heads/new atomic transaction failed"},
 			refs: func(f *fixture) map[string]string {
 				return map[string]string{"refs/heads/main": f.main, "refs/heads/side": f.side, "refs/heads/new": ""}
+			},
+		},
+		{
+			// A ref refused before locking keeps its reason; the others
+			// are "atomic push failure", as with git's receive-pack.
+			name: "AtomicDeleteCurrent",
+			caps: "report-status delete-refs atomic",
+			cmds: func(f *fixture) []string {
+				return []string{cmdLine(f.side, f.nextSide, "refs/heads/side"), cmdLine(f.main, zero, "refs/heads/main")}
+			},
+			pack: func(t *testing.T, f *fixture) []byte { return f.pack(t, true, f.nextSide+"\n^"+f.side+"\n") },
+			want: []string{"unpack ok",
+				"ng refs/heads/side atomic push failure",
+				"ng refs/heads/main deletion of the current branch prohibited"},
+			refs: func(f *fixture) map[string]string {
+				return map[string]string{"refs/heads/main": f.main, "refs/heads/side": f.side}
 			},
 		},
 		{

@@ -18,6 +18,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/depot/depot/repos/git/gitref"
+	"github.com/depot/depot/repos/git/hiderefs"
 	"github.com/depot/depot/repos/git/indexpack"
 	"github.com/depot/depot/repos/git/odb"
 )
@@ -60,6 +61,11 @@ type Options struct {
 	// HookTimeout bounds one run of a hook; zero means
 	// hooks.DefaultTimeout. A hook killed at the limit has failed.
 	HookTimeout time.Duration
+	// HideRefs are the server's own hideRefs patterns; the repository
+	// config's transfer.hideRefs and receive.hideRefs follow them
+	// (package hiderefs). Hidden refs are not advertised, and a push
+	// that updates or deletes one is refused.
+	HideRefs []string
 
 	keepAlive time.Duration // silence before a keepalive; tests shorten it
 }
@@ -126,6 +132,10 @@ func Serve(ctx context.Context, repoDir string, r io.Reader, w io.Writer, opt Op
 	if fi, err := os.Stat(filepath.Join(repoDir, "objects")); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("receivepack: %s is not a git repository", repoDir)
 	}
+	hidden, err := hiderefs.Load(repoDir, hiderefs.Receive, opt.HideRefs)
+	if err != nil {
+		return nil, fmt.Errorf("receivepack: %w", err)
+	}
 	req, err := readRequest(r, opt)
 	if err != nil {
 		return nil, err
@@ -141,6 +151,7 @@ func Serve(ctx context.Context, repoDir string, r io.Reader, w io.Writer, opt Op
 		dir:    repoDir,
 		cmds:   req.commands,
 		atomic: req.has("atomic"),
+		hidden: hidden,
 		out:    newReporter(w, req.has("side-band-64k"), req.has("quiet"), req.has("report-status") || req.has("report-status-v2")),
 
 		pushOptions:     req.pushOptions,
@@ -168,6 +179,7 @@ type session struct {
 	dir    string // the bare repository
 	cmds   []*command
 	atomic bool
+	hidden hiderefs.Rules
 	out    *reporter
 	kept   int
 
@@ -255,6 +267,15 @@ func (s *session) validate(c *checker) {
 		var ne *gitref.NameError
 		if err := gitref.CheckRefName(cmd.name); errors.As(err, &ne) {
 			cmd.fail("funny refname: " + ne.Reason)
+			continue
+		}
+		if s.hidden.Hidden(cmd.name) {
+			// git's own words (receive.hideRefs).
+			if cmd.isDelete() {
+				cmd.fail("deny deleting a hidden ref")
+			} else {
+				cmd.fail("deny updating a hidden ref")
+			}
 			continue
 		}
 		if cmd.isDelete() {

@@ -2,6 +2,7 @@ package receivepack
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -11,7 +12,11 @@ import (
 
 // Reasons sent on "ng" lines. git prints them after "[remote rejected]".
 const (
+	// reasonAtomic refuses the other refs of an atomic push when one was
+	// refused before the refs were locked; reasonAtomicTx every ref when
+	// locking one failed. Both are git's own words.
 	reasonAtomic   = "atomic push failure"
+	reasonAtomicTx = "atomic transaction failed"
 	reasonLock     = "failed to lock"
 	reasonStale    = "stale info"
 	reasonExists   = "stale info (ref already exists)"
@@ -41,20 +46,30 @@ func (s *session) updateRefs(keep func() error) {
 		s.failAll(reasonReadRefs)
 		return
 	}
+	if s.atomic && s.anyFailed() {
+		s.failAll(reasonAtomic)
+		return
+	}
 	locked := 0
 	for _, c := range s.cmds {
 		if c.failed() {
 			continue
 		}
 		if err := tx.Update(c.name, c.old, c.new); err != nil {
-			c.fail(s.refusal(c, err))
+			reason := s.refusal(c, err)
+			if s.atomic {
+				// git's receive-pack finds a stale or locked ref when it
+				// commits its transaction: it names the ref in an error
+				// line and reports every ref alike, and clients and
+				// scripts look for that.
+				s.out.message(fmt.Sprintf("error: cannot lock ref '%s': %s\n", c.name, reason))
+				s.failAll(reasonAtomicTx)
+				return
+			}
+			c.fail(reason)
 			continue
 		}
 		locked++
-	}
-	if s.atomic && s.anyFailed() {
-		s.failAll(reasonAtomic)
-		return
 	}
 	if locked == 0 {
 		return

@@ -78,7 +78,7 @@ func advertiseV2(w io.Writer, opt Options) error {
 	p.Linef("version 2")
 	p.Linef("agent=%s", sanitizeAgent(opt.agent()))
 	p.Linef("ls-refs=unborn")
-	p.Linef("fetch=shallow filter ref-in-want")
+	p.Linef("fetch=shallow wait-for-done filter ref-in-want")
 	p.Linef("server-option")
 	p.Linef("object-format=sha1")
 	p.Linef("object-info")

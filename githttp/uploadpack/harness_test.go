@@ -23,6 +23,7 @@ import (
 type testServer struct {
 	URL  string
 	dir  string
+	hide []string // Options.HideRefs
 	mu   sync.Mutex
 	errs []error // errors Serve returned, in order
 }
@@ -58,9 +59,9 @@ func (ts *testServer) infoRefs(w http.ResponseWriter, r *http.Request) {
 	p.Flush()
 	var err error
 	if protocolVersion(r) == 2 {
-		err = AdvertiseV2(r.Context(), ts.dir, w, Options{Agent: "depot/test"})
+		err = AdvertiseV2(r.Context(), ts.dir, w, ts.options())
 	} else {
-		err = AdvertiseRefs(r.Context(), ts.dir, w, Options{Agent: "depot/test"})
+		err = AdvertiseRefs(r.Context(), ts.dir, w, ts.options())
 	}
 	ts.record(err)
 }
@@ -92,7 +93,7 @@ func (ts *testServer) uploadPack(w http.ResponseWriter, r *http.Request) {
 		body = zr
 	}
 	sw := &startWriter{ResponseWriter: w}
-	err := Serve(r.Context(), ts.dir, protocolVersion(r), body, sw, Options{Agent: "depot/test"})
+	err := Serve(r.Context(), ts.dir, protocolVersion(r), body, sw, ts.options())
 	ts.record(err)
 	var pe *pktline.ProtocolError
 	switch {
@@ -102,6 +103,10 @@ func (ts *testServer) uploadPack(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "internal error", http.StatusInternalServerError)
 	}
+}
+
+func (ts *testServer) options() Options {
+	return Options{Agent: "depot/test", HideRefs: ts.hide}
 }
 
 func (ts *testServer) record(err error) {

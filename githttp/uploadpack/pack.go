@@ -14,7 +14,6 @@ import (
 // the client asked for none, pack data on channel 1, or the bare pack when
 // the client did not ask for side-band (v0 only).
 func (s *session) sendPack(q *fetchRequest, plan *packPlan) error {
-	s.band = q.band
 	progress := func(format string, args ...any) {
 		if s.band > 0 && !q.noProgress {
 			bw := s.pkt.Band(pktline.BandProgress, s.band)
@@ -30,8 +29,6 @@ func (s *session) sendPack(q *fetchRequest, plan *packPlan) error {
 	if s.band > 0 {
 		buf = bufio.NewWriterSize(s.pkt.Band(pktline.BandData, s.band), s.band)
 		dst = buf
-	} else {
-		s.rawPack = true
 	}
 	opt := packwrite.Options{OFSDelta: q.ofsDelta, WholePack: plan.wholePack}
 	if q.thinPack && q.filter == nil {

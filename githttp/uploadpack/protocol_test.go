@@ -355,6 +355,9 @@ func TestServeV2(t *testing.T) {
 		{"LsRefsAll", cmd("ls-refs"), []string{tip + " HEAD", feature + " refs/heads/feature", tip + " refs/heads/main",
 			rev("v-feature") + " refs/tags/v-feature", rev("v0.1") + " refs/tags/v0.1", rev("v1.0") + " refs/tags/v1.0"}, false},
 		{"FetchReady", cmd("fetch", "want "+tip, "have "+m4, "ofs-delta"), []string{"acknowledgments", "ACK " + m4, "ready", "packfile"}, true},
+		{"FetchWaitForDone", cmd("fetch", "want "+tip, "have "+m4, "wait-for-done"), []string{"acknowledgments", "ACK " + m4}, false},
+		{"FetchWaitForDoneThenDone", cmd("fetch", "want "+tip, "have "+m4, "wait-for-done", "done"), []string{"packfile"}, true},
+		{"FetchWaitForDoneNoWants", cmd("fetch", "have "+m4, "have "+strings.Repeat("02", 20), "wait-for-done"), []string{"acknowledgments", "ACK " + m4}, false},
 		{"FetchNotReady", cmd("fetch", "want "+tip, "have "+strings.Repeat("02", 20)), []string{"acknowledgments", "NAK"}, false},
 		{"FetchDone", cmd("fetch", "want "+tip, "done"), []string{"packfile"}, true},
 		{"FetchDeepen", cmd("fetch", "want "+tip, "deepen 1", "done"), []string{"shallow-info", "shallow " + tip, "packfile"}, true},
@@ -433,7 +436,7 @@ func TestAdvertise(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(decodeResponse(t, v2.Bytes()).lines, "|")
-	if want := "version 2|agent=depot|ls-refs=unborn|fetch=shallow filter ref-in-want|server-option|object-format=sha1|object-info|0000"; got != want {
+	if want := "version 2|agent=depot|ls-refs=unborn|fetch=shallow wait-for-done filter ref-in-want|server-option|object-format=sha1|object-info|0000"; got != want {
 		t.Errorf("v2 advertisement = %q; want %q", got, want)
 	}
 }

@@ -9,7 +9,8 @@ import (
 
 // refs lists the repository's refs with annotated tags peeled. Symbolic refs
 // other than HEAD are advertised with the value they resolve to; refs to
-// missing objects are left out.
+// missing objects and hidden refs (HEAD too, if the rules say so) are left
+// out.
 func (r *repo) refs() (*refSet, error) {
 	if r.refCache != nil {
 		return r.refCache, nil
@@ -20,6 +21,9 @@ func (r *repo) refs() (*refSet, error) {
 	}
 	rs := &refSet{}
 	for name, rr := range raw {
+		if r.hidden.Hidden(name) {
+			continue
+		}
 		h := rr.Hash
 		if rr.Target != "" {
 			t, ok := resolveRaw(raw, rr.Target)
@@ -45,7 +49,7 @@ func (r *repo) refs() (*refSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
+	if !ok || r.hidden.Hidden("HEAD") {
 		r.refCache = rs
 		return rs, nil // no HEAD: advertise refs only
 	}

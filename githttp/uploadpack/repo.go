@@ -3,6 +3,7 @@ package uploadpack
 import (
 	"fmt"
 
+	"github.com/depot/depot/repos/git/hiderefs"
 	"github.com/depot/depot/repos/git/object"
 	"github.com/depot/depot/repos/git/odb"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -15,6 +16,7 @@ type repo struct {
 	release  func()
 	commits  map[plumbing.Hash]*object.CommitInfo
 	refCache *refSet
+	hidden   hiderefs.Rules // refs kept from the client
 }
 
 // ref is one advertised reference. peeled is the object an annotated tag

@@ -34,6 +34,10 @@ type fetchRequest struct {
 	shallows []plumbing.Hash
 	done     bool
 	noHaves  bool // v0: the request ended after the wants (a deepen-only request)
+	// waitForDone (v2) holds back "ready" and the pack until the client
+	// sends done, whatever the acknowledgments show (git fetch
+	// --negotiate-only, push.negotiate).
+	waitForDone bool
 
 	depth          int
 	deepenRelative bool
@@ -267,8 +271,10 @@ func (q *fetchRequest) parseV2Flag(line []byte) error {
 		q.ofsDelta = true
 	case "deepen-relative":
 		q.deepenRelative = true
-	case "wait-for-done", "sideband-all":
-		// Not advertised; a client sending them anyway gets the plain
+	case "wait-for-done":
+		q.waitForDone = true
+	case "sideband-all":
+		// Not advertised; a client sending it anyway gets the plain
 		// behaviour, which it can parse.
 	default:
 		return pktline.Errorf("unexpected fetch argument %q", pktline.Printable(line))

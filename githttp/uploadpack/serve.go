@@ -10,6 +10,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/depot/depot/githttp/pktline"
+	"github.com/depot/depot/repos/git/odb"
+	"github.com/depot/depot/repos/git/packfile"
 )
 
 // session is one upload-pack request and its response.
@@ -53,19 +55,44 @@ func (s *session) fail(format string, args ...any) error {
 	return &pktline.ProtocolError{Msg: msg, Reported: true}
 }
 
-// report sends msg as an ERR pkt-line, or on side-band channel 3 once the
-// packfile phase began.
+// beginPack marks the start of the pack phase: from here on git reads
+// side-band (or, without it, the bare pack) instead of pkt-lines, so an
+// error can no longer be an ERR line. In v0 it begins after the last
+// ACK/NAK, in v2 after the "packfile" section header.
+func (s *session) beginPack(q *fetchRequest) {
+	s.band = q.band
+	s.rawPack = q.band == 0
+}
+
+// report tells the client msg where it will read it, and git stops with it:
+//   - while nothing has reached the client, whatever is buffered (acks,
+//     the start of a pack) is dropped and an ERR pkt-line is the whole
+//     response: git reads ERR wherever it reads a pkt-line and dies with
+//     "remote error: msg";
+//   - in the pack phase with side-band, on channel 3 (git prints it as
+//     "remote: ..." and stops reading);
+//   - in a bare pack nothing can be said: the client sees it cut, as with
+//     git's own upload-pack, which writes the reason to its stderr;
+//   - otherwise as an ERR pkt-line.
 func (s *session) report(msg string) {
+	if s.cw.n == 0 {
+		s.bw.Reset(s.cw)
+		s.pkt = pktline.NewWriter(s.bw)
+		s.band, s.rawPack = 0, false
+	}
 	switch {
-	case s.rawPack:
-		// Inside a bare pack nothing can be said; the client sees it cut.
 	case s.band > 0:
-		bw := s.pkt.Band(pktline.BandError, s.band)
-		fmt.Fprintf(bw, "error: %s\n", msg)
+		// No newline: git adds its own after a channel 3 message.
+		fmt.Fprintf(s.pkt.Band(pktline.BandError, s.band), "fatal: %s", msg)
+	case s.rawPack:
 	default:
 		s.pkt.Linef("ERR %s", msg)
 	}
 }
+
+// abortMsg is what git's upload-pack says when building the pack fails
+// (pack-objects died): the cause is on the server side and in its log.
+const abortMsg = "upload-pack: aborting due to possible repository corruption on the remote side."
 
 // finish reports err in-band if the response has begun, and flushes.
 func (s *session) finish(err error) error {
@@ -76,7 +103,12 @@ func (s *session) finish(err error) error {
 	case errors.As(err, &pe) && s.started():
 		s.report(pe.Msg)
 		err = &pktline.ProtocolError{Msg: pe.Msg, Reported: true}
-	case s.started() && !errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled) || !s.started():
+		// A client that went away hears nothing; an error before any
+		// output becomes the HTTP status.
+	case s.band > 0 || s.rawPack || errors.Is(err, odb.ErrNotFound) || errors.Is(err, packfile.ErrCorrupt):
+		s.report(abortMsg)
+	default:
 		s.report("upload-pack: internal server error")
 	}
 	if ferr := s.bw.Flush(); err == nil {
@@ -115,6 +147,7 @@ func (s *session) serveV0() error {
 	if err != nil || !send {
 		return err
 	}
+	s.beginPack(q)
 	plan, err := s.plan(q, rs, sp, neg)
 	if err != nil {
 		return err

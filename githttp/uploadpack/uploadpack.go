@@ -10,12 +10,19 @@ import (
 	"io"
 
 	"github.com/depot/depot/githttp/pktline"
+	"github.com/depot/depot/repos/git/hiderefs"
 )
 
 // Options configure one upload-pack exchange. The zero value works.
 type Options struct {
 	// Agent is advertised as agent=; it defaults to "depot".
 	Agent string
+	// HideRefs are the server's own hideRefs patterns; the repository
+	// config's transfer.hideRefs and uploadpack.hideRefs follow them
+	// (package hiderefs). Hidden refs are not advertised, cannot be
+	// wanted by name, and their objects only as far as a visible ref
+	// reaches them.
+	HideRefs []string
 }
 
 func (o Options) agent() string {
@@ -36,7 +43,7 @@ func isProtocolError(err error) bool {
 // "# service=git-upload-pack" pkt-line and its flush, ending with a flush-pkt.
 // An empty repository advertises "capabilities^{}" with the zero id.
 func AdvertiseRefs(ctx context.Context, repoDir string, w io.Writer, opt Options) error {
-	r, err := openRepo(repoDir)
+	r, err := openWithRules(repoDir, opt)
 	if err != nil {
 		return err
 	}
@@ -66,7 +73,7 @@ func Serve(ctx context.Context, repoDir string, version int, r io.Reader, w io.W
 	if version != 0 && version != 2 {
 		return fmt.Errorf("uploadpack: unsupported protocol version %d", version)
 	}
-	rp, err := openRepo(repoDir)
+	rp, err := openWithRules(repoDir, opt)
 	if err != nil {
 		return err
 	}
@@ -79,4 +86,18 @@ func Serve(ctx context.Context, repoDir string, version int, r io.Reader, w io.W
 		err = s.serveV0()
 	}
 	return s.finish(err)
+}
+
+// openWithRules opens the repository with the hideRefs rules of
+// upload-pack, which every list of its refs then honours.
+func openWithRules(dir string, opt Options) (*repo, error) {
+	r, err := openRepo(dir)
+	if err != nil {
+		return nil, err
+	}
+	if r.hidden, err = hiderefs.Load(dir, hiderefs.UploadPack, opt.HideRefs); err != nil {
+		r.close()
+		return nil, fmt.Errorf("uploadpack: %w", err)
+	}
+	return r, nil
 }

@@ -155,7 +155,9 @@ func (s *session) fetchV2(q *fetchRequest) error {
 		wanted = append(wanted, rf)
 		q.wants = append(q.wants, rf.hash)
 	}
-	if len(q.wants) == 0 {
+	// git fetch --negotiate-only sends haves alone: with wait-for-done the
+	// acknowledgments are the whole answer, and git's upload-pack gives them.
+	if len(q.wants) == 0 && (q.done || !q.waitForDone) {
 		return s.fail("fetch: no wants")
 	}
 	if err := s.checkWants(rs, q.wants); err != nil {
@@ -180,9 +182,13 @@ func (s *session) fetchV2(q *fetchRequest) error {
 		for _, h := range acks {
 			s.pkt.Linef("ACK %s", h)
 		}
-		ready, err := neg.okToGiveUp()
-		if err != nil {
-			return err
+		// With wait-for-done the client decides when negotiation ends, as
+		// git's upload-pack does: no "ready" however good the acks.
+		ready := false
+		if !q.waitForDone {
+			if ready, err = neg.okToGiveUp(); err != nil {
+				return err
+			}
 		}
 		if !ready {
 			s.pkt.Flush()
@@ -208,6 +214,7 @@ func (s *session) fetchV2(q *fetchRequest) error {
 		return err
 	}
 	s.pkt.Linef("packfile")
+	s.beginPack(q)
 	if err := s.sendPack(q, plan); err != nil {
 		return err
 	}
