@@ -214,3 +214,47 @@ func TestAlternates(t *testing.T) {
 		})
 	}
 }
+
+// TestAcquireSeesShallowAndAlternates checks that the shared store is
+// reopened when the shallow or alternates file changes, which Open reads
+// once, though the pack directory did not.
+func TestAcquireSeesShallowAndAlternates(t *testing.T) {
+	root := t.TempDir()
+	if err := AllowAlternatesUnder(root); err != nil {
+		t.Fatal(err)
+	}
+	lender := filepath.Join(root, "lender.git")
+	dir := filepath.Join(root, "r.git")
+	git(t, root, "", "init", "-q", "--bare", lender)
+	git(t, root, "", "init", "-q", "--bare", dir)
+	borrowed := commitPacked(t, lender, "borrowed")
+	own := commitPacked(t, dir, "own")
+	c := newDBCache(4)
+	check := func(step string, wantBorrowed, wantShallow bool) {
+		t.Helper()
+		db, release, err := c.acquire(dir)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		defer release()
+		if got := db.Has(borrowed); got != wantBorrowed {
+			t.Errorf("%s: Has(borrowed) = %v; want %v", step, got, wantBorrowed)
+		}
+		if got := db.IsShallow(own); got != wantShallow {
+			t.Errorf("%s: IsShallow(own) = %v; want %v", step, got, wantShallow)
+		}
+	}
+	check("first", false, false)
+	if err := os.WriteFile(filepath.Join(dir, "objects", "info", "alternates"), []byte(filepath.Join(lender, "objects")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("after alternates", true, false)
+	if err := os.WriteFile(filepath.Join(dir, "shallow"), []byte(own.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("after shallow", true, true)
+	if err := os.Remove(filepath.Join(dir, "shallow")); err != nil {
+		t.Fatal(err)
+	}
+	check("after unshallowing", true, false)
+}
