@@ -30,6 +30,7 @@ import (
 	repoapi "github.com/depot/depot/repos/api"
 	"github.com/depot/depot/repos/git/gc"
 	"github.com/depot/depot/repos/git/hooks"
+	"github.com/depot/depot/repos/git/odb"
 	"github.com/depot/depot/repos/projects"
 	"github.com/depot/depot/tokens"
 	"github.com/depot/depot/tokens/api"
@@ -267,13 +268,18 @@ func openData(ctx context.Context, dir string) (*data, error) {
 }
 
 // openRepos opens DATA/repos, the directory of every repository, making
-// DATA private first.
+// DATA private first, and makes it the only place alternates may lead.
 func openRepos(dataDir string) (*repos.Dir, error) {
 	if err := privateDir(dataDir); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	rd, err := repos.OpenDir(filepath.Join(dataDir, "repos"))
 	if err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	// Repositories may borrow objects (objects/info/alternates) only from
+	// other repositories of this data directory.
+	if err := odb.AllowAlternatesUnder(rd.Root()); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	return rd, nil

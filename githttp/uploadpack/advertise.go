@@ -2,9 +2,11 @@ package uploadpack
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -23,7 +25,10 @@ var v0Capabilities = []string{
 
 // advertiseV0 writes the v0 ref list: HEAD first, then refs sorted by name,
 // each annotated tag followed by its peeled "^{}" line; capabilities ride
-// after a NUL on the first line. It ends with a flush-pkt.
+// after a NUL on the first line. A shallow repository then lists its
+// shallow commits as "shallow" lines, as git's upload-pack does
+// (advertise_shallow_grafts): a v0 client learns there where the history
+// it is sent ends. It ends with a flush-pkt.
 func advertiseV0(ctx context.Context, r *repo, w io.Writer, opt Options) error {
 	rs, err := r.refs()
 	if err != nil {
@@ -62,6 +67,9 @@ func advertiseV0(ctx context.Context, r *repo, w io.Writer, opt Options) error {
 	}
 	if first {
 		emit(plumbing.ZeroHash, "capabilities^{}")
+	}
+	for _, h := range sortedHashes(r.db.Shallow()) {
+		p.Linef("shallow %s", h)
 	}
 	p.Flush()
 	if p.Err() != nil {
@@ -168,4 +176,10 @@ func (s *session) lsRefs(args [][]byte) error {
 	}
 	s.pkt.Flush()
 	return s.pkt.Err()
+}
+
+// sortedHashes sorts hs in place, by id, and returns it.
+func sortedHashes(hs []plumbing.Hash) []plumbing.Hash {
+	slices.SortFunc(hs, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
+	return hs
 }

@@ -119,9 +119,12 @@ type planInput struct {
 	haves      []plumbing.Hash // common haves
 	extraEdges []plumbing.Hash // unshallowed commits: the client has them
 	cut        map[plumbing.Hash]bool
-	filter     *filterSpec
-	includeTag bool
-	refs       *refSet
+	// repoShallow is the repository's own shallow commits, sorted: the
+	// store reads them as parentless.
+	repoShallow []plumbing.Hash
+	filter      *filterSpec
+	includeTag  bool
+	refs        *refSet
 }
 
 // planPack lists the objects reachable from the wants and not from the

@@ -138,6 +138,9 @@ func planKey(dir string, bitmapPack plumbing.Hash, rs *refSet, in planInput) [32
 	}
 	slices.SortFunc(cut, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
 	hashes("cut", cut)
+	// The repository's own shallow commits end the walk too; an operator
+	// deepening the repository changes the plan without touching refs.
+	hashes("repo-shallow", in.repoShallow)
 	if f := in.filter; f != nil {
 		binary.LittleEndian.PutUint64(n[:], uint64(f.blobLimit))
 		h.Write(n[:])

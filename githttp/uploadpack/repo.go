@@ -40,12 +40,16 @@ type refSet struct {
 func openRepo(dir string) (*repo, error) {
 	db, release, err := odb.Acquire(dir)
 	if err != nil {
-		return nil, fmt.Errorf("uploadpack: %s is not a bare repository", dir)
+		// The cause (not a repository, an unsafe alternate) is for the log.
+		return nil, fmt.Errorf("uploadpack: open %s: %w", dir, err)
 	}
 	return &repo{db: db, release: release, commits: make(map[plumbing.Hash]*object.CommitInfo)}, nil
 }
 
 func (r *repo) close() { r.release() }
+
+// isShallow reports whether the repository is itself a shallow clone.
+func (r *repo) isShallow() bool { return len(r.db.Shallow()) > 0 }
 
 // has reports whether the object exists.
 func (r *repo) has(h plumbing.Hash) bool { return r.db.Has(h) }

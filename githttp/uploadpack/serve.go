@@ -276,13 +276,14 @@ func (s *session) writeShallowInfo(sp *shallowPlan) {
 func (s *session) plan(q *fetchRequest, rs *refSet, sp *shallowPlan, neg *negotiator) (*packPlan, error) {
 	wants := append(append([]plumbing.Hash(nil), q.wants...), sp.extraWants...)
 	in := planInput{
-		wants:      wants,
-		haves:      neg.common,
-		extraEdges: sp.extraEdges,
-		cut:        sp.cut,
-		filter:     q.filter,
-		includeTag: q.includeTag,
-		refs:       rs,
+		wants:       wants,
+		haves:       neg.common,
+		extraEdges:  sp.extraEdges,
+		cut:         sp.cut,
+		repoShallow: sortedHashes(s.repo.db.Shallow()),
+		filter:      q.filter,
+		includeTag:  q.includeTag,
+		refs:        rs,
 	}
 	// The bitmapped pack is part of the key: a plan numbers objects by
 	// their place in it, so a repack makes a new plan.

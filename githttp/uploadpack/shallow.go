@@ -48,8 +48,13 @@ func planShallow(ctx context.Context, r *repo, q *fetchRequest, wantCommits []pl
 	var boundary []plumbing.Hash
 	var err error
 	switch {
-	case q.depth == infiniteDepth:
+	case q.depth == infiniteDepth && !r.isShallow():
 		notShallow = clientShallow
+	case q.depth == infiniteDepth:
+		// The whole history here ends at the repository's own shallow
+		// commits, which stay shallow on the client (git's deepen with
+		// INFINITE_DEPTH in a shallow repository).
+		boundary, notShallow, err = shallowByDepth(ctx, r, wantCommits, infiniteDepth)
 	case q.depth > 0 && q.deepenRelative:
 		boundary, notShallow, err = shallowByDepth(ctx, r, shallows, q.depth+1)
 	case q.depth > 0:
@@ -82,7 +87,9 @@ func planShallow(ctx context.Context, r *repo, q *fetchRequest, wantCommits []pl
 }
 
 // shallowByDepth walks breadth first from heads (depth 1) and returns the
-// commits at depth limit, which become shallow, and those above it.
+// commits at depth limit, which become shallow, and those above it. The
+// repository's own shallow commits met above the limit are shallow too:
+// their parents are not here (git's get_shallow_commits).
 func shallowByDepth(ctx context.Context, r *repo, heads []plumbing.Hash, limit int) ([]plumbing.Hash, map[plumbing.Hash]bool, error) {
 	depth := map[plumbing.Hash]int{}
 	notShallow := map[plumbing.Hash]bool{}
@@ -99,7 +106,7 @@ func shallowByDepth(ctx context.Context, r *repo, heads []plumbing.Hash, limit i
 		}
 		var next []plumbing.Hash
 		for _, h := range level {
-			if d >= limit {
+			if d >= limit || r.db.IsShallow(h) {
 				boundary = append(boundary, h)
 				continue
 			}
@@ -122,7 +129,8 @@ func shallowByDepth(ctx context.Context, r *repo, heads []plumbing.Hash, limit i
 
 // shallowByRevList implements deepen-since and deepen-not: the history kept
 // is "git rev-list --max-age=since wants --not deepen-not", and its commits
-// with a parent outside it become shallow.
+// with a parent outside it become shallow, as do the repository's own
+// shallow commits in it.
 func shallowByRevList(ctx context.Context, r *repo, q *fetchRequest, wantCommits []plumbing.Hash, rs *refSet) ([]plumbing.Hash, map[plumbing.Hash]bool, error) {
 	w := newCommitWalk(ctx, r, nil)
 	w.since = q.deepenSince
@@ -160,7 +168,7 @@ func shallowByRevList(ctx context.Context, r *repo, q *fetchRequest, wantCommits
 	var boundary []plumbing.Hash
 	notShallow := map[plumbing.Hash]bool{}
 	for _, h := range kept {
-		shallow := false
+		shallow := r.db.IsShallow(h)
 		for _, p := range r.commits[h].Parents {
 			if !in[p] {
 				shallow = true
@@ -186,4 +194,26 @@ func (rs *refSet) dwim(name string) (plumbing.Hash, bool) {
 		}
 	}
 	return plumbing.ZeroHash, false
+}
+
+// repoShallowSent lists the repository's own shallow commits that plan
+// sends and that the client does not already know as shallow: a request
+// that did not deepen learns from them where the history it gets ends
+// (git's upload-pack sends them in shallow-info, from get_shallow_commits
+// run on a shallow repository).
+func repoShallowSent(r *repo, q *fetchRequest, plan *packPlan) []plumbing.Hash {
+	if !r.isShallow() {
+		return nil
+	}
+	client := map[plumbing.Hash]bool{}
+	for _, h := range q.shallows {
+		client[h] = true
+	}
+	var out []plumbing.Hash
+	for _, o := range plan.objects {
+		if o.typ == plumbing.CommitObject && r.db.IsShallow(o.hash) && !client[o.hash] {
+			out = append(out, o.hash)
+		}
+	}
+	return out
 }

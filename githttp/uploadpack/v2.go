@@ -197,7 +197,17 @@ func (s *session) fetchV2(q *fetchRequest) error {
 		s.pkt.Linef("ready")
 		s.pkt.Delim()
 	}
-	if q.deepen() || len(q.shallows) > 0 {
+	plan, err := s.plan(q, rs, sp, neg)
+	if err != nil {
+		return err
+	}
+	if q.deepen() || len(q.shallows) > 0 || s.repo.isShallow() {
+		if !q.deepen() {
+			// A depth asked for already bounds the history with the
+			// repository's shallow commits; without one, those the pack
+			// holds are the boundary.
+			sp.shallow = append(sp.shallow, repoShallowSent(s.repo, q, plan)...)
+		}
 		s.pkt.Linef("shallow-info")
 		s.writeShallowInfo(sp)
 		s.pkt.Delim()
@@ -208,10 +218,6 @@ func (s *session) fetchV2(q *fetchRequest) error {
 			s.pkt.Linef("%s %s", rf.hash, rf.name)
 		}
 		s.pkt.Delim()
-	}
-	plan, err := s.plan(q, rs, sp, neg)
-	if err != nil {
-		return err
 	}
 	s.pkt.Linef("packfile")
 	s.beginPack(q)

@@ -110,6 +110,12 @@ func looseRefs(repoDir string) int {
 //
 // Objects that a reflog entry younger than DefaultReflogExpire names are
 // kept as if reachable (RepackWith).
+//
+// A repository that borrows objects (objects/info/alternates) gets the
+// borrowed objects it reaches copied into its new pack, as git's repack -a
+// without -l does, and keeps its alternates file: nothing it needs is then
+// left only in another repository, which that repository's own gc could
+// drop. The alternates' packs and loose objects are never removed.
 func Repack(ctx context.Context, repoDir string) error {
 	return RepackWith(ctx, repoDir, Options{ReflogExpire: DefaultReflogExpire})
 }
@@ -178,9 +184,12 @@ func RepackWith(ctx context.Context, repoDir string, opt Options) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
-		if i == 0 {
+		if i == 0 && len(db.Shallow()) == 0 {
 			// The reachable pack is closed under reachability, as a
-			// bitmap requires; fetches then skip the graph walk.
+			// bitmap requires; fetches then skip the graph walk. In a
+			// shallow repository it is closed only down to the shallow
+			// commits, which a later unshallowing fetch would break, and
+			// git turns bitmaps off there anyway.
 			if err := writeBitmap(ctx, db, name, tips); err != nil {
 				return fmt.Errorf("%s: write bitmap: %w", op, err)
 			}

@@ -31,8 +31,10 @@ func (s *objectSet) add(h plumbing.Hash) bool {
 	return true
 }
 
-// walk lists every object reachable from tips. A missing reachable object
-// fails the walk: a broken repository is left as it is.
+// walk lists every object reachable from tips, in the repository or in
+// the object directories it borrows from, stopping at the parents of the
+// repository's own shallow commits. A missing reachable object fails the
+// walk: a broken repository is left as it is.
 func walk(ctx context.Context, db *odb.DB, tips []plumbing.Hash) (*objectSet, error) {
 	set := &objectSet{seen: map[plumbing.Hash]struct{}{}}
 	stack := append([]plumbing.Hash(nil), tips...)
@@ -51,17 +53,24 @@ func walk(ctx context.Context, db *odb.DB, tips []plumbing.Hash) (*objectSet, er
 		if err != nil {
 			return nil, err
 		}
-		if typ == plumbing.TreeObject {
+		switch {
+		case typ == plumbing.TreeObject:
 			// Blobs link nothing: they are added without a read.
 			stack, err = object.Tree(data).Children(stack, func(b plumbing.Hash) { set.add(b) })
-		} else {
-			if typ == plumbing.CommitObject {
-				var ci object.CommitInfo
-				if err := object.ParseCommitInfo(data, &ci); err != nil {
-					return nil, fmt.Errorf("object %s: %w", h, err)
-				}
-				set.commits = append(set.commits, commitgraph.Entry{ID: h, Tree: ci.Tree, Parents: ci.Parents, Time: ci.Time})
+		case typ == plumbing.CommitObject:
+			var ci object.CommitInfo
+			if err := object.ParseCommitInfo(data, &ci); err != nil {
+				return nil, fmt.Errorf("object %s: %w", h, err)
 			}
+			set.commits = append(set.commits, commitgraph.Entry{ID: h, Tree: ci.Tree, Parents: ci.Parents, Time: ci.Time})
+			if db.IsShallow(h) {
+				// The repository is a shallow clone: the parents of its
+				// shallow commits were never here.
+				stack = append(stack, ci.Tree)
+			} else {
+				stack, err = object.AppendLinks(stack, typ, data)
+			}
+		default:
 			stack, err = object.AppendLinks(stack, typ, data)
 		}
 		if err != nil {

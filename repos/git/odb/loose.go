@@ -28,9 +28,27 @@ func (db *DB) loosePath(h plumbing.Hash) string {
 
 func notFound(h plumbing.Hash) error { return fmt.Errorf("%w: %s", ErrNotFound, h) }
 
-// looseOpen opens the loose object h and parses its header.
+// hasLoose reports whether h is a loose object of the repository or of
+// one of its alternates.
+func (db *DB) hasLoose(h plumbing.Hash) bool {
+	if _, err := os.Stat(db.loosePath(h)); err == nil {
+		return true
+	}
+	for _, a := range db.alts {
+		if _, err := os.Stat(a.loosePath(h)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// looseOpen opens the loose object h, the repository's own or else an
+// alternate's, and parses its header.
 func (db *DB) looseOpen(h plumbing.Hash) (io.ReadCloser, plumbing.ObjectType, int64, error) {
 	f, err := os.Open(db.loosePath(h))
+	for i := 0; errors.Is(err, fs.ErrNotExist) && i < len(db.alts); i++ {
+		f, err = os.Open(db.alts[i].loosePath(h))
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, plumbing.InvalidObject, 0, notFound(h)
 	}
@@ -96,12 +114,14 @@ func (db *DB) readLoose(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
 	return t, b, nil
 }
 
-// OpenLoose streams the loose object h: its type, size and content.
+// OpenLoose streams the loose object h, the repository's own or an
+// alternate's: its type, size and content.
 func (db *DB) OpenLoose(h plumbing.Hash) (io.ReadCloser, plumbing.ObjectType, int64, error) {
 	return db.looseOpen(h)
 }
 
-// LooseObjects lists the ids of the loose objects.
+// LooseObjects lists the ids of the repository's own loose objects, not
+// its alternates' (gc removes what it lists).
 func (db *DB) LooseObjects() ([]plumbing.Hash, error) {
 	var out []plumbing.Hash
 	for i := 0; i < 256; i++ {
@@ -122,16 +142,33 @@ func (db *DB) LooseObjects() ([]plumbing.Hash, error) {
 	return out, nil
 }
 
-// WithPrefix returns the ids of the objects, packed or loose, whose hex
-// form starts with prefix (2 to 40 lowercase hex digits), sorted and each
-// once: the candidates for an abbreviated object id.
+// WithPrefix returns the ids of the objects, packed or loose, in the
+// repository or its alternates, whose hex form starts with prefix (2 to 40
+// lowercase hex digits), sorted and each once: the candidates for an
+// abbreviated object id.
 func (db *DB) WithPrefix(prefix string) ([]plumbing.Hash, error) {
 	low, ok := object.ParseLowerHex(prefix + strings.Repeat("0", max(0, object.HexSize-len(prefix))))
 	if len(prefix) < 2 || !ok {
 		return nil, fmt.Errorf("odb: bad object id prefix %q", prefix)
 	}
-	db.rescan()
 	found := map[plumbing.Hash]bool{}
+	for _, s := range append([]*DB{db}, db.alts...) {
+		if err := s.withPrefix(prefix, low, found); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]plumbing.Hash, 0, len(found))
+	for h := range found {
+		out = append(out, h)
+	}
+	slices.SortFunc(out, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
+	return out, nil
+}
+
+// withPrefix adds to found the objects of this directory alone whose hex
+// form starts with prefix; low is prefix padded with zeros.
+func (db *DB) withPrefix(prefix string, low plumbing.Hash, found map[plumbing.Hash]bool) error {
+	db.rescan()
 	for _, p := range db.Packs() {
 		i, _ := p.Index.Find(low)
 		for ; i < p.Index.Count(); i++ {
@@ -144,7 +181,7 @@ func (db *DB) WithPrefix(prefix string) ([]plumbing.Hash, error) {
 	}
 	ents, err := os.ReadDir(filepath.Join(db.dir, prefix[:2]))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("odb: list loose objects: %w", err)
+		return fmt.Errorf("odb: list loose objects: %w", err)
 	}
 	for _, e := range ents {
 		if name := prefix[:2] + e.Name(); strings.HasPrefix(name, prefix) {
@@ -153,10 +190,5 @@ func (db *DB) WithPrefix(prefix string) ([]plumbing.Hash, error) {
 			}
 		}
 	}
-	out := make([]plumbing.Hash, 0, len(found))
-	for h := range found {
-		out = append(out, h)
-	}
-	slices.SortFunc(out, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
-	return out, nil
+	return nil
 }

@@ -1,5 +1,8 @@
 // Package odb reads the objects of a bare git repository: its packs, read
-// directly through their indexes, and loose objects as a fallback.
+// directly through their indexes, loose objects as a fallback, and the
+// object directories it borrows from (objects/info/alternates). It answers
+// for the empty tree whether stored or not, and for the commits of a
+// shallow repository ($GIT_DIR/shallow) as having no parents, as git does.
 package odb
 
 import (
@@ -34,6 +37,12 @@ const DefaultCacheBytes = 32 << 20
 type DB struct {
 	repoDir string // the bare repository
 	dir     string // its objects directory
+	// alts are the stores of the object directories this one borrows
+	// from, in git's search order, alternates of alternates included;
+	// nil for an alternate itself.
+	alts []*DB
+	// shallow holds the repository's own shallow commits, read at Open.
+	shallow map[plumbing.Hash]bool
 
 	mu     sync.Mutex
 	packs  []*packfile.Pack // newest first
@@ -61,11 +70,39 @@ type Location struct {
 
 // Open opens the object store of the bare repository at repoDir. The DB
 // is the repository's handle for the layers above: RepoDir names it.
+// Its alternates are opened with it; one outside the roots allowed by
+// AllowAlternatesUnder makes Open fail with ErrUnsafeAlternate.
 func Open(repoDir string) (*DB, error) {
 	dir := filepath.Join(repoDir, "objects")
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("odb: %s is not a bare repository", repoDir)
 	}
+	shallow, err := readShallow(repoDir)
+	if err != nil {
+		return nil, err
+	}
+	altDirs, err := alternateDirs(dir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openDir(repoDir, dir)
+	if err != nil {
+		return nil, err
+	}
+	db.shallow = shallow
+	for _, a := range altDirs {
+		alt, err := openDir(filepath.Dir(a), a)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("odb: alternate %s: %w", a, err)
+		}
+		db.alts = append(db.alts, alt)
+	}
+	return db, nil
+}
+
+// openDir opens the packs of one objects directory.
+func openDir(repoDir, dir string) (*DB, error) {
 	db := &DB{repoDir: repoDir, dir: dir, byPath: map[string]*packfile.Pack{}, cache: bases}
 	if err := db.scan(); err != nil {
 		db.Close()
@@ -74,12 +111,18 @@ func Open(repoDir string) (*DB, error) {
 	return db, nil
 }
 
-// Close releases the packs. Contents returned earlier stay valid.
+// Close releases the packs, the alternates' included. Contents returned
+// earlier stay valid.
 func (db *DB) Close() error {
+	var err error
+	for _, a := range db.alts {
+		if e := a.Close(); err == nil {
+			err = e
+		}
+	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	db.cache.drop(db.packs)
-	var err error
 	db.graphOnce.Do(func() {}) // no graph opened after this
 	if db.graph != nil {
 		err = db.graph.Close()
@@ -155,7 +198,8 @@ func (db *DB) scan() error {
 	}
 }
 
-// Packs returns the open packs, newest first.
+// Packs returns the repository's own open packs, newest first; those of
+// its alternates are not among them (gc removes what Packs lists).
 func (db *DB) Packs() []*packfile.Pack {
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -165,9 +209,14 @@ func (db *DB) Packs() []*packfile.Pack {
 // Bitmap returns the first pack, newest first, with a readable reachability
 // bitmap (gitformat-bitmap) and that bitmap, or nils when no pack has one.
 // A corrupt .bitmap is ignored: callers walk the graph instead. It is
-// loaded once per DB.
+// loaded once per DB. A shallow repository has none, as in git
+// (pack-objects turns bitmaps off there): a bitmap's closure runs past
+// the shallow commits.
 func (db *DB) Bitmap() (*packfile.Pack, *bitmap.Bitmap) {
 	db.bitmapOnce.Do(func() {
+		if len(db.shallow) > 0 {
+			return
+		}
 		for _, p := range db.Packs() {
 			path := strings.TrimSuffix(p.Path, ".pack") + ".bitmap"
 			bm, err := bitmap.Open(path, p.Index.Count(), p.Index.PackSum)
@@ -183,9 +232,14 @@ func (db *DB) Bitmap() (*packfile.Pack, *bitmap.Bitmap) {
 // CommitGraph returns the repository's commit-graph (written by git gc or
 // git commit-graph write), or nil when it has none or it cannot be read:
 // callers then read commit objects, which is slower but the same answer.
-// It is opened once per DB.
+// It is opened once per DB. A shallow repository has none, as in git
+// (commit_graph_compatible): the graph records the parents that the
+// shallow file cuts off.
 func (db *DB) CommitGraph() *commitgraph.Graph {
 	db.graphOnce.Do(func() {
+		if len(db.shallow) > 0 {
+			return
+		}
 		if g, err := commitgraph.Open(db.dir); err == nil {
 			db.graph = g
 		}
@@ -193,17 +247,35 @@ func (db *DB) CommitGraph() *commitgraph.Graph {
 	return db.graph
 }
 
-// Locate finds h in the packs. When it is in none, the pack directory is
-// listed again once, for packs added since (a push, or a repack that
-// replaced the packs first opened).
+// Locate finds h in the packs, the repository's own first, then its
+// alternates'. When it is in none, the pack directories are listed again
+// once, for packs added since (a push, or a repack that replaced the packs
+// first opened).
 func (db *DB) Locate(h plumbing.Hash) (Location, bool) {
+	if loc, ok := db.locateAll(h); ok {
+		return loc, true
+	}
+	again := db.rescan()
+	for _, a := range db.alts {
+		again = a.rescan() || again
+	}
+	if !again {
+		return Location{}, false
+	}
+	return db.locateAll(h)
+}
+
+// locateAll is locate over the repository's packs and its alternates'.
+func (db *DB) locateAll(h plumbing.Hash) (Location, bool) {
 	if loc, ok := db.locate(h); ok {
 		return loc, true
 	}
-	if !db.rescan() {
-		return Location{}, false
+	for _, a := range db.alts {
+		if loc, ok := a.locate(h); ok {
+			return loc, true
+		}
 	}
-	return db.locate(h)
+	return Location{}, false
 }
 
 // rescan lists the pack directory again if it changed since the last
@@ -242,16 +314,19 @@ func (db *DB) locate(h plumbing.Hash) (Location, bool) {
 	return Location{}, false
 }
 
-// Has reports whether the repository holds h, packed or loose.
+// Has reports whether the repository holds h, packed or loose, itself or
+// in an alternate. The empty tree is always there.
 func (db *DB) Has(h plumbing.Hash) bool {
-	if _, ok := db.locate(h); ok {
+	if _, ok := db.locateAll(h); ok {
 		return true
 	}
-	if _, err := os.Stat(db.loosePath(h)); err == nil {
+	if db.hasLoose(h) {
 		return true
 	}
-	_, ok := db.Locate(h)
-	return ok
+	if _, ok := db.Locate(h); ok {
+		return true
+	}
+	return h == EmptyTree
 }
 
 // Type returns the type of h. For a packed object it reads headers only,
@@ -274,6 +349,9 @@ func (db *DB) Header(h plumbing.Hash) (plumbing.ObjectType, int64, error) {
 	if errors.Is(err, ErrNotFound) {
 		if loc, ok := db.Locate(h); ok {
 			return db.HeaderAt(loc.Pack, loc.Offset)
+		}
+		if h == EmptyTree {
+			return plumbing.TreeObject, 0, nil
 		}
 	}
 	return t, n, err
@@ -362,6 +440,9 @@ func (db *DB) Read(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
 		// A repack may have moved it from loose into a new pack.
 		if loc, ok := db.Locate(h); ok {
 			return db.ReadAt(loc.Pack, loc.Offset)
+		}
+		if h == EmptyTree {
+			return plumbing.TreeObject, []byte{}, nil
 		}
 	}
 	return t, b, err

@@ -28,6 +28,7 @@ type sharedDB struct {
 	path  string
 	db    *DB
 	stamp os.FileInfo // objects/pack when opened
+	extra extraStamp  // the shallow and alternates files when opened
 	refs  int
 	stale bool
 	el    *list.Element // in idle, when refs == 0
@@ -43,7 +44,8 @@ func newDBCache(max int) *dbCache {
 // repository's objects/pack directory is unchanged (same directory, same
 // modification time): a push or a repack that adds or removes packs makes
 // the next Acquire open a new one, while callers holding the old one keep
-// reading the packs they have open.
+// reading the packs they have open. So does a change to the repository's
+// shallow or objects/info/alternates file, which Open reads once.
 func Acquire(repoDir string) (*DB, func(), error) { return shared.acquire(repoDir) }
 
 func (c *dbCache) acquire(repoDir string) (*DB, func(), error) {
@@ -60,9 +62,10 @@ func (c *dbCache) acquire(repoDir string) (*DB, func(), error) {
 		}
 		return db, func() { _ = db.Close() }, nil
 	}
+	extra := extraStampOf(path)
 	c.mu.Lock()
 	if e := c.byPath[path]; e != nil {
-		if os.SameFile(e.stamp, stamp) && e.stamp.ModTime().Equal(stamp.ModTime()) {
+		if os.SameFile(e.stamp, stamp) && e.stamp.ModTime().Equal(stamp.ModTime()) && e.extra == extra {
 			c.use(e)
 			c.mu.Unlock()
 			return e.db, c.releaser(e), nil
@@ -75,7 +78,7 @@ func (c *dbCache) acquire(repoDir string) (*DB, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	e := &sharedDB{path: path, db: db, stamp: stamp, refs: 1}
+	e := &sharedDB{path: path, db: db, stamp: stamp, extra: extra, refs: 1}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old := c.byPath[path]; old != nil {
@@ -133,5 +136,31 @@ func (c *dbCache) release(e *sharedDB) {
 	e.el = c.idle.PushFront(e)
 	for c.idle.Len() > c.max {
 		c.retire(c.idle.Back().Value.(*sharedDB))
+	}
+}
+
+// extraStamp identifies the versions of the files besides the pack
+// directory that Open reads: $GIT_DIR/shallow and objects/info/alternates.
+type extraStamp struct {
+	shallow, alternates fileStamp
+}
+
+// fileStamp is a file's modification time and size; zero when absent.
+type fileStamp struct {
+	mtime int64
+	size  int64
+}
+
+func extraStampOf(repoDir string) extraStamp {
+	of := func(path string) fileStamp {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return fileStamp{}
+		}
+		return fileStamp{fi.ModTime().UnixNano(), fi.Size()}
+	}
+	return extraStamp{
+		shallow:    of(filepath.Join(repoDir, "shallow")),
+		alternates: of(filepath.Join(repoDir, "objects", "info", "alternates")),
 	}
 }

@@ -30,12 +30,16 @@ func (db *DB) Commit(h plumbing.Hash) (*object.Commit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("odb: commit %s: %w", h, err)
 	}
+	if db.shallow[h] {
+		c.Parents = nil
+	}
 	return c, nil
 }
 
 // CommitInfo returns the tree, parents and committer time of commit h:
 // from the commit-graph when it holds h, without inflating the commit,
-// and otherwise from the commit.
+// and otherwise from the commit. Commit and CommitInfo give a shallow
+// commit of the repository no parents.
 func (db *DB) CommitInfo(h plumbing.Hash) (object.CommitInfo, error) {
 	// A graph that fails to answer is as good as none.
 	if c, ok, err := db.CommitGraph().Lookup(h); ok && err == nil {
@@ -48,6 +52,9 @@ func (db *DB) CommitInfo(h plumbing.Hash) (object.CommitInfo, error) {
 	var c object.CommitInfo
 	if err := object.ParseCommitInfo(b, &c); err != nil {
 		return object.CommitInfo{}, fmt.Errorf("odb: commit %s: %w", h, err)
+	}
+	if db.shallow[h] {
+		c.Parents = nil
 	}
 	return c, nil
 }
