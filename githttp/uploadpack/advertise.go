@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/depot/depot/githttp/pktline"
+	"github.com/depot/depot/repos/git/gitref"
 )
 
 // v0Capabilities are offered on the first advertised ref
@@ -123,18 +125,16 @@ func (s *session) lsRefs(args [][]byte) error {
 	if len(prefixes) > maxRefPrefixes {
 		prefixes = nil
 	}
-	match := func(name string) bool {
-		if len(prefixes) == 0 {
-			return true
+	var rs *refSet
+	var err error
+	if len(prefixes) == 0 {
+		rs, err = s.repo.refs()
+	} else {
+		var snap *gitref.Snapshot
+		if snap, err = s.repo.snapshot(); err == nil {
+			rs, err = s.repo.refSetOf(snap, withPrefixes(snap, prefixes))
 		}
-		for _, p := range prefixes {
-			if strings.HasPrefix(name, p) {
-				return true
-			}
-		}
-		return false
 	}
-	rs, err := s.repo.refs()
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func (s *session) lsRefs(args [][]byte) error {
 		}
 		s.pkt.Linef("%s", b.String())
 	}
-	if match("HEAD") {
+	if len(prefixes) == 0 || slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix("HEAD", p) }) {
 		switch {
 		case rs.headOK:
 			line(rs.head, rs.headTarget)
@@ -162,9 +162,7 @@ func (s *session) lsRefs(args [][]byte) error {
 		}
 	}
 	for _, rf := range rs.refs {
-		if match(rf.name) {
-			line(rf, "")
-		}
+		line(rf, "")
 	}
 	s.pkt.Flush()
 	return s.pkt.Err()

@@ -3,6 +3,7 @@ package uploadpack
 import (
 	"fmt"
 
+	"github.com/depot/depot/repos/git/gitref"
 	"github.com/depot/depot/repos/git/object"
 	"github.com/depot/depot/repos/git/odb"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -14,6 +15,7 @@ type repo struct {
 	db       *odb.DB
 	release  func()
 	commits  map[plumbing.Hash]*object.CommitInfo
+	snap     *gitref.Snapshot
 	refCache *refSet
 }
 
