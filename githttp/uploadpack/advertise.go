@@ -3,7 +3,7 @@ package uploadpack
 import (
 	"bufio"
 	"context"
-	"fmt"
+	"encoding/hex"
 	"io"
 	"slices"
 	"strings"
@@ -45,13 +45,14 @@ func advertiseV0(ctx context.Context, r *repo, w io.Writer, opt Options) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	p := pktline.NewWriter(bw)
 	first := true
+	var b []byte
 	emit := func(h plumbing.Hash, name string) {
+		b = appendRefLine(b[:0], h, name)
 		if first {
-			p.Linef("%s %s\x00%s", h, name, capLine)
+			b = append(append(b, 0), capLine...)
 			first = false
-			return
 		}
-		p.Linef("%s %s", h, name)
+		p.Data(append(b, '\n'))
 	}
 	if rs.headOK {
 		emit(rs.head.hash, "HEAD")
@@ -70,6 +71,12 @@ func advertiseV0(ctx context.Context, r *repo, w io.Writer, opt Options) error {
 		return p.Err()
 	}
 	return bw.Flush()
+}
+
+// appendRefLine appends "<hex id> <name>" to b.
+func appendRefLine(b []byte, h plumbing.Hash, name string) []byte {
+	b = hex.AppendEncode(b, h[:])
+	return append(append(b, ' '), name...)
 }
 
 // advertiseV2 writes the protocol v2 capability advertisement
@@ -138,16 +145,18 @@ func (s *session) lsRefs(args [][]byte) error {
 	if err != nil {
 		return err
 	}
+	// One buffer for every line: an answer of 50,000 refs formats 50,000
+	// lines, and fmt would cost more than the rest of ls-refs.
+	var b []byte
 	line := func(rf ref, target string) {
-		var b strings.Builder
-		fmt.Fprintf(&b, "%s %s", rf.hash, rf.name)
+		b = appendRefLine(b[:0], rf.hash, rf.name)
 		if symrefs && target != "" {
-			b.WriteString(" symref-target:" + target)
+			b = append(append(b, " symref-target:"...), target...)
 		}
 		if peel && !rf.peeled.IsZero() {
-			b.WriteString(" peeled:" + rf.peeled.String())
+			b = hex.AppendEncode(append(b, " peeled:"...), rf.peeled[:])
 		}
-		s.pkt.Linef("%s", b.String())
+		s.pkt.Data(append(b, '\n'))
 	}
 	if len(prefixes) == 0 || slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix("HEAD", p) }) {
 		switch {

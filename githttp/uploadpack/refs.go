@@ -22,7 +22,7 @@ func (r *repo) refs() (*refSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := r.refSetOf(snap, snap.Refs())
+	rs, err := r.refSetOf(snap, [][]gitref.Ref{snap.Refs()})
 	if err != nil {
 		return nil, err
 	}
@@ -42,11 +42,15 @@ func (r *repo) snapshot() (*gitref.Snapshot, error) {
 	return r.snap, nil
 }
 
-// refSetOf makes the refSet of list, sorted refs of snap, and of HEAD.
-// Only the refs of list cost an object lookup.
-func (r *repo) refSetOf(snap *gitref.Snapshot, list []gitref.Ref) (*refSet, error) {
-	rs := &refSet{refs: make([]ref, 0, len(list))}
-	for _, sr := range list {
+// refSetOf makes the refSet of spans, runs of the sorted refs of snap in
+// order, and of HEAD. Only the refs of spans cost an object lookup.
+func (r *repo) refSetOf(snap *gitref.Snapshot, spans [][]gitref.Ref) (*refSet, error) {
+	n := 0
+	for _, sp := range spans {
+		n += len(sp)
+	}
+	rs := &refSet{refs: make([]ref, 0, n)}
+	for sr := range spanRefs(spans) {
 		rr := sr.StoredRef
 		if rr.Target != "" {
 			t, ok := snap.Resolve(rr.Target)
@@ -86,10 +90,24 @@ func (r *repo) refSetOf(snap *gitref.Snapshot, list []gitref.Ref) (*refSet, erro
 	return rs, nil
 }
 
+// spanRefs yields the refs of spans in order.
+func spanRefs(spans [][]gitref.Ref) func(func(*gitref.Ref) bool) {
+	return func(yield func(*gitref.Ref) bool) {
+		for _, sp := range spans {
+			for i := range sp {
+				if !yield(&sp[i]) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // withPrefixes returns the refs of snap whose names start with one of
-// prefixes, in name order and each once, by binary search: an ls-refs for
-// one branch costs a lookup, not a pass over every ref.
-func withPrefixes(snap *gitref.Snapshot, prefixes []string) []gitref.Ref {
+// prefixes, in name order and each once, as runs of snap's refs found by
+// binary search: an ls-refs for one branch costs a lookup, not a pass
+// over every ref.
+func withPrefixes(snap *gitref.Snapshot, prefixes []string) [][]gitref.Ref {
 	all := snap.Refs()
 	type span struct{ lo, hi int }
 	var spans []span
@@ -105,11 +123,11 @@ func withPrefixes(snap *gitref.Snapshot, prefixes []string) []gitref.Ref {
 		spans = append(spans, span{lo, lo + len(m)})
 	}
 	slices.SortFunc(spans, func(a, b span) int { return a.lo - b.lo })
-	var out []gitref.Ref
+	var out [][]gitref.Ref
 	end := 0
 	for _, sp := range spans {
 		if sp.hi > end {
-			out = append(out, all[max(sp.lo, end):sp.hi]...)
+			out = append(out, all[max(sp.lo, end):sp.hi])
 			end = sp.hi
 		}
 	}

@@ -81,9 +81,12 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// recorded is one request of a client: a POST body, or the v0 ref
+// advertisement (a GET of info/refs) when advertise is set.
 type recorded struct {
-	version int
-	body    []byte
+	version   int
+	body      []byte
+	advertise bool
 }
 
 // TestRefScale prints the server time of a clone, a full ls-remote and an
@@ -112,23 +115,44 @@ func measureRefScale(t *testing.T, n int) {
 	newGit(t).run(dir, "config", "uploadpack.allowRefInWant", "true")
 	g := newGit(t)
 	for _, op := range []struct {
-		name string
-		args []string
+		name    string
+		version int
+		args    []string
 	}{
-		{"clone", []string{"clone", "-q", "--bare"}},
-		{"ls-remote", []string{"ls-remote"}},
-		{"ls-remote-one", []string{"ls-remote", "URL", "refs/heads/b000007"}},
+		{"clone", 2, []string{"clone", "-q", "--bare"}},
+		{"ls-remote", 2, []string{"ls-remote"}},
+		{"clone v0", 0, []string{"clone", "-q", "--bare"}},
+		{"ls-remote v0", 0, []string{"ls-remote"}},
+		// What git fetch origin b000007 asks first: ls-refs with
+		// ref-prefix lines (git ls-remote sends none for a pattern).
+		{"ls-refs-prefix", 2, nil},
 	} {
-		bodies := captureRequests(t, g, dir, op.args)
+		var bodies []recorded
+		if op.args == nil {
+			bodies = []recorded{{version: 2, body: []byte(pkts("command=ls-refs", "0001", "peel", "symrefs", "unborn",
+				"ref-prefix b000007", "ref-prefix refs/b000007", "ref-prefix refs/tags/b000007",
+				"ref-prefix refs/heads/b000007", "ref-prefix refs/remotes/b000007", "0000"))}}
+		} else {
+			bodies = captureRequests(t, g, dir, op.version, op.args)
+		}
 		depot := replay(t, bodies, func(b recorded) time.Duration {
 			c0 := cpuTime()
-			if err := Serve(context.Background(), dir, b.version, bytes.NewReader(b.body), io.Discard, Options{}); err != nil {
+			var err error
+			if b.advertise {
+				err = AdvertiseRefs(context.Background(), dir, io.Discard, Options{})
+			} else {
+				err = Serve(context.Background(), dir, b.version, bytes.NewReader(b.body), io.Discard, Options{})
+			}
+			if err != nil {
 				t.Fatalf("Serve: %v", err)
 			}
 			return cpuTime() - c0
 		}, func() { plans = newPlanCache(planCacheBytes) })
 		cgit := replay(t, bodies, func(b recorded) time.Duration {
 			cmd := exec.Command("git", "upload-pack", "--stateless-rpc", dir)
+			if b.advertise {
+				cmd = exec.Command("git", "upload-pack", "--stateless-rpc", "--advertise-refs", dir)
+			}
 			cmd.Env = g.env
 			if b.version == 2 {
 				cmd.Env = append(cmd.Env, "GIT_PROTOCOL=version=2")
@@ -145,17 +169,24 @@ func measureRefScale(t *testing.T, n int) {
 	}
 }
 
-// captureRequests runs git with args against a server for dir (the URL
-// goes where "URL" is, else last) and returns the upload-pack request
-// bodies it sent. The advertisement is included as a v0 GET when the
-// client speaks v0; v2 clients ask for ls-refs in a POST.
-func captureRequests(t *testing.T, g *gitRunner, dir string, args []string) []recorded {
+// captureRequests runs git with args and protocol version against a
+// server for dir (the URL goes where "URL" is, else last) and returns the
+// upload-pack requests it sent: the POST bodies and, in v0, the ref
+// advertisement (in v2 the client asks for ls-refs in a POST).
+func captureRequests(t *testing.T, g *gitRunner, dir string, version int, args []string) []recorded {
 	t.Helper()
 	var mu sync.Mutex
 	var bodies []recorded
 	ts := newTestServer(t, dir)
 	inner := http.NewServeMux()
-	inner.HandleFunc("GET /repo.git/info/refs", ts.infoRefs)
+	inner.HandleFunc("GET /repo.git/info/refs", func(w http.ResponseWriter, r *http.Request) {
+		if protocolVersion(r) == 0 {
+			mu.Lock()
+			bodies = append(bodies, recorded{advertise: true})
+			mu.Unlock()
+		}
+		ts.infoRefs(w, r)
+	})
 	inner.HandleFunc("POST /repo.git/git-upload-pack", func(w http.ResponseWriter, r *http.Request) {
 		var body io.Reader = r.Body
 		if r.Header.Get("Content-Encoding") == "gzip" {
@@ -169,7 +200,7 @@ func captureRequests(t *testing.T, g *gitRunner, dir string, args []string) []re
 		b, _ := io.ReadAll(body)
 		r.Header.Del("Content-Encoding")
 		mu.Lock()
-		bodies = append(bodies, recorded{protocolVersion(r), b})
+		bodies = append(bodies, recorded{version: protocolVersion(r), body: b})
 		mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(b))
 		ts.uploadPack(w, r)
@@ -186,7 +217,7 @@ func captureRequests(t *testing.T, g *gitRunner, dir string, args []string) []re
 	if args[0] == "clone" {
 		args = append(args, filepath.Join(t.TempDir(), "clone.git"))
 	}
-	g.run(t.TempDir(), append([]string{"-c", "protocol.version=2", "-c", "http.postBuffer=1048576000"}, args...)...)
+	g.run(t.TempDir(), append([]string{"-c", fmt.Sprintf("protocol.version=%d", version), "-c", "http.postBuffer=1048576000"}, args...)...)
 	if errs := ts.errors(); len(errs) > 0 {
 		t.Fatalf("server errors: %v", errs)
 	}
@@ -209,4 +240,29 @@ func replay(t *testing.T, bodies []recorded, serve func(recorded) time.Duration,
 		}
 	}
 	return best
+}
+
+// BenchmarkLsRefs answers a v2 ls-refs for every ref (All) and for one
+// (Prefix) in a repository of the first -refscale refs (default 5,000).
+func BenchmarkLsRefs(b *testing.B) {
+	n := 5000
+	if *refScale != "" {
+		n, _ = strconv.Atoi(strings.Split(*refScale, ",")[0])
+	}
+	dir := genManyRefs(b, n)
+	for _, tc := range []struct {
+		name string
+		body string
+	}{
+		{"All", pkts("command=ls-refs", "0001", "peel", "symrefs", "unborn", "ref-prefix HEAD", "ref-prefix refs/heads/", "ref-prefix refs/tags/", "0000")},
+		{"Prefix", pkts("command=ls-refs", "0001", "peel", "symrefs", "ref-prefix refs/heads/b000007", "0000")},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := Serve(context.Background(), dir, 2, strings.NewReader(tc.body), io.Discard, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
