@@ -25,14 +25,14 @@ type packedRefs struct {
 	id   fileID
 }
 
-// fileID tells two versions of a file apart without reading them, by the
+// fileID tells two versions of a file apart without reading them, by
 // fields git's own packed-refs cache checks (stat_validity_check): a
 // rewrite renames a new file into place, so the inode changes, and with
-// it the times and usually the size.
+// it the time and usually the size.
 type fileID struct {
-	dev, ino     uint64
-	size         int64
-	mtime, ctime int64 // nanoseconds
+	dev, ino uint64
+	size     int64
+	mtime    int64 // nanoseconds
 }
 
 func statID(fi fs.FileInfo) (fileID, bool) {
@@ -40,10 +40,7 @@ func statID(fi fs.FileInfo) (fileID, bool) {
 	if !ok {
 		return fileID{}, false
 	}
-	return fileID{
-		dev: uint64(st.Dev), ino: uint64(st.Ino), size: st.Size,
-		mtime: fi.ModTime().UnixNano(), ctime: st.Ctim.Nano(),
-	}, true
+	return fileID{dev: uint64(st.Dev), ino: uint64(st.Ino), size: fi.Size(), mtime: fi.ModTime().UnixNano()}, true
 }
 
 // racyWindow is how recent a file's change may be for its parse to stay
@@ -173,7 +170,7 @@ func loadPackedAfter(dir string, prev *packedRefs) (*packedRefs, error) {
 	p := &packedRefs{refs: refs}
 	if id, ok := statID(fi); ok {
 		p.id = id
-		if time.Since(fi.ModTime()) > racyWindow && time.Since(time.Unix(0, id.ctime)) > racyWindow {
+		if time.Since(fi.ModTime()) > racyWindow {
 			packedCache.put(key, p)
 		}
 	}

@@ -212,6 +212,7 @@ func (tx *Tx) Commit() map[string]error {
 		failed[u.name] = fmt.Errorf("gitref: update %s: %w", u.name, err)
 	}
 	tx.commitDeletes(fail)
+	tx.prepareValues()
 	for _, u := range tx.ups {
 		if u.lock == nil || u.new.IsZero() {
 			continue
@@ -223,6 +224,23 @@ func (tx *Tx) Commit() map[string]error {
 		}
 	}
 	return failed
+}
+
+// prepareValues writes and syncs the new values of a transaction of many
+// updates in their lock files all at once, before Commit renames them one
+// by one; a single update needs no such help.
+func (tx *Tx) prepareValues() {
+	var locks []*lockFile
+	var contents [][]byte
+	for _, u := range tx.ups {
+		if u.lock != nil && !u.new.IsZero() {
+			locks = append(locks, u.lock)
+			contents = append(contents, []byte(u.new.String()+"\n"))
+		}
+	}
+	if len(locks) > 1 {
+		prepareAll(locks, contents)
+	}
 }
 
 func (tx *Tx) commitDeletes(fail func(*update, error)) {
