@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -30,7 +28,7 @@ func capabilities(agent string) string {
 // "# service=git-receive-pack" packet and its flush before.
 func AdvertiseRefs(ctx context.Context, repoDir string, w io.Writer, opt Options) error {
 	opt = opt.withDefaults()
-	refs, err := gitref.ListRefs(repoDir)
+	snap, err := gitref.ReadSnapshot(repoDir)
 	if err != nil {
 		return fmt.Errorf("receivepack: %w", err)
 	}
@@ -39,16 +37,20 @@ func AdvertiseRefs(ctx context.Context, repoDir string, w io.Writer, opt Options
 	}
 	caps := capabilities(opt.Agent)
 	var b []byte
-	names := slices.Sorted(maps.Keys(refs)) // byte order, git's order
-	if len(names) == 0 {
-		b = pktline.Append(b, plumbing.ZeroHash.String()+" capabilities^{}\x00"+caps+"\n")
-	}
-	for i, name := range names {
-		line := refs[name].String() + " " + name
-		if i == 0 {
+	first := true
+	for _, r := range snap.Refs() { // byte order, git's order
+		if r.Target != "" {
+			continue // symbolic refs are not advertised
+		}
+		line := r.Hash.String() + " " + r.Name
+		if first {
 			line += "\x00" + caps
+			first = false
 		}
 		b = pktline.Append(b, line+"\n")
+	}
+	if first {
+		b = pktline.Append(b, plumbing.ZeroHash.String()+" capabilities^{}\x00"+caps+"\n")
 	}
 	b = pktline.AppendFlush(b)
 	_, err = w.Write(b)
