@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -26,12 +24,12 @@ func capabilities(agent string) string {
 
 // AdvertiseRefs writes the protocol v0 ref advertisement of
 // git-receive-pack (gitprotocol-pack(5), "Reference Discovery"): every ref
-// that is not hidden, with the capabilities after the first, and a flush. An empty repository
-// advertises "capabilities^{}" with the zero id. The HTTP layer writes the
+// that is not hidden, with the capabilities after the first, and a
+// flush. An empty repository advertises "capabilities^{}" with the zero id. The HTTP layer writes the
 // "# service=git-receive-pack" packet and its flush before.
 func AdvertiseRefs(ctx context.Context, repoDir string, w io.Writer, opt Options) error {
 	opt = opt.withDefaults()
-	refs, err := gitref.ListRefs(repoDir)
+	snap, err := gitref.ReadSnapshot(repoDir)
 	if err != nil {
 		return fmt.Errorf("receivepack: %w", err)
 	}
@@ -39,26 +37,25 @@ func AdvertiseRefs(ctx context.Context, repoDir string, w io.Writer, opt Options
 	if err != nil {
 		return fmt.Errorf("receivepack: %w", err)
 	}
-	for name := range refs {
-		if hidden.Hidden(name) {
-			delete(refs, name)
-		}
-	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	caps := capabilities(opt.Agent)
 	var b []byte
-	names := slices.Sorted(maps.Keys(refs)) // byte order, git's order
-	if len(names) == 0 {
-		b = pktline.Append(b, plumbing.ZeroHash.String()+" capabilities^{}\x00"+caps+"\n")
-	}
-	for i, name := range names {
-		line := refs[name].String() + " " + name
-		if i == 0 {
+	first := true
+	for _, r := range snap.Refs() { // byte order, git's order
+		if r.Target != "" || hidden.Hidden(r.Name) {
+			continue // symbolic and hidden refs are not advertised
+		}
+		line := r.Hash.String() + " " + r.Name
+		if first {
 			line += "\x00" + caps
+			first = false
 		}
 		b = pktline.Append(b, line+"\n")
+	}
+	if first {
+		b = pktline.Append(b, plumbing.ZeroHash.String()+" capabilities^{}\x00"+caps+"\n")
 	}
 	b = pktline.AppendFlush(b)
 	_, err = w.Write(b)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
 	"github.com/depot/depot/repos/git/gitref"
 )
 
@@ -40,7 +38,7 @@ func (s *session) updateRefs(keep func() error) {
 	defer tx.Close()
 	tx.Log(s.opt.Actor, "push")
 
-	before, err := tx.Refs()
+	before, err := tx.Snapshot()
 	if err != nil {
 		s.log.WithError(err).Error("receivepack: listing refs")
 		s.failAll(reasonReadRefs)
@@ -121,7 +119,7 @@ func (s *session) refusal(c *command, err error) string {
 // fixHEAD follows GitHub and Gitea: when a repository that had no branch
 // receives its first ones and HEAD names a branch that was not pushed,
 // HEAD moves to main, else master, else the first branch pushed.
-func (s *session) fixHEAD(tx *gitref.Tx, before map[string]plumbing.Hash) {
+func (s *session) fixHEAD(tx *gitref.Tx, before *gitref.Snapshot) {
 	head, _ := gitref.HeadTarget(s.dir)
 	var created []string
 	for _, c := range s.cmds {
@@ -132,10 +130,8 @@ func (s *session) fixHEAD(tx *gitref.Tx, before map[string]plumbing.Hash) {
 	if head == "" || len(created) == 0 {
 		return
 	}
-	for name := range before {
-		if strings.HasPrefix(name, "refs/heads/") {
-			return
-		}
+	if len(before.Prefix("refs/heads/")) > 0 {
+		return
 	}
 	if _, err := gitref.ReadRef(s.dir, head); !errors.Is(err, gitref.ErrNotFound) {
 		return

@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
+	"encoding/hex"
 	"io"
 	"slices"
 	"strings"
@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/depot/depot/githttp/pktline"
+	"github.com/depot/depot/repos/git/gitref"
 )
 
 // v0Capabilities are offered on the first advertised ref
@@ -48,13 +49,14 @@ func advertiseV0(ctx context.Context, r *repo, w io.Writer, opt Options) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	p := pktline.NewWriter(bw)
 	first := true
+	var b []byte
 	emit := func(h plumbing.Hash, name string) {
+		b = appendRefLine(b[:0], h, name)
 		if first {
-			p.Linef("%s %s\x00%s", h, name, capLine)
+			b = append(append(b, 0), capLine...)
 			first = false
-			return
 		}
-		p.Linef("%s %s", h, name)
+		p.Data(append(b, '\n'))
 	}
 	if rs.headOK {
 		emit(rs.head.hash, "HEAD")
@@ -76,6 +78,12 @@ func advertiseV0(ctx context.Context, r *repo, w io.Writer, opt Options) error {
 		return p.Err()
 	}
 	return bw.Flush()
+}
+
+// appendRefLine appends "<hex id> <name>" to b.
+func appendRefLine(b []byte, h plumbing.Hash, name string) []byte {
+	b = hex.AppendEncode(b, h[:])
+	return append(append(b, ' '), name...)
 }
 
 // advertiseV2 writes the protocol v2 capability advertisement
@@ -131,33 +139,33 @@ func (s *session) lsRefs(args [][]byte) error {
 	if len(prefixes) > maxRefPrefixes {
 		prefixes = nil
 	}
-	match := func(name string) bool {
-		if len(prefixes) == 0 {
-			return true
+	var rs *refSet
+	var err error
+	if len(prefixes) == 0 {
+		rs, err = s.repo.refs()
+	} else {
+		var snap *gitref.Snapshot
+		if snap, err = s.repo.snapshot(); err == nil {
+			rs, err = s.repo.refSetOf(snap, withPrefixes(snap, prefixes))
 		}
-		for _, p := range prefixes {
-			if strings.HasPrefix(name, p) {
-				return true
-			}
-		}
-		return false
 	}
-	rs, err := s.repo.refs()
 	if err != nil {
 		return err
 	}
+	// One buffer for every line: an answer of 50,000 refs formats 50,000
+	// lines, and fmt would cost more than the rest of ls-refs.
+	var b []byte
 	line := func(rf ref, target string) {
-		var b strings.Builder
-		fmt.Fprintf(&b, "%s %s", rf.hash, rf.name)
+		b = appendRefLine(b[:0], rf.hash, rf.name)
 		if symrefs && target != "" {
-			b.WriteString(" symref-target:" + target)
+			b = append(append(b, " symref-target:"...), target...)
 		}
 		if peel && !rf.peeled.IsZero() {
-			b.WriteString(" peeled:" + rf.peeled.String())
+			b = hex.AppendEncode(append(b, " peeled:"...), rf.peeled[:])
 		}
-		s.pkt.Linef("%s", b.String())
+		s.pkt.Data(append(b, '\n'))
 	}
-	if match("HEAD") {
+	if len(prefixes) == 0 || slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix("HEAD", p) }) {
 		switch {
 		case rs.headOK:
 			line(rs.head, rs.headTarget)
@@ -170,9 +178,7 @@ func (s *session) lsRefs(args [][]byte) error {
 		}
 	}
 	for _, rf := range rs.refs {
-		if match(rf.name) {
-			line(rf, "")
-		}
+		line(rf, "")
 	}
 	s.pkt.Flush()
 	return s.pkt.Err()

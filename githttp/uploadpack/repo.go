@@ -3,6 +3,7 @@ package uploadpack
 import (
 	"fmt"
 
+	"github.com/depot/depot/repos/git/gitref"
 	"github.com/depot/depot/repos/git/hiderefs"
 	"github.com/depot/depot/repos/git/object"
 	"github.com/depot/depot/repos/git/odb"
@@ -15,6 +16,7 @@ type repo struct {
 	db       *odb.DB
 	release  func()
 	commits  map[plumbing.Hash]*object.CommitInfo
+	snap     *gitref.Snapshot
 	refCache *refSet
 	hidden   hiderefs.Rules // refs kept from the client
 }

@@ -187,10 +187,11 @@ func shallowByRevList(ctx context.Context, r *repo, q *fetchRequest, wantCommits
 // dwim resolves a short ref name the way git's expand_ref does for refs.
 func (rs *refSet) dwim(name string) (plumbing.Hash, bool) {
 	for _, full := range []string{name, "refs/" + name, "refs/tags/" + name, "refs/heads/" + name, "refs/remotes/" + name} {
-		for _, rf := range rs.refs {
-			if rf.name == full {
-				return rf.hash, true
-			}
+		if full == "HEAD" {
+			continue
+		}
+		if rf, ok := rs.find(full); ok {
+			return rf.hash, true
 		}
 	}
 	return plumbing.ZeroHash, false

@@ -3,7 +3,6 @@ package uploadpack
 import (
 	"bytes"
 	"io"
-	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -226,22 +225,6 @@ func (s *session) fetchV2(q *fetchRequest) error {
 	}
 	s.pkt.Flush()
 	return s.pkt.Err()
-}
-
-// find returns the ref named name, HEAD included.
-func (rs *refSet) find(name string) (ref, bool) {
-	if name == "HEAD" && rs.headOK {
-		return rs.head, true
-	}
-	if !strings.HasPrefix(name, "refs/") {
-		return ref{}, false
-	}
-	for _, rf := range rs.refs {
-		if rf.name == name {
-			return rf, true
-		}
-	}
-	return ref{}, false
 }
 
 // objectInfo answers the v2 object-info command with object sizes.

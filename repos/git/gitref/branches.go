@@ -3,7 +3,6 @@ package gitref
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -53,20 +52,21 @@ func SetDefaultBranch(dir, branch string, by Actor) error {
 }
 
 // Branches returns the branches of the repository, loose and packed,
-// sorted by name.
+// sorted by name, from one Snapshot.
 func Branches(dir string) ([]Branch, error) {
-	refs, err := listRefs(dir)
+	s, err := readSnapshot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("gitref: branches: %w", err)
 	}
-	head, _ := HeadTarget(dir)
-	out := []Branch{}
-	for name, h := range refs {
-		if short, ok := strings.CutPrefix(name, headsPrefix); ok {
-			out = append(out, Branch{Name: short, Commit: h.String(), Default: name == head})
+	head, _ := s.Head()
+	heads := s.Prefix(headsPrefix)
+	out := make([]Branch, 0, len(heads))
+	for _, r := range heads {
+		if r.Target != "" {
+			continue // a symbolic ref is no branch of its own
 		}
+		out = append(out, Branch{Name: r.Name[len(headsPrefix):], Commit: r.Hash.String(), Default: r.Name == head.Target})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 

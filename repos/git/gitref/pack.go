@@ -48,33 +48,39 @@ func packRefs(dir string, peel peeler) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("gitref: pack refs: %w", err)
 	}
-	refs, err := readPacked(dir)
+	// Loose refs first, as every reader does; packed-refs cannot change
+	// while its lock is held.
+	all, err := readLooseRefs(dir)
 	if err != nil {
 		pl.release()
 		return 0, fmt.Errorf("gitref: pack refs: %w", err)
 	}
-	loose, err := listLoose(dir)
-	if err != nil {
-		pl.release()
-		return 0, fmt.Errorf("gitref: pack refs: %w", err)
-	}
+	// Symbolic refs stay loose, as git pack-refs leaves them.
+	loose := slices.DeleteFunc(all, func(r Ref) bool { return r.Target != "" })
 	if len(loose) == 0 {
 		pl.release()
 		return 0, nil
 	}
-	for name, h := range loose {
-		refs[name] = h
+	packed, err := loadPacked(dir)
+	if err != nil {
+		pl.release()
+		return 0, fmt.Errorf("gitref: pack refs: %w", err)
 	}
-	names := make([]string, 0, len(refs))
-	for name := range refs {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	out := []byte(packedHeader)
-	for _, name := range names {
-		h := refs[name]
-		out = append(out, h.String()+" "+name+"\n"...)
-		if p, ok := peel(h); ok && p != h {
+	old := Snapshot{refs: packed.refs}
+	refs := mergeRefs(packed.refs, loose)
+	out := make([]byte, 0, len(packedHeader)+len(refs)*(2*len(plumbing.ZeroHash)+40))
+	out = append(out, packedHeader...)
+	for _, r := range refs {
+		out = append(out, r.Hash.String()+" "+r.Name+"\n"...)
+		// A ref packed before with its peeled value known needs no
+		// object read: objects never change under their ids.
+		p, ok := plumbing.ZeroHash, false
+		if was, found := old.Get(r.Name); found && was.Hash == r.Hash && was.PeelKnown {
+			p, ok = was.Peeled, !was.Peeled.IsZero()
+		} else {
+			p, ok = peel(r.Hash)
+		}
+		if ok && p != r.Hash {
 			out = append(out, "^"+p.String()+"\n"...)
 		}
 	}
@@ -82,8 +88,8 @@ func packRefs(dir string, peel peeler) (int, error) {
 		return 0, fmt.Errorf("gitref: pack refs: write packed-refs: %w", err)
 	}
 	pruned := 0
-	for name, h := range loose {
-		ok, err := pruneLoose(dir, name, h)
+	for _, r := range loose {
+		ok, err := pruneLoose(dir, r.Name, r.Hash)
 		if err != nil {
 			return pruned, fmt.Errorf("gitref: pack refs: %w", err)
 		}

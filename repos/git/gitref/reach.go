@@ -4,7 +4,6 @@ import (
 	"container/heap"
 	"crypto/sha256"
 	"errors"
-	"sort"
 	"sync"
 
 	"github.com/depot/depot/repos/git/bitmap"
@@ -34,29 +33,24 @@ func (o *objects) tipSet() (*tipSet, error) {
 	if o.tips != nil {
 		return o.tips, nil
 	}
-	stored, err := ReadStored(o.dir)
+	snap, err := readSnapshot(o.dir)
 	if err != nil {
 		return nil, err
 	}
-	if head, ok, err := ReadHead(o.dir); err != nil {
-		return nil, err
-	} else if ok && head.Target == "" && !head.Hash.IsZero() {
-		stored["HEAD"] = head
+	refs := snap.Refs()
+	if head, ok := snap.Head(); ok && head.Target == "" && !head.Hash.IsZero() {
+		// A detached HEAD counts as a tip; "HEAD" sorts before "refs/".
+		refs = append([]Ref{{Name: "HEAD", StoredRef: head}}, refs...)
 	}
-	names := make([]string, 0, len(stored))
-	for name := range stored {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	ts := &tipSet{values: map[plumbing.Hash]bool{}}
 	sum := sha256.New()
 	seen := map[plumbing.Hash]bool{}
-	for _, name := range names {
-		r := stored[name]
+	for _, ref := range refs {
+		r := ref.StoredRef
 		if r.Hash.IsZero() {
 			continue // a symbolic ref: its target is listed itself
 		}
-		sum.Write([]byte(name + " " + r.Hash.String() + "\n"))
+		sum.Write([]byte(ref.Name + " " + r.Hash.String() + "\n"))
 		ts.values[r.Hash] = true
 		c := r.Hash
 		switch {

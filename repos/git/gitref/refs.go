@@ -37,33 +37,21 @@ func readLoose(dir, name string) (h plumbing.Hash, ok bool, err error) {
 	return r.Hash, true, nil
 }
 
-// readPacked returns the values of packed-refs; a missing file holds no
-// refs.
-func readPacked(dir string) (map[string]plumbing.Hash, error) {
-	stored, err := readPackedStored(dir)
-	if err != nil {
-		return nil, err
-	}
-	refs := make(map[string]plumbing.Hash, len(stored))
-	for name, r := range stored {
-		refs[name] = r.Hash
-	}
-	return refs, nil
-}
-
 // readRef returns the current value of name, loose first then packed, the
-// order git resolves them in.
+// order git resolves them in: a loose file that PackRefs removes after
+// the first read is in packed-refs by the second.
 func readRef(dir, name string) (plumbing.Hash, bool, error) {
 	h, ok, err := readLoose(dir, name)
 	if err != nil || ok {
 		return h, ok, err
 	}
-	packed, err := readPacked(dir)
+	packed, err := loadPacked(dir)
 	if err != nil {
 		return plumbing.ZeroHash, false, err
 	}
-	h, ok = packed[name]
-	return h, ok, nil
+	s := Snapshot{refs: packed.refs}
+	r, ok := s.Get(name)
+	return r.Hash, ok, nil
 }
 
 // ReadRef returns the object id the full ref name ("refs/heads/main")
@@ -87,51 +75,28 @@ func ReadRef(dir, name string) (plumbing.Hash, error) {
 // ListRefs returns every ref under refs/ with a valid name and an object
 // id, loose refs shadowing packed ones, keyed by full name. Symbolic refs,
 // lock files and malformed loose files are left out, as git leaves them
-// out of an advertisement.
+// out of an advertisement. It reads a Snapshot, and never misses a ref
+// that exists throughout the call, whatever PackRefs does meanwhile.
 func ListRefs(dir string) (map[string]plumbing.Hash, error) {
-	refs, err := listRefs(dir)
-	if err != nil {
-		return nil, fmt.Errorf("gitref: list refs: %w", err)
-	}
-	return refs, nil
-}
-
-func listRefs(dir string) (map[string]plumbing.Hash, error) {
-	refs, err := readPacked(dir)
+	s, err := ReadSnapshot(dir)
 	if err != nil {
 		return nil, err
 	}
-	loose, err := listLoose(dir)
-	for name, h := range loose {
-		refs[name] = h
-	}
-	return refs, err
-}
-
-// listLoose returns the loose refs under refs/ with a valid name and an
-// object id.
-func listLoose(dir string) (map[string]plumbing.Hash, error) {
-	refs := map[string]plumbing.Hash{}
-	err := walkLoose(dir, func(name string) error {
-		h, ok, err := readLoose(dir, name)
-		switch {
-		case errors.Is(err, ErrSymref), errors.Is(err, errBadLoose):
-			return nil
-		case err != nil:
-			return err
-		case ok:
-			refs[name] = h
-		}
-		return nil
-	})
-	return refs, err
+	return s.Hashes(), nil
 }
 
 // walkLoose calls fn with the name of every loose ref file under refs/
 // whose name git accepts; lock files are skipped.
 func walkLoose(dir string, fn func(name string) error) error {
-	root := filepath.Join(dir, "refs")
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	return walkLooseUnder(dir, "refs", fn)
+}
+
+// walkLooseUnder is walkLoose limited to the directory of the ref name
+// top ("refs/heads/topic"); a missing directory holds no refs, and fn may
+// return fs.SkipAll to stop.
+func walkLooseUnder(dir, top string, fn func(name string) error) error {
+	root := refPath(dir, top)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
@@ -151,6 +116,10 @@ func walkLoose(dir string, fn func(name string) error) error {
 		}
 		return fn(name)
 	})
+	if errors.Is(err, fs.SkipAll) {
+		return nil
+	}
+	return err
 }
 
 // HeadTarget returns the full name of the ref HEAD points to

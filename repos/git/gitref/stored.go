@@ -1,14 +1,11 @@
 package gitref
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/depot/depot/repos/git/object"
@@ -30,26 +27,16 @@ type StoredRef struct {
 }
 
 // ReadStored returns every ref under refs/ as stored, loose refs
-// shadowing packed ones, symbolic refs with their targets. Refs whose
-// names git would refuse and malformed loose files are left out, as git
-// leaves them out of an advertisement. packed-refs is read once.
+// shadowing packed ones, symbolic refs with their targets, as a map; see
+// ReadSnapshot, which it reads, for the sorted form.
 func ReadStored(dir string) (map[string]StoredRef, error) {
-	refs, err := readPackedStored(dir)
+	s, err := ReadSnapshot(dir)
 	if err != nil {
-		return nil, fmt.Errorf("gitref: read refs: %w", err)
+		return nil, err
 	}
-	err = walkLoose(dir, func(name string) error {
-		r, ok, err := readLooseStored(dir, name)
-		if errors.Is(err, errBadLoose) {
-			return nil
-		}
-		if ok {
-			refs[name] = r
-		}
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("gitref: read refs: %w", err)
+	refs := make(map[string]StoredRef, s.Len())
+	for _, r := range s.Refs() {
+		refs[r.Name] = r.StoredRef
 	}
 	return refs, nil
 }
@@ -87,53 +74,4 @@ func readLooseStored(dir, name string) (StoredRef, bool, error) {
 		return StoredRef{}, false, fmt.Errorf("%w %s", errBadLoose, name)
 	}
 	return StoredRef{Hash: h}, true, nil
-}
-
-// readPackedStored parses packed-refs with its peeled lines; a missing
-// file holds no refs.
-func readPackedStored(dir string) (map[string]StoredRef, error) {
-	refs := map[string]StoredRef{}
-	f, err := os.Open(filepath.Join(dir, "packed-refs"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return refs, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var fully, peeledTags bool
-	last := ""
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-		case line[0] == '#':
-			if traits, ok := strings.CutPrefix(line, "# pack-refs with:"); ok {
-				for _, t := range strings.Fields(traits) {
-					fully = fully || t == "fully-peeled"
-					peeledTags = peeledTags || t == "peeled"
-				}
-			}
-		case line[0] == '^':
-			h, ok := object.ParseLowerHex(line[1:])
-			if !ok || last == "" {
-				return nil, fmt.Errorf("malformed packed-refs line %q", truncate(line, 100))
-			}
-			r := refs[last]
-			r.Peeled, r.PeelKnown = h, true
-			refs[last] = r
-		default:
-			hex, name, ok := strings.Cut(line, " ")
-			h, valid := object.ParseLowerHex(hex)
-			if !ok || !valid {
-				return nil, fmt.Errorf("malformed packed-refs line %q", truncate(line, 100))
-			}
-			last = name
-			known := fully || (peeledTags && strings.HasPrefix(name, "refs/tags/"))
-			refs[name] = StoredRef{Hash: h, PeelKnown: known}
-		}
-	}
-	return refs, sc.Err()
 }

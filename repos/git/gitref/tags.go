@@ -2,7 +2,6 @@ package gitref
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -31,7 +30,7 @@ const tagsPrefix = "refs/tags/"
 // Tags returns the tags of the repository, loose and packed, sorted by
 // name, with annotated tags (nested ones too) peeled.
 func Tags(dir string) ([]Tag, error) {
-	refs, err := listRefs(dir)
+	s, err := readSnapshot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("gitref: tags: %w", err)
 	}
@@ -40,19 +39,19 @@ func Tags(dir string) ([]Tag, error) {
 		return nil, fmt.Errorf("gitref: tags: %w", err)
 	}
 	defer o.close()
-	out := []Tag{}
-	for name, h := range refs {
-		short, ok := strings.CutPrefix(name, tagsPrefix)
-		if !ok {
+	tags := s.Prefix(tagsPrefix)
+	out := make([]Tag, 0, len(tags))
+	for _, r := range tags {
+		if r.Target != "" {
 			continue
 		}
-		t, err := o.tag(short, h)
+		short := r.Name[len(tagsPrefix):]
+		t, err := o.tag(short, r.Hash)
 		if err != nil {
 			return nil, fmt.Errorf("gitref: tag %s: %w", short, err)
 		}
 		out = append(out, t)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 

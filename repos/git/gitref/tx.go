@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"strings"
 	"sync"
@@ -24,10 +23,11 @@ import (
 type Tx struct {
 	dir    string
 	mu     *sync.Mutex
-	refs   map[string]plumbing.Hash // as listed on first need; nil before
+	snap   *Snapshot   // as read on first need; nil before
+	packed *packedRefs // the packed-refs parse last read, reused while unchanged
 	ups    []*update
 	names  map[string]bool
-	packed *lockFile // packed-refs.lock, held when a delete is queued
+	plock  *lockFile // packed-refs.lock, held when a delete is queued
 	done   bool      // Commit ran
 	closed bool
 	// actor and message are what the reflog entries record (Log).
@@ -54,22 +54,25 @@ func Begin(dir string) *Tx {
 // transaction: later calls return what the first one read, as it was
 // before this transaction changed anything.
 func (tx *Tx) Refs() (map[string]plumbing.Hash, error) {
-	if err := tx.listed(); err != nil {
+	s, err := tx.Snapshot()
+	if err != nil {
 		return nil, err
 	}
-	return maps.Clone(tx.refs), nil
+	return s.Hashes(), nil
 }
 
-func (tx *Tx) listed() error {
-	if tx.refs != nil {
-		return nil
+// Snapshot returns the refs of the repository read once per transaction,
+// as Refs does, sorted.
+func (tx *Tx) Snapshot() (*Snapshot, error) {
+	if tx.snap != nil {
+		return tx.snap, nil
 	}
-	refs, err := listRefs(tx.dir)
+	s, packed, err := readSnapshotWith(tx.dir, tx.packed)
 	if err != nil {
-		return fmt.Errorf("gitref: list refs: %w", err)
+		return nil, fmt.Errorf("gitref: list refs: %w", err)
 	}
-	tx.refs = refs
-	return nil
+	tx.snap, tx.packed = s, packed
+	return s, nil
 }
 
 // Update adds to the transaction the change of the full ref name from old
@@ -95,10 +98,11 @@ func (tx *Tx) Update(name string, old, new plumbing.Hash) error {
 		return fmt.Errorf("gitref: update %s: %w: ref is already in this transaction", name, ErrLocked)
 	}
 	if old.IsZero() {
-		if err := tx.listed(); err != nil {
-			return err
+		other, ok, err := tx.conflict(name)
+		if err != nil {
+			return fmt.Errorf("gitref: update %s: %w", name, err)
 		}
-		if other, ok := conflicting(name, tx.refs); ok {
+		if ok {
 			return fmt.Errorf("gitref: update %s: %w: %s exists", name, ErrConflict, other)
 		}
 	}
@@ -106,7 +110,7 @@ func (tx *Tx) Update(name string, old, new plumbing.Hash) error {
 	if err != nil {
 		return fmt.Errorf("gitref: update %s: %w", name, err)
 	}
-	if err := checkOld(tx.dir, name, old); err != nil {
+	if err := tx.checkOld(name, old); err != nil {
 		l.release()
 		removeEmptyDirs(tx.dir, name)
 		return fmt.Errorf("gitref: update %s: %w", name, err)
@@ -114,22 +118,72 @@ func (tx *Tx) Update(name string, old, new plumbing.Hash) error {
 	// A delete must also remove any packed copy of the ref, and packed-refs
 	// must not change under us (git pack-refs) until then: take its lock
 	// now, after the ref's lock, in git's order.
-	if new.IsZero() && tx.packed == nil {
+	if new.IsZero() && tx.plock == nil {
 		pl, err := createLock(refPath(tx.dir, "packed-refs"))
 		if err != nil {
 			l.release()
 			return fmt.Errorf("gitref: update %s: packed-refs: %w", name, err)
 		}
-		tx.packed = pl
+		tx.plock = pl
 	}
 	tx.ups = append(tx.ups, &update{name: name, old: old, new: new, lock: l})
 	tx.names[name] = true
 	return nil
 }
 
-// checkOld compares the current value of a locked ref with old.
-func checkOld(dir, name string, old plumbing.Hash) error {
-	cur, ok, err := readRef(dir, name)
+// conflict returns a ref that creating name would clash with as a file
+// against a directory (see Snapshot.Conflict), looking only where such a
+// ref could be: the loose files of name's parents and the loose refs
+// below name, and packed-refs by binary search. Its cost does not grow
+// with the number of refs, so that each of N new refs costs the same.
+func (tx *Tx) conflict(name string) (string, bool, error) {
+	packed, err := loadPackedAfter(tx.dir, tx.packed)
+	if err != nil {
+		return "", false, err
+	}
+	tx.packed = packed
+	if other, ok := (&Snapshot{refs: packed.refs}).Conflict(name); ok {
+		return other, true, nil
+	}
+	for i := strings.IndexByte(name, '/'); i >= 0; {
+		if fi, err := os.Lstat(refPath(tx.dir, name[:i])); err == nil && !fi.IsDir() {
+			return name[:i], true, nil
+		}
+		j := strings.IndexByte(name[i+1:], '/')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	// Loose refs below name: git leaves empty directories behind, which
+	// are no clash.
+	var below string
+	err = walkLooseUnder(tx.dir, name, func(ref string) error {
+		if ref == name {
+			return nil // the ref itself: checkOld's business
+		}
+		below = ref
+		return fs.SkipAll
+	})
+	return below, below != "", err
+}
+
+// checkOld compares the current value of a locked ref with old. The
+// loose file is read again, under the lock; packed-refs is parsed again
+// only if it changed since the transaction last read it, so that N
+// updates cost N small reads and not N parses of every packed ref.
+func (tx *Tx) checkOld(name string, old plumbing.Hash) error {
+	cur, ok, err := readLoose(tx.dir, name)
+	if err == nil && !ok {
+		var packed *packedRefs
+		packed, err = loadPackedAfter(tx.dir, tx.packed)
+		if err == nil {
+			tx.packed = packed
+			var r StoredRef
+			r, ok = (&Snapshot{refs: packed.refs}).Get(name)
+			cur = r.Hash
+		}
+	}
 	switch {
 	case err != nil:
 		return err
@@ -141,17 +195,6 @@ func checkOld(dir, name string, old plumbing.Hash) error {
 		return ErrStale
 	}
 	return nil
-}
-
-// conflicting returns a ref of refs that name clashes with as file against
-// directory: refs/heads/a against refs/heads/a/b.
-func conflicting(name string, refs map[string]plumbing.Hash) (string, bool) {
-	for other := range refs {
-		if strings.HasPrefix(other, name+"/") || strings.HasPrefix(name, other+"/") {
-			return other, true
-		}
-	}
-	return "", false
 }
 
 // Commit writes every update added: deletes first, from packed-refs and
@@ -173,6 +216,7 @@ func (tx *Tx) Commit() map[string]error {
 	}
 	tx.logUpdates(fail)
 	tx.commitDeletes(fail)
+	tx.prepareValues()
 	for _, u := range tx.ups {
 		if u.lock == nil || u.new.IsZero() {
 			continue
@@ -186,6 +230,23 @@ func (tx *Tx) Commit() map[string]error {
 	return failed
 }
 
+// prepareValues writes and syncs the new values of a transaction of many
+// updates in their lock files all at once, before Commit renames them one
+// by one; a single update needs no such help.
+func (tx *Tx) prepareValues() {
+	var locks []*lockFile
+	var contents [][]byte
+	for _, u := range tx.ups {
+		if u.lock != nil && !u.new.IsZero() {
+			locks = append(locks, u.lock)
+			contents = append(contents, []byte(u.new.String()+"\n"))
+		}
+	}
+	if len(locks) > 1 {
+		prepareAll(locks, contents)
+	}
+}
+
 func (tx *Tx) commitDeletes(fail func(*update, error)) {
 	drop := map[string]bool{}
 	for _, u := range tx.ups {
@@ -196,8 +257,8 @@ func (tx *Tx) commitDeletes(fail func(*update, error)) {
 	if len(drop) == 0 {
 		return
 	}
-	pl := tx.packed
-	tx.packed = nil
+	pl := tx.plock
+	tx.plock = nil
 	if err := rewritePacked(pl, drop); err != nil {
 		for _, u := range tx.ups {
 			if drop[u.name] {
@@ -255,9 +316,9 @@ func (tx *Tx) Close() {
 			u.lock = nil
 		}
 	}
-	if tx.packed != nil {
-		tx.packed.release()
-		tx.packed = nil
+	if tx.plock != nil {
+		tx.plock.release()
+		tx.plock = nil
 	}
 	tx.mu.Unlock()
 }
