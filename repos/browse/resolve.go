@@ -3,7 +3,6 @@ package browse
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/depot/depot/repos/git/gitref"
@@ -24,22 +23,22 @@ type Refs struct {
 	// missing. The branch need not exist yet (an empty repository).
 	Default string
 
-	values         map[string]gitref.StoredRef // full name → value
-	branches, tags []string                    // sorted on first use
+	snap           *gitref.Snapshot // sorted, searched by name
+	branches, tags []string         // made on first use
 }
 
-// Refs reads the branches and tags once per Repo: packed-refs and the
-// loose refs, without reading any object. Symbolic refs are left out.
+// Refs reads the branches and tags once per Repo: one gitref.Snapshot,
+// whose parse of packed-refs is shared while the file stays the same,
+// without reading any object. Symbolic refs are left out.
 func (r *Repo) Refs() (*Refs, error) {
 	if r.refs != nil {
 		return r.refs, nil
 	}
-	// ReadStored rather than ListRefs: one map of the refs, not two.
-	values, err := gitref.ReadStored(r.dir)
+	snap, err := gitref.ReadSnapshot(r.dir)
 	if err != nil {
 		return nil, fmt.Errorf("browse: refs: %w", err)
 	}
-	refs := &Refs{values: values}
+	refs := &Refs{snap: snap}
 	refs.Default, _ = gitref.DefaultBranch(r.dir)
 	r.refs = refs
 	return refs, nil
@@ -59,25 +58,23 @@ func (rs *Refs) Tags() []string {
 	return rs.tags
 }
 
-// names sorts the names once: pages that only resolve a ref (a file, a
-// download, a commit) never need them.
+// names lists the names once, already sorted in the snapshot: pages that
+// only resolve a ref (a file, a download, a commit) never need them.
 func (rs *Refs) names() {
 	if rs.branches != nil || rs.tags != nil {
 		return
 	}
-	rs.branches, rs.tags = []string{}, []string{}
-	for name, v := range rs.values {
-		if v.Target != "" {
-			continue
+	short := func(prefix string) []string {
+		refs := rs.snap.Prefix(prefix)
+		out := make([]string, 0, len(refs))
+		for _, r := range refs {
+			if r.Target == "" {
+				out = append(out, strings.TrimPrefix(r.Name, prefix))
+			}
 		}
-		if short, ok := strings.CutPrefix(name, headsPrefix); ok {
-			rs.branches = append(rs.branches, short)
-		} else if short, ok := strings.CutPrefix(name, tagsPrefix); ok {
-			rs.tags = append(rs.tags, short)
-		}
+		return out
 	}
-	sort.Strings(rs.branches)
-	sort.Strings(rs.tags)
+	rs.branches, rs.tags = short(headsPrefix), short(tagsPrefix)
 }
 
 // RefKind says what a URL's ref named.
@@ -146,7 +143,7 @@ func (r *Repo) Resolve(refPath string) (Location, error) {
 			prefix string
 			kind   RefKind
 		}{{tagsPrefix, RefTag}, {headsPrefix, RefBranch}} {
-			v, ok := refs.values[c.prefix+name]
+			v, ok := refs.snap.Get(c.prefix + name)
 			if !ok || v.Target != "" {
 				continue
 			}
