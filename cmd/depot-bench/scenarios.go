@@ -39,6 +39,7 @@ var scenarios = []*scenario{
 	{name: "partial", run: runPartial},
 	{name: "fetch-60", prepare: prepareFetch60, run: runFetch60},
 	{name: "noop-fetch", prepare: prepareFullClone, run: runNoopFetch},
+	{name: "ls-remote", run: runLsRemote},
 	{name: "clone-16", run: runClone16},
 	{name: "push-initial", prepare: preparePushInitial, run: runPushInitial},
 	{name: "mixed-12", prepare: preparePushInitial, run: runMixed},
@@ -310,4 +311,28 @@ func runPush(r *runEnv) error {
 		return err
 	}
 	return r.b.checkRev(r.ctx, r.s.repoDir, ref, commit)
+}
+
+// runLsRemote lists every ref in protocol v2, then asks for one branch
+// by ref-prefix, as scripts and CI systems do: the first costs a pass
+// over the refs, the second must not.
+func runLsRemote(r *runEnv) error {
+	var all, one string
+	if err := r.m.time(func() error {
+		var err error
+		if all, err = r.git("", "-c", "protocol.version=2", "ls-remote", r.s.url); err != nil {
+			return err
+		}
+		one, err = r.git("", "-c", "protocol.version=2", "ls-remote", r.s.url, "refs/heads/"+r.b.src.branch)
+		return err
+	}); err != nil {
+		return err
+	}
+	if got := strings.Count(all, "\n"); got < r.b.src.refCount {
+		return fmt.Errorf("verify: ls-remote listed %d refs; want at least %d", got, r.b.src.refCount)
+	}
+	if want := r.b.src.head + "\trefs/heads/" + r.b.src.branch + "\n"; one != want {
+		return fmt.Errorf("verify: ls-remote of one branch = %q; want %q", one, want)
+	}
+	return nil
 }
