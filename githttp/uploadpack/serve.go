@@ -103,11 +103,15 @@ func (s *session) finish(err error) error {
 	case errors.As(err, &pe) && s.started():
 		s.report(pe.Msg)
 		err = &pktline.ProtocolError{Msg: pe.Msg, Reported: true}
-	case errors.Is(err, context.Canceled) || !s.started():
-		// A client that went away hears nothing; an error before any
-		// output becomes the HTTP status.
+	case errors.Is(err, context.Canceled):
+		// A client that went away hears nothing.
 	case s.band > 0 || s.rawPack || errors.Is(err, odb.ErrNotFound) || errors.Is(err, packfile.ErrCorrupt):
+		// Building the pack failed on the repository's objects, in the
+		// pack phase or before it (a v2 fetch plans the pack before its
+		// first section, to say which commits are shallow).
 		s.report(abortMsg)
+	case !s.started():
+		// Any other error before output becomes the HTTP status.
 	default:
 		s.report("upload-pack: internal server error")
 	}
