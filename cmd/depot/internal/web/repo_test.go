@@ -71,7 +71,14 @@ func (f *fixture) work(t testing.TB) *work {
 // git runs the real git in the work tree and returns its output.
 func (w *work) git(args ...string) string {
 	w.t.Helper()
+	return w.gitStdin("", args...)
+}
+
+// gitStdin is git with input on its standard input.
+func (w *work) gitStdin(input string, args ...string) string {
+	w.t.Helper()
 	cmd := exec.Command("git", args...)
+	cmd.Stdin = strings.NewReader(input)
 	cmd.Dir = filepath.Dir(w.dir)
 	if _, err := os.Stat(w.dir); err == nil {
 		cmd.Dir = w.dir
