@@ -77,6 +77,10 @@ func BenchmarkTreePage(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				refs, _ := r.Refs() // the switcher's names
+				if len(refs.Branches())+len(refs.Tags()) != 4001 {
+					b.Fatal("refs")
+				}
 				list, err := r.Tree(loc.Commit, loc.Path)
 				if err != nil || len(list) != 1002 {
 					b.Fatal(len(list), err)
@@ -94,7 +98,8 @@ func BenchmarkTreePage(b *testing.B) {
 		defer reportCPU(b)()
 		for b.Loop() {
 			r.refs = nil
-			if _, err := r.Refs(); err != nil {
+			refs, err := r.Refs()
+			if err != nil || len(refs.Branches())+len(refs.Tags()) != 4001 {
 				b.Fatal(err)
 			}
 		}

@@ -111,11 +111,14 @@ type Raw struct {
 	// text/plain, raster images keep their type, everything else is
 	// application/octet-stream (see ContentType).
 	ContentType string
-	// Content reads the file.
-	Content io.ReadSeeker
+	// Content reads the file and must be closed, before the Repo is. A
+	// blob stored whole is streamed from its pack or loose file, so that
+	// a large download does not sit in memory; a delta is read into
+	// memory first, and then Content is also an io.Seeker.
+	Content io.ReadCloser
 }
 
-// Raw returns the file at path in commit for download, with the same
+// Raw opens the file at path in commit for download, with the same
 // errors as Blob.
 func (r *Repo) Raw(commit plumbing.Hash, p string) (*Raw, error) {
 	mode, id, err := r.lookup(commit, p)
@@ -125,16 +128,59 @@ func (r *Repo) Raw(commit plumbing.Hash, p string) (*Raw, error) {
 	if !mode.IsBlob() {
 		return nil, fmt.Errorf("browse: raw %s:%s: %w", ShortID(commit), p, ErrNotBlob)
 	}
-	content, err := r.readBlob(id)
+	rc, size, err := r.openBlob(id)
 	if err != nil {
 		return nil, err
 	}
-	return &Raw{
-		Size:        int64(len(content)),
-		ContentType: ContentType(content),
-		Content:     bytes.NewReader(content),
-	}, nil
+	head := make([]byte, min(size, firstFewBytes))
+	if _, err := io.ReadFull(rc, head); err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("browse: blob %s: %w", id, err)
+	}
+	content := rc
+	if s, ok := rc.(*seekReader); ok {
+		s.Seek(0, io.SeekStart)
+	} else {
+		content = &streamReader{io.MultiReader(bytes.NewReader(head), rc), rc}
+	}
+	return &Raw{Size: size, ContentType: ContentType(head), Content: content}, nil
 }
+
+// openBlob opens the blob id for reading: streamed when it is stored
+// whole, in a pack or loose, and otherwise read into memory.
+func (r *Repo) openBlob(id plumbing.Hash) (io.ReadCloser, int64, error) {
+	if loc, ok := r.db.Locate(id); ok {
+		if e, err := loc.Pack.Entry(loc.Offset); err == nil && e.Type == plumbing.BlobObject {
+			z, err := loc.Pack.Reader(e)
+			if err == nil {
+				return &streamReader{io.LimitReader(z, e.Size), z}, e.Size, nil
+			}
+		}
+	} else if rc, t, size, err := r.db.OpenLoose(id); err == nil {
+		if t == plumbing.BlobObject {
+			return rc, size, nil
+		}
+		rc.Close()
+	}
+	content, err := r.readBlob(id)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &seekReader{bytes.NewReader(content)}, int64(len(content)), nil
+}
+
+// streamReader reads an object as it is inflated.
+type streamReader struct {
+	io.Reader
+	c io.Closer
+}
+
+func (s *streamReader) Close() error { return s.c.Close() }
+
+// seekReader is an object read into memory.
+type seekReader struct{ *bytes.Reader }
+
+func (*seekReader) Close() error { return nil }
 
 // safeImages are the types, as http.DetectContentType names them, that a
 // browser only ever decodes as pictures. SVG is not among them: it can
@@ -149,7 +195,9 @@ var safeImages = map[string]bool{
 	"image/vnd.microsoft.icon": true,
 }
 
-// ContentType is the Content-Type for a repository file's raw bytes. A
+// ContentType is the Content-Type for a repository file's raw bytes, b
+// being the file or its first 8000 bytes (a rune cut at the end counts
+// as valid UTF-8). A
 // repository is written by its pushers, not by depot, so nothing is
 // served as HTML, SVG, script or anything else a browser would run: text
 // (no NUL in the first 8000 bytes) is "text/plain; charset=utf-8" when it
@@ -164,8 +212,23 @@ func ContentType(b []byte) string {
 		return sniffed
 	case isBinary(b):
 		return "application/octet-stream"
-	case utf8.Valid(b):
+	case validUTF8Prefix(b):
 		return "text/plain; charset=utf-8"
 	}
 	return "text/plain"
+}
+
+// validUTF8Prefix reports whether b is valid UTF-8 but for a last rune
+// that may be cut short.
+func validUTF8Prefix(b []byte) bool {
+	if utf8.Valid(b) {
+		return true
+	}
+	// A rune is at most 4 bytes: look for its start among the last 3.
+	for i := len(b) - 1; i >= 0 && i >= len(b)-3; i-- {
+		if utf8.RuneStart(b[i]) {
+			return !utf8.FullRune(b[i:]) && utf8.Valid(b[:i])
+		}
+	}
+	return false
 }

@@ -26,6 +26,8 @@ var (
 	// ErrNotBlob: the path names a directory or a submodule where a file
 	// was asked for.
 	ErrNotBlob = errors.New("browse: not a file")
+	// ErrInvalid: an argument out of range, such as a page size.
+	ErrInvalid = errors.New("browse: invalid argument")
 )
 
 // Repo is one repository opened for one request: the shared object store

@@ -64,8 +64,9 @@ func Example_blobPage() {
 	if err != nil {
 		return
 	}
-	// The handler sets Content-Type: raw.ContentType, plus
-	// X-Content-Type-Options: nosniff and a sandboxing CSP.
+	defer raw.Content.Close()
+	// The handler sets Content-Type: raw.ContentType, Content-Length:
+	// raw.Size, X-Content-Type-Options: nosniff and a sandboxing CSP.
 	_, _ = io.Copy(os.Stdout, raw.Content)
 }
 

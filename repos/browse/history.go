@@ -39,10 +39,11 @@ type HistoryPage struct {
 // directory, with git's history simplification (a merge that kept one
 // parent's version is left out, and only that parent followed).
 //
-// A negative skip or a limit outside 1..MaxPageSize is an error.
+// A negative skip or a limit outside 1..MaxPageSize is ErrInvalid. The
+// walk costs O(skip + limit) commits: a handler may bound skip.
 func (r *Repo) History(commit plumbing.Hash, path string, skip, limit int) (*HistoryPage, error) {
 	if skip < 0 || limit < 1 || limit > MaxPageSize {
-		return nil, fmt.Errorf("browse: history: skip %d, limit %d out of range", skip, limit)
+		return nil, fmt.Errorf("browse: history: skip %d, limit %d: %w", skip, limit, ErrInvalid)
 	}
 	w := &walker{r: r, path: path, ids: map[plumbing.Hash]plumbing.Hash{}, seen: map[plumbing.Hash]bool{commit: true}}
 	if err := w.push(commit); err != nil {

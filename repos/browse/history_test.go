@@ -1,6 +1,7 @@
 package browse
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -187,8 +188,8 @@ func TestHistoryLimits(t *testing.T) {
 		{"limit too large", 0, MaxPageSize + 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := r.History(g.rev("main"), "", tc.skip, tc.limit); err == nil {
-				t.Errorf("History(skip %d, limit %d) succeeded", tc.skip, tc.limit)
+			if _, err := r.History(g.rev("main"), "", tc.skip, tc.limit); !errors.Is(err, ErrInvalid) {
+				t.Errorf("History(skip %d, limit %d) = %v; want ErrInvalid", tc.skip, tc.limit, err)
 			}
 		})
 	}

@@ -17,42 +17,67 @@ const (
 )
 
 // Refs is what one read of a repository's refs gives the pages: the
-// branch and tag switcher's names and the values Resolve looks names up in.
+// values Resolve looks names up in, and the branch and tag switcher's
+// names.
 type Refs struct {
-	// Branches and Tags are short names ("main", "feature/x", "v1.0"),
-	// sorted.
-	Branches []string
-	Tags     []string
 	// Default is the branch HEAD names, "" when HEAD is detached or
 	// missing. The branch need not exist yet (an empty repository).
 	Default string
 
-	values map[string]plumbing.Hash // full name → value
+	values         map[string]gitref.StoredRef // full name → value
+	branches, tags []string                    // sorted on first use
 }
 
 // Refs reads the branches and tags once per Repo: packed-refs and the
-// loose refs, without reading any object.
+// loose refs, without reading any object. Symbolic refs are left out.
 func (r *Repo) Refs() (*Refs, error) {
 	if r.refs != nil {
 		return r.refs, nil
 	}
-	values, err := gitref.ListRefs(r.dir)
+	// ReadStored rather than ListRefs: one map of the refs, not two.
+	values, err := gitref.ReadStored(r.dir)
 	if err != nil {
 		return nil, fmt.Errorf("browse: refs: %w", err)
 	}
 	refs := &Refs{values: values}
-	for name := range values {
-		if short, ok := strings.CutPrefix(name, headsPrefix); ok {
-			refs.Branches = append(refs.Branches, short)
-		} else if short, ok := strings.CutPrefix(name, tagsPrefix); ok {
-			refs.Tags = append(refs.Tags, short)
-		}
-	}
-	sort.Strings(refs.Branches)
-	sort.Strings(refs.Tags)
 	refs.Default, _ = gitref.DefaultBranch(r.dir)
 	r.refs = refs
 	return refs, nil
+}
+
+// Branches returns the short names of the branches ("main",
+// "feature/x"), sorted. The slice is shared: do not modify it.
+func (rs *Refs) Branches() []string {
+	rs.names()
+	return rs.branches
+}
+
+// Tags returns the short names of the tags ("v1.0"), sorted. The slice
+// is shared: do not modify it.
+func (rs *Refs) Tags() []string {
+	rs.names()
+	return rs.tags
+}
+
+// names sorts the names once: pages that only resolve a ref (a file, a
+// download, a commit) never need them.
+func (rs *Refs) names() {
+	if rs.branches != nil || rs.tags != nil {
+		return
+	}
+	rs.branches, rs.tags = []string{}, []string{}
+	for name, v := range rs.values {
+		if v.Target != "" {
+			continue
+		}
+		if short, ok := strings.CutPrefix(name, headsPrefix); ok {
+			rs.branches = append(rs.branches, short)
+		} else if short, ok := strings.CutPrefix(name, tagsPrefix); ok {
+			rs.tags = append(rs.tags, short)
+		}
+	}
+	sort.Strings(rs.branches)
+	sort.Strings(rs.tags)
 }
 
 // RefKind says what a URL's ref named.
@@ -121,11 +146,11 @@ func (r *Repo) Resolve(refPath string) (Location, error) {
 			prefix string
 			kind   RefKind
 		}{{tagsPrefix, RefTag}, {headsPrefix, RefBranch}} {
-			h, ok := refs.values[c.prefix+name]
-			if !ok {
+			v, ok := refs.values[c.prefix+name]
+			if !ok || v.Target != "" {
 				continue
 			}
-			commit, err := r.peelCommit(h)
+			commit, err := r.peelCommit(v.Hash)
 			if err != nil {
 				return Location{}, fmt.Errorf("browse: resolve %s: %w", name, err)
 			}

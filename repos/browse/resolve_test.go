@@ -86,10 +86,10 @@ func TestResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := refs.Branches, []string{"deep/a/b/c", "feature/x", "main", "same"}; !slices.Equal(got, want) {
+	if got, want := refs.Branches(), []string{"deep/a/b/c", "feature/x", "main", "same"}; !slices.Equal(got, want) {
 		t.Errorf("Branches = %q; want %q", got, want)
 	}
-	if got, want := refs.Tags, []string{"feature", "release/1.0", "same"}; !slices.Equal(got, want) {
+	if got, want := refs.Tags(), []string{"feature", "release/1.0", "same"}; !slices.Equal(got, want) {
 		t.Errorf("Tags = %q; want %q", got, want)
 	}
 	if refs.Default != "main" {
