@@ -214,8 +214,8 @@ func (v *repoView) at(rq *repoReq, loc browse.Location, kind string) error {
 		}
 		return out
 	}
-	v.Branches = list(refs.Branches, loc.Kind == browse.RefBranch)
-	v.Tags = list(refs.Tags, loc.Kind == browse.RefTag)
+	v.Branches = list(refs.Branches(), loc.Kind == browse.RefBranch)
+	v.Tags = list(refs.Tags(), loc.Kind == browse.RefTag)
 	if loc.Path != "" {
 		v.Crumbs = append(v.Crumbs, crumb{Name: v.Name, URL: rq.link("tree", loc.Ref, "")})
 		segs := strings.Split(loc.Path, "/")

@@ -3,13 +3,17 @@ package web
 import (
 	"errors"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/depot/depot/auth/apierr"
 
 	"github.com/depot/depot/repos/browse"
 )
@@ -109,6 +113,7 @@ func (s *Server) rawFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return browseErr(err)
 	}
+	defer raw.Content.Close()
 	h := w.Header()
 	h.Set("Content-Type", raw.ContentType)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -117,6 +122,19 @@ func (s *Server) rawFile(w http.ResponseWriter, r *http.Request) error {
 	if !strings.HasPrefix(raw.ContentType, "image/") && !strings.HasPrefix(raw.ContentType, "text/") {
 		h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(path.Base(loc.Path)))
 	}
-	http.ServeContent(w, r, "", time.Time{}, raw.Content)
+	// A blob stored whole streams from its pack and cannot seek: it goes
+	// out whole, without ranges.
+	if rs, ok := raw.Content.(io.ReadSeeker); ok {
+		http.ServeContent(w, r, "", time.Time{}, rs)
+		return nil
+	}
+	h.Set("Content-Length", strconv.FormatInt(raw.Size, 10))
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	if _, err := io.Copy(w, raw.Content); err != nil {
+		// The status is sent: all that is left is to stop.
+		s.log.WithField("request_id", apierr.RequestID(r.Context())).WithError(err).Warn("raw download cut short")
+	}
 	return nil
 }

@@ -53,11 +53,11 @@ func (s *Server) repoHome(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ref := refs.Default
-	if !contains(refs.Branches, ref) && len(refs.Branches) > 0 {
+	if !contains(refs.Branches(), ref) && len(refs.Branches()) > 0 {
 		// HEAD names a branch nobody pushed: show one that exists.
-		ref = refs.Branches[0]
+		ref = refs.Branches()[0]
 	}
-	if !contains(refs.Branches, ref) {
+	if !contains(refs.Branches(), ref) {
 		return s.emptyRepo(w, r, rq, d, refs)
 	}
 	loc, err := rq.br.Resolve(ref)
