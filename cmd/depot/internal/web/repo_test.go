@@ -125,6 +125,7 @@ var pubFiles = map[string]string{
 	"src/main.go":   "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(\"hello\")\n}\n",
 	"page.html":     "<!doctype html><script>window.pwned = true</script><h1>hi</h1>\n",
 	"data.bin":      "\x00\x01\x02binary\x00",
+	"weird/<b>\"x\"&y#z?.txt": "a name to escape\n",
 	"img/logo.png":  "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89",
 }
 
@@ -198,6 +199,11 @@ func TestRepoPages(t *testing.T) {
 		if strings.Contains(body, "feature.go") {
 			t.Error("main's src lists feature/x's file")
 		}
+	})
+	t.Run("NamesEscaped", func(t *testing.T) {
+		has(t, get(t, anon, "/tester/pub/tree/main/weird", 200),
+			`<a href="/tester/pub/blob/main/weird/%3Cb%3E%22x%22&amp;y%23z%3F.txt">&lt;b&gt;&#34;x&#34;&amp;y#z?.txt</a>`)
+		has(t, get(t, anon, "/tester/pub/blob/main/weird/%3Cb%3E%22x%22&y%23z%3F.txt", 200), "a name to escape")
 	})
 	t.Run("TreeOfBranchWithSlash", func(t *testing.T) {
 		has(t, get(t, anon, "/tester/pub/tree/feature/x/src", 200),
@@ -315,7 +321,7 @@ func TestRepoPages(t *testing.T) {
 			`href="/tester/pub/blob/`+second+`/src/main.go"`, `fmt.Println(&#34;hello, world&#34;)`,
 			`<td class="num">6</td><td class="num"></td>`, `<td class="num"></td><td class="num">6</td>`)
 		// An abbreviated id works; the root commit lists every file as added.
-		has(t, get(t, anon, "/tester/pub/commit/"+first[:10], 200), "6 changed files", ">added<")
+		has(t, get(t, anon, "/tester/pub/commit/"+first[:10], 200), "7 changed files", ">added<")
 		get(t, anon, "/tester/pub/commit/0000000000000000000000000000000000000000", 404)
 	})
 	t.Run("EmptyRepository", func(t *testing.T) {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"strings"
 
@@ -23,6 +24,7 @@ type treeData struct {
 	CanPush bool
 	Branch  string // the branch an empty repository's first push makes
 	Entries []entryRow
+	Listing template.HTML // the rows of Entries (listingHTML)
 	Readme  *browse.Readme
 	Last    *lastCommit
 	Up      string // the parent directory's page, "" at the root
@@ -65,6 +67,34 @@ func (s *Server) repoHome(w http.ResponseWriter, r *http.Request) error {
 		return browseErr(err)
 	}
 	return s.renderTree(w, r, rq, d, loc)
+}
+
+// listingHTML writes the table rows of a listing. A directory may hold
+// thousands of entries, and html/template's escapers cost a microsecond
+// or more an action, milliseconds a page (BenchmarkTreePage): so the rows
+// are written here, each value escaped, each URL one that pathURL made
+// from a path of this site.
+func listingHTML(rows []entryRow) template.HTML {
+	var b strings.Builder
+	b.Grow(len(rows) * 160)
+	for _, e := range rows {
+		b.WriteString(`<tr><td class="icon `)
+		b.WriteString(e.Kind) // a browse.Kind's name: letters only
+		b.WriteString(`"></td><td>`)
+		if e.URL != "" {
+			b.WriteString(`<a href="`)
+			template.HTMLEscape(&b, []byte(e.URL))
+			b.WriteString(`">`)
+		}
+		template.HTMLEscape(&b, []byte(e.Name))
+		if e.URL != "" {
+			b.WriteString(`</a>`)
+		}
+		b.WriteString(`</td><td class="size">`)
+		template.HTMLEscape(&b, []byte(e.Size))
+		b.WriteString("</td></tr>\n")
+	}
+	return template.HTML(b.String())
 }
 
 func contains(list []string, s string) bool {
@@ -140,6 +170,7 @@ func (s *Server) renderTree(w http.ResponseWriter, r *http.Request, rq *repoReq,
 		}
 		d.Entries[i] = row
 	}
+	d.Listing = listingHTML(d.Entries)
 	if loc.Path != "" {
 		up := ""
 		if i := strings.LastIndexByte(loc.Path, '/'); i >= 0 {
