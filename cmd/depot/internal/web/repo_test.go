@@ -120,13 +120,13 @@ const hostileReadme = "# Hello pub\n\nSee [the guide](docs/guide.md), [the sourc
 
 // pubFiles is tester/pub's first commit.
 var pubFiles = map[string]string{
-	"README.md":     hostileReadme,
-	"docs/guide.md": "# Guide\n\nBack to the [README](../README.md).\n",
-	"src/main.go":   "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(\"hello\")\n}\n",
-	"page.html":     "<!doctype html><script>window.pwned = true</script><h1>hi</h1>\n",
-	"data.bin":      "\x00\x01\x02binary\x00",
+	"README.md":               hostileReadme,
+	"docs/guide.md":           "# Guide\n\nBack to the [README](../README.md).\n",
+	"src/main.go":             "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(\"hello\")\n}\n",
+	"page.html":               "<!doctype html><script>window.pwned = true</script><h1>hi</h1>\n",
+	"data.bin":                "\x00\x01\x02binary\x00",
 	"weird/<b>\"x\"&y#z?.txt": "a name to escape\n",
-	"img/logo.png":  "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89",
+	"img/logo.png":            "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89",
 }
 
 // pushPub pushes tester/pub: two commits on main, a branch with a slash
