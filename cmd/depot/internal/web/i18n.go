@@ -292,7 +292,7 @@ var messages = map[string][2]string{
 	"commit.committedBy":    {"committed by %s", "由 %s 提交"},
 	"commit.id":             {"Commit", "提交"},
 	"commit.parents":        {"Parents", "父提交"},
-	"commit.stat":           {"%d changed files", "%d 个文件有改动"},
+	"commit.stat":           {"Changed files: %d", "改动文件：%d 个"},
 	"commit.truncated":      {"This commit changed more files than a page shows; the first ones are listed.", "此提交改动的文件过多，仅列出前面的部分。"},
 	"status.added":          {"added", "新增"},
 	"status.deleted":        {"deleted", "删除"},

@@ -317,11 +317,11 @@ func TestRepoPages(t *testing.T) {
 	t.Run("Commit", func(t *testing.T) {
 		body := get(t, anon, "/tester/pub/commit/"+second, 200)
 		has(t, body, "say hello to the world", "The greeting was too short.", "Tess Ter",
-			`href="/tester/pub/commit/`+first+`"`, first[:7], "1 changed files", `+1</span>`, `−1</span>`,
+			`href="/tester/pub/commit/`+first+`"`, first[:7], "Changed files: 1", `+1</span>`, `−1</span>`,
 			`href="/tester/pub/blob/`+second+`/src/main.go"`, `fmt.Println(&#34;hello, world&#34;)`,
 			`<td class="num">6</td><td class="num"></td>`, `<td class="num"></td><td class="num">6</td>`)
 		// An abbreviated id works; the root commit lists every file as added.
-		has(t, get(t, anon, "/tester/pub/commit/"+first[:10], 200), "7 changed files", ">added<")
+		has(t, get(t, anon, "/tester/pub/commit/"+first[:10], 200), "Changed files: 7", ">added<")
 		get(t, anon, "/tester/pub/commit/0000000000000000000000000000000000000000", 404)
 	})
 	t.Run("EmptyRepository", func(t *testing.T) {
@@ -409,7 +409,7 @@ func TestRepoPages(t *testing.T) {
 		zh := f.browser(t)
 		zh.lang = "zh-CN"
 		_, _, body := zh.get("/tester/pub/commit/" + second)
-		has(t, body, "个文件有改动", "浏览文件")
+		has(t, body, "改动文件：1 个", "浏览文件")
 	})
 }
 
