@@ -192,6 +192,9 @@ func TestRepoPages(t *testing.T) {
 	})
 	t.Run("RepoPageSignedIn", func(t *testing.T) {
 		has(t, get(t, tester, "/tester/pub", 200), `data-copy="http://tester@`+host+`/tester/pub.git"`)
+		// The home and namespace pages lead here.
+		has(t, get(t, tester, "/", 200), `href="/tester/pub"`)
+		has(t, get(t, anon, "/tester", 200), `href="/tester/pub"`)
 	})
 	t.Run("Tree", func(t *testing.T) {
 		body := get(t, anon, "/tester/pub/tree/main/src", 200)

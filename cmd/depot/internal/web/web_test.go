@@ -199,7 +199,7 @@ func TestSignInAndOut(t *testing.T) {
 	b.c.Jar.SetCookies(u, []*http.Cookie{cookie})
 
 	code, _, body = b.get("/")
-	if code != 200 || !strings.Contains(body, `<a href="/tester">tester</a>/<strong>hello</strong>`) || !strings.Contains(body, "http://tester@"+u.Host+"/tester/hello.git") {
+	if code != 200 || !strings.Contains(body, `<a href="/tester">tester</a>/<a href="/tester/hello"><strong>hello</strong></a>`) || !strings.Contains(body, "http://tester@"+u.Host+"/tester/hello.git") {
 		t.Fatalf("home = %d; want tester's repository with its clone URL:\n%s", code, body)
 	}
 	if code, loc, _ := b.get("/login?next=//evil.example/"); code != http.StatusSeeOther || loc != "/" {
