@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/apierr"
 	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/browse"
@@ -114,10 +115,14 @@ func query(raw string) string {
 }
 
 // browseErr turns what browse reports of a URL into the page's answer:
-// a ref, path or object that is not there is a 404.
+// a ref, path or object that is not there is a 404, an argument out of
+// range a 400.
 func browseErr(err error) error {
-	if errors.Is(err, browse.ErrNotFound) {
+	switch {
+	case errors.Is(err, browse.ErrNotFound):
 		return notFound
+	case errors.Is(err, browse.ErrInvalid):
+		return apierr.Wrap(apierr.Invalid, err, "out of range")
 	}
 	return err
 }

@@ -48,7 +48,7 @@ func (s *Server) commitsPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	page, err := rq.br.History(loc.Commit, loc.Path, skip, historyPageSize)
 	if err != nil {
-		return err
+		return browseErr(err)
 	}
 	d := &commitsData{repoView: rq.view("commits"), Path: loc.Path}
 	if err := d.at(rq, loc, "commits"); err != nil {
