@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -159,33 +160,32 @@ type repoView struct {
 	CommitsURL        string
 
 	// The switcher: the ref the page shows and where other refs lead.
-	Ref        string
-	RefKind    string // "branch", "tag" or "commit"
-	RefLabel   string // the ref, or a commit's short id
-	Branches   []refLink
-	Tags       []refLink
-	MoreRefs   int    // refs the lists leave out
-	SwitchKind string // the kind of page the switcher leads to
-	SwitchPath string
-	Switcher   bool
+	Ref      string
+	RefKind  string        // "branch", "tag" or "commit"
+	RefLabel string        // the ref, or a commit's short id
+	Branches template.HTML // the switcher's links, at most switcherMax
+	Tags     template.HTML
+	// DefaultLabel is the badge of the default branch, in the visitor's
+	// language.
+	DefaultLabel string
+	MoreRefs     int    // refs the lists leave out
+	SwitchKind   string // the kind of page the switcher leads to
+	SwitchPath   string
+	Switcher     bool
 
 	Crumbs []crumb // the path's directories, the last one being the page's own
 }
 
-type refLink struct {
-	Name, URL string
-	Current   bool
-}
-
 type crumb struct{ Name, URL string }
 
-// view starts the header of a page at loc; kind is the page's own kind
-// (tree, blob, commits), which the switcher keeps.
-func (rq *repoReq) view(tab string) *repoView {
+// view starts the header of a page for r's visitor, marking tab ("code"
+// or "commits"); at fills in the rest for a page at a ref.
+func (rq *repoReq) view(r *http.Request, tab string) *repoView {
 	v := &repoView{
 		Owner: rq.repo.Owner, Name: rq.repo.Name, Base: pathURL(rq.base),
 		Description: rq.info.Description, Public: rq.info.Visibility == repos.Public,
 		Tab: tab, CodeURL: pathURL(rq.base), CommitsURL: pathURL(rq.base + "/commits"),
+		DefaultLabel: visitorOf(r).lang.t("ref.default"),
 	}
 	if refs, err := rq.br.Refs(); err == nil {
 		v.Default = refs.Default
@@ -208,16 +208,32 @@ func (v *repoView) at(rq *repoReq, loc browse.Location, kind string) error {
 	}
 	v.CommitsURL = rq.link("commits", loc.Ref, "")
 	v.SwitchKind, v.SwitchPath, v.Switcher = kind, loc.Path, true
-	list := func(names []string, current bool) []refLink {
-		out := make([]refLink, 0, min(len(names), switcherMax))
-		for _, n := range names {
-			if len(out) == switcherMax {
+	list := func(names []string, current bool) template.HTML {
+		// Written here, escaped, as the listing's rows are (listingHTML):
+		// a hundred links through html/template's escapers cost most of
+		// a millisecond on every page (BenchmarkTreePage).
+		var b strings.Builder
+		for i, n := range names {
+			if i == switcherMax {
 				v.MoreRefs += len(names) - switcherMax
 				break
 			}
-			out = append(out, refLink{Name: n, URL: rq.link(kind, n, loc.Path), Current: current && n == loc.Ref})
+			b.WriteString(`<a class="menu-item`)
+			if current && n == loc.Ref {
+				b.WriteString(` current`)
+			}
+			b.WriteString(`" href="`)
+			template.HTMLEscape(&b, []byte(rq.link(kind, n, loc.Path)))
+			b.WriteString(`">`)
+			template.HTMLEscape(&b, []byte(n))
+			if n == v.Default && v.DefaultLabel != "" {
+				b.WriteString(` <span class="badge off">`)
+				template.HTMLEscape(&b, []byte(v.DefaultLabel))
+				b.WriteString(`</span>`)
+			}
+			b.WriteString("</a>")
 		}
-		return out
+		return template.HTML(b.String())
 	}
 	v.Branches = list(refs.Branches(), loc.Kind == browse.RefBranch)
 	v.Tags = list(refs.Tags(), loc.Kind == browse.RefTag)

@@ -64,7 +64,7 @@ func (s *Server) blobPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return browseErr(err)
 	}
-	d := &blobData{repoView: rq.view("code"), Path: b.Path, FileName: b.Name, Size: humanSize(b.Size), Lines: b.Lines,
+	d := &blobData{repoView: rq.view(r, "code"), Path: b.Path, FileName: b.Name, Size: humanSize(b.Size), Lines: b.Lines,
 		Binary: b.Binary, TooLarge: b.TooLarge, Image: images[strings.ToLower(path.Ext(b.Name))],
 		RawURL: rq.link("raw", loc.Ref, loc.Path), HistoryURL: rq.link("commits", loc.Ref, loc.Path)}
 	if err := d.at(rq, loc, "blob"); err != nil {

@@ -50,7 +50,7 @@ func (s *Server) commitsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return browseErr(err)
 	}
-	d := &commitsData{repoView: rq.view("commits"), Path: loc.Path}
+	d := &commitsData{repoView: rq.view(r, "commits"), Path: loc.Path}
 	if err := d.at(rq, loc, "commits"); err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (s *Server) commitPage(w http.ResponseWriter, r *http.Request) error {
 		return browseErr(err)
 	}
 	id := cd.ID.String()
-	d := &commitData{repoView: rq.view("commits"), C: cd, Author: cd.Author.Name, When: formatTime(cd.Author.When),
+	d := &commitData{repoView: rq.view(r, "commits"), C: cd, Author: cd.Author.Name, When: formatTime(cd.Author.When),
 		TreeURL: rq.link("tree", id, "")}
 	d.CommitsURL = rq.link("commits", id, "")
 	if _, body, ok := strings.Cut(strings.TrimLeft(cd.Message, "\n"), "\n\n"); ok {

@@ -49,7 +49,7 @@ func (s *Server) repoHome(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer rq.close()
-	d := &treeData{repoView: rq.view("code"), Home: true, Clone: cloneBase(r) + rq.repo.FullName() + ".git"}
+	d := &treeData{repoView: rq.view(r, "code"), Home: true, Clone: cloneBase(r) + rq.repo.FullName() + ".git"}
 	refs, err := rq.br.Refs()
 	if err != nil {
 		return err
@@ -138,7 +138,7 @@ func (s *Server) treePage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return browseErr(err)
 	}
-	return s.renderTree(w, r, rq, &treeData{repoView: rq.view("code")}, loc)
+	return s.renderTree(w, r, rq, &treeData{repoView: rq.view(r, "code")}, loc)
 }
 
 func (s *Server) renderTree(w http.ResponseWriter, r *http.Request, rq *repoReq, d *treeData, loc browse.Location) error {
