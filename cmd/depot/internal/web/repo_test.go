@@ -141,7 +141,8 @@ func pushPub(t testing.TB, f *fixture) (first, second string) {
 	})
 	w.git("checkout", "-q", "-b", "feature/x")
 	w.commit("a feature", map[string]string{"src/feature.go": "package main\n"})
-	w.git("push", "-q", w.remote+"pub.git", "main", "feature/x", "v1.0")
+	w.git("branch", `we"ird&<b>#1`, "main")
+	w.git("push", "-q", w.remote+"pub.git", "main", "feature/x", "v1.0", `we"ird&<b>#1`)
 	return first, second
 }
 
@@ -220,6 +221,10 @@ func TestRepoPages(t *testing.T) {
 		has(t, get(t, anon, "/tester/pub/blob/main/src/main.go", 200),
 			`href="/tester/pub/blob/feature/x/src/main.go"`, `href="/tester/pub/blob/v1.0/src/main.go"`,
 			`action="/tester/pub/blob"`, `name="path" value="src/main.go"`)
+		// A branch's name may hold markup, quotes, '&' and '#'.
+		has(t, get(t, anon, "/tester/pub/tree/main/src", 200),
+			`<a class="menu-item" href="/tester/pub/tree/we%22ird&amp;%3Cb%3E%231/src">we&#34;ird&amp;&lt;b&gt;#1</a>`)
+		has(t, get(t, anon, "/tester/pub/tree/we%22ird&%3Cb%3E%231/src", 200), `<strong class="ref">we&#34;ird&amp;&lt;b&gt;#1</strong>`)
 		code, loc, _ := anon.get("/tester/pub/blob?ref=v1.0&path=src/main.go")
 		if code != http.StatusSeeOther || loc != "/tester/pub/blob/v1.0/src/main.go" {
 			t.Errorf("switching by name = %d → %q", code, loc)
