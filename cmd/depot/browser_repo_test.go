@@ -161,6 +161,7 @@ func TestBrowserRepository(t *testing.T) {
 	if got := text(t, ctx, ".refs .menu-item.current"); !strings.HasPrefix(got, "main") {
 		t.Errorf("the switcher marks %q", got)
 	}
+	shot(t, ctx, "switcher")
 
 	// History of the file, then the newest commit and its diff.
 	step(t, ctx, "open history", chromedp.Navigate(srv.URL+"/tester/hello/commits/main"), chromedp.WaitVisible(chromedp.CSS(".commits")))
