@@ -82,13 +82,13 @@ func TestProjectPages(t *testing.T) {
 	if code, _, _ := owner.do("POST", "/new", url.Values{"csrf": {csrf}, "owner": {"team"}, "name": {"APP"}}); code != http.StatusBadRequest {
 		t.Fatalf("case variant of team/app = %d; want 400", code)
 	}
-	if _, _, body := other.get("/team"); !strings.Contains(body, "team/<strong>app</strong>") || !strings.Contains(body, "/team/app.git") {
+	if _, _, body := other.get("/team"); !strings.Contains(body, `team/<a href="/team/app"><strong>app</strong></a>`) || !strings.Contains(body, "/team/app.git") {
 		t.Fatalf("project page lacks team/app for a member:\n%s", body)
 	}
 
 	// A user's page lists what the visitor may read: private ones only to
 	// the owner.
-	if _, _, body := owner.get("/tester"); !strings.Contains(body, "tester/<strong>hello</strong>") {
+	if _, _, body := owner.get("/tester"); !strings.Contains(body, `tester/<a href="/tester/hello"><strong>hello</strong></a>`) {
 		t.Fatalf("tester's own page lacks tester/hello:\n%s", body)
 	}
 	if code, _, body := third.get("/tester"); code != 200 || strings.Contains(body, "hello") {

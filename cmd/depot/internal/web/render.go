@@ -8,9 +8,11 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/repos/browse"
 	"github.com/depot/depot/tokens"
 )
 
@@ -24,6 +26,10 @@ var staticFS embed.FS
 // layout.html.
 var pageNames = []string{"login", "home", "profile", "tokens", "token_form", "confirm", "error",
 	"namespace", "repo_form", "project_form"}
+
+// repoPageNames are the repository browser's pages, which share the
+// header of repo_parts.html.
+var repoPageNames = []string{"repo_tree", "repo_blob", "repo_commits", "repo_commit"}
 
 var pages = parsePages()
 
@@ -42,11 +48,25 @@ func parsePages() map[string]*template.Template {
 			return t.UTC().Format("2006-01-02 15:04 UTC")
 		},
 		"browser": browserOf,
+		"inc":     func(i int) int { return i + 1 },
+		// lineClass names a diff line's kind for the stylesheet.
+		"lineClass": func(k browse.LineKind) string {
+			switch k {
+			case browse.LineAdded:
+				return "add"
+			case browse.LineDeleted:
+				return "del"
+			}
+			return "ctx"
+		},
 	}
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
-	out := make(map[string]*template.Template, len(pageNames))
+	out := make(map[string]*template.Template, len(pageNames)+len(repoPageNames))
 	for _, name := range pageNames {
 		out[name] = template.Must(template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+name+".html"))
+	}
+	for _, name := range repoPageNames {
+		out[name] = template.Must(template.Must(layout.Clone()).ParseFS(templateFS, "templates/repo_parts.html", "templates/"+name+".html"))
 	}
 	return out
 }
@@ -144,4 +164,20 @@ func staticHandler() http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		files.ServeHTTP(w, r)
 	}))
+}
+
+// repoStylesheet serves the repository browser's stylesheet: static/repo.css
+// followed by the highlighter's classes (browse.Stylesheet), one file,
+// since the pages' Content-Security-Policy admits no inline style.
+func repoStylesheet() http.Handler {
+	own, err := staticFS.ReadFile("static/repo.css")
+	if err != nil {
+		panic(err) // the embed pattern guarantees the file
+	}
+	css := string(own) + "\n/* Syntax highlighting, from repos/browse.Stylesheet */\n" + browse.Stylesheet
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		http.ServeContent(w, r, "repo.css", time.Time{}, strings.NewReader(css))
+	})
 }

@@ -4,8 +4,8 @@
 // CSS and the little JavaScript of copy buttons and confirmations are
 // embedded, and every word is in English and Simplified Chinese.
 //
-// The repository browser (/OWNER, /OWNER/NAME/…) is not here yet; it
-// plugs into the route table of Register and the layout's navigation.
+// The repository browser (/OWNER/NAME, …/tree/, …/blob/, …/raw/,
+// …/commits/, …/commit/) reads objects through repos/browse only.
 package web
 
 import (
@@ -90,8 +90,8 @@ type handler func(w http.ResponseWriter, r *http.Request) error
 // overlap: /settings/tokens/new and /settings/tokens/delete-all before
 // /settings/tokens/{id}, every fixed path before /{owner}. The repository
 // browser's routes (/{owner}/{repo}, …/tree/…, …/blob/…, …/raw/…,
-// …/commits/…, …/commit/…) belong at the end of the table, after the
-// reserved names of auth/input, and do not overlap git's.
+// …/commits/…, …/commit/…) come last and skip the reserved names of
+// auth/input (registerRepoPages); they do not overlap git's.
 func (s *Server) Register(r *mux.Router) {
 	pages := r.NewRoute().Subrouter()
 	pages.Use(s.withSession)
@@ -127,6 +127,8 @@ func (s *Server) Register(r *mux.Router) {
 	} {
 		pages.Handle(rt.path, s.serve(rt.h)).Methods(rt.method)
 	}
+	s.registerRepoPages(pages)
+	r.Handle("/static/repo.css", repoStylesheet()).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/static/{file}", staticHandler()).Methods(http.MethodGet, http.MethodHead)
 }
 

@@ -33,6 +33,12 @@ type fixture struct {
 	projectStore *projects.Store
 	srv          *httptest.Server
 	handler      http.Handler
+
+	dir    *repos.Dir
+	authn  *auth.Authenticator
+	policy *repos.Policy
+	pages  *Server
+	log    logrus.FieldLogger
 }
 
 func newFixture(t *testing.T) *fixture { return newBenchFixture(t) }
@@ -70,13 +76,16 @@ func newBenchFixture(t testing.TB) *fixture {
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: store}, auth.NewLimiter(3, time.Minute))
 	r := mux.NewRouter()
 	ps := projects.New(db)
-	New(store, authn, ps, rd, repos.NewPolicy(ps, rd), log).Register(r)
+	policy := repos.NewPolicy(ps, rd)
+	pages := New(store, authn, ps, rd, policy, log)
+	pages.Register(r)
 	// The API's middleware on the same authenticator, to see its limiter.
 	r.Handle("/api/whoami", authn.Middleware(auth.Options{Passwords: true}, log)(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, auth.FromContext(r.Context()).User) })))
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	return &fixture{store: store, projectStore: ps, srv: srv, handler: r}
+	return &fixture{store: store, projectStore: ps, srv: srv, handler: r,
+		dir: rd, authn: authn, policy: policy, pages: pages, log: log}
 }
 
 // browser is a client with its own cookies that does not follow
@@ -190,7 +199,7 @@ func TestSignInAndOut(t *testing.T) {
 	b.c.Jar.SetCookies(u, []*http.Cookie{cookie})
 
 	code, _, body = b.get("/")
-	if code != 200 || !strings.Contains(body, `<a href="/tester">tester</a>/<strong>hello</strong>`) || !strings.Contains(body, "http://tester@"+u.Host+"/tester/hello.git") {
+	if code != 200 || !strings.Contains(body, `<a href="/tester">tester</a>/<a href="/tester/hello"><strong>hello</strong></a>`) || !strings.Contains(body, "http://tester@"+u.Host+"/tester/hello.git") {
 		t.Fatalf("home = %d; want tester's repository with its clone URL:\n%s", code, body)
 	}
 	if code, loc, _ := b.get("/login?next=//evil.example/"); code != http.StatusSeeOther || loc != "/" {
