@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"slices"
 	"strings"
@@ -59,7 +60,8 @@ func newTokenRow(t *tokens.Token, l lang, now time.Time) tokenRow {
 
 type tokenListData struct {
 	Tokens  []tokenRow
-	Created string // the id of the token whose secret is shown, if any
+	Rows    template.HTML // Tokens, written by tokenRowsHTML
+	Created string        // the id of the token whose secret is shown, if any
 	Secret  string
 	Host    string
 	User    string
@@ -85,6 +87,7 @@ func (s *Server) tokenList(w http.ResponseWriter, r *http.Request) error {
 		}
 		data.Tokens = append(data.Tokens, row)
 	}
+	data.Rows = tokenRowsHTML(data.Tokens, v.lang, p.CSRF, data.User, data.Host)
 	return s.render(w, http.StatusOK, "tokens", p)
 }
 
