@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"math"
 	"net/http"
 
 	"github.com/depot/depot/auth"
@@ -77,16 +78,16 @@ func (s *Server) listBranches(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := gitref.Branches(repo.Path)
+	lo, _ := pg.bounds(math.MaxInt)
+	page, total, err := gitref.BranchPage(repo.Path, lo, pg.size)
 	if err != nil {
 		return err
 	}
-	page := pageOf(list, pg)
 	out := make([]branchView, len(page))
 	for i, b := range page {
 		out[i] = viewBranch(b)
 	}
-	writePage(w, "branches", pg, len(list), out)
+	writePage(w, "branches", pg, total, out)
 	return nil
 }
 
@@ -167,16 +168,16 @@ func (s *Server) listTags(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := gitref.Tags(repo.Path)
+	lo, _ := pg.bounds(math.MaxInt)
+	page, total, err := gitref.TagPage(repo.Path, lo, pg.size)
 	if err != nil {
 		return err
 	}
-	page := pageOf(list, pg)
 	out := make([]tagView, len(page))
 	for i, t := range page {
 		out[i] = tagView{Name: t.Name, Commit: t.Commit, Object: t.Object, Annotated: t.Annotated, Message: t.Message}
 	}
-	writePage(w, "tags", pg, len(list), out)
+	writePage(w, "tags", pg, total, out)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package gitref
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -54,20 +55,35 @@ func SetDefaultBranch(dir, branch string, by Actor) error {
 // Branches returns the branches of the repository, loose and packed,
 // sorted by name, from one Snapshot.
 func Branches(dir string) ([]Branch, error) {
+	list, _, err := BranchPage(dir, 0, math.MaxInt)
+	return list, err
+}
+
+// BranchPage returns at most limit branches, sorted by name, from the
+// offset-th on, and how many branches there are: one pass over the
+// snapshot's sorted branch refs that builds only the page, so that a page
+// of a repository with 50,000 branches costs no more than reading them.
+func BranchPage(dir string, offset, limit int) ([]Branch, int, error) {
 	s, err := readSnapshot(dir)
 	if err != nil {
-		return nil, fmt.Errorf("gitref: branches: %w", err)
+		return nil, 0, fmt.Errorf("gitref: branches: %w", err)
 	}
 	head, _ := s.Head()
-	heads := s.Prefix(headsPrefix)
-	out := make([]Branch, 0, len(heads))
-	for _, r := range heads {
+	var out []Branch
+	n := 0
+	for _, r := range s.Prefix(headsPrefix) {
 		if r.Target != "" {
 			continue // a symbolic ref is no branch of its own
 		}
-		out = append(out, Branch{Name: r.Name[len(headsPrefix):], Commit: r.Hash.String(), Default: r.Name == head.Target})
+		if n >= offset && len(out) < limit {
+			out = append(out, Branch{Name: r.Name[len(headsPrefix):], Commit: r.Hash.String(), Default: r.Name == head.Target})
+		}
+		n++
 	}
-	return out, nil
+	if out == nil {
+		out = []Branch{}
+	}
+	return out, n, nil
 }
 
 // CreateBranch creates the branch name at the commit from names (anything

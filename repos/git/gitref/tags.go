@@ -2,6 +2,7 @@ package gitref
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -30,29 +31,47 @@ const tagsPrefix = "refs/tags/"
 // Tags returns the tags of the repository, loose and packed, sorted by
 // name, with annotated tags (nested ones too) peeled.
 func Tags(dir string) ([]Tag, error) {
+	list, _, err := TagPage(dir, 0, math.MaxInt)
+	return list, err
+}
+
+// TagPage returns at most limit tags, sorted by name, from the offset-th
+// on, and how many tags there are. Only the page's tags are read from
+// the object store (to peel them and take an annotated tag's message).
+func TagPage(dir string, offset, limit int) ([]Tag, int, error) {
 	s, err := readSnapshot(dir)
 	if err != nil {
-		return nil, fmt.Errorf("gitref: tags: %w", err)
+		return nil, 0, fmt.Errorf("gitref: tags: %w", err)
 	}
-	o, err := openObjects(dir)
-	if err != nil {
-		return nil, fmt.Errorf("gitref: tags: %w", err)
-	}
-	defer o.close()
-	tags := s.Prefix(tagsPrefix)
-	out := make([]Tag, 0, len(tags))
-	for _, r := range tags {
+	var page []Ref
+	n := 0
+	for _, r := range s.Prefix(tagsPrefix) {
 		if r.Target != "" {
 			continue
 		}
+		if n >= offset && len(page) < limit {
+			page = append(page, r)
+		}
+		n++
+	}
+	out := make([]Tag, 0, len(page))
+	if len(page) == 0 {
+		return out, n, nil
+	}
+	o, err := openObjects(dir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("gitref: tags: %w", err)
+	}
+	defer o.close()
+	for _, r := range page {
 		short := r.Name[len(tagsPrefix):]
 		t, err := o.tag(short, r.Hash)
 		if err != nil {
-			return nil, fmt.Errorf("gitref: tag %s: %w", short, err)
+			return nil, 0, fmt.Errorf("gitref: tag %s: %w", short, err)
 		}
 		out = append(out, t)
 	}
-	return out, nil
+	return out, n, nil
 }
 
 // tag describes the tag ref name, which holds h.
