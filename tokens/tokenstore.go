@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/depot/depot/auth/input"
@@ -372,9 +373,21 @@ func (s *Store) listTokens(ctx context.Context, opt ListOptions) (int, []*Token,
 		return total, []*Token{}, nil
 	}
 	offset := (pageNo - 1) * pageSize
+	limit := min(pageSize, total-offset)
 
+	// OFFSET steps over every row before the page, so a page past the
+	// middle is read from the other end, in the opposite order, and
+	// turned around: the last page costs what the first does, and no
+	// page steps over more than half the rows. The order is total (ties
+	// go by seq), so the reverse order is exactly the reverse.
+	desc := opt.Desc && opt.Sort != ""
+	reverse := offset > total/2
+	if reverse {
+		desc = !desc
+		offset = total - offset - limit
+	}
 	dir := " ASC"
-	if opt.Desc && opt.Sort != "" {
+	if desc {
 		dir = " DESC"
 	}
 	order := " ORDER BY t." + column + dir
@@ -393,18 +406,21 @@ func (s *Store) listTokens(ctx context.Context, opt ListOptions) (int, []*Token,
 		from += " INDEXED BY " + index
 	}
 	q := `SELECT ` + tokenColumns + from + cond + order + ` LIMIT ? OFFSET ?`
-	rows, err := s.db.QueryContext(ctx, q, append(args, pageSize, offset)...)
+	rows, err := s.db.QueryContext(ctx, q, append(args, limit, offset)...)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer rows.Close()
-	page := make([]*Token, 0, min(pageSize, total-offset))
+	page := make([]*Token, 0, limit)
 	for rows.Next() {
 		t, err := scanToken(rows)
 		if err != nil {
 			return 0, nil, err
 		}
 		page = append(page, t)
+	}
+	if reverse {
+		slices.Reverse(page)
 	}
 	return total, page, rows.Err()
 }

@@ -592,21 +592,28 @@ func TestListTokensOrder(t *testing.T) {
 func TestListTokensPaging(t *testing.T) {
 	s, all := listFixture(t)
 	ctx := context.Background()
-	for _, sortBy := range []string{"", "lastAccessTime"} {
+	// Pages past the middle are read from the other end: every page of
+	// every order, filtered or not, must still cut the one list.
+	for _, c := range []struct {
+		sort   string
+		desc   bool
+		prefix string
+	}{{"", true, ""}, {"lastAccessTime", true, ""}, {"lastAccessTime", false, ""}, {"issuedAt", false, "a"}, {"username", true, "a"}} {
 		for _, size := range []int{1, 5, 7, len(all), 1000} {
-			t.Run(fmt.Sprintf("sort=%s/size=%d", sortBy, size), func(t *testing.T) {
-				want := wantList(all, ListOptions{Sort: sortBy, Desc: true})
+			t.Run(fmt.Sprintf("sort=%s/desc=%t/prefix=%s/size=%d", c.sort, c.desc, c.prefix, size), func(t *testing.T) {
+				sortBy := c.sort
+				want := wantList(all, ListOptions{Sort: sortBy, Desc: c.desc, Prefix: c.prefix})
 				var got []string
 				for no := 1; ; no++ {
-					total, page, err := s.ListTokens(ctx, ListOptions{Sort: sortBy, Desc: true, PageNo: no, PageSize: size})
+					total, page, err := s.ListTokens(ctx, ListOptions{Sort: sortBy, Desc: c.desc, Prefix: c.prefix, PageNo: no, PageSize: size})
 					if err != nil {
 						t.Fatal(err)
 					}
-					if total != len(all) {
-						t.Fatalf("page %d: total = %d; want %d", no, total, len(all))
+					if total != len(want) {
+						t.Fatalf("page %d: total = %d; want %d", no, total, len(want))
 					}
 					if len(page) == 0 {
-						if (no-1)*size < len(all) {
+						if (no-1)*size < len(want) {
 							t.Fatalf("page %d is empty before the end", no)
 						}
 						break
