@@ -38,7 +38,21 @@ func (s *session) runHook(ctx context.Context, r *hooks.Runner, name string, arg
 	stop := out.keepAlive(s.opt.keepAlive)
 	defer stop()
 	r.Out = out
-	return r.Run(ctx, name, args, stdin, env)
+	return r.Run(ctx, name, args, stdin, append(env, s.pusherEnv()...))
+}
+
+// pusherEnv tells a hook who pushes, in the variables git http-backend
+// passes on from the web server: REMOTE_USER, the depot user, and
+// REMOTE_ADDR, the client's address. The token is not a hook's business.
+func (s *session) pusherEnv() []string {
+	var env []string
+	if a := s.opt.Actor; a.User != "" {
+		env = append(env, "REMOTE_USER="+a.User)
+	}
+	if a := s.opt.Actor; a.Addr != "" {
+		env = append(env, "REMOTE_ADDR="+a.Addr)
+	}
+	return env
 }
 
 // preReceive runs the pre-receive hook once over the commands still

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/depot/depot/githttp/pktline"
+	"github.com/depot/depot/repos/git/gitref"
 )
 
 // writeHook installs an executable shell script as the server
@@ -154,9 +155,10 @@ git cat-file -e "$3" || exit 1
 				t.Errorf("server main = %q; want %q", got, c1)
 			}
 		}},
-		{"PushOptionsAndEnvironment", Options{Hooks: true}, func(t *testing.T, e *env) {
+		{"PushOptionsAndEnvironment", Options{Hooks: true, Actor: gitref.Actor{User: "tester", TokenID: "t-1", Addr: "10.1.2.3"}}, func(t *testing.T, e *env) {
 			script := `echo "${0##*/}: count=${GIT_PUSH_OPTION_COUNT-unset} 0=$GIT_PUSH_OPTION_0 1=$GIT_PUSH_OPTION_1"
 echo "${0##*/}: pwd=$(pwd) git_dir=$GIT_DIR"
+echo "${0##*/}: user=$REMOTE_USER addr=$REMOTE_ADDR"
 `
 			e.writeHook("pre-receive", script)
 			e.writeHook("post-receive", script)
@@ -164,7 +166,8 @@ echo "${0##*/}: pwd=$(pwd) git_dir=$GIT_DIR"
 			out := e.git(e.work, "push", "-o", "ci.skip", "-o", "reviewer=a b", "origin", "main")
 			for _, hook := range []string{"pre-receive", "post-receive"} {
 				mustContain(t, out, "remote: "+hook+": count=2 0=ci.skip 1=reviewer=a b",
-					"remote: "+hook+": pwd="+e.bare+" git_dir="+e.bare)
+					"remote: "+hook+": pwd="+e.bare+" git_dir="+e.bare,
+					"remote: "+hook+": user=tester addr=10.1.2.3")
 			}
 			e.commit(e.work, "second", nil)
 			out = e.git(e.work, "push", "origin", "main")
