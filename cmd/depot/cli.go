@@ -453,6 +453,10 @@ func runRepoGC(e *env, args []string) error {
 		}
 		return err
 	}
+	// The repository's size changed: listings compute it again.
+	if err := d.projects.ForgetRepoStats(context.Background(), r.Owner, r.Name); err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stdout, "repacked %s in %s\n", r.FullName(), time.Since(start).Round(time.Millisecond))
 	return nil
 }
