@@ -109,8 +109,8 @@ func parseV0(in *pktline.Reader) (*fetchRequest, error) {
 			return nil, err
 		}
 	}
-	if q.depth > 0 && (q.deepenSince != 0 || len(q.deepenNot) > 0) {
-		return nil, pktline.Errorf("deepen and deepen-since (or deepen-not) cannot be used together")
+	if err := q.checkDeepen(); err != nil {
+		return nil, err
 	}
 	return q, q.readHaves(in)
 }
@@ -282,16 +282,11 @@ func (q *fetchRequest) parseV2Flag(line []byte) error {
 	return nil
 }
 
-// parseV2Fetch reads the arguments of a v2 fetch command.
-func parseV2Fetch(args [][]byte) (*fetchRequest, error) {
-	q := &fetchRequest{band: pktline.MaxData - 1, multiAck: 2}
-	for _, a := range args {
-		if err := q.parseCommonArg(a, true); err != nil {
-			return nil, err
-		}
-	}
+// checkDeepen refuses a request that limits depth both by a count and by
+// a date or a ref, as git's upload-pack does, in v0 and v2 alike.
+func (q *fetchRequest) checkDeepen() error {
 	if q.depth > 0 && (q.deepenSince != 0 || len(q.deepenNot) > 0) {
-		return nil, pktline.Errorf("deepen and deepen-since (or deepen-not) cannot be used together")
+		return pktline.Errorf("deepen and deepen-since (or deepen-not) cannot be used together")
 	}
-	return q, nil
+	return nil
 }

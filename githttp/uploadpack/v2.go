@@ -63,8 +63,8 @@ func (s *session) serveV2() error {
 		if err := readArgs(func(b []byte) error { return q.parseCommonArg(b, true) }); err != nil {
 			return err
 		}
-		if q.depth > 0 && (q.deepenSince != 0 || len(q.deepenNot) > 0) {
-			return pktline.Errorf("deepen and deepen-since (or deepen-not) cannot be used together")
+		if err := q.checkDeepen(); err != nil {
+			return err
 		}
 		return s.fetchV2(q)
 	case "object-info":
