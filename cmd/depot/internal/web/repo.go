@@ -69,6 +69,22 @@ type repoReq struct {
 
 func (rq *repoReq) close() { rq.br.Close() }
 
+// openAt is openRepo for the pages under /OWNER/NAME/KIND/REF/PATH: it
+// also resolves REF/PATH in the repository. As openRepo, it returns a nil
+// *repoReq when it answered or failed; otherwise the caller closes it.
+func (s *Server) openAt(w http.ResponseWriter, r *http.Request) (*repoReq, browse.Location, error) {
+	rq, err := s.openRepo(w, r)
+	if rq == nil {
+		return nil, browse.Location{}, err
+	}
+	loc, err := rq.br.Resolve(mux.Vars(r)["rest"])
+	if err != nil {
+		rq.close()
+		return nil, browse.Location{}, browseErr(err)
+	}
+	return rq, loc, nil
+}
+
 // openRepo opens the repository of the request for reading, or answers:
 // a 404 for one that is missing or hidden from the visitor, a redirect
 // from OWNER/NAME.git (a clone URL pasted into the browser) or from

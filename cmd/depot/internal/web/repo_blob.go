@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/depot/depot/auth/apierr"
 
 	"github.com/depot/depot/repos/browse"
@@ -43,15 +41,11 @@ var images = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gif": 
 // blobPage is /OWNER/NAME/blob/REF/PATH; a path that names a directory
 // leads to its tree page.
 func (s *Server) blobPage(w http.ResponseWriter, r *http.Request) error {
-	rq, err := s.openRepo(w, r)
+	rq, loc, err := s.openAt(w, r)
 	if rq == nil {
 		return err
 	}
 	defer rq.close()
-	loc, err := rq.br.Resolve(mux.Vars(r)["rest"])
-	if err != nil {
-		return browseErr(err)
-	}
 	if loc.Path == "" {
 		http.Redirect(w, r, rq.link("tree", loc.Ref, ""), http.StatusSeeOther)
 		return nil
@@ -97,15 +91,11 @@ func (s *Server) blobPage(w http.ResponseWriter, r *http.Request) error {
 // SVG), not sniffed, and sandboxed should a browser render it anyway, so
 // that a file of the repository never runs script on depot's origin.
 func (s *Server) rawFile(w http.ResponseWriter, r *http.Request) error {
-	rq, err := s.openRepo(w, r)
+	rq, loc, err := s.openAt(w, r)
 	if rq == nil {
 		return err
 	}
 	defer rq.close()
-	loc, err := rq.br.Resolve(mux.Vars(r)["rest"])
-	if err != nil {
-		return browseErr(err)
-	}
 	raw, err := rq.br.Raw(loc.Commit, loc.Path)
 	if errors.Is(err, browse.ErrNotBlob) {
 		return notFound

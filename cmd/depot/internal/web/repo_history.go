@@ -31,15 +31,11 @@ type commitRow struct {
 // ones (browse.HistoryPage.Next says why a page is not named by a
 // commit). /OWNER/NAME/commits/ alone is the default branch's.
 func (s *Server) commitsPage(w http.ResponseWriter, r *http.Request) error {
-	rq, err := s.openRepo(w, r)
+	rq, loc, err := s.openAt(w, r)
 	if rq == nil {
 		return err
 	}
 	defer rq.close()
-	loc, err := rq.br.Resolve(mux.Vars(r)["rest"])
-	if err != nil {
-		return browseErr(err)
-	}
 	skip := 0
 	if a := r.URL.Query().Get("after"); a != "" {
 		if skip, err = strconv.Atoi(a); err != nil || skip < 0 || skip > 1<<30 {

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gorilla/mux"
-
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/browse"
@@ -129,15 +127,11 @@ func (s *Server) emptyRepo(w http.ResponseWriter, r *http.Request, rq *repoReq, 
 // treePage is /OWNER/NAME/tree/REF/PATH; a path that names a file leads
 // to its blob page.
 func (s *Server) treePage(w http.ResponseWriter, r *http.Request) error {
-	rq, err := s.openRepo(w, r)
+	rq, loc, err := s.openAt(w, r)
 	if rq == nil {
 		return err
 	}
 	defer rq.close()
-	loc, err := rq.br.Resolve(mux.Vars(r)["rest"])
-	if err != nil {
-		return browseErr(err)
-	}
 	return s.renderTree(w, r, rq, &treeData{repoView: rq.view(r, "code")}, loc)
 }
 
