@@ -130,7 +130,12 @@ func runServe(e *env, args []string) error {
 	}
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
 	srv := &http.Server{
-		Handler:           server.New(surfaces(d, authn, log, int64(f.maxObjectSize), gitHooks, *f.reflogExpire, f.hideRefs)),
+		Handler: server.New(surfaces(d, authn, log, options{
+			maxObjectBytes: int64(f.maxObjectSize),
+			hooks:          gitHooks,
+			reflogExpire:   *f.reflogExpire,
+			hideRefs:       f.hideRefs,
+		})),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -161,14 +166,31 @@ func runServe(e *env, args []string) error {
 	return nil
 }
 
+// options are what the flags of depot serve ask of its surfaces; each
+// flag adds a field here, so surfaces keeps one signature.
+type options struct {
+	maxObjectBytes int64
+	hooks          githttp.Hooks
+	reflogExpire   time.Duration
+	hideRefs       []string
+}
+
+// defaultOptions are the options of depot serve run without flags.
+func defaultOptions() options {
+	return options{
+		maxObjectBytes: receivepack.DefaultMaxObjectBytes,
+		reflogExpire:   gc.DefaultReflogExpire,
+	}
+}
+
 // surfaces wires the stores of d into every HTTP surface that depot serve
 // runs; the route tests build the router from it too.
-func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObjectBytes int64, gitHooks githttp.Hooks, reflogExpire time.Duration, hideRefs []string) server.Config {
+func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, o options) server.Config {
 	policy := repos.NewPolicy(d.projects, d.repos)
 	git := githttp.New(authn, policy, log)
-	git.Limits.MaxObjectBytes = maxObjectBytes
-	git.Hooks = gitHooks
-	git.HideRefs = hideRefs
+	git.Limits.MaxObjectBytes = o.maxObjectBytes
+	git.Hooks = o.hooks
+	git.HideRefs = o.hideRefs
 	// A push and a repack change what repository listings show (size,
 	// emptiness), which the store keeps until then.
 	forget := func(_, name string) {
@@ -179,7 +201,7 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, maxObj
 	}
 	auto := gc.NewAuto(log)
 	auto.AfterRepack = forget
-	auto.ReflogExpire = reflogExpire
+	auto.ReflogExpire = o.reflogExpire
 	git.AfterPush = func(path, name string) {
 		forget(path, name)
 		auto.AfterPush(path, name)

@@ -13,9 +13,6 @@ import (
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/cmd/depot/internal/server"
-	"github.com/depot/depot/githttp"
-	"github.com/depot/depot/githttp/receivepack"
-	"github.com/depot/depot/repos/git/gc"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
@@ -134,7 +131,7 @@ func testData(t *testing.T) (*data, server.Config) {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, nil)
-	return d, surfaces(d, authn, log, receivepack.DefaultMaxObjectBytes, githttp.Hooks{}, gc.DefaultReflogExpire, nil)
+	return d, surfaces(d, authn, log, defaultOptions())
 }
 
 // TestNotFoundPage: a browser that asks for a path nothing routes gets a
