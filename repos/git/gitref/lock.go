@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -36,7 +37,7 @@ func repoMutex(dir string) *sync.Mutex {
 // lockFile is a "<path>.lock" file held by this process.
 type lockFile struct {
 	target string
-	f      *os.File
+	fd     int
 	// prepared is set once the content is written and synced (prepare);
 	// err is what that met.
 	prepared bool
@@ -46,14 +47,11 @@ type lockFile struct {
 // createLock creates target+".lock" exclusively, retrying for lockTimeout
 // while another process holds it. Its errors are ErrLocked.
 func createLock(target string) (*lockFile, error) {
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrLocked, err)
-	}
 	deadline := time.Now().Add(lockTimeout)
 	for {
-		f, err := os.OpenFile(target+".lock", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		fd, err := openRaw(target+".lock", syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL)
 		if err == nil {
-			return &lockFile{target: target, f: f}, nil
+			return &lockFile{target: target, fd: fd}, nil
 		}
 		if !errors.Is(err, fs.ErrExist) || time.Now().After(deadline) {
 			return nil, fmt.Errorf("%w: %v", ErrLocked, err)
@@ -62,13 +60,58 @@ func createLock(target string) (*lockFile, error) {
 	}
 }
 
+// Lock files and reflogs are opened, written and closed with the system
+// calls themselves rather than through os.File, which registers each file
+// with the runtime's poller and sets it non-blocking: two calls more per
+// file, which a push of 5,000 new refs pays 10,000 times over for files
+// written once and closed.
+
+// openRaw opens path with flag (and O_CLOEXEC) and mode 0644, creating its
+// parent directories when they are missing. They are made only then,
+// rather than checked before every open: most files go where a directory
+// already is.
+func openRaw(path string, flag int) (int, error) {
+	mkdir := true
+	for {
+		fd, err := syscall.Open(path, flag|syscall.O_CLOEXEC, 0o644)
+		switch {
+		case err == nil:
+			return fd, nil
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.ENOENT && mkdir && flag&syscall.O_CREAT != 0:
+			mkdir = false
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return -1, err
+			}
+			continue
+		}
+		return -1, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+}
+
+// writeRaw writes all of b to fd, the open file path.
+func writeRaw(fd int, path string, b []byte) error {
+	for len(b) > 0 {
+		n, err := syscall.Write(fd, b)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return &fs.PathError{Op: "write", Path: path, Err: err}
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
 // prepare writes content to the lock file and syncs it, so that commit
 // has only the rename left. Many locks are prepared at once by
 // prepareAll.
 func (l *lockFile) prepare(content []byte) {
-	_, l.err = l.f.Write(content)
+	l.err = writeRaw(l.fd, l.target+".lock", content)
 	if l.err == nil {
-		l.err = l.f.Sync()
+		l.err = syscall.Fsync(l.fd)
 	}
 	l.prepared = true
 }
@@ -103,7 +146,7 @@ func (l *lockFile) commit(content []byte) error {
 		l.prepare(content)
 		err = l.err
 	}
-	if cerr := l.f.Close(); err == nil {
+	if cerr := syscall.Close(l.fd); err == nil {
 		err = cerr
 	}
 	if err == nil {
@@ -117,6 +160,6 @@ func (l *lockFile) commit(content []byte) error {
 
 // release gives the lock up without touching the target.
 func (l *lockFile) release() {
-	l.f.Close()
+	syscall.Close(l.fd)
 	os.Remove(l.target + ".lock")
 }

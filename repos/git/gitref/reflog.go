@@ -182,17 +182,14 @@ func appendReflog(dir, name, line string) error {
 }
 
 func appendFile(p, line string) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	fd, err := openRaw(p, syscall.O_WRONLY|syscall.O_APPEND|syscall.O_CREAT)
 	if err != nil {
 		return err
 	}
 	// One write: appends of one line by several processes do not mix.
-	_, err = f.WriteString(line)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	err = writeRaw(fd, p, []byte(line))
+	if cerr := syscall.Close(fd); err == nil && cerr != nil {
+		err = &fs.PathError{Op: "close", Path: p, Err: cerr}
 	}
 	return err
 }
