@@ -57,7 +57,8 @@ type config struct {
 	jsonPath  string
 	timeout   time.Duration
 	keep      bool
-	scale     string // "" or a scaleShapes key: the API scale run instead
+	scale     string    // "" or a scaleShapes key: the API scale run instead
+	load      loadShape // Duration > 0: the load run instead
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -81,6 +82,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "limit of one scenario run against one server")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (servers' data, clones) for inspection")
 	fs.StringVar(&c.scale, "scale", "", "instead of git: time the API at scale (full: 100,000 tokens, 10,000 repositories, 50,000 branches; small: a smoke run)")
+	fs.DurationVar(&c.load.Duration, "load", 0, "instead of comparing with C git: run depot alone this long under a mixed load of API clients, cloners and pushers")
+	fs.IntVar(&c.load.APIClients, "api-clients", 200, "with --load: concurrent API clients")
+	fs.IntVar(&c.load.Cloners, "cloners", 16, "with --load: concurrent cloners")
+	fs.IntVar(&c.load.Pushers, "pushers", 8, "with --load: concurrent pushers, each to a branch of its own")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -111,6 +116,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if err := c.params.Validate(); err != nil {
 		return nil, err
+	}
+	if c.load.Duration < 0 || c.load.APIClients < 0 || c.load.Cloners < 0 || c.load.Pushers < 0 {
+		return nil, errors.New("--load, --api-clients, --cloners and --pushers must not be negative")
 	}
 	if c.rounds < 1 {
 		return nil, errors.New("--rounds must be at least 1")
@@ -165,6 +173,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "depot-bench: %v\n", err)
 		return 2
+	}
+	if c.load.Duration > 0 {
+		if err := runLoadMode(ctx, c, stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "depot-bench: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if c.scale != "" {
 		if err := runScaleMode(ctx, c, stdout, stderr); err != nil {

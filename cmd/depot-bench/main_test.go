@@ -231,3 +231,41 @@ func TestSmokeScale(t *testing.T) {
 		}
 	}
 }
+
+// TestSmokeLoad runs the load mode for five seconds at the client
+// counts (200 API clients, 16 cloners, 8 pushers) on the small synthetic
+// repository: no request may fail and no acknowledged push be lost, and
+// every kind of client must have done some work.
+func TestSmokeLoad(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	jsonPath := filepath.Join(t.TempDir(), "load.json")
+	args := []string{"--load", "5s", "--preset", "small", "--cache", t.TempDir(), "--json", jsonPath}
+	if bin := os.Getenv("DEPOT_BENCH_DEPOT_BIN"); bin != "" {
+		args = append(args, "--depot-bin", bin)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(ctx, args, &stdout, &stderr); code != 0 {
+		t.Fatalf("run(%q) = %d; want 0\nstdout:\n%s\nstderr:\n%s", args, code, &stdout, &stderr)
+	}
+	t.Logf("table:\n%s", &stdout)
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep loadReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("JSON does not parse: %v\n%s", err, b)
+	}
+	if len(rep.Kinds) != 3 {
+		t.Fatalf("JSON has %d kinds of operation; want 3", len(rep.Kinds))
+	}
+	for _, k := range rep.Kinds {
+		if k.Ops == 0 || k.Errors != 0 || k.P50 <= 0 {
+			t.Errorf("%s: %+v; want operations, latencies and no error", k.Name, k)
+		}
+	}
+	if rep.Pushes == 0 || rep.LostPushes != 0 {
+		t.Errorf("%d pushes acknowledged, %d lost; want some and none", rep.Pushes, rep.LostPushes)
+	}
+}

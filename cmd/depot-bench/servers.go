@@ -40,6 +40,9 @@ type server struct {
 	done    chan struct{} // closed when the process exited
 	// idle, if set, blocks until the server has no request in flight.
 	idle func(ctx context.Context) error
+	// mint, for depot, creates another token of the bench user with the
+	// comma-separated scopes through the CLI.
+	mint func(ctx context.Context, scopes string) (string, error)
 }
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
@@ -235,17 +238,24 @@ func startDepot(ctx context.Context, bin, src, work string) (*server, error) {
 		s.stop()
 		return nil, err
 	}
-	out, err := cli("", "token", "create", "--user", benchOwner, "--scopes", "project:depot", "--description", "depot-bench")
+	s.mint = func(ctx context.Context, scopes string) (string, error) {
+		out, err := cli("", "token", "create", "--user", benchOwner, "--scopes", scopes, "--description", "depot-bench")
+		if err != nil {
+			return "", err
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		secret := strings.TrimSpace(lines[len(lines)-1])
+		if secret == "" {
+			return "", errors.New("depot token create printed no token")
+		}
+		return secret, nil
+	}
+	secret, err := s.mint(ctx, "project:depot")
 	if err != nil {
 		s.stop()
 		return nil, err
 	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	s.secret = strings.TrimSpace(lines[len(lines)-1])
-	if s.secret == "" {
-		s.stop()
-		return nil, errors.New("depot token create printed no token")
-	}
+	s.secret = secret
 	s.url = fmt.Sprintf("http://%s:%s@%s/%s/%s.git", benchOwner, s.secret, strings.TrimPrefix(s.base, "http://"), benchOwner, benchRepo)
 	return s, nil
 }
