@@ -81,10 +81,6 @@ type pendingWrites struct {
 	dropped   int
 }
 
-func (p pendingWrites) empty() bool {
-	return len(p.uses) == 0 && len(p.events) == 0 && len(p.graceUses) == 0 && len(p.nets) == 0
-}
-
 // Bounds on pending uses. The ids come from authenticated tokens, so their
 // number is bounded by the tokens that exist; these limits only guard
 // against a flood between two flushes.
@@ -97,20 +93,25 @@ const (
 // I/O: the use is written by the next flush, within about flushInterval.
 // Only the latest use of each token is kept.
 func (s *Store) RecordTokenUse(id, ip string, at time.Time) {
-	ms := at.UnixMilli()
 	s.uses.mu.Lock()
-	old, ok := s.uses.m[id]
-	switch {
-	case ok && old.at > ms:
-	case !ok && len(s.uses.m) >= maxPending:
-	default:
-		s.uses.m[id] = tokenUse{ip: ip, at: ms}
-	}
-	n := len(s.uses.m)
+	n := s.uses.record(id, ip, at.UnixMilli())
 	s.uses.mu.Unlock()
 	if n == kickPending {
 		s.kickFlush()
 	}
+}
+
+// record keeps a use of id unless a later one is pending, and returns how
+// many tokens have uses pending; the caller holds mu.
+func (b *useBuffer) record(id, ip string, ms int64) int {
+	old, ok := b.m[id]
+	switch {
+	case ok && old.at > ms:
+	case !ok && len(b.m) >= maxPending:
+	default:
+		b.m[id] = tokenUse{ip: ip, at: ms}
+	}
+	return len(b.m)
 }
 
 // kickFlush asks the flusher to run now rather than at its next tick.

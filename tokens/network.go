@@ -113,10 +113,12 @@ func (s *Store) TokenUsed(ctx context.Context, u Use) error {
 		s.uses.graceUses[t.ID]++
 		events = append(events, pendingEvent{tokenID: t.ID, at: ms, ip: u.IP, kind: EventGraceSecretUsed})
 	}
+	n := s.uses.record(t.ID, u.IP, ms)
 	s.uses.mu.Unlock()
-	s.RecordTokenUse(t.ID, u.IP, u.At)
 	if len(events) > 0 {
 		s.queueEvents(events...)
+	} else if n == kickPending {
+		s.kickFlush()
 	}
 	return nil
 }

@@ -374,3 +374,33 @@ func TestGraceSecretUses(t *testing.T) {
 		t.Fatalf("%d grace-secret-used events; want 3", n)
 	}
 }
+
+// BenchmarkTokenUsed measures what every authenticated request now does
+// after the lookup, against RecordTokenUse alone: the network check is
+// in memory.
+func BenchmarkTokenUsed(b *testing.B) {
+	ctx := context.Background()
+	s := mustOpen(b)
+	mustCreateUser(b, s, "tester")
+	_, secret := mustCreateToken(b, s, &Token{Username: "tester"})
+	tok, _, _, err := s.lookup(ctx, secret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok.networks = []string{"10.0.0.0/24", "192.0.2.0/24", "2001:db8::/48"}
+	at := time.Now()
+	b.Run("RecordTokenUse", func(b *testing.B) {
+		for b.Loop() {
+			s.RecordTokenUse(tok.ID, "192.0.2.1", at)
+		}
+	})
+	for _, ip := range []string{"192.0.2.1", "2001:db8::1"} {
+		b.Run("TokenUsed/"+ip, func(b *testing.B) {
+			for b.Loop() {
+				if err := s.TokenUsed(ctx, Use{Token: tok, IP: ip, At: at}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
