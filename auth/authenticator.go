@@ -20,6 +20,9 @@ var (
 	// ErrMalformedToken: the secret is not a well-formed token, decided
 	// without touching the database.
 	ErrMalformedToken = errors.New("malformed token")
+	// ErrTokenLocked: TokenUsed refused a use from a network the token
+	// was never used from, and disabled the token.
+	ErrTokenLocked = errors.New("token locked")
 )
 
 // Account is a user as the authenticator needs it.
@@ -37,6 +40,12 @@ type Grant struct {
 	NotBefore   time.Time
 	ExpireTime  time.Time // zero: never
 	IPWhitelist []string  // addresses and CIDR ranges; empty: any address
+	// Previous reports that the secret was the token's previous one,
+	// which a regeneration with a grace window keeps working a while.
+	Previous bool
+	// State is the verifier's own record of the token; the authenticator
+	// hands it back to TokenUsed untouched.
+	State any
 }
 
 // Verifier checks secrets against the store. Implementations return errors
@@ -45,8 +54,12 @@ type Grant struct {
 type Verifier interface {
 	VerifyPassword(ctx context.Context, user, password string) (Account, error)
 	VerifyToken(ctx context.Context, secret string) (Grant, Account, error)
-	// RecordTokenUse notes a successful use; it must not block on I/O.
-	RecordTokenUse(tokenID, ip string, at time.Time)
+	// TokenUsed notes a use of g that passed every check above. It must
+	// not block on I/O except to refuse the use: an error wrapping
+	// ErrTokenLocked refuses it as from a new network of a token that
+	// locks on one; any other error is the store failing, and refuses
+	// it too.
+	TokenUsed(ctx context.Context, g Grant, ip string, at time.Time) error
 }
 
 // Authenticator is the one code path that turns a request's credentials
@@ -129,7 +142,7 @@ func (a *Authenticator) verify(ctx context.Context, c Credentials, ip string, op
 	grant, acct, err := a.verifier.VerifyToken(ctx, c.Secret)
 	switch {
 	case err == nil:
-		return a.tokenIdentity(c, grant, acct, ip)
+		return a.tokenIdentity(ctx, c, grant, acct, ip)
 	case errors.Is(err, ErrMalformedToken) && !c.Bearer && opt.Passwords:
 		return a.passwordIdentity(ctx, c)
 	case errors.Is(err, ErrMalformedToken), errors.Is(err, ErrBadCredentials):
@@ -153,7 +166,7 @@ func (a *Authenticator) passwordIdentity(ctx context.Context, c Credentials) (*I
 }
 
 // tokenIdentity enforces everything about a token beyond its secret.
-func (a *Authenticator) tokenIdentity(c Credentials, g Grant, acct Account, ip string) (*Identity, error) {
+func (a *Authenticator) tokenIdentity(ctx context.Context, c Credentials, g Grant, acct Account, ip string) (*Identity, error) {
 	unauthorized := func(msg string) error { return apierr.Errorf(apierr.Unauthorized, "%s", msg) }
 	now := a.now()
 	switch {
@@ -168,7 +181,11 @@ func (a *Authenticator) tokenIdentity(c Credentials, g Grant, acct Account, ip s
 	case !AddressAllowed(ip, g.IPWhitelist):
 		return nil, unauthorized("token may not be used from this address")
 	}
-	a.verifier.RecordTokenUse(g.ID, ip, now)
+	if err := a.verifier.TokenUsed(ctx, g, ip, now); errors.Is(err, ErrTokenLocked) {
+		return nil, unauthorized("token locked: first use from a new network; its owner must enable it again")
+	} else if err != nil {
+		return nil, fmt.Errorf("auth: record token use: %w", err)
+	}
 	return &Identity{
 		User: acct.Name, Admin: acct.Admin, Method: MethodToken,
 		TokenID: g.ID, Scopes: g.Scopes, TokenExpires: g.ExpireTime,

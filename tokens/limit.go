@@ -19,6 +19,9 @@ const (
 	AxisExpireTime  Axis = "expireTime"
 	AxisNotBefore   Axis = "notBefore"
 	AxisIPWhitelist Axis = "ipWhitelist"
+	// AxisLockOnNewNetwork: the token does not lock on a new network
+	// while its limit does.
+	AxisLockOnNewNetwork Axis = "lockOnNewNetwork"
 )
 
 // ErrWider is the class of every *WiderError.
@@ -50,6 +53,8 @@ func (e *WiderError) Error() string {
 			return "ipWhitelist: empty (any address) while the limit's is not"
 		}
 		return fmt.Sprintf("ipWhitelist: %q is beyond the limit", e.Entry)
+	case AxisLockOnNewNetwork:
+		return "lockOnNewNetwork: off while the limit's is on"
 	}
 	return string(e.Axis) + ": beyond the limit"
 }
@@ -64,7 +69,8 @@ func (e *WiderError) Is(target error) bool { return target == ErrWider }
 //   - notBefore: t becomes valid before limit does, counting from now (a
 //     validity that began in the past grants nothing more);
 //   - ipWhitelist: t admits an address that limit refuses (see
-//     auth.WhitelistWithin; empty admits every address).
+//     auth.WhitelistWithin; empty admits every address);
+//   - lockOnNewNetwork: t does not lock on a new network while limit does.
 //
 // Status is not an axis: whether a token may enable another is the
 // caller's rule, not a comparison.
@@ -82,6 +88,9 @@ func (t *Token) Within(limit *Token, now time.Time) error {
 	}
 	if entry, ok := auth.WhitelistWithin(t.IPWhitelist, limit.IPWhitelist); !ok {
 		return &WiderError{Axis: AxisIPWhitelist, Entry: entry}
+	}
+	if limit.LockOnNewNetwork && !t.LockOnNewNetwork {
+		return &WiderError{Axis: AxisLockOnNewNetwork}
 	}
 	return nil
 }

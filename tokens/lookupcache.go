@@ -31,6 +31,7 @@ type lookupCache struct {
 type cacheEntry struct {
 	tok   *Token
 	user  *User
+	prev  bool // the hash is the token's previous secret, good until tok.GraceUntil
 	gen   uint64
 	stamp walStamp
 	at    time.Time
@@ -64,18 +65,20 @@ func (c *lookupCache) stamp() (walStamp, bool) {
 	return walStamp{ino: int64(st.Ino), size: fi.Size(), mtime: fi.ModTime().UnixNano()}, true
 }
 
-// get returns a copy of the cached answer for hash if it is still valid.
-func (c *lookupCache) get(hash [32]byte, now time.Time) (*Token, *User, bool) {
+// get returns a copy of the cached answer for hash if it is still valid:
+// a previous secret's only before its grace window ends.
+func (c *lookupCache) get(hash [32]byte, now time.Time) (t *Token, u *User, prev, ok bool) {
 	c.mu.RLock()
 	e, ok := c.entries[hash]
 	c.mu.RUnlock()
-	if !ok || e.gen != c.gen.Load() || now.Sub(e.at) > cacheMaxAge {
-		return nil, nil, false
+	if !ok || e.gen != c.gen.Load() || now.Sub(e.at) > cacheMaxAge ||
+		(e.prev && !now.Before(e.tok.GraceUntil)) {
+		return nil, nil, false, false
 	}
 	if st, ok := c.stamp(); !ok || st != e.stamp {
-		return nil, nil, false
+		return nil, nil, false, false
 	}
-	return cloneToken(e.tok), cloneUser(e.user), true
+	return cloneToken(e.tok), cloneUser(e.user), e.prev, true
 }
 
 // begin returns what a lookup must remember about the database before it
@@ -86,13 +89,13 @@ func (c *lookupCache) begin() (gen uint64, stamp walStamp, ok bool) {
 	return gen, stamp, ok
 }
 
-func (c *lookupCache) put(hash [32]byte, t *Token, u *User, gen uint64, stamp walStamp, now time.Time) {
+func (c *lookupCache) put(hash [32]byte, t *Token, u *User, prev bool, gen uint64, stamp walStamp, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= cacheMaxEntries {
 		clear(c.entries) // rare; a full cache refills from hot tokens
 	}
-	c.entries[hash] = cacheEntry{tok: cloneToken(t), user: cloneUser(u), gen: gen, stamp: stamp, at: now}
+	c.entries[hash] = cacheEntry{tok: cloneToken(t), user: cloneUser(u), prev: prev, gen: gen, stamp: stamp, at: now}
 }
 
 // invalidate drops every entry; the Store calls it after each write to
@@ -103,6 +106,7 @@ func cloneToken(t *Token) *Token {
 	c := *t
 	c.Scopes = slices.Clone(t.Scopes)
 	c.IPWhitelist = slices.Clone(t.IPWhitelist)
+	c.networks = slices.Clone(t.networks)
 	return &c
 }
 

@@ -22,8 +22,8 @@ func TestLookupCacheSeesEveryWrite(t *testing.T) {
 		change func(s *Store, id string) error
 		check  func(tok *Token, err error) bool // true when the change shows
 	}{
-		{"DisableHere", func(s *Store, id string) error { return s.SetTokenEnabled(ctx, id, false) }, disabled},
-		{"DisableElsewhere", func(s *Store, id string) error { return other.SetTokenEnabled(ctx, id, false) }, disabled},
+		{"DisableHere", func(s *Store, id string) error { return s.SetTokenEnabled(ctx, id, false, "") }, disabled},
+		{"DisableElsewhere", func(s *Store, id string) error { return other.SetTokenEnabled(ctx, id, false, "") }, disabled},
 		{"DeleteHere", func(s *Store, id string) error { return s.DeleteToken(ctx, id) }, gone},
 		{"DeleteElsewhere", func(s *Store, id string) error { return other.DeleteToken(ctx, id) }, gone},
 		{"ScopesElsewhere", func(s *Store, id string) error {
@@ -31,7 +31,7 @@ func TestLookupCacheSeesEveryWrite(t *testing.T) {
 			_, err := other.UpdateToken(ctx, id, TokenUpdate{Scopes: &scopes})
 			return err
 		}, func(tok *Token, err error) bool { return err == nil && len(tok.Scopes) == 1 && tok.Scopes[0] == "user" }},
-		{"RegenerateElsewhere", func(s *Store, id string) error { _, err := other.RegenerateToken(ctx, id); return err }, gone},
+		{"RegenerateElsewhere", func(s *Store, id string) error { _, err := other.RegenerateToken(ctx, id, 0, ""); return err }, gone},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tok, secret := mustCreateToken(t, server, &Token{Username: "tester", Scopes: []string{"project:depot", "user"}})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -29,8 +30,13 @@ type Store struct {
 	dummyOnce     sync.Once
 	dummyHash     []byte // compared against for unknown users; see VerifyPassword
 
+	// netBits are the prefix lengths of a network for new-network
+	// alerts, IPv4 and IPv6; see SetNetworkBits.
+	netBits atomic.Pointer[[2]int]
+
 	cache      *lookupCache
 	lookupStmt *sql.Stmt // LookupToken
+	prevStmt   *sql.Stmt // LookupToken of a previous secret
 	tokenStmt  *sql.Stmt // Token
 	useStmt    *sql.Stmt // FlushTokenUse
 
@@ -78,9 +84,12 @@ func New(ctx context.Context, db *sqlite.DB) (*Store, error) {
 		done:          make(chan struct{}),
 	}
 	s.uses.m = make(map[string]tokenUse)
+	s.uses.graceUses = make(map[string]int64)
+	s.uses.nets = make(map[string][]string)
 	if err := s.prepare(ctx); err != nil {
 		return nil, fmt.Errorf("tokens: open %s: %w", db.Path(), err)
 	}
+	s.netBits.Store(&[2]int{DefaultNetworkV4, DefaultNetworkV6})
 	s.wg.Add(1)
 	go s.flusher()
 	return s, nil
@@ -94,6 +103,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.lookupStmt, `SELECT ` + tokenColumns + `, t.secret_hash, ` + userColumns + `
 			FROM tokens t JOIN users u ON u.id = t.user_id
 			WHERE t.secret_hash = ?`},
+		{&s.prevStmt, `SELECT ` + tokenColumns + `, t.prev_secret_hash, ` + userColumns + `
+			FROM tokens t JOIN users u ON u.id = t.user_id
+			WHERE t.prev_secret_hash = ?`},
 		{&s.tokenStmt, `SELECT ` + tokenColumns + ` FROM tokens t WHERE t.id = ?`},
 		{&s.useStmt, `UPDATE tokens SET last_access_time = ?, last_access_ip = ?
 			WHERE id = ? AND last_access_time < ?`},
@@ -117,7 +129,7 @@ func (s *Store) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		errs := []error{s.FlushTokenUse(ctx)}
-		for _, st := range []*sql.Stmt{s.lookupStmt, s.tokenStmt, s.useStmt} {
+		for _, st := range []*sql.Stmt{s.lookupStmt, s.prevStmt, s.tokenStmt, s.useStmt} {
 			errs = append(errs, st.Close())
 		}
 		if s.ownsDB {

@@ -22,7 +22,7 @@ func TestTwoStores(t *testing.T) {
 	if _, _, err := cli.LookupToken(ctx, secret); err != nil {
 		t.Fatalf("cli: LookupToken = %v", err)
 	}
-	if err := cli.SetTokenEnabled(ctx, tok.ID, false); err != nil {
+	if err := cli.SetTokenEnabled(ctx, tok.ID, false, ""); err != nil {
 		t.Fatal(err)
 	}
 	got, _, err := server.LookupToken(ctx, secret)

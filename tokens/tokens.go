@@ -97,6 +97,20 @@ type Token struct {
 	Enabled        bool      // status "enabled" or "disabled"
 	LastAccessIP   string    // "" = never used
 	LastAccessTime time.Time // zero = never used
+
+	// LockOnNewNetwork refuses, and disables the token at, its first use
+	// from a network it was never used from (see Store.TokenUsed).
+	LockOnNewNetwork bool
+	// GraceUntil is when the previous secret, replaced by a regeneration
+	// with a grace window, stops working; zero = no previous secret.
+	GraceUntil time.Time
+	// GraceUses counts the uses of the previous secret since the last
+	// regeneration.
+	GraceUses int64
+
+	// networks are the networks the token was used from, as stored
+	// (canonical CIDR text, oldest first); see network.go.
+	networks []string
 }
 
 // Validate checks the fields a caller sets on a new or updated token and
@@ -272,7 +286,8 @@ func sortColumn(key string) (column, index string, ok bool) {
 // TokenUpdate lists the fields UpdateToken changes; nil leaves a field as
 // it is.
 type TokenUpdate struct {
-	Description *string
-	Scopes      *[]string
-	IPWhitelist *[]string
+	Description      *string
+	Scopes           *[]string
+	IPWhitelist      *[]string
+	LockOnNewNetwork *bool
 }

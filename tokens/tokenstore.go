@@ -9,21 +9,24 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/tokens/sqlite"
 )
 
 const tokenColumns = `t.id, t.username, t.audience, t.description, t.scopes, t.ip_whitelist,
-	t.not_before, t.expire_time, t.issued_at, t.issuer, t.enabled, t.last_access_ip, t.last_access_time`
+	t.not_before, t.expire_time, t.issued_at, t.issuer, t.enabled, t.last_access_ip, t.last_access_time,
+	t.lock_on_new_network, t.grace_until, t.grace_uses, t.networks`
 
 // scanToken reads tokenColumns, then extra, from row.
 func scanToken(row interface{ Scan(...any) error }, extra ...any) (*Token, error) {
 	var t Token
-	var scopes, ips []byte
-	var notBefore, expire, issued, lastAccess int64
+	var scopes, ips, nets []byte
+	var notBefore, expire, issued, lastAccess, graceUntil int64
 	dest := append([]any{&t.ID, &t.Username, &t.Audience, &t.Description, &scopes, &ips,
-		&notBefore, &expire, &issued, &t.Issuer, &t.Enabled, &t.LastAccessIP, &lastAccess}, extra...)
+		&notBefore, &expire, &issued, &t.Issuer, &t.Enabled, &t.LastAccessIP, &lastAccess,
+		&t.LockOnNewNetwork, &graceUntil, &t.GraceUses, &nets}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -33,6 +36,13 @@ func scanToken(row interface{ Scan(...any) error }, extra ...any) (*Token, error
 	if err := json.Unmarshal(ips, &t.IPWhitelist); err != nil {
 		return nil, fmt.Errorf("token %s: ip_whitelist: %w", t.ID, err)
 	}
+	if err := json.Unmarshal(nets, &t.networks); err != nil {
+		return nil, fmt.Errorf("token %s: networks: %w", t.ID, err)
+	}
+	if len(t.networks) == 0 {
+		t.networks = nil // as a new token has them
+	}
+	t.GraceUntil = sqlite.Time(graceUntil)
 	t.NotBefore = sqlite.Time(notBefore)
 	t.ExpireTime = sqlite.Time(expire)
 	t.IssuedAt = sqlite.Time(issued)
@@ -87,10 +97,11 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO tokens (id, user_id, username, secret_hash, audience, description, scopes,
-			ip_whitelist, not_before, expire_time, issued_at, issuer, enabled)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+			ip_whitelist, not_before, expire_time, issued_at, issuer, enabled, lock_on_new_network)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
 		id, owner.ID, owner.GlobalKey, hash[:], t.Audience, t.Description, jsonList(t.Scopes),
-		jsonList(t.IPWhitelist), t.NotBefore.UnixMilli(), sqlite.Milli(t.ExpireTime), now.UnixMilli(), t.Issuer)
+		jsonList(t.IPWhitelist), t.NotBefore.UnixMilli(), sqlite.Milli(t.ExpireTime), now.UnixMilli(), t.Issuer,
+		t.LockOnNewNetwork)
 	if err != nil {
 		return "", fmt.Errorf("tokens: create token for %q: %w", t.Username, err)
 	}
@@ -104,6 +115,7 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 	t.ExpireTime = sqlite.Time(sqlite.Milli(t.ExpireTime))
 	t.Enabled = true
 	t.LastAccessIP, t.LastAccessTime = "", sqlite.Time(sqlite.Never)
+	t.GraceUntil, t.GraceUses, t.networks = time.Time{}, 0, nil
 	return secret, nil
 }
 
@@ -130,56 +142,105 @@ func tokenByID(ctx context.Context, q sqlite.Querier, id string) (*Token, error)
 // LookupToken authenticates a secret: it returns the token and its owner.
 // It returns an error wrapping ErrMalformedToken, without a database
 // query, if secret is not a well-formed depot token, and one wrapping
-// ErrBadCredentials if no token has it. It
-// does not check status, validity times or the IP whitelist; the caller
-// does, with what it returns. Answers are cached only while the database
-// is unchanged (see lookupCache), so a change made by any process applies
-// to the next call.
+// ErrBadCredentials if no token has it. A token's previous secret,
+// replaced by a regeneration with a grace window, authenticates until
+// GraceUntil (see lookup, which also tells which secret it was). It does
+// not check status, validity times or the IP whitelist; the caller does,
+// with what it returns. Answers are cached only while the database is
+// unchanged (see lookupCache), so a change made by any process applies to
+// the next call.
 func (s *Store) LookupToken(ctx context.Context, secret string) (*Token, *User, error) {
+	t, u, _, err := s.lookup(ctx, secret)
+	return t, u, err
+}
+
+// lookup is LookupToken, and reports whether secret was the token's
+// previous one.
+func (s *Store) lookup(ctx context.Context, secret string) (t *Token, u *User, previous bool, err error) {
 	hash, err := ParseSecret(secret)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tokens: lookup token: %w", err)
+		return nil, nil, false, fmt.Errorf("tokens: lookup token: %w", err)
 	}
 	now := s.now()
-	if t, u, ok := s.cache.get(hash, now); ok {
-		return t, u, nil
+	if t, u, prev, ok := s.cache.get(hash, now); ok {
+		return t, u, prev, nil
 	}
 	gen, stamp, cacheable := s.cache.begin()
+	t, u, err = lookupBy(ctx, s.lookupStmt, hash)
+	if errors.Is(err, ErrBadCredentials) {
+		previous = true
+		t, u, err = lookupBy(ctx, s.prevStmt, hash)
+		if err == nil && !now.Before(t.GraceUntil) {
+			err = ErrBadCredentials // the grace window has ended
+		}
+	}
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("tokens: lookup token: %w", err)
+	}
+	if cacheable {
+		s.cache.put(hash, t, u, previous, gen, stamp, now)
+	}
+	return t, u, previous, nil
+}
+
+// lookupBy runs a lookup statement, which selects tokenColumns, the hash
+// it matched and userColumns, for hash. It returns ErrBadCredentials when
+// no row matches.
+func lookupBy(ctx context.Context, stmt *sql.Stmt, hash [32]byte) (*Token, *User, error) {
 	var stored []byte
 	var u User
 	var created int64
-	t, err := scanToken(s.lookupStmt.QueryRowContext(ctx, hash[:]), &stored,
+	t, err := scanToken(stmt.QueryRowContext(ctx, hash[:]), &stored,
 		&u.ID, &u.GlobalKey, &u.Name, &u.Email, &u.Admin, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, fmt.Errorf("tokens: lookup token: %w", ErrBadCredentials)
+		return nil, nil, ErrBadCredentials
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("tokens: lookup token: %w", err)
+		return nil, nil, err
 	}
 	// The index found the row by equality; compare again in constant time
 	// so that no code path branches on secret bytes in variable time.
 	if subtle.ConstantTimeCompare(stored, hash[:]) != 1 {
-		return nil, nil, fmt.Errorf("tokens: lookup token: %w", ErrBadCredentials)
+		return nil, nil, ErrBadCredentials
 	}
 	u.CreatedAt = sqlite.Time(created)
-	if cacheable {
-		s.cache.put(hash, t, &u, gen, stamp, now)
-	}
 	return t, &u, nil
 }
 
-// SetTokenEnabled enables or disables the token id. It returns an error
-// wrapping ErrNotFound for an unknown id.
-func (s *Store) SetTokenEnabled(ctx context.Context, id string, enabled bool) error {
+// SetTokenEnabled enables or disables the token id, at the request of a
+// client at ip ("" for none, as from the CLI). Disabling an enabled token
+// records a disabled event. It returns an error wrapping ErrNotFound for
+// an unknown id.
+func (s *Store) SetTokenEnabled(ctx context.Context, id string, enabled bool, ip string) error {
 	defer s.cache.invalidate() // after the commit: see lookupCache
-	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET enabled = ? WHERE id = ?`, enabled, id)
-	if err == nil {
-		err = mustAffect(res)
-	}
-	if err != nil {
+	if err := s.setTokenEnabled(ctx, id, enabled, ip); err != nil {
 		return fmt.Errorf("tokens: set token %q enabled=%t: %w", id, enabled, err)
 	}
 	return nil
+}
+
+func (s *Store) setTokenEnabled(ctx context.Context, id string, enabled bool, ip string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var was bool
+	if err := tx.QueryRowContext(ctx, `SELECT enabled FROM tokens WHERE id = ?`, id).Scan(&was); err != nil {
+		return notFound(err)
+	}
+	if was == enabled {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET enabled = ? WHERE id = ?`, enabled, id); err != nil {
+		return err
+	}
+	if !enabled {
+		if err := addEvent(ctx, tx, id, s.now().UnixMilli(), ip, EventDisabled); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // UpdateToken changes the fields of id that u sets and returns the token as
@@ -220,32 +281,71 @@ func (s *Store) updateToken(ctx context.Context, id string, u TokenUpdate) (*Tok
 			return nil, err
 		}
 	}
+	if u.LockOnNewNetwork != nil {
+		t.LockOnNewNetwork = *u.LockOnNewNetwork
+	}
 	if _, err := tx.ExecContext(ctx,
-		`UPDATE tokens SET description = ?, scopes = ?, ip_whitelist = ? WHERE id = ?`,
-		t.Description, jsonList(t.Scopes), jsonList(t.IPWhitelist), id); err != nil {
+		`UPDATE tokens SET description = ?, scopes = ?, ip_whitelist = ?, lock_on_new_network = ? WHERE id = ?`,
+		t.Description, jsonList(t.Scopes), jsonList(t.IPWhitelist), t.LockOnNewNetwork, id); err != nil {
 		return nil, err
 	}
 	return t, tx.Commit()
 }
 
-// RegenerateToken gives the token id a new secret and returns it; the old
-// secret stops working at once. It returns an error wrapping ErrNotFound
-// for an unknown id.
-func (s *Store) RegenerateToken(ctx context.Context, id string) (secret string, err error) {
+// MaxGrace is the longest grace window of RegenerateToken: 30 days.
+const MaxGrace = 30 * 24 * time.Hour
+
+// RegenerateToken gives the token id a new secret and returns it, at the
+// request of a client at ip ("" for none), and records a regenerated
+// event. With grace 0 the old secret stops working at once; with a
+// positive grace (at most MaxGrace) it keeps working for that long, as the
+// token's previous secret, while the new one works at once. A token keeps
+// one previous secret: a second regeneration forgets the first one's. It
+// returns an error wrapping ErrNotFound for an unknown id and a
+// *input.ValidationError naming "graceSeconds" for a grace out of range.
+func (s *Store) RegenerateToken(ctx context.Context, id string, grace time.Duration, ip string) (secret string, err error) {
+	if grace < 0 || grace > MaxGrace {
+		return "", fmt.Errorf("tokens: regenerate token %q: %w", id,
+			invalid("graceSeconds", "must be 0 to %d seconds", int64(MaxGrace/time.Second)))
+	}
 	defer s.cache.invalidate() // after the commit: see lookupCache
 	secret, err = NewSecret()
 	if err != nil {
 		return "", err
 	}
-	hash := hashSecret(secret)
-	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET secret_hash = ? WHERE id = ?`, hash[:], id)
+	if err := s.regenerate(ctx, id, hashSecret(secret), grace, ip); err != nil {
+		return "", fmt.Errorf("tokens: regenerate token %q: %w", id, err)
+	}
+	return secret, nil
+}
+
+func (s *Store) regenerate(ctx context.Context, id string, hash [32]byte, grace time.Duration, ip string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	now := s.now().UnixMilli()
+	var res sql.Result
+	if grace > 0 {
+		// The right-hand sides read the row as it was: the current
+		// secret becomes the previous one.
+		res, err = tx.ExecContext(ctx, `UPDATE tokens SET prev_secret_hash = secret_hash, secret_hash = ?,
+			grace_until = ?, grace_uses = 0 WHERE id = ?`, hash[:], now+grace.Milliseconds(), id)
+	} else {
+		res, err = tx.ExecContext(ctx, `UPDATE tokens SET prev_secret_hash = NULL, secret_hash = ?,
+			grace_until = -1, grace_uses = 0 WHERE id = ?`, hash[:], id)
+	}
 	if err == nil {
 		err = mustAffect(res)
 	}
 	if err != nil {
-		return "", fmt.Errorf("tokens: regenerate token %q: %w", id, err)
+		return err
 	}
-	return secret, nil
+	if err := addEvent(ctx, tx, id, now, ip, EventRegenerated); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // DeleteToken deletes the token id. It returns an error wrapping

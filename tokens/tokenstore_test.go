@@ -146,9 +146,9 @@ func TestTokenErrNotFound(t *testing.T) {
 		call func() error
 	}{
 		{"Token", func() error { _, err := s.Token(ctx, id); return err }},
-		{"SetTokenEnabled", func() error { return s.SetTokenEnabled(ctx, id, false) }},
+		{"SetTokenEnabled", func() error { return s.SetTokenEnabled(ctx, id, false, "") }},
 		{"UpdateToken", func() error { _, err := s.UpdateToken(ctx, id, TokenUpdate{}); return err }},
-		{"RegenerateToken", func() error { _, err := s.RegenerateToken(ctx, id); return err }},
+		{"RegenerateToken", func() error { _, err := s.RegenerateToken(ctx, id, 0, ""); return err }},
 		{"DeleteToken", func() error { return s.DeleteToken(ctx, id) }},
 		{"DeleteUserTokens", func() error { _, err := s.DeleteUserTokens(ctx, "nobody"); return err }},
 	} {
@@ -215,7 +215,7 @@ func TestSecretNotStored(t *testing.T) {
 	s := mustOpenPath(t, filepath.Join(dir, "depot.db"))
 	mustCreateUser(t, s, "tester")
 	tok, first := mustCreateToken(t, s, &Token{Username: "tester"})
-	second, err := s.RegenerateToken(ctx, tok.ID)
+	second, err := s.RegenerateToken(ctx, tok.ID, 0, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestSetTokenEnabled(t *testing.T) {
 	tok, secret := mustCreateToken(t, s, &Token{Username: "tester"})
 	for _, enabled := range []bool{false, false, true} {
 		t.Run(fmt.Sprintf("enabled=%t", enabled), func(t *testing.T) {
-			if err := s.SetTokenEnabled(ctx, tok.ID, enabled); err != nil {
+			if err := s.SetTokenEnabled(ctx, tok.ID, enabled, ""); err != nil {
 				t.Fatal(err)
 			}
 			// LookupToken does not judge, but it reports the status at once.
@@ -320,7 +320,7 @@ func TestRegenerateToken(t *testing.T) {
 	ctx := context.Background()
 	mustCreateUser(t, s, "tester")
 	tok, old := mustCreateToken(t, s, &Token{Username: "tester", Scopes: []string{"user"}})
-	secret, err := s.RegenerateToken(ctx, tok.ID)
+	secret, err := s.RegenerateToken(ctx, tok.ID, 0, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,19 +27,30 @@ func (v Verifier) VerifyPassword(ctx context.Context, user, password string) (au
 
 // VerifyToken implements auth.Verifier.
 func (v Verifier) VerifyToken(ctx context.Context, secret string) (auth.Grant, auth.Account, error) {
-	t, u, err := v.Store.LookupToken(ctx, secret)
+	t, u, prev, err := v.Store.lookup(ctx, secret)
 	if err != nil {
 		return auth.Grant{}, auth.Account{}, authError(err)
 	}
 	g := auth.Grant{
 		ID: t.ID, Owner: u.GlobalKey, Scopes: t.Scopes, Enabled: t.Enabled,
 		NotBefore: t.NotBefore, ExpireTime: t.ExpireTime, IPWhitelist: t.IPWhitelist,
+		Previous: prev, State: t,
 	}
 	return g, auth.Account{Name: u.GlobalKey, Admin: u.Admin}, nil
 }
 
-// RecordTokenUse implements auth.Verifier.
-func (v Verifier) RecordTokenUse(id, ip string, at time.Time) { v.Store.RecordTokenUse(id, ip, at) }
+// TokenUsed implements auth.Verifier through Store.TokenUsed.
+func (v Verifier) TokenUsed(ctx context.Context, g auth.Grant, ip string, at time.Time) error {
+	t, ok := g.State.(*Token)
+	if !ok || t.ID != g.ID {
+		return fmt.Errorf("tokens: token use of %q: grant not from this verifier", g.ID)
+	}
+	err := v.Store.TokenUsed(ctx, Use{Token: t, Previous: g.Previous, IP: ip, At: at})
+	if errors.Is(err, ErrLocked) {
+		return fmt.Errorf("%w: %w", auth.ErrTokenLocked, err)
+	}
+	return err
+}
 
 // authError translates the store's credential errors into auth's.
 func authError(err error) error {

@@ -87,7 +87,7 @@ type liveServer struct {
 	done   chan error
 }
 
-var listenRE = regexp.MustCompile(`depot listening"? addr="?([0-9.:]+)"?`)
+var listenRE = regexp.MustCompile(`depot listening"? addr="?([0-9.:\[\]]+)"?`)
 
 func startServer(t *testing.T, data string, env ...string) *liveServer {
 	t.Helper()

@@ -48,6 +48,7 @@ type serveFlags struct {
 	hookTimeout                       *time.Duration
 	reflogExpire                      *time.Duration
 	hideRefs                          refList
+	tokenNetworkV4, tokenNetworkV6    *int
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -65,6 +66,19 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	f.hooks = fs.Bool("hooks", false, "run each repository's executable hooks/pre-receive, update and post-receive on push, as git does; off by default because a hook runs any code on the server as depot's user")
 	f.hookTimeout = fs.Duration("hook-timeout", hooks.DefaultTimeout, "longest a hook may run; one still running is killed and refuses the push")
 	f.reflogExpire = reflogExpireFlag(fs)
+	f.tokenNetworkV4 = fs.Int("token-network-v4", tokens.DefaultNetworkV4, "prefix length (8 to 32) of the IPv4 network a token use comes from; a token's first use from outside every network it was used from is a new-network event")
+	f.tokenNetworkV6 = fs.Int("token-network-v6", tokens.DefaultNetworkV6, "prefix length (16 to 128) of the IPv6 network a token use comes from, as --token-network-v4")
+}
+
+// tokenNetworks checks the prefix lengths of --token-network-v4 and -v6.
+func (f *serveFlags) tokenNetworks() error {
+	if v := *f.tokenNetworkV4; v < 8 || v > 32 {
+		return usagef("--token-network-v4 must be 8 to 32, not %d", v)
+	}
+	if v := *f.tokenNetworkV6; v < 16 || v > 128 {
+		return usagef("--token-network-v6 must be 16 to 128, not %d", v)
+	}
+	return nil
 }
 
 // gitHooks is what the hook flags ask of the git server.
@@ -111,6 +125,9 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := f.tokenNetworks(); err != nil {
+		return err
+	}
 	if e.getenv("GOMEMLIMIT") == "" {
 		// A soft limit: the collector works harder as the heap nears it
 		// and returns memory to the system, so that caches and the garbage
@@ -135,6 +152,8 @@ func runServe(e *env, args []string) error {
 			hooks:          gitHooks,
 			reflogExpire:   *f.reflogExpire,
 			hideRefs:       f.hideRefs,
+			tokenNetworkV4: *f.tokenNetworkV4,
+			tokenNetworkV6: *f.tokenNetworkV6,
 		})),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -173,6 +192,9 @@ type options struct {
 	hooks          githttp.Hooks
 	reflogExpire   time.Duration
 	hideRefs       []string
+	// tokenNetworkV4 and V6 are the prefix lengths of a network for
+	// new-network alerts; 0 keeps the store's defaults.
+	tokenNetworkV4, tokenNetworkV6 int
 }
 
 // defaultOptions are the options of depot serve run without flags.
@@ -180,12 +202,19 @@ func defaultOptions() options {
 	return options{
 		maxObjectBytes: receivepack.DefaultMaxObjectBytes,
 		reflogExpire:   gc.DefaultReflogExpire,
+		tokenNetworkV4: tokens.DefaultNetworkV4,
+		tokenNetworkV6: tokens.DefaultNetworkV6,
 	}
 }
 
 // surfaces wires the stores of d into every HTTP surface that depot serve
 // runs; the route tests build the router from it too.
 func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, o options) server.Config {
+	if o.tokenNetworkV4 != 0 || o.tokenNetworkV6 != 0 {
+		if err := d.store.SetNetworkBits(o.tokenNetworkV4, o.tokenNetworkV6); err != nil {
+			log.WithError(err).Error("token networks: keeping the defaults")
+		}
+	}
 	policy := repos.NewPolicy(d.projects, d.repos)
 	git := githttp.New(authn, policy, log)
 	git.Limits.MaxObjectBytes = o.maxObjectBytes

@@ -36,12 +36,19 @@ type Store interface {
 	// token as it now is; an error wrapping tokens.ErrNotFound for an
 	// unknown id, a *input.ValidationError for bad fields.
 	UpdateToken(ctx context.Context, id string, u tokens.TokenUpdate) (*tokens.Token, error)
-	// SetTokenEnabled enables or disables the token id; an error wrapping
-	// tokens.ErrNotFound for an unknown id.
-	SetTokenEnabled(ctx context.Context, id string, enabled bool) error
-	// RegenerateToken gives the token id a new secret and returns it; an
-	// error wrapping tokens.ErrNotFound for an unknown id.
-	RegenerateToken(ctx context.Context, id string) (secret string, err error)
+	// SetTokenEnabled enables or disables the token id at the request
+	// of a client at ip; an error wrapping tokens.ErrNotFound for an
+	// unknown id.
+	SetTokenEnabled(ctx context.Context, id string, enabled bool, ip string) error
+	// RegenerateToken gives the token id a new secret and returns it,
+	// keeping the old one working for grace; an error wrapping
+	// tokens.ErrNotFound for an unknown id, a *input.ValidationError for
+	// a grace out of range.
+	RegenerateToken(ctx context.Context, id string, grace time.Duration, ip string) (secret string, err error)
+	// TokenEvents returns how many events the token id has and one page
+	// of them, newest first; an error wrapping tokens.ErrNotFound for an
+	// unknown id.
+	TokenEvents(ctx context.Context, id string, pageNo, pageSize int) (total int, page []tokens.TokenEvent, err error)
 	// DeleteToken deletes the token id; an error wrapping
 	// tokens.ErrNotFound for an unknown id.
 	DeleteToken(ctx context.Context, id string) error
@@ -75,6 +82,10 @@ func (s *Server) Register(r *mux.Router) {
 	r.HandleFunc(tokensPath, s.handle(s.createToken)).Methods(http.MethodPost)
 	r.HandleFunc(tokensPath, s.handle(s.listTokens)).Methods(http.MethodGet)
 	r.HandleFunc(tokensPath, s.handle(s.deleteAllTokens)).Methods(http.MethodDelete)
+	// Before {id}, which "self" would otherwise match.
+	for _, p := range []string{tokensPath + "/self", tokensPath + "/self/"} {
+		r.HandleFunc(p, s.handle(s.deleteSelf)).Methods(http.MethodDelete)
+	}
 	for _, p := range []string{tokensPath + "/{id}", tokensPath + "/{id}/"} {
 		// Pandora's delete path ends in a slash; accept both spellings.
 		r.HandleFunc(p, s.handle(s.getToken)).Methods(http.MethodGet)
@@ -83,6 +94,7 @@ func (s *Server) Register(r *mux.Router) {
 	}
 	r.HandleFunc(tokensPath+"/{id}/status", s.handle(s.setStatus)).Methods(http.MethodPut)
 	r.HandleFunc(tokensPath+"/{id}/regenerate", s.handle(s.regenerate)).Methods(http.MethodPost)
+	r.HandleFunc(tokensPath+"/{id}/events", s.handle(s.listEvents)).Methods(http.MethodGet)
 }
 
 // handle adapts a handler that returns an error to http.HandlerFunc.

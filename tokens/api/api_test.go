@@ -168,7 +168,7 @@ func TestCurrentUser(t *testing.T) {
 	_, disabledID := f.mint("tester", []string{auth.ScopeUser})
 	disabled, disabledSecret := f.mint("tester", []string{auth.ScopeUser})
 	_ = disabledID
-	if err := f.store.SetTokenEnabled(context.Background(), disabled, false); err != nil {
+	if err := f.store.SetTokenEnabled(context.Background(), disabled, false, ""); err != nil {
 		t.Fatal(err)
 	}
 	_, expired := f.mint("tester", []string{auth.ScopeUser}, func(tk *tokens.Token) {

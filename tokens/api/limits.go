@@ -55,6 +55,8 @@ func mayGrant(limit, t *tokens.Token, now time.Time) error {
 		if we.Entry == "" {
 			why = "it may not be empty (any address) while the calling token's is not"
 		}
+	case tokens.AxisLockOnNewNetwork:
+		why = "it must be true while the calling token's is"
 	default:
 		why = "it would be wider than the calling token's"
 	}

@@ -29,7 +29,7 @@ func (f *fixture) mintLimits(l limits) (id, secret string) {
 		}
 	})
 	if l.disabled {
-		if err := f.store.SetTokenEnabled(context.Background(), id, false); err != nil {
+		if err := f.store.SetTokenEnabled(context.Background(), id, false, ""); err != nil {
 			f.t.Fatal(err)
 		}
 	}

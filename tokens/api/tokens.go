@@ -30,6 +30,10 @@ type tokenView struct {
 	Description    string   `json:"description"`
 	Scopes         []string `json:"scopes"`
 	IPWhitelist    []string `json:"ipWhitelist"`
+	// Rotation and new-network alerts (docs/api.md, "Rotation and events").
+	LockOnNewNetwork bool  `json:"lockOnNewNetwork"`
+	GraceUntil       int64 `json:"graceUntil"`
+	GraceUses        int64 `json:"graceUses"`
 }
 
 func viewOf(t *tokens.Token) tokenView {
@@ -39,6 +43,7 @@ func viewOf(t *tokens.Token) tokenView {
 		IssuedAt: millis(t.IssuedAt), Issuer: t.Issuer, Status: statusText(t.Enabled),
 		LastAccessTime: millis(t.LastAccessTime), Description: t.Description,
 		Scopes: nonNil(t.Scopes), IPWhitelist: nonNil(t.IPWhitelist),
+		LockOnNewNetwork: t.LockOnNewNetwork, GraceUntil: millis(t.GraceUntil), GraceUses: t.GraceUses,
 	}
 	if t.LastAccessIP != "" {
 		ip := t.LastAccessIP
@@ -94,6 +99,9 @@ type createRequest struct {
 	Description string    `json:"description"`
 	Scopes      *[]string `json:"scopes"`
 	IPWhitelist []string  `json:"ipWhitelist"`
+	// LockOnNewNetwork defaults to the calling token's own, so that a
+	// locked token's request without it is not refused as wider.
+	LockOnNewNetwork *bool `json:"lockOnNewNetwork"`
 }
 
 type secretResponse struct {
@@ -182,6 +190,11 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 	limit, err := s.limitOf(r, caller)
 	if err != nil {
 		return nil, err
+	}
+	if req.LockOnNewNetwork != nil {
+		t.LockOnNewNetwork = *req.LockOnNewNetwork
+	} else if limit != nil {
+		t.LockOnNewNetwork = limit.LockOnNewNetwork
 	}
 	if err := mayGrant(limit, t, now); err != nil {
 		return nil, err
@@ -282,7 +295,7 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetTokenEnabled(r.Context(), t.ID, req.Status == "enabled"); err != nil {
+	if err := s.store.SetTokenEnabled(r.Context(), t.ID, req.Status == "enabled", auth.ClientIP(r)); err != nil {
 		return storeError(err, "token not found")
 	}
 	t.Enabled = req.Status == "enabled"
@@ -291,9 +304,10 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 type updateRequest struct {
-	Description *string   `json:"description"`
-	Scopes      *[]string `json:"scopes"`
-	IPWhitelist *[]string `json:"ipWhitelist"`
+	Description      *string   `json:"description"`
+	Scopes           *[]string `json:"scopes"`
+	IPWhitelist      *[]string `json:"ipWhitelist"`
+	LockOnNewNetwork *bool     `json:"lockOnNewNetwork"`
 }
 
 func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
@@ -339,6 +353,9 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 		}
 		up.IPWhitelist, edited.IPWhitelist = &wl, wl
 	}
+	if req.LockOnNewNetwork != nil {
+		up.LockOnNewNetwork, edited.LockOnNewNetwork = req.LockOnNewNetwork, *req.LockOnNewNetwork
+	}
 	// The result must be within the caller as it is now, which also
 	// keeps a token from widening its own whitelist.
 	if err := mayGrant(limit, &edited, now); err != nil {
@@ -352,12 +369,32 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// regenerateRequest is the optional body of POST .../{id}/regenerate.
+type regenerateRequest struct {
+	GraceSeconds *int64 `json:"graceSeconds"`
+}
+
 // regenerate gives the token a new secret. A token caller may only do so
 // for tokens no stronger than itself, or it could read a stronger secret.
 func (s *Server) regenerate(w http.ResponseWriter, r *http.Request) error {
 	caller, err := manager(r)
 	if err != nil {
 		return err
+	}
+	var req regenerateRequest
+	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
+		// The body is optional: without one the old secret dies at once.
+		if err := apierr.DecodeJSON(w, r, &req); err != nil {
+			return err
+		}
+	}
+	var grace time.Duration
+	if req.GraceSeconds != nil {
+		maxSec := int64(tokens.MaxGrace / time.Second)
+		if *req.GraceSeconds < 0 || *req.GraceSeconds > maxSec {
+			return apierr.Errorf(apierr.Invalid, "graceSeconds: must be 0 to %d (30 days)", maxSec)
+		}
+		grace = time.Duration(*req.GraceSeconds) * time.Second
 	}
 	t, err := s.ownedToken(r, caller)
 	if err != nil {
@@ -370,7 +407,7 @@ func (s *Server) regenerate(w http.ResponseWriter, r *http.Request) error {
 	if err := mayActOn(limit, t, s.now()); err != nil {
 		return err
 	}
-	secret, err := s.store.RegenerateToken(r.Context(), t.ID)
+	secret, err := s.store.RegenerateToken(r.Context(), t.ID, grace, auth.ClientIP(r))
 	if err != nil {
 		return storeError(err, "token not found")
 	}
@@ -421,5 +458,75 @@ func (s *Server) deleteAllTokens(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("delete tokens of %s: %w", user, err)
 	}
 	apierr.WriteJSON(w, http.StatusOK, deletedResponse{Deleted: n})
+	return nil
+}
+
+// deleteSelf deletes the calling token, whatever its scopes: a script
+// that finds its token leaked revokes it at once. A password or session
+// caller has no token of its own: 400.
+func (s *Server) deleteSelf(w http.ResponseWriter, r *http.Request) error {
+	caller := auth.FromContext(r.Context())
+	switch {
+	case caller.Anonymous():
+		return auth.ErrCredentialsRequired
+	case caller.Method != auth.MethodToken:
+		return apierr.Errorf(apierr.Invalid, "self: only a token can revoke itself; this request authenticated with a %s (use DELETE /api/v1/auth/tokens/{id})", caller.Method)
+	}
+	if err := s.store.DeleteToken(r.Context(), caller.TokenID); err != nil {
+		// Deleted by a concurrent request since it authenticated this one.
+		return storeError(err, "token not found")
+	}
+	s.log.WithFields(map[string]any{"token": caller.TokenID, "user": caller.User, "ip": auth.ClientIP(r)}).
+		Info("token revoked itself")
+	apierr.WriteJSON(w, http.StatusOK, deletedResponse{Deleted: 1})
+	return nil
+}
+
+// eventView is a token event as the API shows it.
+type eventView struct {
+	Time int64   `json:"time"`
+	IP   *string `json:"ip"`
+	Kind string  `json:"kind"`
+}
+
+// eventsResponse is a page of a token's events, paged like the token list.
+type eventsResponse struct {
+	Total    int         `json:"total"`
+	PageNo   int         `json:"pageNo"`
+	PageSize int         `json:"pageSize"`
+	Events   []eventView `json:"events"`
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
+	caller, err := manager(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	pageNo, err := apierr.IntParam(q.Get("pageNo"), "pageNo", 1, 1, 1<<30)
+	if err != nil {
+		return err
+	}
+	pageSize, err := apierr.IntParam(q.Get("pageSize"), "pageSize", tokens.DefaultPageSize, 1, tokens.MaxPageSize)
+	if err != nil {
+		return err
+	}
+	t, err := s.ownedToken(r, caller)
+	if err != nil {
+		return err
+	}
+	total, page, err := s.store.TokenEvents(r.Context(), t.ID, pageNo, pageSize)
+	if err != nil {
+		return storeError(err, "token not found")
+	}
+	out := eventsResponse{Total: total, PageNo: pageNo, PageSize: pageSize, Events: make([]eventView, len(page))}
+	for i, e := range page {
+		out.Events[i] = eventView{Time: e.Time.UnixMilli(), Kind: e.Kind}
+		if e.IP != "" {
+			ip := e.IP
+			out.Events[i].IP = &ip
+		}
+	}
+	apierr.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

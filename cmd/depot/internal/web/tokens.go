@@ -296,7 +296,7 @@ func (s *Server) regenerateToken(w http.ResponseWriter, r *http.Request) error {
 	if ok, err := s.confirm(w, r, v.lang.t("tokens.regenerateQ", t.Description), "tokens.regenerate", "/settings/tokens"); !ok {
 		return err
 	}
-	secret, err := s.store.RegenerateToken(r.Context(), t.ID)
+	secret, err := s.store.RegenerateToken(r.Context(), t.ID, 0, auth.ClientIP(r))
 	if err != nil {
 		return err
 	}
@@ -319,7 +319,7 @@ func (s *Server) setTokenStatus(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return apierr.Errorf(apierr.Invalid, "status: must be enabled or disabled")
 	}
-	if err := s.store.SetTokenEnabled(r.Context(), t.ID, enabled); err != nil {
+	if err := s.store.SetTokenEnabled(r.Context(), t.ID, enabled, auth.ClientIP(r)); err != nil {
 		return err
 	}
 	notice := "tokens.nowDisabled"

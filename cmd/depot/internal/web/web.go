@@ -38,8 +38,8 @@ type Store interface {
 	Token(ctx context.Context, id string) (*tokens.Token, error)
 	ListTokens(ctx context.Context, opt tokens.ListOptions) (total int, page []*tokens.Token, err error)
 	UpdateToken(ctx context.Context, id string, u tokens.TokenUpdate) (*tokens.Token, error)
-	SetTokenEnabled(ctx context.Context, id string, enabled bool) error
-	RegenerateToken(ctx context.Context, id string) (secret string, err error)
+	SetTokenEnabled(ctx context.Context, id string, enabled bool, ip string) error
+	RegenerateToken(ctx context.Context, id string, grace time.Duration, ip string) (secret string, err error)
 	DeleteToken(ctx context.Context, id string) error
 	DeleteUserTokens(ctx context.Context, username string) (int, error)
 }
