@@ -9,6 +9,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/audit"
 	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
@@ -118,6 +119,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeError(err, "username: no such user")
 	}
+	s.record(r, audit.TokenCreate, t, tokenDetail(t))
 	apierr.WriteJSON(w, http.StatusOK, secretResponse{ID: t.ID, Token: secret})
 	return nil
 }
@@ -286,6 +288,11 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request) error {
 		return storeError(err, "token not found")
 	}
 	t.Enabled = req.Status == "enabled"
+	action := audit.TokenDisable
+	if t.Enabled {
+		action = audit.TokenEnable
+	}
+	s.record(r, action, t, "")
 	apierr.WriteJSON(w, http.StatusOK, viewOf(t))
 	return nil
 }
@@ -348,6 +355,7 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeError(err, "token not found")
 	}
+	s.record(r, audit.TokenEdit, updated, tokenDetail(updated))
 	apierr.WriteJSON(w, http.StatusOK, viewOf(updated))
 	return nil
 }
@@ -374,6 +382,7 @@ func (s *Server) regenerate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeError(err, "token not found")
 	}
+	s.record(r, audit.TokenRegen, t, "")
 	apierr.WriteJSON(w, http.StatusOK, secretResponse{ID: t.ID, Token: secret})
 	return nil
 }
@@ -394,6 +403,7 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteToken(r.Context(), t.ID); err != nil {
 		return storeError(err, "token not found")
 	}
+	s.record(r, audit.TokenDelete, t, "")
 	apierr.WriteJSON(w, http.StatusOK, deletedResponse{Deleted: 1})
 	return nil
 }
@@ -420,6 +430,20 @@ func (s *Server) deleteAllTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("delete tokens of %s: %w", user, err)
 	}
+	s.record(r, audit.TokenDeleteAll, &tokens.Token{Username: user}, fmt.Sprintf("%d tokens", n))
 	apierr.WriteJSON(w, http.StatusOK, deletedResponse{Deleted: n})
 	return nil
+}
+
+// tokenDetail describes what a token may do, for the audit log: its
+// scopes, whitelist and expiry, never its secret.
+func tokenDetail(t *tokens.Token) string {
+	d := "scopes=" + strings.Join(t.Scopes, ",")
+	if len(t.IPWhitelist) > 0 {
+		d += " ipWhitelist=" + strings.Join(t.IPWhitelist, ",")
+	}
+	if !t.ExpireTime.IsZero() {
+		d += " expires=" + t.ExpireTime.UTC().Format(time.RFC3339)
+	}
+	return d
 }
