@@ -9,6 +9,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/apierr"
 	"github.com/depot/depot/tokens/sqlite"
 )
 
@@ -238,4 +240,14 @@ func (s *Store) Expire(ctx context.Context, retention, interval time.Duration, r
 		case <-t.C:
 		}
 	}
+}
+
+// Reason returns what a refusal told the client, for Event.Detail: the
+// message of its *apierr.Error, never the cause behind it.
+func Reason(refusal error) string {
+	var e *apierr.Error
+	if errors.As(refusal, &e) {
+		return e.Msg
+	}
+	return "refused"
 }
