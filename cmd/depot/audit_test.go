@@ -372,7 +372,7 @@ func TestAuditCLIAndRetention(t *testing.T) {
 		{"repo", "create", "team/site", "--public"},
 		{"token", "create", "--user", "tester", "--scopes", "user"},
 	} {
-		if out, errOut, code := cli(t, "a-password\n", append(args, "--data", data)...); code != 0 {
+		if out, errOut, code := runInProcess(t, "a-password\n", append(args, "--data", data)...); code != 0 {
 			t.Fatalf("depot %s: %d %s %s", strings.Join(args, " "), code, out, errOut)
 		}
 	}
@@ -391,7 +391,7 @@ func TestAuditCLIAndRetention(t *testing.T) {
 	}
 	db.Close()
 
-	out, errOut, code := cli(t, "", "audit", "--data", data)
+	out, errOut, code := runInProcess(t, "", "audit", "--data", data)
 	if code != 0 {
 		t.Fatalf("depot audit = %d %s", code, errOut)
 	}
@@ -403,14 +403,14 @@ func TestAuditCLIAndRetention(t *testing.T) {
 			t.Errorf("depot audit lacks %q:\n%s", want, out)
 		}
 	}
-	if out, _, code := cli(t, "", "audit", "--action", "token.steal", "--data", data); code != 2 {
+	if out, _, code := runInProcess(t, "", "audit", "--action", "token.steal", "--data", data); code != 2 {
 		t.Errorf("depot audit --action token.steal = %d %s; want usage error 2", code, out)
 	}
 
 	s := startServerFlags(t, data, []string{"--audit-retention", "30d"})
 	var left []string
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		out, _, _ = cli(t, "", "audit", "--json", "--action", "signin", "--data", data)
+		out, _, _ = runInProcess(t, "", "audit", "--json", "--action", "signin", "--data", data)
 		left = strings.Split(strings.TrimSpace(out), "\n")
 		if len(left) == 1 || time.Now().After(deadline) {
 			break
@@ -424,7 +424,7 @@ func TestAuditCLIAndRetention(t *testing.T) {
 	if !strings.Contains(s.stderr.String(), "deleted=2") {
 		t.Errorf("the server did not log the 2 events it deleted:\n%s", s.stderr)
 	}
-	out, _, _ = cli(t, "", "audit", "--json", "--user", "other", "--data", data)
+	out, _, _ = runInProcess(t, "", "audit", "--json", "--user", "other", "--data", data)
 	if n := strings.Count(out, "\n"); n != 4 { // user.create, member add, role, remove
 		t.Errorf("depot audit --json --user other = %d events; want 4 (the server keeps events within the retention):\n%s", n, out)
 	}
@@ -437,4 +437,14 @@ func TestAuditCLIAndRetention(t *testing.T) {
 	if h := res.Header.Get("Strict-Transport-Security"); h != "" {
 		t.Errorf("plain HTTP answers Strict-Transport-Security %q; want none", h)
 	}
+}
+
+// runInProcess runs the CLI as cli does, without starting a process: the
+// commands that set up a test need not pay for one each.
+func runInProcess(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+	code := run(e, args)
+	return out.String(), errOut.String(), code
 }
