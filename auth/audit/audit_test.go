@@ -10,7 +10,7 @@ import (
 	"github.com/depot/depot/tokens/sqlite"
 )
 
-func newStore(t *testing.T) *Store {
+func newStore(t testing.TB) *Store {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "depot.db"))
 	if err != nil {
