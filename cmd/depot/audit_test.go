@@ -448,3 +448,31 @@ func runInProcess(t *testing.T, stdin string, args ...string) (string, string, i
 	code := run(e, args)
 	return out.String(), errOut.String(), code
 }
+
+func TestDaysFlag(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"365d", 365 * 24 * time.Hour, true},
+		{"90d", 90 * 24 * time.Hour, true},
+		{"2160h", 90 * 24 * time.Hour, true},
+		{"0", 0, true},
+		{"1h30m", 90 * time.Minute, true},
+		{"d", 0, false},
+		{"-3d", 0, false},
+		{"-1h", 0, false},
+		{"5x", 0, false},
+		{"99999999d", 0, false},
+	} {
+		var d days
+		err := d.Set(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && time.Duration(d) != tc.want) {
+			t.Errorf("Set(%q) = %v, %v; want %v, ok %v", tc.in, time.Duration(d), err, tc.want, tc.ok)
+		}
+	}
+	if d := days(90 * 24 * time.Hour); d.String() != "90d" {
+		t.Errorf("String() = %q; want 90d", d.String())
+	}
+}
