@@ -30,8 +30,8 @@ var _ Lister = (*Store)(nil)
 
 // API serves GET /api/v1/audit under the authentication middleware.
 type API struct {
-	Log   Lister
-	Debug logrus.FieldLogger // where internal errors go
+	Events Lister
+	Log    logrus.FieldLogger // where internal errors go, with the request id
 }
 
 // Register adds the route to r, which must run the authentication
@@ -64,7 +64,7 @@ type listResponse struct {
 // own (as actor or subject) for anyone else. Tokens need scope user.
 func (a API) list(w http.ResponseWriter, r *http.Request) {
 	if err := a.serveList(w, r); err != nil {
-		apierr.Write(w, r, a.Debug, err)
+		apierr.Write(w, r, a.Log, err)
 	}
 }
 
@@ -89,7 +89,7 @@ func (a API) serveList(w http.ResponseWriter, r *http.Request) error {
 	if query.PageSize, err = apierr.IntParam(q.Get("pageSize"), "pageSize", DefaultPageSize, 1, MaxPageSize); err != nil {
 		return err
 	}
-	total, page, err := a.Log.List(r.Context(), query)
+	total, page, err := a.Events.List(r.Context(), query)
 	if err != nil {
 		return err
 	}

@@ -259,7 +259,7 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, o opti
 		Log:    log,
 		Public: []server.Surface{openapi.Surface{}, api.Avatars{}},
 		Web:    []server.Surface{pages},
-		API:    []server.Surface{tokenAPI, repoAPI, audit.API{Log: d.audit, Debug: log}},
+		API:    []server.Surface{tokenAPI, repoAPI, audit.API{Events: d.audit, Log: log}},
 		Git:    []server.Surface{git},
 		Page:   pages.NotFound(),
 	}
