@@ -68,6 +68,12 @@ type Authenticator struct {
 	verifier Verifier
 	limiter  *Limiter
 	now      func() time.Time
+
+	// Failed, when set, hears of each request whose credentials
+	// Authenticate refused and counted against the limiter: the user the
+	// credentials named ("" for a bearer token) and the refusal. It runs
+	// on the request's goroutine, for the audit log.
+	Failed func(r *http.Request, user string, refusal error)
 }
 
 // NewAuthenticator returns an Authenticator over v. limiter may be nil for
@@ -97,16 +103,25 @@ func (a *Authenticator) Authenticate(r *http.Request, opt Options) (*Identity, e
 			Msg: "too many failed authentication attempts; try again later"}
 	}
 	if err != nil {
-		return nil, a.fail(ip, "malformed Authorization header: use Basic user:token or Bearer token")
+		err := a.fail(ip, "malformed Authorization header: use Basic user:token or Bearer token")
+		a.failed(r, "", err)
+		return nil, err
 	}
 	id, err := a.verify(r.Context(), creds, ip, opt)
 	if err != nil {
 		if apierr.KindOf(err) == apierr.Unauthorized {
 			a.limiter.Fail(ip)
+			a.failed(r, creds.Username, err)
 		}
 		return nil, err
 	}
 	return id, nil
+}
+
+func (a *Authenticator) failed(r *http.Request, user string, err error) {
+	if a.Failed != nil {
+		a.Failed(r, user, err)
+	}
 }
 
 // SignIn checks a password typed into the web's sign-in form, through the

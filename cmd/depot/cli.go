@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/audit"
 	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/git/gc"
@@ -76,6 +77,11 @@ func runUserAdd(e *env, args []string) error {
 		}
 		return err
 	}
+	detail := ""
+	if u.Admin {
+		detail = "admin"
+	}
+	d.record(e, audit.UserCreate, u.GlobalKey, u.GlobalKey, detail)
 	fmt.Fprintf(e.stdout, "created user %s\n", u.GlobalKey)
 	return nil
 }
@@ -165,6 +171,7 @@ func runTokenCreate(e *env, args []string) error {
 	case err != nil:
 		return err
 	}
+	d.record(e, audit.TokenCreate, t.ID, t.Username, "scopes="+strings.Join(t.Scopes, ","))
 	fmt.Fprintf(e.stdout, "created token %s for %s (scopes %s); its value is shown once:\n", t.ID, t.Username, strings.Join(t.Scopes, ","))
 	fmt.Fprintln(e.stdout, secret)
 	return nil
@@ -253,6 +260,7 @@ func runRepoCreate(e *env, args []string) error {
 	case err != nil:
 		return err
 	}
+	d.record(e, audit.RepoCreate, r.FullName(), r.Owner, string(info.Visibility))
 	fmt.Fprintf(e.stdout, "created %s repository %s at %s\n", info.Visibility, r.FullName(), r.Path)
 	return nil
 }
@@ -291,6 +299,7 @@ func runProjectCreate(e *env, args []string) error {
 	case err != nil:
 		return err
 	}
+	d.record(e, audit.ProjectCreate, p.Name, *f.owner, "")
 	fmt.Fprintf(e.stdout, "created project %s owned by %s\n", p.Name, *f.owner)
 	return nil
 }
@@ -325,7 +334,31 @@ func runMemberAdd(e *env, args []string) error {
 	if err != nil {
 		return usagef("--role must be owner, admin, developer or viewer")
 	}
-	return memberError(d.projects.SetMember(context.Background(), pos[0], pos[1], role), e, fmt.Sprintf("%s is now %s of %s", pos[1], role, pos[0]))
+	old := memberRole(d, pos[0], pos[1])
+	err = d.projects.SetMember(context.Background(), pos[0], pos[1], role)
+	switch {
+	case err != nil:
+	case old == repos.RoleNone:
+		d.record(e, audit.MemberAdd, pos[0], pos[1], "role "+role.String())
+	case old != role:
+		d.record(e, audit.MemberRole, pos[0], pos[1], "role "+old.String()+" -> "+role.String())
+	}
+	return memberError(err, e, fmt.Sprintf("%s is now %s of %s", pos[1], role, pos[0]))
+}
+
+// memberRole returns user's role in project, RoleNone when it has none or
+// cannot tell (the change that follows reports the reason).
+func memberRole(d *data, project, user string) repos.Role {
+	members, err := d.projects.Members(context.Background(), project)
+	if err != nil {
+		return repos.RoleNone
+	}
+	for _, m := range members {
+		if strings.EqualFold(m.User, user) {
+			return m.Role
+		}
+	}
+	return repos.RoleNone
 }
 
 func runMemberRemove(e *env, args []string) error {
@@ -334,7 +367,12 @@ func runMemberRemove(e *env, args []string) error {
 		return err
 	}
 	defer d.close()
-	return memberError(d.projects.RemoveMember(context.Background(), pos[0], pos[1]), e, fmt.Sprintf("removed %s from %s", pos[1], pos[0]))
+	old := memberRole(d, pos[0], pos[1])
+	err = d.projects.RemoveMember(context.Background(), pos[0], pos[1])
+	if err == nil {
+		d.record(e, audit.MemberRemove, pos[0], pos[1], "role "+old.String())
+	}
+	return memberError(err, e, fmt.Sprintf("removed %s from %s", pos[1], pos[0]))
 }
 
 func memberError(err error, e *env, done string) error {

@@ -54,6 +54,7 @@ func init() {
 		{"repo list", "[OWNER] [--data DIR]", "list repositories", runRepoList},
 		{"repo gc", "OWNER/NAME [--reflog-expire 2160h] [--data DIR]", "consolidate a repository's packs into one (the server also does this after pushes)", runRepoGC},
 		{"repo reflog", "OWNER/NAME [REF] [--data DIR]", "show who updated a repository's refs, newest first (REF: refs/heads/main, main or HEAD)", runRepoReflog},
+		{"audit", "[--user NAME] [--action A] [-n 50] [--page N] [--json] [--data DIR]", "show the audit log, newest first: sign-ins, token, member, repository and admin changes", runAudit},
 		{"repo restore-ref", "OWNER/NAME REF OLD_SHA [--data DIR]", "set a ref back to an object its reflog names, undoing a force push or a deletion", runRepoRestoreRef},
 	}
 }
@@ -163,6 +164,8 @@ func (c *command) flags() *flag.FlagSet {
 		new(repoCreateFlags).register(fs)
 	case "repo gc":
 		reflogExpireFlag(fs)
+	case "audit":
+		new(auditFlags).register(fs)
 	}
 	if c.name != "serve" {
 		dataFlag(fs, os.Getenv)

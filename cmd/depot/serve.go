@@ -21,6 +21,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/depot/depot/auth"
+	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/audit"
 	"github.com/depot/depot/cmd/depot/internal/openapi"
 	"github.com/depot/depot/cmd/depot/internal/server"
 	"github.com/depot/depot/cmd/depot/internal/web"
@@ -49,6 +51,8 @@ type serveFlags struct {
 	reflogExpire                      *time.Duration
 	hideRefs                          refList
 	tokenNetworkV4, tokenNetworkV6    *int
+	auditRetention                    days
+	tlsCert, tlsKey                   *string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -68,6 +72,10 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	f.reflogExpire = reflogExpireFlag(fs)
 	f.tokenNetworkV4 = fs.Int("token-network-v4", tokens.DefaultNetworkV4, "prefix length (8 to 32) of the IPv4 network a token use comes from; a token's first use from outside every network it was used from is a new-network event")
 	f.tokenNetworkV6 = fs.Int("token-network-v6", tokens.DefaultNetworkV6, "prefix length (16 to 128) of the IPv6 network a token use comes from, as --token-network-v4")
+	f.auditRetention = days(defaultAuditRetention)
+	fs.Var(&f.auditRetention, "audit-retention", "keep audit log events this long (90d, 2160h; 0 keeps them forever)")
+	f.tlsCert = fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (chain) file; SIGHUP reloads it")
+	f.tlsKey = fs.String("tls-key", "", "the PEM private key of --tls-cert")
 }
 
 // tokenNetworks checks the prefix lengths of --token-network-v4 and -v6.
@@ -145,16 +153,24 @@ func runServe(e *env, args []string) error {
 	if err := bootstrapAdmin(ctx, d.store, e.getenv("DEPOT_ADMIN_PASSWORD"), log); err != nil {
 		return err
 	}
+	certs, err := loadCerts(*f.tlsCert, *f.tlsKey)
+	if err != nil {
+		return err
+	}
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
+	handler := server.New(surfaces(d, authn, log, options{
+		maxObjectBytes: int64(f.maxObjectSize),
+		hooks:          gitHooks,
+		reflogExpire:   *f.reflogExpire,
+		hideRefs:       f.hideRefs,
+		tokenNetworkV4: *f.tokenNetworkV4,
+		tokenNetworkV6: *f.tokenNetworkV6,
+	}))
+	if certs != nil {
+		handler = withHSTS(handler)
+	}
 	srv := &http.Server{
-		Handler: server.New(surfaces(d, authn, log, options{
-			maxObjectBytes: int64(f.maxObjectSize),
-			hooks:          gitHooks,
-			reflogExpire:   *f.reflogExpire,
-			hideRefs:       f.hideRefs,
-			tokenNetworkV4: *f.tokenNetworkV4,
-			tokenNetworkV6: *f.tokenNetworkV6,
-		})),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -164,12 +180,32 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "data": d.dir}).Info("depot listening")
+	fields := logrus.Fields{"addr": ln.Addr().String(), "data": d.dir}
+	if certs != nil {
+		fields["tls"] = true
+		srv.TLSConfig = certs.config()
+		go certs.reloadOnHangup(ctx, log)
+	}
+	log.WithFields(fields).Info("depot listening")
 	if gitHooks.Enabled {
 		log.WithField("hook_timeout", gitHooks.Timeout.String()).Warn("repository hooks are on: pushes run the repositories' hooks/ scripts")
 	}
+	go d.audit.Expire(ctx, time.Duration(f.auditRetention), auditExpireEvery, func(n int64, err error) {
+		switch {
+		case err != nil:
+			log.WithError(err).Error("audit log retention")
+		case n > 0:
+			log.WithFields(logrus.Fields{"deleted": n, "retention": f.auditRetention.String()}).Info("audit log: deleted old events")
+		}
+	})
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if certs != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate comes from TLSConfig
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -236,12 +272,23 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, o opti
 		auto.AfterPush(path, name)
 	}
 	pages := web.New(d.store, authn, d.projects, d.repos, policy, log)
+	pages.Audit = d.audit
+	tokenAPI := api.New(d.store, log)
+	tokenAPI.Audit = d.audit
+	repoAPI := repoapi.New(d.projects, d.repos, policy, log)
+	repoAPI.Audit = d.audit
+	authn.Failed = func(r *http.Request, user string, refusal error) {
+		e := audit.Event{Action: audit.AuthFail, IP: auth.ClientIP(r), Target: user, Subject: user, Detail: audit.Reason(refusal)}
+		if err := d.audit.Record(r.Context(), e); err != nil {
+			log.WithError(err).WithField("request_id", apierr.RequestID(r.Context())).Error("audit")
+		}
+	}
 	return server.Config{
 		Auth:   authn,
 		Log:    log,
 		Public: []server.Surface{openapi.Surface{}, api.Avatars{}},
 		Web:    []server.Surface{pages},
-		API:    []server.Surface{api.New(d.store, log), repoapi.New(d.projects, d.repos, policy, log)},
+		API:    []server.Surface{tokenAPI, repoAPI, audit.API{Events: d.audit, Log: log}},
 		Git:    []server.Surface{git},
 		Page:   pages.NotFound(),
 	}
@@ -298,6 +345,7 @@ type data struct {
 	db       *sqlite.DB
 	store    *tokens.Store   // users and tokens
 	projects *projects.Store // projects, members, repository records
+	audit    *audit.Store    // the audit log
 	repos    *repos.Dir
 }
 
@@ -315,7 +363,7 @@ func openData(ctx context.Context, dir string) (*data, error) {
 		db.Close()
 		return nil, err
 	}
-	return &data{dir: dir, db: db, store: store, projects: projects.New(db), repos: rd}, nil
+	return &data{dir: dir, db: db, store: store, projects: projects.New(db), audit: audit.New(db), repos: rd}, nil
 }
 
 // openRepos opens DATA/repos, the directory of every repository, making

@@ -16,6 +16,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/audit"
 	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/repos"
 )
@@ -73,12 +74,21 @@ type Store interface {
 	ForgetRepoStats(ctx context.Context, owner, name string) error
 }
 
+// Auditor records security events; *audit.Store implements it. Record
+// fails only when the database does.
+type Auditor interface {
+	Record(ctx context.Context, e audit.Event) error
+}
+
 // Server holds what the handlers need.
 type Server struct {
 	store  Store
 	dir    *repos.Dir
 	policy *repos.Policy
 	log    logrus.FieldLogger
+	// Audit, when set, records the changes to projects, members and
+	// repositories in the audit log.
+	Audit Auditor
 }
 
 // New returns a Server.
@@ -119,6 +129,20 @@ func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.H
 		if err := h(w, r); err != nil {
 			apierr.Write(w, r, s.log, err)
 		}
+	}
+}
+
+// record writes an event of action by the caller of r to the audit log.
+// The change is made already, so a failure to record it is logged, not
+// answered.
+func (s *Server) record(r *http.Request, action, target, subject, detail string) {
+	if s.Audit == nil {
+		return
+	}
+	e := audit.FromRequest(r, auth.FromContext(r.Context()), action)
+	e.Target, e.Subject, e.Detail = target, subject, detail
+	if err := s.Audit.Record(r.Context(), e); err != nil {
+		s.log.WithError(err).WithField("request_id", apierr.RequestID(r.Context())).Error("audit")
 	}
 }
 

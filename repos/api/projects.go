@@ -7,6 +7,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/audit"
 	"github.com/depot/depot/repos"
 	"github.com/gorilla/mux"
 )
@@ -79,6 +80,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 		}
 		return storeError(err, "user not found")
 	}
+	s.record(r, audit.ProjectCreate, p.Name, id.User, "")
 	apierr.WriteJSON(w, http.StatusCreated, viewProject(p, repos.RoleOwner))
 	return nil
 }
@@ -168,6 +170,12 @@ func (s *Server) setMember(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.SetMember(r.Context(), p.Name, user, role); err != nil {
 		return storeError(err, "user "+user+" not found")
 	}
+	switch {
+	case old == repos.RoleNone:
+		s.record(r, audit.MemberAdd, p.Name, user, "role "+role.String())
+	case old != role:
+		s.record(r, audit.MemberRole, p.Name, user, "role "+old.String()+" -> "+role.String())
+	}
 	// Answer with the record as stored: the user's own spelling of the
 	// name and the time they joined, which a role change keeps.
 	members, err := s.store.Members(r.Context(), p.Name)
@@ -208,6 +216,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.RemoveMember(r.Context(), p.Name, user); err != nil {
 		return storeError(err, user+" is not a member of "+p.Name)
 	}
+	s.record(r, audit.MemberRemove, p.Name, user, "role "+old.String())
 	apierr.WriteJSON(w, http.StatusOK, map[string]int{"deleted": 1})
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/audit"
 	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/repos/git/gitref"
@@ -240,6 +241,7 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request, owner string
 	if err != nil {
 		return storeError(err, "")
 	}
+	s.record(r, audit.RepoCreate, repo.FullName(), repo.Owner, string(info.Visibility))
 	v, err := s.view(r, repo)
 	if err != nil {
 		return err
@@ -280,6 +282,7 @@ func (s *Server) patchRepo(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	was := info.Visibility
 	if req.Description != nil {
 		// Checked before anything changes, so that a refusal changes nothing.
 		if err := input.CheckDescription("description", *req.Description); err != nil {
@@ -305,6 +308,9 @@ func (s *Server) patchRepo(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.SaveRepoInfo(r.Context(), repo.Owner, repo.Name, info); err != nil {
 		return storeError(err, "")
 	}
+	if info.Visibility != was {
+		s.record(r, audit.RepoVisibility, repo.FullName(), repo.Owner, string(was)+" -> "+string(info.Visibility))
+	}
 	v, err := s.view(r, repo)
 	if err != nil {
 		return err
@@ -324,6 +330,7 @@ func (s *Server) deleteRepo(w http.ResponseWriter, r *http.Request) error {
 	if err := s.dir.DeleteWithRecord(r.Context(), s.store, repo); err != nil {
 		return err
 	}
+	s.record(r, audit.RepoDelete, repo.FullName(), repo.Owner, "")
 	apierr.WriteJSON(w, http.StatusOK, map[string]int{"deleted": 1})
 	return nil
 }

@@ -12,7 +12,9 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
 
+	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/audit"
 	"github.com/depot/depot/tokens"
 )
 
@@ -60,11 +62,21 @@ type Store interface {
 
 var _ Store = (*tokens.Store)(nil)
 
+// Auditor records security events; *audit.Store implements it. Record
+// fails only when the database does.
+type Auditor interface {
+	Record(ctx context.Context, e audit.Event) error
+}
+
+var _ Auditor = (*audit.Store)(nil)
+
 // Server holds what the handlers need.
 type Server struct {
 	store Store
 	log   logrus.FieldLogger
 	now   func() time.Time
+	// Audit, when set, records every change to a token in the audit log.
+	Audit Auditor
 }
 
 // New returns a Server over store.
@@ -103,6 +115,20 @@ func (s *Server) handle(h func(w http.ResponseWriter, r *http.Request) error) ht
 		if err := h(w, r); err != nil {
 			apierr.Write(w, r, s.log, err)
 		}
+	}
+}
+
+// record writes an event of action by the caller of r on the token t to
+// the audit log. The change is made already, so a failure to record it is
+// logged, not answered.
+func (s *Server) record(r *http.Request, action string, t *tokens.Token, detail string) {
+	if s.Audit == nil {
+		return
+	}
+	e := audit.FromRequest(r, auth.FromContext(r.Context()), action)
+	e.Target, e.Subject, e.Detail = t.ID, t.Username, detail
+	if err := s.Audit.Record(r.Context(), e); err != nil {
+		s.log.WithError(err).WithField("request_id", apierr.RequestID(r.Context())).Error("audit")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/audit"
 	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/tokens"
 	"github.com/gorilla/mux"
@@ -126,6 +127,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeError(err, "username: no such user")
 	}
+	s.record(r, audit.TokenCreate, t, tokenDetail(t))
 	apierr.WriteJSON(w, http.StatusOK, secretResponse{ID: t.ID, Token: secret})
 	return nil
 }
@@ -299,6 +301,11 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request) error {
 		return storeError(err, "token not found")
 	}
 	t.Enabled = req.Status == "enabled"
+	action := audit.TokenDisable
+	if t.Enabled {
+		action = audit.TokenEnable
+	}
+	s.record(r, action, t, "")
 	apierr.WriteJSON(w, http.StatusOK, viewOf(t))
 	return nil
 }
@@ -365,6 +372,7 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeError(err, "token not found")
 	}
+	s.record(r, audit.TokenEdit, updated, tokenDetail(updated))
 	apierr.WriteJSON(w, http.StatusOK, viewOf(updated))
 	return nil
 }
@@ -411,6 +419,7 @@ func (s *Server) regenerate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeError(err, "token not found")
 	}
+	s.record(r, audit.TokenRegen, t, "")
 	apierr.WriteJSON(w, http.StatusOK, secretResponse{ID: t.ID, Token: secret})
 	return nil
 }
@@ -431,6 +440,7 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteToken(r.Context(), t.ID); err != nil {
 		return storeError(err, "token not found")
 	}
+	s.record(r, audit.TokenDelete, t, "")
 	apierr.WriteJSON(w, http.StatusOK, deletedResponse{Deleted: 1})
 	return nil
 }
@@ -457,6 +467,7 @@ func (s *Server) deleteAllTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("delete tokens of %s: %w", user, err)
 	}
+	s.record(r, audit.TokenDeleteAll, &tokens.Token{Username: user}, fmt.Sprintf("%d tokens", n))
 	apierr.WriteJSON(w, http.StatusOK, deletedResponse{Deleted: n})
 	return nil
 }
@@ -478,6 +489,7 @@ func (s *Server) deleteSelf(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.log.WithFields(map[string]any{"token": caller.TokenID, "user": caller.User, "ip": auth.ClientIP(r)}).
 		Info("token revoked itself")
+	s.record(r, audit.TokenDelete, &tokens.Token{ID: caller.TokenID, Username: caller.User}, "revoked itself")
 	apierr.WriteJSON(w, http.StatusOK, deletedResponse{Deleted: 1})
 	return nil
 }
@@ -529,4 +541,17 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	apierr.WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// tokenDetail describes what a token may do, for the audit log: its
+// scopes, whitelist and expiry, never its secret.
+func tokenDetail(t *tokens.Token) string {
+	d := "scopes=" + strings.Join(t.Scopes, ",")
+	if len(t.IPWhitelist) > 0 {
+		d += " ipWhitelist=" + strings.Join(t.IPWhitelist, ",")
+	}
+	if !t.ExpireTime.IsZero() {
+		d += " expires=" + t.ExpireTime.UTC().Format(time.RFC3339)
+	}
+	return d
 }

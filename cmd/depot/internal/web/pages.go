@@ -13,6 +13,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/audit"
 	"github.com/depot/depot/repos"
 	"github.com/depot/depot/tokens"
 )
@@ -59,6 +60,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	switch kind := apierr.KindOf(err); {
 	case err == nil:
 	case kind == apierr.Unauthorized:
+		s.recordEvent(r, audit.Event{Action: audit.SignInFail, IP: auth.ClientIP(r), Via: auth.MethodPassword.String(),
+			Target: data.Username, Subject: data.Username, Detail: audit.Reason(err)})
 		data.Error = p.T("login.failed")
 		return s.render(w, http.StatusUnauthorized, "login", p)
 	case kind == apierr.TooManyRequests:
@@ -83,6 +86,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("sign in %s: %w", id.User, err)
 	}
 	setSessionCookie(w, r, secret)
+	s.recordEvent(r, audit.Event{Action: audit.SignIn, Actor: id.User, IP: auth.ClientIP(r),
+		Via: auth.MethodPassword.String(), Target: id.User, Subject: id.User})
 	// Sign-ins are rare enough to sweep the sessions nobody uses any more.
 	if _, err := s.store.DeleteIdleSessions(r.Context()); err != nil {
 		s.log.WithField("request_id", apierr.RequestID(r.Context())).WithError(err).Warn("delete idle sessions")
@@ -96,6 +101,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteSession(r.Context(), v.user.GlobalKey, v.sess.ID); err != nil && !errors.Is(err, tokens.ErrNotFound) {
 		return fmt.Errorf("sign out: %w", err)
 	}
+	s.record(r, audit.SignOut, v.user.GlobalKey, v.user.GlobalKey, "")
 	clearSessionCookie(w, r)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/audit"
 	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/repos"
 )
@@ -214,6 +215,12 @@ func (s *Server) setMember(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
+	switch {
+	case old == repos.RoleNone:
+		s.record(r, audit.MemberAdd, proj.Name, user, "role "+next.String())
+	case old != next:
+		s.record(r, audit.MemberRole, proj.Name, user, "role "+old.String()+" -> "+next.String())
+	}
 	s.flashes.put(v.sess.ID, flash{Notice: "project.memberSet", Arg: user + " · " + next.String(), at: s.now()})
 	http.Redirect(w, r, "/"+proj.Name, http.StatusSeeOther)
 	return nil
@@ -250,6 +257,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
+	s.record(r, audit.MemberRemove, proj.Name, user, "role "+old.String())
 	if self {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return nil
@@ -331,7 +339,7 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) error {
 		vis = repos.Public
 	}
 	if len(f.Errors) == 0 {
-		_, err := s.dir.CreateWithRecord(r.Context(), s.projects, owner, f.Fields["name"], repos.CreateOptions{},
+		repo, err := s.dir.CreateWithRecord(r.Context(), s.projects, owner, f.Fields["name"], repos.CreateOptions{},
 			&repos.Info{Description: f.Fields["description"], Visibility: vis})
 		var ve *input.ValidationError
 		switch {
@@ -341,6 +349,8 @@ func (s *Server) createRepo(w http.ResponseWriter, r *http.Request) error {
 			f.Errors[ve.Field] = ve.Msg
 		case err != nil:
 			return fmt.Errorf("create repository %s/%s: %w", owner, f.Fields["name"], err)
+		default:
+			s.record(r, audit.RepoCreate, repo.FullName(), repo.Owner, string(vis))
 		}
 	}
 	if len(f.Errors) > 0 {
@@ -376,6 +386,8 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 			f.Errors[ve.Field] = ve.Msg
 		case err != nil:
 			return fmt.Errorf("create project %s: %w", proj.Name, err)
+		default:
+			s.record(r, audit.ProjectCreate, proj.Name, v.user.GlobalKey, "")
 		}
 	}
 	if len(f.Errors) > 0 {

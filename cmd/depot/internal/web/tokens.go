@@ -13,6 +13,7 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
+	"github.com/depot/depot/auth/audit"
 	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/tokens"
 )
@@ -217,6 +218,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.formError(w, p, f, err)
 	}
+	s.recordToken(r, audit.TokenCreate, t, true)
 	s.flashes.put(v.sess.ID, flash{Notice: "tokens.created", TokenID: t.ID, Secret: secret, at: now})
 	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
 	return nil
@@ -278,10 +280,12 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 		p.Notice, p.Bad = p.T("err.form"), true
 		return s.render(w, http.StatusBadRequest, "token_form", p)
 	}
-	if _, err := s.store.UpdateToken(r.Context(), t.ID, tokens.TokenUpdate{
-		Description: &f.Description, Scopes: &scopes, IPWhitelist: &whitelist}); err != nil {
+	updated, err := s.store.UpdateToken(r.Context(), t.ID, tokens.TokenUpdate{
+		Description: &f.Description, Scopes: &scopes, IPWhitelist: &whitelist})
+	if err != nil {
 		return s.formError(w, p, f, err)
 	}
+	s.recordToken(r, audit.TokenEdit, updated, true)
 	s.flashes.put(v.sess.ID, flash{Notice: "tokens.saved", at: s.now()})
 	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
 	return nil
@@ -300,6 +304,7 @@ func (s *Server) regenerateToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.recordToken(r, audit.TokenRegen, t, false)
 	s.flashes.put(v.sess.ID, flash{Notice: "tokens.regenerated", TokenID: t.ID, Secret: secret, at: s.now()})
 	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
 	return nil
@@ -322,10 +327,11 @@ func (s *Server) setTokenStatus(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.SetTokenEnabled(r.Context(), t.ID, enabled, auth.ClientIP(r)); err != nil {
 		return err
 	}
-	notice := "tokens.nowDisabled"
+	notice, action := "tokens.nowDisabled", audit.TokenDisable
 	if enabled {
-		notice = "tokens.nowEnabled"
+		notice, action = "tokens.nowEnabled", audit.TokenEnable
 	}
+	s.recordToken(r, action, t, false)
 	s.flashes.put(v.sess.ID, flash{Notice: notice, at: s.now()})
 	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
 	return nil
@@ -343,6 +349,7 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteToken(r.Context(), t.ID); err != nil && !errors.Is(err, tokens.ErrNotFound) {
 		return err
 	}
+	s.recordToken(r, audit.TokenDelete, t, false)
 	s.flashes.put(v.sess.ID, flash{Notice: "tokens.deleted", at: s.now()})
 	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
 	return nil
@@ -361,6 +368,7 @@ func (s *Server) deleteAllTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("delete tokens of %s: %w", v.user.GlobalKey, err)
 	}
+	s.record(r, audit.TokenDeleteAll, "", v.user.GlobalKey, fmt.Sprintf("%d tokens", n))
 	s.flashes.put(v.sess.ID, flash{Notice: "tokens.deletedAll", Arg: n, at: s.now()})
 	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
 	return nil

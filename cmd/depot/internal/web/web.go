@@ -63,7 +63,7 @@ type Projects interface {
 }
 
 // Server serves the pages. Its fields are its dependencies; none is
-// optional.
+// optional but Audit.
 type Server struct {
 	store    Store
 	auth     *auth.Authenticator
@@ -73,6 +73,9 @@ type Server struct {
 	log      logrus.FieldLogger
 	now      func() time.Time
 	flashes  flashes
+	// Audit, when set, records sign-ins and the changes made through the
+	// pages in the audit log.
+	Audit Auditor
 }
 
 // New returns the pages over store and p, signing in through a (and so
