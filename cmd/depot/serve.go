@@ -48,7 +48,21 @@ type serveFlags struct {
 	hookTimeout                       *time.Duration
 	reflogExpire                      *time.Duration
 	hideRefs                          refList
+
+	// Who the client is, and how often it may fail to authenticate.
+	trustedProxies                     *string
+	authFailBurst, authUserFailBurst   *int
+	authFailRefill, authUserFailRefill *time.Duration
 }
+
+// The failure limiter's defaults: an address may fail 30 times, then once
+// every 2 s; a user name's password 10 times, then once a minute.
+const (
+	defaultAuthFailBurst      = 30
+	defaultAuthFailRefill     = 2 * time.Second
+	defaultAuthUserFailBurst  = 10
+	defaultAuthUserFailRefill = time.Minute
+)
 
 func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	listen := getenv("DEPOT_LISTEN")
@@ -65,6 +79,37 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	f.hooks = fs.Bool("hooks", false, "run each repository's executable hooks/pre-receive, update and post-receive on push, as git does; off by default because a hook runs any code on the server as depot's user")
 	f.hookTimeout = fs.Duration("hook-timeout", hooks.DefaultTimeout, "longest a hook may run; one still running is killed and refuses the push")
 	f.reflogExpire = reflogExpireFlag(fs)
+	f.trustedProxies = fs.String("trusted-proxies", getenv("DEPOT_TRUSTED_PROXIES"),
+		"addresses and CIDR ranges of reverse proxies whose X-Forwarded-For, Forwarded and X-Real-IP (and forwarded host and scheme) name the client, comma-separated; empty: trust none (env DEPOT_TRUSTED_PROXIES)")
+	f.authFailBurst = fs.Int("auth-fail-burst", defaultAuthFailBurst, "failed sign-ins, passwords and tokens an address (an IPv6 /64) may send before it must wait")
+	f.authFailRefill = fs.Duration("auth-fail-refill", defaultAuthFailRefill, "after the burst, an address may fail once per this period")
+	f.authUserFailBurst = fs.Int("auth-user-fail-burst", defaultAuthUserFailBurst, "wrong passwords one user name may take, from any address, before its password must wait (its tokens never do)")
+	f.authUserFailRefill = fs.Duration("auth-user-fail-refill", defaultAuthUserFailRefill, "after the burst, a user name's password may fail once per this period")
+}
+
+// proxies are the proxies --trusted-proxies trusts.
+func (f *serveFlags) proxies() (auth.Proxies, error) {
+	p, err := auth.ParseProxies(*f.trustedProxies)
+	if err != nil {
+		return nil, usagef("--trusted-proxies: %v", err)
+	}
+	return p, nil
+}
+
+// limiter is the failure limiter the --auth-* flags ask for.
+func (f *serveFlags) limiter() (*auth.Limiter, error) {
+	switch {
+	case *f.authFailBurst < 1:
+		return nil, usagef("--auth-fail-burst must be at least 1, not %d", *f.authFailBurst)
+	case *f.authUserFailBurst < 1:
+		return nil, usagef("--auth-user-fail-burst must be at least 1, not %d", *f.authUserFailBurst)
+	case *f.authFailRefill <= 0:
+		return nil, usagef("--auth-fail-refill must be positive, not %v", *f.authFailRefill)
+	case *f.authUserFailRefill <= 0:
+		return nil, usagef("--auth-user-fail-refill must be positive, not %v", *f.authUserFailRefill)
+	}
+	return auth.NewLimiter(*f.authFailBurst, *f.authFailRefill).
+		WithUserLimit(*f.authUserFailBurst, *f.authUserFailRefill), nil
 }
 
 // gitHooks is what the hook flags ask of the git server.
@@ -111,6 +156,14 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	proxies, err := f.proxies()
+	if err != nil {
+		return err
+	}
+	limiter, err := f.limiter()
+	if err != nil {
+		return err
+	}
 	if e.getenv("GOMEMLIMIT") == "" {
 		// A soft limit: the collector works harder as the heap nears it
 		// and returns memory to the system, so that caches and the garbage
@@ -128,13 +181,14 @@ func runServe(e *env, args []string) error {
 	if err := bootstrapAdmin(ctx, d.store, e.getenv("DEPOT_ADMIN_PASSWORD"), log); err != nil {
 		return err
 	}
-	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
+	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, limiter)
 	srv := &http.Server{
 		Handler: server.New(surfaces(d, authn, log, options{
 			maxObjectBytes: int64(f.maxObjectSize),
 			hooks:          gitHooks,
 			reflogExpire:   *f.reflogExpire,
 			hideRefs:       f.hideRefs,
+			trustedProxies: proxies,
 		})),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -146,6 +200,9 @@ func runServe(e *env, args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "data": d.dir}).Info("depot listening")
+	if len(proxies) > 0 {
+		log.WithField("trusted_proxies", proxies.String()).Info("client addresses are read from forwarding headers of trusted proxies")
+	}
 	if gitHooks.Enabled {
 		log.WithField("hook_timeout", gitHooks.Timeout.String()).Warn("repository hooks are on: pushes run the repositories' hooks/ scripts")
 	}
@@ -173,6 +230,7 @@ type options struct {
 	hooks          githttp.Hooks
 	reflogExpire   time.Duration
 	hideRefs       []string
+	trustedProxies auth.Proxies
 }
 
 // defaultOptions are the options of depot serve run without flags.
@@ -208,13 +266,14 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, o opti
 	}
 	pages := web.New(d.store, authn, d.projects, d.repos, policy, log)
 	return server.Config{
-		Auth:   authn,
-		Log:    log,
-		Public: []server.Surface{openapi.Surface{}, api.Avatars{}},
-		Web:    []server.Surface{pages},
-		API:    []server.Surface{api.New(d.store, log), repoapi.New(d.projects, d.repos, policy, log)},
-		Git:    []server.Surface{git},
-		Page:   pages.NotFound(),
+		Auth:           authn,
+		Log:            log,
+		TrustedProxies: o.trustedProxies,
+		Public:         []server.Surface{openapi.Surface{}, api.Avatars{}},
+		Web:            []server.Surface{pages},
+		API:            []server.Surface{api.New(d.store, log), repoapi.New(d.projects, d.repos, policy, log)},
+		Git:            []server.Surface{git},
+		Page:           pages.NotFound(),
 	}
 }
 

@@ -15,6 +15,15 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
+// withClient resolves once who r's client is, seeing through the trusted
+// proxies, and stores it for auth.ClientIP and auth.ClientOf, which every
+// user of a client's address asks.
+func withClient(proxies auth.Proxies, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(auth.WithClient(r.Context(), proxies.Resolve(r))))
+	})
+}
+
 // withRequestID gives every request an id, echoed in X-Request-Id and
 // used to find a 500 in the log.
 func withRequestID(next http.Handler) http.Handler {
