@@ -120,7 +120,7 @@ func checkPost(r *http.Request, v *visitor) error {
 	}
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
-		if err != nil || !(strings.EqualFold(u.Host, r.Host) || strings.EqualFold(u.Host, auth.ClientOf(r).Host)) {
+		if err != nil || !(sameHost(u, r.Host) || sameHost(u, auth.ClientOf(r).Host)) {
 			return errCrossSite
 		}
 	}
@@ -133,6 +133,16 @@ func checkPost(r *http.Request, v *visitor) error {
 		return errCrossSite
 	}
 	return nil
+}
+
+// sameHost reports whether origin names host, a Host header, which may
+// spell out the port that origin's scheme implies (git.example.com:443).
+func sameHost(origin *url.URL, host string) bool {
+	def := map[string]string{"http": ":80", "https": ":443"}[strings.ToLower(origin.Scheme)]
+	if def != "" {
+		host = strings.TrimSuffix(host, def)
+	}
+	return host != "" && strings.EqualFold(origin.Host, host)
 }
 
 // maxForm bounds a form's body: the largest is a token's whitelist.

@@ -562,6 +562,8 @@ func TestSignInBehindProxy(t *testing.T) {
 		{"XForwarded", "127.0.0.1", []string{"Origin", "https://git.example.com", "X-Forwarded-Host", "git.example.com", "X-Forwarded-Proto", "https", "X-Forwarded-For", "198.51.100.1"}, http.StatusSeeOther, true, "198.51.100.1"},
 		{"Forwarded", "127.0.0.1", []string{"Origin", "https://git.example.com", "Forwarded", `for=198.51.100.2;host=git.example.com;proto=https`}, http.StatusSeeOther, true, "198.51.100.2"},
 		{"PlainHTTPProxy", "127.0.0.1", []string{"Origin", "http://git.example.com", "X-Forwarded-Host", "git.example.com", "X-Forwarded-For", "198.51.100.3"}, http.StatusSeeOther, false, "198.51.100.3"},
+		{"DefaultPortSpelledOut", "127.0.0.1", []string{"Origin", "https://git.example.com", "X-Forwarded-Host", "git.example.com:443", "X-Forwarded-Proto", "https", "X-Forwarded-For", "198.51.100.5"}, http.StatusSeeOther, true, "198.51.100.5"},
+		{"OtherPort", "127.0.0.1", []string{"Origin", "https://git.example.com", "X-Forwarded-Host", "git.example.com:8443", "X-Forwarded-Proto", "https"}, http.StatusForbidden, false, ""},
 		{"ForeignOrigin", "127.0.0.1", []string{"Origin", "https://evil.example", "X-Forwarded-Host", "git.example.com", "X-Forwarded-Proto", "https"}, http.StatusForbidden, false, ""},
 		{"UntrustedPeer", "", []string{"Origin", "https://git.example.com", "X-Forwarded-Host", "git.example.com", "X-Forwarded-Proto", "https"}, http.StatusForbidden, false, ""},
 		{"UntrustedPeerOwnHost", "", []string{"X-Forwarded-Proto", "https", "X-Forwarded-For", "198.51.100.4"}, http.StatusSeeOther, false, "127.0.0.1"},
