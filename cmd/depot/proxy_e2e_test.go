@@ -306,3 +306,36 @@ func TestBehindProxy(t *testing.T) {
 		}
 	})
 }
+
+// TestServeProxyFlags: a bad --trusted-proxies, from the flag or its
+// environment variable, or a limit that is not positive, stops depot
+// serve before it listens, with a reason.
+func TestServeProxyFlags(t *testing.T) {
+	data := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  string
+		want string
+	}{
+		{"BadProxy", []string{"--trusted-proxies", "10.0.0.0/8,proxy.example"}, "", `--trusted-proxies: trusted proxy "proxy.example" is not an IP address or CIDR range`},
+		{"BadProxyEnv", nil, "DEPOT_TRUSTED_PROXIES=10.0.0.0/33", `--trusted-proxies: trusted proxy "10.0.0.0/33"`},
+		{"ZeroBurst", []string{"--auth-fail-burst", "0"}, "", "--auth-fail-burst must be at least 1"},
+		{"ZeroUserBurst", []string{"--auth-user-fail-burst", "0"}, "", "--auth-user-fail-burst must be at least 1"},
+		{"NegativeRefill", []string{"--auth-fail-refill", "-1s"}, "", "--auth-fail-refill must be positive"},
+		{"ZeroUserRefill", []string{"--auth-user-fail-refill", "0s"}, "", "--auth-user-fail-refill must be positive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(depotBin, append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data}, tc.args...)...)
+			cmd.Env = append(os.Environ(), "DEPOT_DATA=", "DEPOT_LISTEN=", "DEPOT_TRUSTED_PROXIES=")
+			if tc.env != "" {
+				cmd.Env = append(cmd.Env, tc.env) // the last value of a variable wins
+			}
+			out, err := cmd.CombinedOutput()
+			ee, ok := err.(*exec.ExitError)
+			if !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("depot serve %v = %v; want exit 2 saying %q:\n%s", tc.args, err, tc.want, out)
+			}
+		})
+	}
+}
