@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -202,6 +203,11 @@ func TestLimiterUsers(t *testing.T) {
 	}
 	if w := l.Blocked("alice"); w != 0 {
 		t.Fatalf("a user's failures block the address %q", "alice")
+	}
+	long := strings.Repeat("x", 4000)
+	l.FailUser(long + "1")
+	if k := len(userKey(long)); k != maxUserKey {
+		t.Fatalf("a 4000-byte name is kept in %d bytes; want %d", k, maxUserKey)
 	}
 	now = now.Add(time.Minute)
 	if w := l.UserBlocked("alice"); w != 0 {

@@ -60,7 +60,7 @@ func (l *Limiter) UserBlocked(user string) time.Duration {
 	if l == nil {
 		return 0
 	}
-	return l.users.blocked(strings.ToLower(user))
+	return l.users.blocked(userKey(user))
 }
 
 // FailUser records a wrong password for user.
@@ -68,7 +68,21 @@ func (l *Limiter) FailUser(user string) {
 	if l == nil {
 		return
 	}
-	l.users.fail(strings.ToLower(user))
+	l.users.fail(userKey(user))
+}
+
+// maxUserKey bounds the memory a user name takes in the limiter; real
+// names are far shorter, so a longer one shares its bucket only with
+// other names that no user can have.
+const maxUserKey = 64
+
+// userKey is what the limiter counts user's failures under: the name in
+// lower case, as names are matched, cut to maxUserKey bytes.
+func userKey(user string) string {
+	if len(user) > maxUserKey {
+		user = user[:maxUserKey]
+	}
+	return strings.ToLower(user)
 }
 
 // setNow makes l read the time from now; for tests.

@@ -260,8 +260,8 @@ func TestBehindProxy(t *testing.T) {
 		if code, body := call(attacker, proxy, "/api/current_user", "Authorization", "Bearer "+anyToken); code != 200 {
 			t.Fatalf("valid token from the blocked client = %d %s; want 200", code, body)
 		}
-		if !strings.Contains(s.stderr.String(), "remote=127.0.0.3") {
-			t.Errorf("the access log does not name the client 127.0.0.3:\n%s", s.stderr)
+		if !strings.Contains(s.stderr.String(), "proxy=127.0.0.2 remote=127.0.0.3") {
+			t.Errorf("the access log does not name the client 127.0.0.3 and its proxy:\n%s", s.stderr)
 		}
 	})
 

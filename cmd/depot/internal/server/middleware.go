@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -115,6 +116,9 @@ func withAccessLog(log logrus.FieldLogger, next http.Handler) http.Handler {
 			"bytes":       lw.bytes,
 			"duration_ms": float64(time.Since(start).Microseconds()) / 1000,
 			"remote":      auth.ClientIP(r),
+		}
+		if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && peer.Addr().Unmap().String() != f["remote"] {
+			f["proxy"] = peer.Addr().Unmap().String() // the trusted proxy that forwarded the request
 		}
 		if q := r.URL.RawQuery; q != "" && !secretQuery(q) {
 			f["query"] = q
