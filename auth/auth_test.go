@@ -2,7 +2,9 @@ package auth
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -136,7 +138,7 @@ func TestWhitelistWithin(t *testing.T) {
 func TestLimiter(t *testing.T) {
 	now := time.Unix(1000, 0)
 	l := NewLimiter(3, 10*time.Second)
-	l.now = func() time.Time { return now }
+	l.setNow(func() time.Time { return now })
 	for i := 0; i < 3; i++ {
 		if w := l.Blocked("1.2.3.4"); w != 0 {
 			t.Fatalf("blocked after %d failures", i)
@@ -184,5 +186,74 @@ func TestIdentityScopes(t *testing.T) {
 	}
 	if ValidScope("repo") {
 		t.Fatal("ValidScope(repo) = true")
+	}
+}
+
+func TestLimiterUsers(t *testing.T) {
+	now := time.Unix(1000, 0)
+	l := NewLimiter(10, time.Second).WithUserLimit(2, time.Minute)
+	l.setNow(func() time.Time { return now })
+	l.FailUser("Alice")
+	l.FailUser("alice")
+	if w := l.UserBlocked("ALICE"); w <= 0 || w > time.Minute {
+		t.Fatalf("UserBlocked(alice) after 2 = %v; want (0, 1m]", w)
+	}
+	if w := l.UserBlocked("bob"); w != 0 {
+		t.Fatalf("bob is blocked for %v by alice's failures", w)
+	}
+	if w := l.Blocked("alice"); w != 0 {
+		t.Fatalf("a user's failures block the address %q", "alice")
+	}
+	long := strings.Repeat("x", 4000)
+	l.FailUser(long + "1")
+	if k := len(userKey(long)); k != maxUserKey {
+		t.Fatalf("a 4000-byte name is kept in %d bytes; want %d", k, maxUserKey)
+	}
+	now = now.Add(time.Minute)
+	if w := l.UserBlocked("alice"); w != 0 {
+		t.Fatalf("alice still blocked after a refill: %v", w)
+	}
+}
+
+func TestAddressKey(t *testing.T) {
+	for _, tc := range []struct{ ip, want string }{
+		{"203.0.113.9", "203.0.113.9"},
+		{"::ffff:203.0.113.9", "203.0.113.9"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::ffff", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"fe80::1%eth0", "fe80::/64"},
+		{"not-an-ip", "not-an-ip"},
+	} {
+		if got := AddressKey(tc.ip); got != tc.want {
+			t.Errorf("AddressKey(%q) = %q; want %q", tc.ip, got, tc.want)
+		}
+	}
+	// One /64 is one client: failures from its addresses add up, and
+	// the next /64 is another client.
+	l := NewLimiter(2, time.Minute)
+	l.Fail("2001:db8:1:2::1")
+	l.Fail("2001:db8:1:2:ffff:ffff:ffff:ffff")
+	if l.Blocked("2001:db8:1:2::99") == 0 {
+		t.Fatal("an address of a /64 that failed twice is not blocked")
+	}
+	if w := l.Blocked("2001:db8:1:3::1"); w != 0 {
+		t.Fatalf("the neighbouring /64 is blocked for %v", w)
+	}
+}
+
+// TestLimiterBounded: a flood of new keys leaves the limiter with at most
+// its limit of buckets, and what it keeps still blocks.
+func TestLimiterBounded(t *testing.T) {
+	l := NewLimiter(1, time.Hour)
+	l.users.limit = 1000
+	for i := 0; i < 5000; i++ {
+		l.FailUser(fmt.Sprint("user", i))
+		if n := len(l.users.m); n > 1000 {
+			t.Fatalf("%d buckets tracked after %d keys; want at most 1000", n, i+1)
+		}
+	}
+	if l.UserBlocked("user4999") == 0 {
+		t.Fatal("the latest key is not blocked")
 	}
 }

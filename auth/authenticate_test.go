@@ -3,11 +3,13 @@ package auth_test
 import (
 	"context"
 	"encoding/base64"
-	"golang.org/x/crypto/bcrypt"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
@@ -62,13 +64,19 @@ func TestAuthenticateThrottlesFailures(t *testing.T) {
 	if w.Code != 429 || w.Header().Get("Retry-After") == "" {
 		t.Fatalf("written as %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 	}
-	// A good token from the same address is throttled too: the address,
-	// not the credential, is what failed.
+	// A good token from the same address still gets in: a token cannot
+	// be guessed, so the address's failures do not stand in its way.
 	_, secret := mint(t, s)
 	good := httptest.NewRequest("GET", "/", nil)
 	good.Header.Set("Authorization", "Bearer "+secret)
-	if _, err := a.Authenticate(good, auth.Options{}); apierr.KindOf(err) != apierr.TooManyRequests {
-		t.Fatalf("good token from a throttled address = %v; want 429", err)
+	if id, err := a.Authenticate(good, auth.Options{}); err != nil || id.User != "tester" {
+		t.Fatalf("good token from a throttled address = %v, %v; want tester", id, err)
+	}
+	// A password from that address is refused unread.
+	pw := httptest.NewRequest("GET", "/", nil)
+	pw.SetBasicAuth("tester", "password1")
+	if _, err := a.Authenticate(pw, auth.Options{Passwords: true}); apierr.KindOf(err) != apierr.TooManyRequests {
+		t.Fatalf("right password from a throttled address = %v; want 429", err)
 	}
 	// Anonymous requests are never throttled.
 	if id, err := a.Authenticate(httptest.NewRequest("GET", "/", nil), auth.Options{}); err != nil || !id.Anonymous() {
@@ -154,4 +162,106 @@ func TestSignInThrottlesFailures(t *testing.T) {
 	if _, err := a.Authenticate(api, auth.Options{Passwords: true}); apierr.KindOf(err) != apierr.TooManyRequests {
 		t.Fatalf("API after failed sign-ins = %v; want 429", err)
 	}
+}
+
+// TestLimiterRules: failures are limited per address and per user name,
+// and neither limit stands in the way of a valid token.
+func TestLimiterRules(t *testing.T) {
+	const (
+		alice = "tester" // newStore's user, with password1
+		bob   = "bob"
+	)
+	setup := func(t *testing.T) (*auth.Authenticator, *tokens.Store) {
+		s := newStore(t)
+		if err := s.CreateUser(context.Background(), &tokens.User{GlobalKey: bob}, "password2"); err != nil {
+			t.Fatal(err)
+		}
+		// Three failures per address, two per user.
+		return auth.NewAuthenticator(tokens.Verifier{Store: s}, auth.NewLimiter(3, time.Minute).WithUserLimit(2, time.Minute)), s
+	}
+	from := func(ip string) *http.Request {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = ip + ":5000"
+		return r
+	}
+	password := func(a *auth.Authenticator, ip, user, pw string) error {
+		r := from(ip)
+		r.SetBasicAuth(user, pw)
+		_, err := a.Authenticate(r, auth.Options{Passwords: true})
+		return err
+	}
+	token := func(a *auth.Authenticator, ip, user, secret string) error {
+		r := from(ip)
+		r.SetBasicAuth(user, secret)
+		_, err := a.Authenticate(r, auth.Options{})
+		return err
+	}
+	want := func(t *testing.T, what string, err error, kind apierr.Kind, ok bool) {
+		t.Helper()
+		if ok && err != nil {
+			t.Fatalf("%s = %v; want success", what, err)
+		}
+		if !ok && apierr.KindOf(err) != kind {
+			t.Fatalf("%s = %v; want %d", what, err, kind.Status())
+		}
+	}
+
+	t.Run("LockedUserDoesNotSlowAnother", func(t *testing.T) {
+		a, _ := setup(t)
+		// Alice's password is guessed from two addresses until her
+		// name is locked; neither address is.
+		want(t, "guess 1", password(a, "198.51.100.1", alice, "nope"), apierr.Unauthorized, false)
+		want(t, "guess 2", password(a, "198.51.100.2", alice, "nope"), apierr.Unauthorized, false)
+		want(t, "alice's right password", password(a, "203.0.113.7", alice, "password1"), apierr.TooManyRequests, false)
+		want(t, "ALICE (any case)", password(a, "203.0.113.7", "TESTER", "password1"), apierr.TooManyRequests, false)
+		want(t, "bob from a guessing address", password(a, "198.51.100.1", bob, "password2"), 0, true)
+		want(t, "bob elsewhere", password(a, "203.0.113.7", bob, "password2"), 0, true)
+	})
+	t.Run("LockedUsersTokenWorks", func(t *testing.T) {
+		a, s := setup(t)
+		_, secret := mint(t, s)
+		for _, ip := range []string{"198.51.100.1", "198.51.100.2", "198.51.100.3"} {
+			_ = password(a, ip, alice, "nope")
+		}
+		want(t, "alice's password", password(a, "203.0.113.7", alice, "password1"), apierr.TooManyRequests, false)
+		want(t, "alice's token as Basic", token(a, "203.0.113.7", alice, secret), 0, true)
+		want(t, "alice's token where her password was guessed", token(a, "198.51.100.1", alice, secret), 0, true)
+	})
+	t.Run("NATAddressWithValidToken", func(t *testing.T) {
+		a, s := setup(t)
+		_, secret := mint(t, s)
+		// One office address: wrong passwords for two users, then a bad
+		// token, until the address is blocked.
+		want(t, "office 1", password(a, "192.0.2.50", bob, "nope"), apierr.Unauthorized, false)
+		want(t, "office 2", password(a, "192.0.2.50", alice, "nope"), apierr.Unauthorized, false)
+		want(t, "office 3", token(a, "192.0.2.50", alice, "dpt_"+base64.RawURLEncoding.EncodeToString(make([]byte, 27))), apierr.Unauthorized, false)
+		want(t, "office password now", password(a, "192.0.2.50", bob, "password2"), apierr.TooManyRequests, false)
+		want(t, "office bad token now", token(a, "192.0.2.50", alice, "dpt_"+base64.RawURLEncoding.EncodeToString(make([]byte, 27))), apierr.TooManyRequests, false)
+		want(t, "office valid token", token(a, "192.0.2.50", alice, secret), 0, true)
+		r := from("192.0.2.50")
+		r.Header.Set("Authorization", "Bearer "+secret)
+		_, err := a.Authenticate(r, auth.Options{Passwords: true})
+		want(t, "office valid Bearer token on the API", err, 0, true)
+		// A valid token does not refill the address for passwords.
+		want(t, "office password after the token", password(a, "192.0.2.50", bob, "password2"), apierr.TooManyRequests, false)
+	})
+	t.Run("IPv6CountedPer64", func(t *testing.T) {
+		a, _ := setup(t)
+		want(t, "v6 1", password(a, "2001:db8:1:2::1", alice, "nope"), apierr.Unauthorized, false)
+		want(t, "v6 2", password(a, "2001:db8:1:2::2", bob, "nope"), apierr.Unauthorized, false)
+		want(t, "v6 3", password(a, "2001:db8:1:2:ffff::3", "carol", "nope"), apierr.Unauthorized, false)
+		want(t, "same /64", password(a, "2001:db8:1:2::99", "dave", "x"), apierr.TooManyRequests, false)
+		want(t, "next /64", password(a, "2001:db8:1:3::1", bob, "password2"), 0, true)
+	})
+	t.Run("SignInSharesTheLimits", func(t *testing.T) {
+		a, _ := setup(t)
+		for _, ip := range []string{"198.51.100.1", "198.51.100.2"} {
+			_, err := a.SignIn(from(ip), alice, "nope")
+			want(t, "sign-in guess", err, apierr.Unauthorized, false)
+		}
+		_, err := a.SignIn(from("203.0.113.7"), alice, "password1")
+		want(t, "alice signs in", err, apierr.TooManyRequests, false)
+		_, err = a.SignIn(from("203.0.113.7"), bob, "password2")
+		want(t, "bob signs in", err, 0, true)
+	})
 }

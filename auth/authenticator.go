@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -90,34 +89,50 @@ type Options struct {
 
 // Authenticate returns the caller of r: an anonymous Identity when r has no
 // credentials, an authenticated one when they verify, and an *apierr.Error
-// otherwise (401 for credentials that do not verify, 429 when the client
-// address has failed too often, 500 when the store fails).
+// otherwise (401 for credentials that do not verify, 429 while the client
+// address, or for a password the user name, has failed too often, 500
+// when the store fails).
+//
+// A well-formed token is looked up before any limit is asked: the lookup
+// costs one hash and a token cannot be guessed, so a valid token is never
+// refused by the limiter, neither because its user's password is locked
+// nor because its address (an office behind one NAT) sent bad passwords.
+// A token that does not verify counts against the address, and is
+// answered 429 while the address is blocked. A password is checked only
+// while neither its address nor its user name is blocked.
 func (a *Authenticator) Authenticate(r *http.Request, opt Options) (*Identity, error) {
 	creds, present, err := ParseAuthorization(r)
 	if !present {
 		return &Identity{}, nil
 	}
 	ip := ClientIP(r)
-	if wait := a.limiter.Blocked(ip); wait > 0 {
-		return nil, &apierr.Error{Kind: apierr.TooManyRequests, RetryAfter: wait,
-			Msg: "too many failed authentication attempts; try again later"}
-	}
 	if err != nil {
-		err := a.fail(ip, "malformed Authorization header: use Basic user:token or Bearer token")
-		a.failed(r, "", err)
-		return nil, err
+		return nil, a.refuse(r, ip, "", apierr.Errorf(apierr.Unauthorized, "malformed Authorization header: use Basic user:token or Bearer token"))
 	}
-	id, err := a.verify(r.Context(), creds, ip, opt)
-	if err != nil {
+	grant, acct, err := a.verifier.VerifyToken(r.Context(), creds.Secret)
+	switch {
+	case err == nil:
+		id, err := a.tokenIdentity(r.Context(), creds, grant, acct, ip)
 		if apierr.KindOf(err) == apierr.Unauthorized {
-			a.limiter.Fail(ip)
+			return nil, a.refuse(r, ip, creds.Username, err)
+		}
+		return id, err
+	case errors.Is(err, ErrMalformedToken) && !creds.Bearer && opt.Passwords:
+		id, err := a.password(r.Context(), ip, creds.Username, creds.Secret,
+			"too many failed authentication attempts; try again later, or use a personal access token")
+		if apierr.KindOf(err) == apierr.Unauthorized {
 			a.failed(r, creds.Username, err)
 		}
-		return nil, err
+		return id, err
+	case errors.Is(err, ErrMalformedToken) && !creds.Bearer && !opt.Passwords:
+		return nil, a.refuse(r, ip, creds.Username, apierr.Errorf(apierr.Unauthorized, "bad credentials: use a personal access token as the password"))
+	case errors.Is(err, ErrMalformedToken), errors.Is(err, ErrBadCredentials):
+		return nil, a.refuse(r, ip, creds.Username, apierr.Errorf(apierr.Unauthorized, "bad credentials"))
 	}
-	return id, nil
+	return nil, fmt.Errorf("auth: verify token: %w", err)
 }
 
+// failed tells Failed, when set, of credentials refused and counted.
 func (a *Authenticator) failed(r *http.Request, user string, err error) {
 	if a.Failed != nil {
 		a.Failed(r, user, err)
@@ -127,46 +142,42 @@ func (a *Authenticator) failed(r *http.Request, user string, err error) {
 // SignIn checks a password typed into the web's sign-in form, through the
 // same failure limiter as Authenticate: it returns the user in person, or
 // an *apierr.Error (401 for a wrong user or password, 429 while r's
-// address has failed too often, 500 when the store fails). The caller
-// starts the session.
+// address or the user name has failed too often, 500 when the store
+// fails). The caller starts the session.
 func (a *Authenticator) SignIn(r *http.Request, user, password string) (*Identity, error) {
-	ip := ClientIP(r)
+	return a.password(r.Context(), ClientIP(r), user, password, "too many failed sign-in attempts; try again later")
+}
+
+// password checks user's password from ip, unless ip or user is blocked
+// (429 with busy as its message); a wrong one counts against both.
+func (a *Authenticator) password(ctx context.Context, ip, user, password, busy string) (*Identity, error) {
+	if wait := max(a.limiter.Blocked(ip), a.limiter.UserBlocked(user)); wait > 0 {
+		return nil, &apierr.Error{Kind: apierr.TooManyRequests, RetryAfter: wait, Msg: busy}
+	}
+	var id *Identity
+	err := error(apierr.Errorf(apierr.Unauthorized, "bad credentials"))
+	if user != "" && password != "" {
+		id, err = a.passwordIdentity(ctx, Credentials{Username: user, Secret: password})
+	}
+	if apierr.KindOf(err) == apierr.Unauthorized {
+		a.limiter.Fail(ip)
+		a.limiter.FailUser(user)
+	}
+	return id, err
+}
+
+// refuse answers credentials from ip that did not verify: err, counted
+// against ip and told to Failed, or a 429 while ip is blocked already.
+// Attempts refused so are not counted, so that the bucket refills as the
+// limit promises.
+func (a *Authenticator) refuse(r *http.Request, ip, user string, err error) error {
 	if wait := a.limiter.Blocked(ip); wait > 0 {
-		return nil, &apierr.Error{Kind: apierr.TooManyRequests, RetryAfter: wait,
-			Msg: "too many failed sign-in attempts; try again later"}
+		return &apierr.Error{Kind: apierr.TooManyRequests, RetryAfter: wait,
+			Msg: "too many failed authentication attempts; try again later"}
 	}
-	if user == "" || password == "" {
-		return nil, a.fail(ip, "bad credentials")
-	}
-	id, err := a.passwordIdentity(r.Context(), Credentials{Username: user, Secret: password})
-	if err != nil {
-		if apierr.KindOf(err) == apierr.Unauthorized {
-			a.limiter.Fail(ip)
-		}
-		return nil, err
-	}
-	return id, nil
-}
-
-func (a *Authenticator) fail(ip, msg string) error {
 	a.limiter.Fail(ip)
-	return apierr.Errorf(apierr.Unauthorized, "%s", msg)
-}
-
-func (a *Authenticator) verify(ctx context.Context, c Credentials, ip string, opt Options) (*Identity, error) {
-	grant, acct, err := a.verifier.VerifyToken(ctx, c.Secret)
-	switch {
-	case err == nil:
-		return a.tokenIdentity(ctx, c, grant, acct, ip)
-	case errors.Is(err, ErrMalformedToken) && !c.Bearer && opt.Passwords:
-		return a.passwordIdentity(ctx, c)
-	case errors.Is(err, ErrMalformedToken), errors.Is(err, ErrBadCredentials):
-		if !opt.Passwords && !c.Bearer && errors.Is(err, ErrMalformedToken) {
-			return nil, apierr.Errorf(apierr.Unauthorized, "bad credentials: use a personal access token as the password")
-		}
-		return nil, apierr.Errorf(apierr.Unauthorized, "bad credentials")
-	}
-	return nil, fmt.Errorf("auth: verify token: %w", err)
+	a.failed(r, user, err)
+	return err
 }
 
 func (a *Authenticator) passwordIdentity(ctx context.Context, c Credentials) (*Identity, error) {
@@ -205,18 +216,6 @@ func (a *Authenticator) tokenIdentity(ctx context.Context, c Credentials, g Gran
 		User: acct.Name, Admin: acct.Admin, Method: MethodToken,
 		TokenID: g.ID, Scopes: g.Scopes, TokenExpires: g.ExpireTime,
 	}, nil
-}
-
-// ClientIP returns the address of r's peer, without the port.
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if addr, err := netip.ParseAddr(host); err == nil {
-		return addr.Unmap().String()
-	}
-	return host
 }
 
 // ParseWhitelistEntry parses one ipWhitelist entry: an IPv4 or IPv6 address

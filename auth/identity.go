@@ -4,7 +4,9 @@
 // and hands handlers an Identity that answers scope questions. Every HTTP
 // surface of depot authenticates through Authenticator.Authenticate, and
 // the web's sign-in form through Authenticator.SignIn, on the same
-// failure limiter.
+// failure limiter (per address and per user name). Where a request came
+// from, seen through trusted reverse proxies, is Proxies.Resolve's to say;
+// the server stores it once a request, and ClientIP reads it.
 package auth
 
 import (

@@ -53,7 +53,21 @@ type serveFlags struct {
 	tokenNetworkV4, tokenNetworkV6    *int
 	auditRetention                    days
 	tlsCert, tlsKey                   *string
+
+	// Who the client is, and how often it may fail to authenticate.
+	trustedProxies                     *string
+	authFailBurst, authUserFailBurst   *int
+	authFailRefill, authUserFailRefill *time.Duration
 }
+
+// The failure limiter's defaults: an address may fail 30 times, then once
+// every 2 s; a user name's password 10 times, then once a minute.
+const (
+	defaultAuthFailBurst      = 30
+	defaultAuthFailRefill     = 2 * time.Second
+	defaultAuthUserFailBurst  = 10
+	defaultAuthUserFailRefill = time.Minute
+)
 
 func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	listen := getenv("DEPOT_LISTEN")
@@ -76,6 +90,12 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.Var(&f.auditRetention, "audit-retention", "keep audit log events this long (90d, 2160h; 0 keeps them forever)")
 	f.tlsCert = fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (chain) file; SIGHUP reloads it")
 	f.tlsKey = fs.String("tls-key", "", "the PEM private key of --tls-cert")
+	f.trustedProxies = fs.String("trusted-proxies", getenv("DEPOT_TRUSTED_PROXIES"),
+		"addresses and CIDR ranges of reverse proxies whose X-Forwarded-For, Forwarded and X-Real-IP (and forwarded host and scheme) name the client, comma-separated; empty: trust none (env DEPOT_TRUSTED_PROXIES)")
+	f.authFailBurst = fs.Int("auth-fail-burst", defaultAuthFailBurst, "failed sign-ins, passwords and tokens an address (an IPv6 /64) may send before it must wait")
+	f.authFailRefill = fs.Duration("auth-fail-refill", defaultAuthFailRefill, "after the burst, an address may fail once per this period")
+	f.authUserFailBurst = fs.Int("auth-user-fail-burst", defaultAuthUserFailBurst, "wrong passwords one user name may take, from any address, before its password must wait (its tokens never do)")
+	f.authUserFailRefill = fs.Duration("auth-user-fail-refill", defaultAuthUserFailRefill, "after the burst, a user name's password may fail once per this period")
 }
 
 // tokenNetworks checks the prefix lengths of --token-network-v4 and -v6.
@@ -87,6 +107,31 @@ func (f *serveFlags) tokenNetworks() error {
 		return usagef("--token-network-v6 must be 16 to 128, not %d", v)
 	}
 	return nil
+}
+
+// proxies are the proxies --trusted-proxies trusts.
+func (f *serveFlags) proxies() (auth.Proxies, error) {
+	p, err := auth.ParseProxies(*f.trustedProxies)
+	if err != nil {
+		return nil, usagef("--trusted-proxies: %v", err)
+	}
+	return p, nil
+}
+
+// limiter is the failure limiter the --auth-* flags ask for.
+func (f *serveFlags) limiter() (*auth.Limiter, error) {
+	switch {
+	case *f.authFailBurst < 1:
+		return nil, usagef("--auth-fail-burst must be at least 1, not %d", *f.authFailBurst)
+	case *f.authUserFailBurst < 1:
+		return nil, usagef("--auth-user-fail-burst must be at least 1, not %d", *f.authUserFailBurst)
+	case *f.authFailRefill <= 0:
+		return nil, usagef("--auth-fail-refill must be positive, not %v", *f.authFailRefill)
+	case *f.authUserFailRefill <= 0:
+		return nil, usagef("--auth-user-fail-refill must be positive, not %v", *f.authUserFailRefill)
+	}
+	return auth.NewLimiter(*f.authFailBurst, *f.authFailRefill).
+		WithUserLimit(*f.authUserFailBurst, *f.authUserFailRefill), nil
 }
 
 // gitHooks is what the hook flags ask of the git server.
@@ -136,6 +181,14 @@ func runServe(e *env, args []string) error {
 	if err := f.tokenNetworks(); err != nil {
 		return err
 	}
+	proxies, err := f.proxies()
+	if err != nil {
+		return err
+	}
+	limiter, err := f.limiter()
+	if err != nil {
+		return err
+	}
 	if e.getenv("GOMEMLIMIT") == "" {
 		// A soft limit: the collector works harder as the heap nears it
 		// and returns memory to the system, so that caches and the garbage
@@ -157,7 +210,7 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
+	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, limiter)
 	handler := server.New(surfaces(d, authn, log, options{
 		maxObjectBytes: int64(f.maxObjectSize),
 		hooks:          gitHooks,
@@ -165,6 +218,7 @@ func runServe(e *env, args []string) error {
 		hideRefs:       f.hideRefs,
 		tokenNetworkV4: *f.tokenNetworkV4,
 		tokenNetworkV6: *f.tokenNetworkV6,
+		trustedProxies: proxies,
 	}))
 	if certs != nil {
 		handler = withHSTS(handler)
@@ -187,6 +241,9 @@ func runServe(e *env, args []string) error {
 		go certs.reloadOnHangup(ctx, log)
 	}
 	log.WithFields(fields).Info("depot listening")
+	if len(proxies) > 0 {
+		log.WithField("trusted_proxies", proxies.String()).Info("client addresses are read from forwarding headers of trusted proxies")
+	}
 	if gitHooks.Enabled {
 		log.WithField("hook_timeout", gitHooks.Timeout.String()).Warn("repository hooks are on: pushes run the repositories' hooks/ scripts")
 	}
@@ -231,6 +288,7 @@ type options struct {
 	// tokenNetworkV4 and V6 are the prefix lengths of a network for
 	// new-network alerts; 0 keeps the store's defaults.
 	tokenNetworkV4, tokenNetworkV6 int
+	trustedProxies                 auth.Proxies
 }
 
 // defaultOptions are the options of depot serve run without flags.
@@ -284,13 +342,14 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, o opti
 		}
 	}
 	return server.Config{
-		Auth:   authn,
-		Log:    log,
-		Public: []server.Surface{openapi.Surface{}, api.Avatars{}},
-		Web:    []server.Surface{pages},
-		API:    []server.Surface{tokenAPI, repoAPI, audit.API{Events: d.audit, Log: log}},
-		Git:    []server.Surface{git},
-		Page:   pages.NotFound(),
+		Auth:           authn,
+		Log:            log,
+		TrustedProxies: o.trustedProxies,
+		Public:         []server.Surface{openapi.Surface{}, api.Avatars{}},
+		Web:            []server.Surface{pages},
+		API:            []server.Surface{tokenAPI, repoAPI, audit.API{Events: d.audit, Log: log}},
+		Git:            []server.Surface{git},
+		Page:           pages.NotFound(),
 	}
 }
 

@@ -88,12 +88,11 @@ func (s *Server) computeStats(ctx context.Context, repo *repos.Repo, gen int64) 
 	return st, nil
 }
 
+// cloneURL is repo's URL as the client reaches this server: behind a
+// trusted proxy, with the scheme and host the client used.
 func cloneURL(r *http.Request, repo *repos.Repo) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + "/" + repo.FullName() + ".git"
+	c := auth.ClientOf(r)
+	return c.Scheme + "://" + c.Host + "/" + repo.FullName() + ".git"
 }
 
 // listRepos answers a page of the repositories of owner that the caller

@@ -10,15 +10,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/mux"
+
+	"github.com/depot/depot/auth"
 )
 
-// AvatarURL is the address of name's avatar as served by this server.
+// AvatarURL is the address of name's avatar as served by this server,
+// as the client reaches it (through a trusted proxy, perhaps).
 func AvatarURL(r *http.Request, name string) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + "/avatars/" + name
+	c := auth.ClientOf(r)
+	return c.Scheme + "://" + c.Host + "/avatars/" + name
 }
 
 // avatar draws a user's default avatar: the first letter of the name on a

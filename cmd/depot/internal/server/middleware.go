@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -14,6 +15,15 @@ import (
 	"github.com/depot/depot/auth/apierr"
 	"github.com/sirupsen/logrus"
 )
+
+// withClient resolves once who r's client is, seeing through the trusted
+// proxies, and stores it for auth.ClientIP and auth.ClientOf, which every
+// user of a client's address asks.
+func withClient(proxies auth.Proxies, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(auth.WithClient(r.Context(), proxies.Resolve(r))))
+	})
+}
 
 // withRequestID gives every request an id, echoed in X-Request-Id and
 // used to find a 500 in the log.
@@ -106,6 +116,9 @@ func withAccessLog(log logrus.FieldLogger, next http.Handler) http.Handler {
 			"bytes":       lw.bytes,
 			"duration_ms": float64(time.Since(start).Microseconds()) / 1000,
 			"remote":      auth.ClientIP(r),
+		}
+		if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && peer.Addr().Unmap().String() != f["remote"] {
+			f["proxy"] = peer.Addr().Unmap().String() // the trusted proxy that forwarded the request
 		}
 		if q := r.URL.RawQuery; q != "" && !secretQuery(q) {
 			f["query"] = q

@@ -1,6 +1,7 @@
 // Package server assembles depot's HTTP surfaces into one handler: the
-// public documents, the web pages, the token API, git over smart HTTP, request ids, the
-// access log and panic recovery. It holds no business logic of its own.
+// public documents, the web pages, the token API, git over smart HTTP, the
+// client's address behind trusted proxies, request ids, the access log and
+// panic recovery. It holds no business logic of its own.
 package server
 
 import (
@@ -22,6 +23,9 @@ type Surface interface {
 type Config struct {
 	Auth *auth.Authenticator
 	Log  logrus.FieldLogger
+	// TrustedProxies are the peers whose forwarding headers name the
+	// client; none by default.
+	TrustedProxies auth.Proxies
 	// Public surfaces answer anyone without looking at credentials, such
 	// as the API's own description.
 	Public []Surface
@@ -43,7 +47,7 @@ type Config struct {
 
 // New returns the handler for the whole server.
 func New(c Config) http.Handler {
-	return withRequestID(withAccessLog(c.Log, withRecovery(c.Log, Router(c))))
+	return withClient(c.TrustedProxies, withRequestID(withAccessLog(c.Log, withRecovery(c.Log, Router(c)))))
 }
 
 // Router returns the routes of every surface of c, without the request

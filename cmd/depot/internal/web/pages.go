@@ -116,16 +116,14 @@ type homeData struct {
 
 // cloneBase returns what every clone URL of the visitor starts with:
 // http://USER@HOST/, https over TLS, without USER@ for a visitor signed
-// out.
+// out; behind a trusted proxy, the scheme and host the client used.
 func cloneBase(r *http.Request) string {
-	scheme := "http://"
-	if r.TLS != nil {
-		scheme = "https://"
-	}
+	c := auth.ClientOf(r)
+	scheme := c.Scheme + "://"
 	if v := visitorOf(r); v.signedIn() {
-		return scheme + v.user.GlobalKey + "@" + r.Host + "/"
+		return scheme + v.user.GlobalKey + "@" + c.Host + "/"
 	}
-	return scheme + r.Host + "/"
+	return scheme + c.Host + "/"
 }
 
 // home sends a visitor who is not signed in to the sign-in form, and shows

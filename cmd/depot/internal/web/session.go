@@ -18,7 +18,7 @@ import (
 
 // sessionCookie holds a session's secret. It is HttpOnly, so no script
 // reads it, SameSite=Lax, so no other site's form posts it, and Secure
-// when the page came over TLS.
+// when the page came over TLS, to depot or to a trusted proxy in front.
 const sessionCookie = "depot_session"
 
 // csrfField is the hidden field of every form that changes state.
@@ -93,14 +93,14 @@ func setSessionCookie(w http.ResponseWriter, r *http.Request, secret string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: secret, Path: "/",
 		MaxAge:   int(tokens.SessionIdle.Seconds()),
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: auth.ClientOf(r).Scheme == "https", SameSite: http.SameSiteLaxMode,
 	})
 }
 
 func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: auth.ClientOf(r).Scheme == "https", SameSite: http.SameSiteLaxMode,
 	})
 }
 
@@ -109,7 +109,8 @@ func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 var errCrossSite = apierr.Errorf(apierr.Forbidden, "this form is out of date or came from another site; reload the page and try again")
 
 // checkPost refuses a POST that another site made: one that the browser
-// says is cross-site, one whose Origin is not this host, and, from a
+// says is cross-site, one whose Origin is not this host (as the request
+// names it, or as a trusted proxy forwarded it), and, from a
 // signed-in visitor, one without the session's CSRF token. SameSite=Lax
 // already keeps the cookie off such posts in today's browsers; the token
 // is the check that does not depend on the browser.
@@ -119,7 +120,7 @@ func checkPost(r *http.Request, v *visitor) error {
 	}
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)
-		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+		if err != nil || !(sameHost(u, r.Host) || sameHost(u, auth.ClientOf(r).Host)) {
 			return errCrossSite
 		}
 	}
@@ -132,6 +133,16 @@ func checkPost(r *http.Request, v *visitor) error {
 		return errCrossSite
 	}
 	return nil
+}
+
+// sameHost reports whether origin names host, a Host header, which may
+// spell out the port that origin's scheme implies (git.example.com:443).
+func sameHost(origin *url.URL, host string) bool {
+	def := map[string]string{"http": ":80", "https": ":443"}[strings.ToLower(origin.Scheme)]
+	if def != "" {
+		host = strings.TrimSuffix(host, def)
+	}
+	return host != "" && strings.EqualFold(origin.Host, host)
 }
 
 // maxForm bounds a form's body: the largest is a token's whitelist.

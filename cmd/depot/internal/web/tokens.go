@@ -75,7 +75,7 @@ func (s *Server) tokenList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data := &tokenListData{Host: r.Host, User: v.user.GlobalKey}
+	data := &tokenListData{Host: auth.ClientOf(r).Host, User: v.user.GlobalKey}
 	p := newPage(r, "tokens.title", "tokens", data)
 	if f, ok := s.takeNotice(r, p); ok && f.Secret != "" {
 		data.Created, data.Secret = f.TokenID, f.Secret

@@ -544,3 +544,65 @@ func TestSafeNext(t *testing.T) {
 		}
 	}
 }
+
+// TestSignInBehindProxy: behind a trusted proxy, the sign-in form's
+// Origin check accepts the host the proxy forwarded, the cookie is Secure
+// when the client used https, and the session records the client's
+// address; from a peer that is not trusted, the same headers count for
+// nothing.
+func TestSignInBehindProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		proxies string
+		header  []string
+		status  int
+		secure  bool
+		ip      string
+	}{
+		{"XForwarded", "127.0.0.1", []string{"Origin", "https://git.example.com", "X-Forwarded-Host", "git.example.com", "X-Forwarded-Proto", "https", "X-Forwarded-For", "198.51.100.1"}, http.StatusSeeOther, true, "198.51.100.1"},
+		{"Forwarded", "127.0.0.1", []string{"Origin", "https://git.example.com", "Forwarded", `for=198.51.100.2;host=git.example.com;proto=https`}, http.StatusSeeOther, true, "198.51.100.2"},
+		{"PlainHTTPProxy", "127.0.0.1", []string{"Origin", "http://git.example.com", "X-Forwarded-Host", "git.example.com", "X-Forwarded-For", "198.51.100.3"}, http.StatusSeeOther, false, "198.51.100.3"},
+		{"DefaultPortSpelledOut", "127.0.0.1", []string{"Origin", "https://git.example.com", "X-Forwarded-Host", "git.example.com:443", "X-Forwarded-Proto", "https", "X-Forwarded-For", "198.51.100.5"}, http.StatusSeeOther, true, "198.51.100.5"},
+		{"OtherPort", "127.0.0.1", []string{"Origin", "https://git.example.com", "X-Forwarded-Host", "git.example.com:8443", "X-Forwarded-Proto", "https"}, http.StatusForbidden, false, ""},
+		{"ForeignOrigin", "127.0.0.1", []string{"Origin", "https://evil.example", "X-Forwarded-Host", "git.example.com", "X-Forwarded-Proto", "https"}, http.StatusForbidden, false, ""},
+		{"UntrustedPeer", "", []string{"Origin", "https://git.example.com", "X-Forwarded-Host", "git.example.com", "X-Forwarded-Proto", "https"}, http.StatusForbidden, false, ""},
+		{"UntrustedPeerOwnHost", "", []string{"X-Forwarded-Proto", "https", "X-Forwarded-For", "198.51.100.4"}, http.StatusSeeOther, false, "127.0.0.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			proxies, err := auth.ParseProxies(tc.proxies)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// What the server's middleware does for every request.
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				f.handler.ServeHTTP(w, r.WithContext(auth.WithClient(r.Context(), proxies.Resolve(r))))
+			}))
+			defer srv.Close()
+			req, _ := http.NewRequest("POST", srv.URL+"/login", strings.NewReader("username=tester&password=tester-password"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for i := 0; i+1 < len(tc.header); i += 2 {
+				req.Header.Set(tc.header[i], tc.header[i+1])
+			}
+			c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			res, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != tc.status {
+				t.Fatalf("POST /login = %d; want %d", res.StatusCode, tc.status)
+			}
+			if tc.status != http.StatusSeeOther {
+				return
+			}
+			if cs := res.Cookies(); len(cs) != 1 || cs[0].Secure != tc.secure {
+				t.Fatalf("cookies %+v; want one, Secure=%v", cs, tc.secure)
+			}
+			list, err := f.store.ListSessions(context.Background(), "tester")
+			if err != nil || len(list) != 1 || list[0].IP != tc.ip {
+				t.Fatalf("sessions = %+v, %v; want one from %s", list, err, tc.ip)
+			}
+		})
+	}
+}
