@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -217,6 +218,7 @@ func (tx *Tx) Commit() map[string]error {
 	tx.logUpdates(fail)
 	tx.commitDeletes(fail)
 	tx.prepareValues()
+	dirs := map[string][]*update{}
 	for _, u := range tx.ups {
 		if u.lock == nil || u.new.IsZero() {
 			continue
@@ -225,6 +227,18 @@ func (tx *Tx) Commit() map[string]error {
 		u.lock = nil
 		if err != nil {
 			fail(u, err)
+			continue
+		}
+		d := filepath.Dir(refPath(tx.dir, u.name))
+		dirs[d] = append(dirs[d], u)
+	}
+	// Once per directory, after every rename: a push of 5,000 branches
+	// syncs refs/heads once.
+	for d, ups := range dirs {
+		if err := syncDir(d); err != nil {
+			for _, u := range ups {
+				fail(u, fmt.Errorf("sync %s: %w", d, err))
+			}
 		}
 	}
 	return failed
@@ -269,6 +283,9 @@ func (tx *Tx) commitDeletes(fail func(*update, error)) {
 		}
 		return
 	}
+	// packed-refs without the refs is durable before their loose files go.
+	_ = syncDir(tx.dir)
+	dirs := map[string]bool{}
 	for _, u := range tx.ups {
 		if !drop[u.name] {
 			continue
@@ -280,7 +297,11 @@ func (tx *Tx) commitDeletes(fail func(*update, error)) {
 			fail(u, err)
 			continue
 		}
+		dirs[filepath.Dir(refPath(tx.dir, u.name))] = true
 		removeEmptyDirs(tx.dir, u.name)
+	}
+	for d := range dirs {
+		_ = syncDir(d) // a directory removeEmptyDirs took away is gone either way
 	}
 }
 
@@ -298,6 +319,9 @@ func (tx *Tx) SetHEAD(name string) error {
 		return fmt.Errorf("gitref: set HEAD: %w", err)
 	}
 	if err := l.commit([]byte("ref: " + name + "\n")); err != nil {
+		return fmt.Errorf("gitref: set HEAD: %w", err)
+	}
+	if err := syncDir(tx.dir); err != nil {
 		return fmt.Errorf("gitref: set HEAD: %w", err)
 	}
 	return nil
