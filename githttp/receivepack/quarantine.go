@@ -46,6 +46,8 @@ func receivePack(ctx context.Context, db *odb.DB, r io.Reader, opt Options) (*qu
 	switch {
 	case ctx.Err() != nil:
 		return q, ctx.Err()
+	case noSpace(err):
+		return q, err
 	case err != nil:
 		return q, badPack("reading pack: %v", err)
 	case n > opt.MaxPackBytes:

@@ -249,6 +249,9 @@ func (s *session) unpackFailed(err error) error {
 		msg = ue.Msg
 	} else if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		msg = "push cancelled"
+	} else if noSpace(err) {
+		msg = reasonNoSpace
+		s.log.WithError(err).Error("receivepack: receiving pack: the disk is full")
 	} else {
 		s.log.WithError(err).Error("receivepack: receiving pack")
 	}
