@@ -68,6 +68,10 @@ type Options struct {
 	HideRefs []string
 
 	keepAlive time.Duration // silence before a keepalive; tests shorten it
+	// packWriter, when set, wraps the file the pack is received into:
+	// tests inject the errors of a full disk where mounting one is not
+	// allowed.
+	packWriter func(io.Writer) io.Writer
 }
 
 func (o Options) withDefaults() Options {
