@@ -523,7 +523,7 @@ func leftovers(root string) []string {
 		name := d.Name()
 		switch {
 		case strings.HasPrefix(name, "incoming-"), strings.HasPrefix(name, "tmp_"),
-			strings.HasSuffix(name, ".lock"), strings.Contains(name, ".tmp-"), strings.HasPrefix(name, ".deleted-"):
+			strings.HasSuffix(name, ".lock"), strings.HasSuffix(name, ".new"), strings.Contains(name, ".tmp-"), strings.HasPrefix(name, ".deleted-"):
 			out = append(out, p)
 			if d.IsDir() {
 				return fs.SkipDir

@@ -22,7 +22,8 @@ import (
 //     objects/pack/tmp_*, objects/info/tmp_*, and C git's loose
 //     objects/??/tmp_obj_*;
 //   - lock files: *.lock under refs/ and logs/, and packed-refs.lock,
-//     HEAD.lock, config.lock and shallow.lock. A ref lock left behind
+//     HEAD.lock, config.lock and shallow.lock, with packed-refs.new,
+//     written under packed-refs.lock. A ref lock left behind
 //     refuses every later update of its ref, as it does in git, until it
 //     is removed by hand;
 //   - the repack lock objects/depot-gc.lock, unless the process it names
@@ -56,6 +57,7 @@ func RemoveLeftovers(repoDir string) ([]string, error) {
 	for _, name := range []string{"packed-refs", "HEAD", "config", "shallow"} {
 		globs = append(globs, filepath.Join(repoDir, name+".lock"))
 	}
+	globs = append(globs, filepath.Join(repoDir, "packed-refs.new"))
 	for _, g := range globs {
 		matches, err := filepath.Glob(g)
 		if err != nil {

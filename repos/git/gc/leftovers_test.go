@@ -32,6 +32,7 @@ func TestRemoveLeftovers(t *testing.T) {
 		"refs/heads/team/x.lock",
 		"logs/refs/heads/main.lock",
 		"packed-refs.lock",
+		"packed-refs.new",
 		"HEAD.lock",
 		"config.lock",
 		"objects/depot-gc.lock",
