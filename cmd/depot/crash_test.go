@@ -50,6 +50,9 @@ func TestCrashLoop(t *testing.T) {
 	c.verify(*crashRounds)
 	c.s.cmd.Process.Kill()
 	<-c.s.done
+	if c.stats.pushed+c.stats.retried == 0 || c.stats.revoked == 0 || c.stats.branchOps == 0 {
+		t.Errorf("the writers got nothing acknowledged, so nothing was checked: %+v", c.stats)
+	}
 	t.Logf("%d kills: %d pushes acknowledged, %d cut and retried; %d API branch changes; %d tokens created, %d revoked; %d repacks by depot repo gc, %d by the server, %d killed; %d leftovers found after kills, all removed on start (%s)",
 		*crashRounds, c.stats.pushed, c.stats.retried, c.stats.branchOps, c.stats.tokensMade, c.stats.revoked,
 		c.stats.cliRepacks, c.stats.autoRepacks, c.stats.gcKilled, c.stats.leftovers, c.leftoverKinds())
