@@ -64,7 +64,7 @@ func BenchmarkSynchronous(b *testing.B) {
 			}
 			b.Run("DisableToken", func(b *testing.B) {
 				for i := 0; b.Loop(); i++ {
-					if _, err := db.ExecContext(ctx, `UPDATE tokens SET enabled = ? WHERE id = ?`, i%2, ids[i%len(ids)]); err != nil {
+					if _, err := db.ExecContext(ctx, `UPDATE tokens SET enabled = ? WHERE id = ?`, (i/len(ids))%2, ids[i%len(ids)]); err != nil {
 						b.Fatal(err)
 					}
 				}
