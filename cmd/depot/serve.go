@@ -125,10 +125,10 @@ func runServe(e *env, args []string) error {
 		return err
 	}
 	defer d.close()
+	removeLeftovers(d.repos, log)
 	if err := bootstrapAdmin(ctx, d.store, e.getenv("DEPOT_ADMIN_PASSWORD"), log); err != nil {
 		return err
 	}
-	removeLeftovers(d.repos, log)
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
 	srv := &http.Server{
 		Handler: server.New(surfaces(d, authn, log, options{
