@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -35,6 +36,7 @@ const (
 	TooLarge                         // 413
 	UnsupportedMediaType             // 415
 	TooManyRequests                  // 429
+	Unavailable                      // 503: the server cannot store anything now (disk full, I/O errors)
 )
 
 var statuses = [...]int{
@@ -47,6 +49,7 @@ var statuses = [...]int{
 	TooLarge:             http.StatusRequestEntityTooLarge,
 	UnsupportedMediaType: http.StatusUnsupportedMediaType,
 	TooManyRequests:      http.StatusTooManyRequests,
+	Unavailable:          http.StatusServiceUnavailable,
 }
 
 // Status returns the HTTP status of k.
@@ -95,7 +98,8 @@ func KindOf(err error) Kind {
 
 // asError returns the first *Error in err's chain or, failing that, an
 // Invalid one carrying the text of its *input.ValidationError, which
-// names the field; nil when there is neither.
+// names the field, or an Unavailable one when err is storage failing
+// (StorageFailure); nil when there is none of these.
 func asError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
@@ -105,7 +109,45 @@ func asError(err error) *Error {
 	if errors.As(err, &ve) {
 		return &Error{Kind: Invalid, Msg: ve.Error(), Err: err}
 	}
+	if StorageFailure(err) {
+		return &Error{Kind: Unavailable, Msg: unavailableMsg, Err: err}
+	}
 	return nil
+}
+
+const unavailableMsg = "the server cannot store anything at the moment (its disk is full or failing); try again later"
+
+// SQLite's primary result codes (sqlite.org/rescode.html) that mean the
+// database cannot be written: SQLITE_BUSY past busy_timeout,
+// SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN.
+const (
+	sqliteBusy     = 5
+	sqliteReadOnly = 8
+	sqliteIOErr    = 10
+	sqliteFull     = 13
+	sqliteCantOpen = 14
+)
+
+// StorageFailure reports whether err is the server's storage refusing a
+// write rather than a bug: the file system full, out of quota, read-only
+// or failing (ENOSPC, EDQUOT, EROFS, EIO), or the database saying so. The
+// database driver (modernc.org/sqlite) reports SQLite's result code
+// through a Code method, read here without importing it: apierr imports
+// nothing of the stores.
+func StorageFailure(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EIO} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		switch coded.Code() & 0xff {
+		case sqliteBusy, sqliteReadOnly, sqliteIOErr, sqliteFull, sqliteCantOpen:
+			return true
+		}
+	}
+	return false
 }
 
 type requestIDKey struct{}
@@ -136,6 +178,16 @@ func Write(w http.ResponseWriter, r *http.Request, log logrus.FieldLogger, err e
 	e := asError(err)
 	if e == nil {
 		e = &Error{Kind: Internal, Err: err}
+	}
+	if e.Kind == Unavailable {
+		// The client learns to come back; whoever runs the server must
+		// learn why.
+		if log != nil {
+			log.WithFields(logrus.Fields{"request_id": RequestID(r.Context()), "method": r.Method, "path": r.URL.Path}).
+				WithError(err).Error("storage unavailable")
+		}
+		e = &Error{Kind: Unavailable, Msg: unavailableMsg}
+		w.Header().Set("Retry-After", "60")
 	}
 	if e.Kind == Internal {
 		rid := RequestID(r.Context())

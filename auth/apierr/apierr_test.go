@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +40,10 @@ func TestWrite(t *testing.T) {
 		{"PlainErrorIsInternal", fmt.Errorf("open /var/lib/depot/depot.db: disk I/O error"), 500, "request id req-1", "", "", true, "/var/lib"},
 		{"WrappedInternal", Wrap(Internal, errors.New("secret detail"), "ignored"), 500, "internal server error", "", "", true, "secret detail"},
 		{"ValidationError", fmt.Errorf("tokens: create token: %w", input.Invalid("audience", "longer than 255 bytes")), 400, "audience: longer than 255 bytes", "", "", false, "tokens:"},
+		{"DiskFull", fmt.Errorf("tokens: create token: %w", &fs.PathError{Op: "write", Path: "/var/lib/depot/depot.db-wal", Err: syscall.ENOSPC}), 503, "disk is full", "Retry-After", "60", true, "/var/lib"},
+		{"DatabaseFull", fmt.Errorf("tokens: create token: %w", sqliteError{13}), 503, "try again later", "", "", true, "database or disk"},
+		{"DatabaseIOErrWrite", fmt.Errorf("tokens: flush: %w", sqliteError{778}), 503, "try again later", "", "", true, "database or disk"},
+		{"DatabaseConstraintIsInternal", fmt.Errorf("tokens: %w", sqliteError{19}), 500, "request id req-1", "", "", true, "database or disk"},
 		{"ErrorBeforeValidationError", Wrap(Invalid, input.Invalid("name", "x"), "name: required"), 400, "name: required", "", "", false, "name: x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,6 +79,13 @@ func TestWrite(t *testing.T) {
 		})
 	}
 }
+
+// sqliteError is what modernc.org/sqlite returns: an error with SQLite's
+// extended result code.
+type sqliteError struct{ code int }
+
+func (e sqliteError) Error() string { return fmt.Sprintf("database or disk is full (%d)", e.code) }
+func (e sqliteError) Code() int     { return e.code }
 
 func TestDecodeJSON(t *testing.T) {
 	type body struct {

@@ -203,6 +203,7 @@ func runServe(e *env, args []string) error {
 		return err
 	}
 	defer d.close()
+	removeLeftovers(d.repos, log)
 	if err := bootstrapAdmin(ctx, d.store, e.getenv("DEPOT_ADMIN_PASSWORD"), log); err != nil {
 		return err
 	}
@@ -276,6 +277,21 @@ func runServe(e *env, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// removeLeftovers removes what a crash left in the repositories: pushes
+// in quarantine, temporary packs, lock files that would refuse every
+// later update of their ref. It runs before the server listens, while
+// nothing writes the repositories. What it cannot remove is logged; the
+// server starts anyway, as the repositories it could clean are served.
+func removeLeftovers(rd *repos.Dir, log logrus.FieldLogger) {
+	removed, err := rd.RemoveLeftovers()
+	for _, p := range removed {
+		log.WithField("path", p).Info("removed a leftover of an interrupted write")
+	}
+	if err != nil {
+		log.WithError(err).Error("removing leftovers of interrupted writes")
+	}
 }
 
 // options are what the flags of depot serve ask of its surfaces; each

@@ -42,10 +42,16 @@ func receivePack(ctx context.Context, db *odb.DB, r io.Reader, opt Options) (*qu
 		return q, err
 	}
 	defer f.Close()
-	n, err := io.Copy(f, io.LimitReader(ctxReader{ctx, r}, opt.MaxPackBytes+1))
+	var dst io.Writer = f
+	if opt.packWriter != nil {
+		dst = opt.packWriter(f)
+	}
+	n, err := io.Copy(dst, io.LimitReader(ctxReader{ctx, r}, opt.MaxPackBytes+1))
 	switch {
 	case ctx.Err() != nil:
 		return q, ctx.Err()
+	case noSpace(err):
+		return q, err
 	case err != nil:
 		return q, badPack("reading pack: %v", err)
 	case n > opt.MaxPackBytes:

@@ -68,6 +68,10 @@ type Options struct {
 	HideRefs []string
 
 	keepAlive time.Duration // silence before a keepalive; tests shorten it
+	// packWriter, when set, wraps the file the pack is received into:
+	// tests inject the errors of a full disk where mounting one is not
+	// allowed.
+	packWriter func(io.Writer) io.Writer
 }
 
 func (o Options) withDefaults() Options {
@@ -249,6 +253,9 @@ func (s *session) unpackFailed(err error) error {
 		msg = ue.Msg
 	} else if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		msg = "push cancelled"
+	} else if noSpace(err) {
+		msg = reasonNoSpace
+		s.log.WithError(err).Error("receivepack: receiving pack: the disk is full")
 	} else {
 		s.log.WithError(err).Error("receivepack: receiving pack")
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 
 	"github.com/depot/depot/repos/git/gitref"
 )
@@ -26,7 +27,17 @@ const (
 	reasonReadRefs = "failed to read refs"
 	// reasonDeleteCurrent is git's own reason (receive.denyDeleteCurrent).
 	reasonDeleteCurrent = "deletion of the current branch prohibited"
+	// reasonNoSpace is the file system refusing to grow; git prints it
+	// after "remote unpack failed:" or "[remote rejected]".
+	reasonNoSpace = "no space left on the server's disk"
 )
+
+// noSpace reports whether err is the file system full or the user's
+// quota spent: the push is refused with reasonNoSpace, a reason the
+// client can act on, rather than as an internal error.
+func noSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
 
 // updateRefs applies the commands that are still standing as one
 // compare-and-swap transaction per ref (all of them together when atomic).
@@ -74,7 +85,11 @@ func (s *session) updateRefs(keep func() error) {
 	}
 	if err := keep(); err != nil {
 		s.log.WithError(err).Error("receivepack: moving pack into repository")
-		s.failAll(reasonMigrate)
+		if noSpace(err) {
+			s.failAll(reasonNoSpace)
+		} else {
+			s.failAll(reasonMigrate)
+		}
 		return
 	}
 	failed := tx.Commit()
@@ -84,7 +99,11 @@ func (s *session) updateRefs(keep func() error) {
 		}
 		if err := failed[c.name]; err != nil {
 			s.log.WithError(err).WithField("ref", c.name).Error("receivepack: writing ref")
-			c.fail(reasonWrite)
+			if noSpace(err) {
+				c.fail(reasonNoSpace)
+			} else {
+				c.fail(reasonWrite)
+			}
 			continue
 		}
 		c.applied = true

@@ -63,7 +63,7 @@ func TestOpenPragmas(t *testing.T) {
 				{"foreign_keys", "1"},
 				{"journal_mode", "wal"},
 				{"busy_timeout", "5000"},
-				{"synchronous", "1"}, // NORMAL
+				{"synchronous", "2"}, // FULL: acknowledged writes survive power loss
 			} {
 				var got string
 				if err := c.QueryRowContext(ctx, "PRAGMA "+tt.pragma).Scan(&got); err != nil {
@@ -156,7 +156,7 @@ func TestOpenMigrations(t *testing.T) {
 func TestDSN(t *testing.T) {
 	got := dsn("/tmp/a b/depot.db")
 	for _, want := range []string{"file:/tmp/a%20b/depot.db?", "foreign_keys%281%29", "journal_mode%28WAL%29",
-		"busy_timeout%285000%29", "synchronous%28NORMAL%29", "_txlock=immediate"} {
+		"busy_timeout%285000%29", "synchronous%28FULL%29", "_txlock=immediate"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("dsn() = %q; want it to contain %q", got, want)
 		}

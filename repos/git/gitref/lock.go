@@ -163,3 +163,19 @@ func (l *lockFile) release() {
 	syscall.Close(l.fd)
 	os.Remove(l.target + ".lock")
 }
+
+// syncDir makes the renames and removals done in dir durable: a rename is
+// a change of its directory, which fsync of the file does not cover. Ref
+// values are synced in their lock files before the rename; without this a
+// power loss could bring the old value back after the push was reported.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -87,6 +87,12 @@ func packRefs(dir string, peel peeler) (int, error) {
 	if err := pl.commit(out); err != nil {
 		return 0, fmt.Errorf("gitref: pack refs: write packed-refs: %w", err)
 	}
+	// The new packed-refs is durable before any loose ref goes: a power
+	// loss must not keep the removals and lose the file that replaces
+	// them.
+	if err := syncDir(dir); err != nil {
+		return 0, fmt.Errorf("gitref: pack refs: %w", err)
+	}
 	pruned := 0
 	for _, r := range loose {
 		ok, err := pruneLoose(dir, r.Name, r.Hash)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -217,6 +218,7 @@ func (tx *Tx) Commit() map[string]error {
 	tx.logUpdates(fail)
 	tx.commitDeletes(fail)
 	tx.prepareValues()
+	dirs := map[string][]*update{}
 	for _, u := range tx.ups {
 		if u.lock == nil || u.new.IsZero() {
 			continue
@@ -225,6 +227,18 @@ func (tx *Tx) Commit() map[string]error {
 		u.lock = nil
 		if err != nil {
 			fail(u, err)
+			continue
+		}
+		d := filepath.Dir(refPath(tx.dir, u.name))
+		dirs[d] = append(dirs[d], u)
+	}
+	// Once per directory, after every rename: a push of 5,000 branches
+	// syncs refs/heads once.
+	for d, ups := range dirs {
+		if err := syncDir(d); err != nil {
+			for _, u := range ups {
+				fail(u, fmt.Errorf("sync %s: %w", d, err))
+			}
 		}
 	}
 	return failed
@@ -257,8 +271,13 @@ func (tx *Tx) commitDeletes(fail func(*update, error)) {
 	if len(drop) == 0 {
 		return
 	}
+	// packed-refs stays locked until the loose files are gone, as in
+	// git: a pack-refs (depot repo gc, git gc) that took the lock in
+	// between would read the loose refs still there and pack them again,
+	// bringing back a branch whose deletion was reported done.
 	pl := tx.plock
 	tx.plock = nil
+	defer pl.release()
 	if err := rewritePacked(pl, drop); err != nil {
 		for _, u := range tx.ups {
 			if drop[u.name] {
@@ -269,6 +288,9 @@ func (tx *Tx) commitDeletes(fail func(*update, error)) {
 		}
 		return
 	}
+	// packed-refs without the refs is durable before their loose files go.
+	_ = syncDir(tx.dir)
+	dirs := map[string]bool{}
 	for _, u := range tx.ups {
 		if !drop[u.name] {
 			continue
@@ -280,7 +302,11 @@ func (tx *Tx) commitDeletes(fail func(*update, error)) {
 			fail(u, err)
 			continue
 		}
+		dirs[filepath.Dir(refPath(tx.dir, u.name))] = true
 		removeEmptyDirs(tx.dir, u.name)
+	}
+	for d := range dirs {
+		_ = syncDir(d) // a directory removeEmptyDirs took away is gone either way
 	}
 }
 
@@ -298,6 +324,9 @@ func (tx *Tx) SetHEAD(name string) error {
 		return fmt.Errorf("gitref: set HEAD: %w", err)
 	}
 	if err := l.commit([]byte("ref: " + name + "\n")); err != nil {
+		return fmt.Errorf("gitref: set HEAD: %w", err)
+	}
+	if err := syncDir(tx.dir); err != nil {
 		return fmt.Errorf("gitref: set HEAD: %w", err)
 	}
 	return nil
@@ -336,18 +365,18 @@ func UpdateRef(dir, name string, old, new plumbing.Hash) error {
 	return tx.Commit()[name]
 }
 
-// rewritePacked writes packed-refs without the refs in drop, through the
-// held lock pl, and gives the lock up. It keeps the header and the peeled
-// lines of the refs it keeps. When nothing is dropped the file is left
-// alone.
+// rewritePacked writes packed-refs without the refs in drop while the
+// caller holds its lock pl, and keeps the lock: the new content is
+// written and synced in packed-refs.new and renamed over packed-refs, as
+// git does, so that the lock can outlive the rename. It keeps the header
+// and the peeled lines of the refs it keeps. When nothing is dropped the
+// file is left alone.
 func rewritePacked(pl *lockFile, drop map[string]bool) error {
 	old, err := os.ReadFile(pl.target)
 	if errors.Is(err, fs.ErrNotExist) {
-		pl.release()
 		return nil
 	}
 	if err != nil {
-		pl.release()
 		return err
 	}
 	var out []byte
@@ -373,10 +402,34 @@ func rewritePacked(pl *lockFile, drop map[string]bool) error {
 		out = append(out, line...)
 	}
 	if !dropped {
-		pl.release()
 		return nil
 	}
-	return pl.commit(out)
+	return writeReplace(pl.target, out)
+}
+
+// writeReplace writes content to target+".new", syncs it and renames it
+// over target. The caller holds target's lock, which alone makes the
+// fixed name safe.
+func writeReplace(target string, content []byte) error {
+	tmp := target + ".new"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(content)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, target)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // removeEmptyDirs removes the empty directories left above a deleted

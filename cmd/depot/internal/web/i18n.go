@@ -205,6 +205,7 @@ var messages = map[string][2]string{
 	"error.403":             {"This form is out of date or came from another site. Nothing was changed; reload the page and try again.", "表单已过期或来自其他网站，未做任何更改。请刷新页面后重试。"},
 	"error.404":             {"There is no such page.", "页面不存在。"},
 	"error.429":             {"Too many attempts. Try again later.", "尝试次数过多，请稍后再试。"},
+	"error.503":             {"The server cannot store anything at the moment (its disk is full or failing). Nothing was changed; try again later.", "服务器暂时无法保存数据（磁盘已满或出现故障），未做任何更改。请稍后再试。"},
 	"error.500":             {"The server failed. Quote this request id when reporting it: %s", "服务器出错。报告问题时请附上请求编号：%s"},
 	"error.back":            {"Back to the home page", "返回首页"},
 	"repo.new":              {"New repository", "新建仓库"},

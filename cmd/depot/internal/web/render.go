@@ -128,7 +128,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	kind := apierr.KindOf(err)
 	status := kind.Status()
 	rid := apierr.RequestID(r.Context())
-	if kind == apierr.Internal {
+	if kind == apierr.Internal || kind == apierr.Unavailable {
 		s.log.WithField("request_id", rid).WithError(err).Error("web page failed")
 	}
 	if kind == apierr.TooManyRequests {
@@ -139,7 +139,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	p := newPage(r, "error.title", "", nil)
 	switch status {
-	case 400, 403, 404, 429:
+	case 400, 403, 404, 429, 503:
 		p.Data = p.T(fmt.Sprintf("error.%d", status))
 	default:
 		status = http.StatusInternalServerError
