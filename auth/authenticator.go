@@ -37,6 +37,7 @@ type Grant struct {
 	NotBefore   time.Time
 	ExpireTime  time.Time // zero: never
 	IPWhitelist []string  // addresses and CIDR ranges; empty: any address
+	Rules       *Rules    // limits inside git; nil: none
 }
 
 // Verifier checks secrets against the store. Implementations return errors
@@ -171,7 +172,7 @@ func (a *Authenticator) tokenIdentity(c Credentials, g Grant, acct Account, ip s
 	a.verifier.RecordTokenUse(g.ID, ip, now)
 	return &Identity{
 		User: acct.Name, Admin: acct.Admin, Method: MethodToken,
-		TokenID: g.ID, Scopes: g.Scopes, TokenExpires: g.ExpireTime,
+		TokenID: g.ID, Scopes: g.Scopes, TokenExpires: g.ExpireTime, Rules: g.Rules,
 	}, nil
 }
 

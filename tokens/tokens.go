@@ -84,19 +84,20 @@ func validEmail(s string) bool {
 // Token is a personal access token. Its secret is never stored, only its
 // SHA-256 hash; see NewSecret.
 type Token struct {
-	ID             string    // UUIDv4 text
-	Username       string    // owner's global_key
-	Audience       string    // default "default"
-	Description    string    //
-	Scopes         []string  // order preserved, no duplicates
-	IPWhitelist    []string  // addresses and CIDR ranges, canonical (NormalizeIPWhitelist); empty = anywhere
-	NotBefore      time.Time // millisecond precision
-	ExpireTime     time.Time // zero = never expires
-	IssuedAt       time.Time //
-	Issuer         string    // global_key of whoever created it
-	Enabled        bool      // status "enabled" or "disabled"
-	LastAccessIP   string    // "" = never used
-	LastAccessTime time.Time // zero = never used
+	ID             string      // UUIDv4 text
+	Username       string      // owner's global_key
+	Audience       string      // default "default"
+	Description    string      //
+	Scopes         []string    // order preserved, no duplicates
+	IPWhitelist    []string    // addresses and CIDR ranges, canonical (NormalizeIPWhitelist); empty = anywhere
+	NotBefore      time.Time   // millisecond precision
+	ExpireTime     time.Time   // zero = never expires
+	IssuedAt       time.Time   //
+	Issuer         string      // global_key of whoever created it
+	Enabled        bool        // status "enabled" or "disabled"
+	LastAccessIP   string      // "" = never used
+	LastAccessTime time.Time   // zero = never used
+	Rules          *auth.Rules // limits inside git; nil = none (auth.Rules)
 }
 
 // Validate checks the fields a caller sets on a new or updated token and
@@ -130,7 +131,7 @@ func (t *Token) Validate() error {
 		return err
 	}
 	t.IPWhitelist = ips
-	return nil
+	return t.Rules.Normalize()
 }
 
 // MaxAudience bounds a token's audience, in bytes.
@@ -275,4 +276,6 @@ type TokenUpdate struct {
 	Description *string
 	Scopes      *[]string
 	IPWhitelist *[]string
+	// Rules, when set, replaces the rules: a nil *auth.Rules removes them.
+	Rules **auth.Rules
 }

@@ -34,6 +34,7 @@ func (v Verifier) VerifyToken(ctx context.Context, secret string) (auth.Grant, a
 	g := auth.Grant{
 		ID: t.ID, Owner: u.GlobalKey, Scopes: t.Scopes, Enabled: t.Enabled,
 		NotBefore: t.NotBefore, ExpireTime: t.ExpireTime, IPWhitelist: t.IPWhitelist,
+		Rules: t.Rules,
 	}
 	return g, auth.Account{Name: u.GlobalKey, Admin: u.Admin}, nil
 }

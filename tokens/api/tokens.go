@@ -1,9 +1,12 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -30,6 +33,8 @@ type tokenView struct {
 	Description    string   `json:"description"`
 	Scopes         []string `json:"scopes"`
 	IPWhitelist    []string `json:"ipWhitelist"`
+	// Rules is null for a token without rules.
+	Rules *auth.Rules `json:"rules"`
 }
 
 func viewOf(t *tokens.Token) tokenView {
@@ -38,7 +43,7 @@ func viewOf(t *tokens.Token) tokenView {
 		NotBefore: millis(t.NotBefore), ExpireTime: millis(t.ExpireTime),
 		IssuedAt: millis(t.IssuedAt), Issuer: t.Issuer, Status: statusText(t.Enabled),
 		LastAccessTime: millis(t.LastAccessTime), Description: t.Description,
-		Scopes: nonNil(t.Scopes), IPWhitelist: nonNil(t.IPWhitelist),
+		Scopes: nonNil(t.Scopes), IPWhitelist: nonNil(t.IPWhitelist), Rules: t.Rules,
 	}
 	if t.LastAccessIP != "" {
 		ip := t.LastAccessIP
@@ -94,6 +99,8 @@ type createRequest struct {
 	Description string    `json:"description"`
 	Scopes      *[]string `json:"scopes"`
 	IPWhitelist []string  `json:"ipWhitelist"`
+	// Rules is absent or null for no rules (decodeRules).
+	Rules json.RawMessage `json:"rules"`
 }
 
 type secretResponse struct {
@@ -179,6 +186,9 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 	if t.IPWhitelist, err = tokens.NormalizeIPWhitelist(req.IPWhitelist); err != nil {
 		return nil, err
 	}
+	if t.Rules, err = decodeRules(req.Rules); err != nil {
+		return nil, err
+	}
 	limit, err := s.limitOf(r, caller)
 	if err != nil {
 		return nil, err
@@ -187,6 +197,47 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 		return nil, err
 	}
 	return t, nil
+}
+
+// decodeRules reads the rules of a create or edit request: nil for an
+// absent field or null, else rules checked and normalised. Unlike the
+// rest of a body, unknown fields in rules are refused: a misspelt
+// "allowForcePush" must not pass silently. Bad rules are a 400 naming the
+// field.
+func decodeRules(raw json.RawMessage) (*auth.Rules, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var rules auth.Rules
+	if err := dec.Decode(&rules); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr) && typeErr.Field != "":
+			return nil, apierr.Errorf(apierr.Invalid, "rules.%s: must be %s", typeErr.Field, jsonKind(typeErr.Type.Kind()))
+		case errors.As(err, &typeErr):
+			return nil, apierr.Errorf(apierr.Invalid, "rules: must be an object or null")
+		}
+		msg := strings.TrimPrefix(err.Error(), "json: ")
+		return nil, apierr.Errorf(apierr.Invalid, "rules: %s; the fields are repos, operations, refs, allowForcePush and allowDelete", msg)
+	}
+	if err := rules.Normalize(); err != nil {
+		return nil, err
+	}
+	return &rules, nil
+}
+
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	}
+	return "an object"
 }
 
 // parseMillis reads a 13-digit millisecond timestamp.
@@ -294,6 +345,8 @@ type updateRequest struct {
 	Description *string   `json:"description"`
 	Scopes      *[]string `json:"scopes"`
 	IPWhitelist *[]string `json:"ipWhitelist"`
+	// Rules absent leaves them; null removes them (decodeRules).
+	Rules json.RawMessage `json:"rules"`
 }
 
 func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
@@ -338,6 +391,13 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		up.IPWhitelist, edited.IPWhitelist = &wl, wl
+	}
+	if req.Rules != nil {
+		rules, err := decodeRules(req.Rules)
+		if err != nil {
+			return err
+		}
+		up.Rules, edited.Rules = &rules, rules
 	}
 	// The result must be within the caller as it is now, which also
 	// keeps a token from widening its own whitelist.
