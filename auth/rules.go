@@ -1,7 +1,11 @@
 package auth
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -39,6 +43,50 @@ type Rules struct {
 	Refs           []string `json:"refs,omitempty"`
 	AllowForcePush bool     `json:"allowForcePush"`
 	AllowDelete    bool     `json:"allowDelete"`
+}
+
+// ParseRules reads rules from JSON, as the API and the CLI take them, and
+// normalises them (Normalize): nil for null. Unlike the rest of an API
+// body, an unknown field is refused, so that a misspelt "allowForcePush"
+// does not pass silently. Every error is a *input.ValidationError naming
+// "rules" or the field within it.
+func ParseRules(data []byte) (*Rules, error) {
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var r Rules
+	if err := dec.Decode(&r); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr) && typeErr.Field != "":
+			return nil, input.Invalid("rules."+typeErr.Field, "must be %s", jsonKind(typeErr.Type.Kind()))
+		case errors.As(err, &typeErr):
+			return nil, input.Invalid("rules", "must be an object or null")
+		}
+		return nil, input.Invalid("rules", "%s; the fields are repos, operations, refs, allowForcePush and allowDelete",
+			strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if dec.More() {
+		return nil, input.Invalid("rules", "must be a single JSON object")
+	}
+	if err := r.Normalize(); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	}
+	return "an object"
 }
 
 // Normalize checks r and puts it in canonical form: duplicates dropped,

@@ -1,12 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"strings"
 	"time"
 
@@ -199,45 +197,14 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 	return t, nil
 }
 
-// decodeRules reads the rules of a create or edit request: nil for an
-// absent field or null, else rules checked and normalised. Unlike the
-// rest of a body, unknown fields in rules are refused: a misspelt
-// "allowForcePush" must not pass silently. Bad rules are a 400 naming the
-// field.
+// decodeRules reads the rules of a create or edit request
+// (auth.ParseRules): nil for an absent field or null; bad rules are a 400
+// naming the field.
 func decodeRules(raw json.RawMessage) (*auth.Rules, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+	if len(raw) == 0 {
 		return nil, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	var rules auth.Rules
-	if err := dec.Decode(&rules); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &typeErr) && typeErr.Field != "":
-			return nil, apierr.Errorf(apierr.Invalid, "rules.%s: must be %s", typeErr.Field, jsonKind(typeErr.Type.Kind()))
-		case errors.As(err, &typeErr):
-			return nil, apierr.Errorf(apierr.Invalid, "rules: must be an object or null")
-		}
-		msg := strings.TrimPrefix(err.Error(), "json: ")
-		return nil, apierr.Errorf(apierr.Invalid, "rules: %s; the fields are repos, operations, refs, allowForcePush and allowDelete", msg)
-	}
-	if err := rules.Normalize(); err != nil {
-		return nil, err
-	}
-	return &rules, nil
-}
-
-func jsonKind(k reflect.Kind) string {
-	switch k {
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	}
-	return "an object"
+	return auth.ParseRules(raw)
 }
 
 // parseMillis reads a 13-digit millisecond timestamp.
