@@ -84,20 +84,22 @@ func validEmail(s string) bool {
 // Token is a personal access token. Its secret is never stored, only its
 // SHA-256 hash; see NewSecret.
 type Token struct {
-	ID             string      // UUIDv4 text
-	Username       string      // owner's global_key
-	Audience       string      // default "default"
-	Description    string      //
-	Scopes         []string    // order preserved, no duplicates
-	IPWhitelist    []string    // addresses and CIDR ranges, canonical (NormalizeIPWhitelist); empty = anywhere
-	NotBefore      time.Time   // millisecond precision
-	ExpireTime     time.Time   // zero = never expires
-	IssuedAt       time.Time   //
-	Issuer         string      // global_key of whoever created it
-	Enabled        bool        // status "enabled" or "disabled"
-	LastAccessIP   string      // "" = never used
-	LastAccessTime time.Time   // zero = never used
-	Rules          *auth.Rules // limits inside git; nil = none (auth.Rules)
+	ID             string    // UUIDv4 text
+	Username       string    // owner's global_key
+	Audience       string    // default "default"
+	Description    string    //
+	Scopes         []string  // order preserved, no duplicates
+	IPWhitelist    []string  // addresses and CIDR ranges, canonical (NormalizeIPWhitelist); empty = anywhere
+	NotBefore      time.Time // millisecond precision
+	ExpireTime     time.Time // zero = never expires
+	IssuedAt       time.Time //
+	Issuer         string    // global_key of whoever created it
+	Enabled        bool      // status "enabled" or "disabled"
+	LastAccessIP   string    // "" = never used
+	LastAccessTime time.Time // zero = never used
+
+	// Rules are the token's limits inside git; nil = none (auth.Rules).
+	Rules *auth.Rules
 }
 
 // Validate checks the fields a caller sets on a new or updated token and

@@ -231,18 +231,18 @@ func (s *Server) readTokenForm(r *http.Request, f *tokenForm, l lang) (scopes, w
 	case len(scopes) == 0:
 		f.Errors["scopes"] = l.t("err.scopes")
 	}
-	lines := lines(f.IPWhitelist)
-	if len(lines) > tokens.MaxIPWhitelist {
+	entries := lines(f.IPWhitelist)
+	if len(entries) > tokens.MaxIPWhitelist {
 		f.Errors["ipWhitelist"] = l.t("err.ipWhitelistMany")
 	} else {
-		for _, line := range lines {
+		for _, line := range entries {
 			if _, err := auth.ParseWhitelistEntry(line); err != nil {
 				f.Errors["ipWhitelist"] = l.t("err.ipWhitelist", line)
 				break
 			}
 		}
 	}
-	if whitelist, err = tokens.NormalizeIPWhitelist(lines); err != nil && f.Errors["ipWhitelist"] == "" {
+	if whitelist, err = tokens.NormalizeIPWhitelist(entries); err != nil && f.Errors["ipWhitelist"] == "" {
 		f.Errors["ipWhitelist"] = err.Error()
 	}
 	return scopes, whitelist, readRules(r, f, l)
