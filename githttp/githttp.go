@@ -171,7 +171,7 @@ func (s *Server) access(r *http.Request, act repos.Action) (*repos.Repo, *auth.I
 		return nil, id, apierr.Errorf(apierr.Forbidden, "%s", reason)
 	case err == nil:
 		return repo, id, nil
-	case !id.Rules.AllowsRepo(owner, name):
+	case errors.Is(err, repos.ErrNotFound) && !id.Rules.AllowsRepo(owner, name):
 		s.rulesRefused(r, id, "", "the token's rules do not allow this repository")
 		return nil, id, s.notFound(id, owner, name)
 	case errors.Is(err, input.ErrInvalid), errors.Is(err, repos.ErrNotFound):

@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -55,4 +57,46 @@ func TestTokenRulesHideRepositories(t *testing.T) {
 			t.Errorf("GET %s = %d %s; want only %s, total 1", tc.path, r.status, r.body, tc.want)
 		}
 	}
+}
+
+// TestTokenRulesBranchAPI: the branch endpoints apply a token's rules as a
+// push would, so that the API is no way around them.
+func TestTokenRulesBranchAPI(t *testing.T) {
+	f := newFixture(t)
+	if r := f.do("POST", "/api/v1/user/repos", as("tester"), map[string]string{"name": "site"}); r.status != 201 {
+		t.Fatalf("create = %d %s", r.status, r.body)
+	}
+	mint := func(rules *auth.Rules) string {
+		secret, err := f.users.CreateToken(context.Background(), &tokens.Token{
+			Username: "tester", Scopes: []string{auth.ScopeDepot}, Rules: rules})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Bearer " + secret
+	}
+	ci := mint(&auth.Rules{Refs: []string{"refs/heads/ci/*"}})
+	ciDelete := mint(&auth.Rules{Refs: []string{"refs/heads/ci/*"}, AllowDelete: true})
+	fetchOnly := mint(&auth.Rules{Operations: []string{auth.OpFetch}})
+	const b = "/api/v1/repos/tester/site/branches"
+	// The repository needs a commit to branch from: main, made with git.
+	repo, err := f.dir.Open("tester", "site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt := t.TempDir()
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"commit", "-q", "--allow-empty", "-m", "x"}, {"push", "-q", repo.Path, "main"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = wt
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+wt, "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@e", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@e")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	f.run(t, []call{
+		{"CreateAllowedRef", "POST", b, ci, map[string]string{"name": "ci/a", "from": "main"}, 201, `"name":"ci/a"`},
+		{"ErrCreateOutsideRefs", "POST", b, ci, map[string]string{"name": "feature", "from": "main"}, 403, "token may push only refs/heads/ci/*"},
+		{"ErrCreateFetchOnly", "POST", b, fetchOnly, map[string]string{"name": "ci/b", "from": "main"}, 403, "the token's rules do not allow push"},
+		{"ErrDeleteWithoutAllowDelete", "DELETE", b + "/ci/a", ci, nil, 403, "token may not delete refs"},
+		{"DeleteAllowed", "DELETE", b + "/ci/a", ciDelete, nil, 200, `"deleted":1`},
+	})
 }
