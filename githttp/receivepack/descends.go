@@ -17,8 +17,10 @@ import (
 // the quarantined pack. The walk goes newest commit first and, when the
 // repository's commit-graph knows old's generation, stops below commits
 // that cannot reach it, which is how a fast-forward costs about the
-// commits it adds; a history that does not reach old is walked until it
-// ends.
+// commits it adds. Without generations it stops once every commit left is
+// a day older than old (dateSlop): a history whose committer dates go back
+// that far and forth again is taken for a force push, which refuses
+// rather than allows.
 func (c *checker) descends(tip, old plumbing.Hash) (bool, error) {
 	if tip == old {
 		return true, nil
@@ -39,6 +41,11 @@ func (c *checker) descends(tip, old plumbing.Hash) (bool, error) {
 	if g, ok, err := c.repo.CommitGraph().Lookup(old); ok && err == nil && g.Generation < generationMax {
 		oldGen = g.Generation
 	}
+	oldNode, err := c.commitNode(old)
+	if err != nil {
+		return false, err
+	}
+	cutoff := oldNode.time - dateSlop
 	q := &ancestryQueue{}
 	seen := map[plumbing.Hash]bool{}
 	push := func(h plumbing.Hash) error {
@@ -64,6 +71,9 @@ func (c *checker) descends(tip, old plumbing.Hash) (bool, error) {
 		if n.hash == old {
 			return true, nil
 		}
+		if oldGen == 0 && n.time < cutoff {
+			return false, nil // every commit left is older still
+		}
 		if oldGen > 0 && n.gen > 0 && n.gen <= oldGen {
 			continue // of the same level or below: cannot reach old
 		}
@@ -75,6 +85,10 @@ func (c *checker) descends(tip, old plumbing.Hash) (bool, error) {
 	}
 	return false, nil
 }
+
+// dateSlop is how much older than the old value of a ref a commit may be
+// and still lead to it, for walks without generation numbers.
+const dateSlop = 24 * 60 * 60
 
 // generationMax is where commit-graph generations saturate
 // (gitformat-commit-graph: GENERATION_NUMBER_V1_MAX).
