@@ -45,6 +45,8 @@ type Grant struct {
 	// State is the verifier's own record of the token; the authenticator
 	// hands it back to TokenUsed untouched.
 	State any
+
+	Rules *Rules // limits inside git; nil: none
 }
 
 // Verifier checks secrets against the store. Implementations return errors
@@ -214,7 +216,7 @@ func (a *Authenticator) tokenIdentity(ctx context.Context, c Credentials, g Gran
 	}
 	return &Identity{
 		User: acct.Name, Admin: acct.Admin, Method: MethodToken,
-		TokenID: g.ID, Scopes: g.Scopes, TokenExpires: g.ExpireTime,
+		TokenID: g.ID, Scopes: g.Scopes, TokenExpires: g.ExpireTime, Rules: g.Rules,
 	}, nil
 }
 

@@ -50,6 +50,9 @@ type Identity struct {
 	TokenID      string
 	Scopes       []string
 	TokenExpires time.Time // zero: never
+	// Rules are the token's limits inside git; nil for no limit, and
+	// always nil for a caller in person.
+	Rules *Rules
 }
 
 // Anonymous reports whether the request carried no credentials.

@@ -61,6 +61,12 @@ type Server struct {
 	// updates, with the repository's directory and full name; it must
 	// return quickly (the server wires the background repack here).
 	AfterPush func(path, name string)
+	// OnRulesRefused, when set, is called each time a token's git rules
+	// (auth.Rules) refuse something: with the ref and the reason for each
+	// ref a push may not touch, and with ref "" when the token may not
+	// use the repository or the operation at all. It runs on the request's
+	// goroutine and must return quickly; set it before serving.
+	OnRulesRefused func(tokenID, ip, ref, reason string)
 }
 
 // Limits bound what one push may bring. Zero values take receive-pack's
@@ -155,10 +161,19 @@ func (s *Server) access(r *http.Request, act repos.Action) (*repos.Repo, *auth.I
 	vars := mux.Vars(r)
 	owner, name := vars["owner"], strings.TrimSuffix(vars["repo"], ".git")
 	repo, err := s.policy.Open(r.Context(), id, owner, name, act)
+	op := operation(act)
 	var denied *repos.DeniedError
 	switch {
+	case err == nil && !id.Rules.AllowsOperation(op):
+		// After Open, so that a repository outside the rules is 404 first.
+		reason := "the token's rules do not allow " + op
+		s.rulesRefused(r, id, "", reason)
+		return nil, id, apierr.Errorf(apierr.Forbidden, "%s", reason)
 	case err == nil:
 		return repo, id, nil
+	case errors.Is(err, repos.ErrNotFound) && !id.Rules.AllowsRepo(owner, name):
+		s.rulesRefused(r, id, "", "the token's rules do not allow this repository")
+		return nil, id, s.notFound(id, owner, name)
 	case errors.Is(err, input.ErrInvalid), errors.Is(err, repos.ErrNotFound):
 		// A malformed name is as missing as a hidden repository.
 		return nil, id, s.notFound(id, owner, name)
@@ -168,6 +183,21 @@ func (s *Server) access(r *http.Request, act repos.Action) (*repos.Repo, *auth.I
 		return nil, id, apierr.Errorf(apierr.Forbidden, "%s may not %s %s", id.User, verb(act), denied.Repo.FullName())
 	}
 	return nil, id, err
+}
+
+// operation names act as the token rules do.
+func operation(act repos.Action) string {
+	if act == repos.Write {
+		return auth.OpPush
+	}
+	return auth.OpFetch
+}
+
+// rulesRefused tells OnRulesRefused.
+func (s *Server) rulesRefused(r *http.Request, id *auth.Identity, ref, reason string) {
+	if s.OnRulesRefused != nil {
+		s.OnRulesRefused(id.TokenID, auth.ClientIP(r), ref, reason)
+	}
 }
 
 func verb(act repos.Action) string {
@@ -289,6 +319,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 			Agent: Agent, Logger: log, MaxObjectBytes: s.Limits.MaxObjectBytes,
 			Hooks: s.Hooks.Enabled, HookTimeout: s.Hooks.Timeout, HideRefs: s.HideRefs,
 			Actor: gitref.Actor{User: id.User, TokenID: id.TokenID, Addr: auth.ClientIP(r)},
+			Rules: id.Rules,
+			RulesRefused: func(ref, reason string) {
+				s.rulesRefused(r, id, ref, reason)
+			},
 		})
 		logPush(log, res)
 		if res != nil && len(res.Updates) > 0 && s.AfterPush != nil {

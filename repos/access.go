@@ -99,6 +99,8 @@ func NewPolicy(ns Namespaces, dir *Dir) *Policy { return &Policy{ns: ns, dir: di
 //   - Anyone, anonymous included, reads a public repository; nobody
 //     writes anonymously.
 //   - Whoever may not read a private repository does not see it.
+//   - A token whose rules (auth.Rules) name no pattern that matches the
+//     repository does not see it, whatever its user may do.
 //
 // Otherwise the error says why, and each surface answers it in its own
 // shape:
@@ -135,6 +137,9 @@ func (p *Policy) Open(ctx context.Context, id *auth.Identity, owner, name string
 		return nil, err
 	case openErr != nil: // ErrNotFound for a missing one, after the same work
 		return nil, openErr
+	case !id.Rules.AllowsRepo(owner, name):
+		// A token's rules hide what they do not name, admins' tokens too.
+		return nil, fmt.Errorf("repos: open %s/%s: %w", owner, name, ErrNotFound)
 	case errors.Is(denied, ErrNotFound):
 		return nil, fmt.Errorf("repos: open %s/%s: %w", owner, name, ErrNotFound)
 	case denied != nil:

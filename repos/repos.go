@@ -13,7 +13,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -37,8 +36,6 @@ var (
 
 // DefaultBranch is the branch HEAD names in a new repository.
 const DefaultBranch = "main"
-
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$`)
 
 // ValidateOwner checks a namespace: a user's global_key or a project name
 // (input.ValidNamespace, the rule users and projects share). It returns a
@@ -68,7 +65,7 @@ func ValidateNewOwner(owner string) error {
 // too.
 func ValidateName(name string) error {
 	switch {
-	case !namePattern.MatchString(name), strings.Contains(name, ".."):
+	case !input.ValidRepoName(name):
 		return input.Invalid("name", "name %q must be 1-100 letters, digits, '_', '.' or '-', not starting with '.' or '-'", name)
 	case strings.HasSuffix(strings.ToLower(name), ".git"):
 		return input.Invalid("name", "name %q must not end in .git", name)

@@ -22,6 +22,7 @@ const (
 	// AxisLockOnNewNetwork: the token does not lock on a new network
 	// while its limit does.
 	AxisLockOnNewNetwork Axis = "lockOnNewNetwork"
+	AxisRules            Axis = "rules"
 )
 
 // ErrWider is the class of every *WiderError.
@@ -37,6 +38,11 @@ type WiderError struct {
 	// limit's whitelist, or "" when the token's whitelist is empty (any
 	// address) and the limit's is not.
 	Entry string
+	// Rule is, for AxisRules, the field of the token's rules that allows
+	// more than the limit's, "" when the token has no rules at all; Entry
+	// is then that field's first entry beyond the limit, or "" when the
+	// field is absent (see auth.RulesWithin).
+	Rule string
 }
 
 // Error says what the token has beyond its limit.
@@ -55,6 +61,16 @@ func (e *WiderError) Error() string {
 		return fmt.Sprintf("ipWhitelist: %q is beyond the limit", e.Entry)
 	case AxisLockOnNewNetwork:
 		return "lockOnNewNetwork: off while the limit's is on"
+	case AxisRules:
+		switch {
+		case e.Rule == "":
+			return "rules: absent (no limit) while the limit's are set"
+		case e.Rule == "allowForcePush" || e.Rule == "allowDelete":
+			return "rules." + e.Rule + ": true while the limit's is false"
+		case e.Entry == "":
+			return "rules." + e.Rule + ": absent (no limit) while the limit's is set"
+		}
+		return fmt.Sprintf("rules.%s: %q is beyond the limit", e.Rule, e.Entry)
 	}
 	return string(e.Axis) + ": beyond the limit"
 }
@@ -71,6 +87,8 @@ func (e *WiderError) Is(target error) bool { return target == ErrWider }
 //   - ipWhitelist: t admits an address that limit refuses (see
 //     auth.WhitelistWithin; empty admits every address);
 //   - lockOnNewNetwork: t does not lock on a new network while limit does.
+//   - rules: t's rules allow inside git what limit's do not (see
+//     auth.RulesWithin; absent rules are the loosest).
 //
 // Status is not an axis: whether a token may enable another is the
 // caller's rule, not a comparison.
@@ -91,6 +109,9 @@ func (t *Token) Within(limit *Token, now time.Time) error {
 	}
 	if limit.LockOnNewNetwork && !t.LockOnNewNetwork {
 		return &WiderError{Axis: AxisLockOnNewNetwork}
+	}
+	if field, entry, ok := auth.RulesWithin(t.Rules, limit.Rules); !ok {
+		return &WiderError{Axis: AxisRules, Rule: field, Entry: entry}
 	}
 	return nil
 }

@@ -111,6 +111,8 @@ type Token struct {
 	// networks are the networks the token was used from, as stored
 	// (canonical CIDR text, oldest first); see network.go.
 	networks []string
+	// Rules are the token's limits inside git; nil = none (auth.Rules).
+	Rules *auth.Rules
 }
 
 // Validate checks the fields a caller sets on a new or updated token and
@@ -144,7 +146,7 @@ func (t *Token) Validate() error {
 		return err
 	}
 	t.IPWhitelist = ips
-	return nil
+	return t.Rules.Normalize()
 }
 
 // MaxAudience bounds a token's audience, in bytes.
@@ -290,4 +292,6 @@ type TokenUpdate struct {
 	Scopes           *[]string
 	IPWhitelist      *[]string
 	LockOnNewNetwork *bool
+	// Rules, when set, replaces the rules: a nil *auth.Rules removes them.
+	Rules **auth.Rules
 }

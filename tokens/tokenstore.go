@@ -11,22 +11,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/input"
 	"github.com/depot/depot/tokens/sqlite"
 )
 
 const tokenColumns = `t.id, t.username, t.audience, t.description, t.scopes, t.ip_whitelist,
 	t.not_before, t.expire_time, t.issued_at, t.issuer, t.enabled, t.last_access_ip, t.last_access_time,
-	t.lock_on_new_network, t.grace_until, t.grace_uses, t.networks`
+	t.lock_on_new_network, t.grace_until, t.grace_uses, t.networks, t.rules`
 
 // scanToken reads tokenColumns, then extra, from row.
 func scanToken(row interface{ Scan(...any) error }, extra ...any) (*Token, error) {
 	var t Token
-	var scopes, ips, nets []byte
+	var scopes, ips, nets, rules []byte
 	var notBefore, expire, issued, lastAccess, graceUntil int64
 	dest := append([]any{&t.ID, &t.Username, &t.Audience, &t.Description, &scopes, &ips,
 		&notBefore, &expire, &issued, &t.Issuer, &t.Enabled, &t.LastAccessIP, &lastAccess,
-		&t.LockOnNewNetwork, &graceUntil, &t.GraceUses, &nets}, extra...)
+		&t.LockOnNewNetwork, &graceUntil, &t.GraceUses, &nets, &rules}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -43,6 +44,11 @@ func scanToken(row interface{ Scan(...any) error }, extra ...any) (*Token, error
 		t.networks = nil // as a new token has them
 	}
 	t.GraceUntil = sqlite.Time(graceUntil)
+	if rules != nil {
+		if err := json.Unmarshal(rules, &t.Rules); err != nil {
+			return nil, fmt.Errorf("token %s: rules: %w", t.ID, err)
+		}
+	}
 	t.NotBefore = sqlite.Time(notBefore)
 	t.ExpireTime = sqlite.Time(expire)
 	t.IssuedAt = sqlite.Time(issued)
@@ -56,6 +62,15 @@ func jsonList(l []string) string {
 		return "[]"
 	}
 	b, _ := json.Marshal(l) // cannot fail for []string
+	return string(b)
+}
+
+// rulesColumn encodes rules for the rules column: NULL for none.
+func rulesColumn(r *auth.Rules) any {
+	if r == nil {
+		return nil
+	}
+	b, _ := json.Marshal(r) // cannot fail for Rules
 	return string(b)
 }
 
@@ -97,11 +112,11 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO tokens (id, user_id, username, secret_hash, audience, description, scopes,
-			ip_whitelist, not_before, expire_time, issued_at, issuer, enabled, lock_on_new_network)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+			ip_whitelist, not_before, expire_time, issued_at, issuer, enabled, lock_on_new_network, rules)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
 		id, owner.ID, owner.GlobalKey, hash[:], t.Audience, t.Description, jsonList(t.Scopes),
 		jsonList(t.IPWhitelist), t.NotBefore.UnixMilli(), sqlite.Milli(t.ExpireTime), now.UnixMilli(), t.Issuer,
-		t.LockOnNewNetwork)
+		t.LockOnNewNetwork, rulesColumn(t.Rules))
 	if err != nil {
 		return "", fmt.Errorf("tokens: create token for %q: %w", t.Username, err)
 	}
@@ -284,9 +299,16 @@ func (s *Store) updateToken(ctx context.Context, id string, u TokenUpdate) (*Tok
 	if u.LockOnNewNetwork != nil {
 		t.LockOnNewNetwork = *u.LockOnNewNetwork
 	}
+	if u.Rules != nil {
+		rules := (*u.Rules).Clone()
+		if err := rules.Normalize(); err != nil {
+			return nil, err
+		}
+		t.Rules = rules
+	}
 	if _, err := tx.ExecContext(ctx,
-		`UPDATE tokens SET description = ?, scopes = ?, ip_whitelist = ?, lock_on_new_network = ? WHERE id = ?`,
-		t.Description, jsonList(t.Scopes), jsonList(t.IPWhitelist), t.LockOnNewNetwork, id); err != nil {
+		`UPDATE tokens SET description = ?, scopes = ?, ip_whitelist = ?, lock_on_new_network = ?, rules = ? WHERE id = ?`,
+		t.Description, jsonList(t.Scopes), jsonList(t.IPWhitelist), t.LockOnNewNetwork, rulesColumn(t.Rules), id); err != nil {
 		return nil, err
 	}
 	return t, tx.Commit()

@@ -35,6 +35,8 @@ func (v Verifier) VerifyToken(ctx context.Context, secret string) (auth.Grant, a
 		ID: t.ID, Owner: u.GlobalKey, Scopes: t.Scopes, Enabled: t.Enabled,
 		NotBefore: t.NotBefore, ExpireTime: t.ExpireTime, IPWhitelist: t.IPWhitelist,
 		Previous: prev, State: t,
+
+		Rules: t.Rules,
 	}
 	return g, auth.Account{Name: u.GlobalKey, Admin: u.Admin}, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -118,8 +119,8 @@ func runUserList(e *env, args []string) error {
 }
 
 type tokenCreateFlags struct {
-	user, scopes, description, audience *string
-	expires                             *time.Duration
+	user, scopes, description, audience, rules *string
+	expires                                    *time.Duration
 }
 
 func (f *tokenCreateFlags) register(fs *flag.FlagSet) {
@@ -128,6 +129,7 @@ func (f *tokenCreateFlags) register(fs *flag.FlagSet) {
 	f.description = fs.String("description", "", "what the token is for")
 	f.audience = fs.String("audience", "default", "audience")
 	f.expires = fs.Duration("expires", 0, "lifetime, e.g. 720h (default: never expires)")
+	f.rules = fs.String("rules", "", `git rules as JSON, e.g. '{"repos":["tester/site"],"refs":["refs/heads/ci/*"]}' (default: none)`)
 }
 
 func runTokenCreate(e *env, args []string) error {
@@ -162,6 +164,11 @@ func runTokenCreate(e *env, args []string) error {
 	if *f.expires > 0 {
 		t.ExpireTime = time.Now().Add(*f.expires)
 	}
+	if *f.rules != "" {
+		if t.Rules, err = auth.ParseRules([]byte(*f.rules)); err != nil {
+			return invalidUsage(err)
+		}
+	}
 	secret, err := d.store.CreateToken(context.Background(), t)
 	switch {
 	case errors.Is(err, tokens.ErrNotFound):
@@ -172,7 +179,12 @@ func runTokenCreate(e *env, args []string) error {
 		return err
 	}
 	d.record(e, audit.TokenCreate, t.ID, t.Username, "scopes="+strings.Join(t.Scopes, ","))
-	fmt.Fprintf(e.stdout, "created token %s for %s (scopes %s); its value is shown once:\n", t.ID, t.Username, strings.Join(t.Scopes, ","))
+	rules := ""
+	if t.Rules != nil {
+		b, _ := json.Marshal(t.Rules) // cannot fail for Rules
+		rules = ", rules " + string(b)
+	}
+	fmt.Fprintf(e.stdout, "created token %s for %s (scopes %s%s); its value is shown once:\n", t.ID, t.Username, strings.Join(t.Scopes, ","), rules)
 	fmt.Fprintln(e.stdout, secret)
 	return nil
 }

@@ -345,6 +345,12 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, o opti
 		forget(path, name)
 		auto.AfterPush(path, name)
 	}
+	// The token events of issue #15 will record these; until then the
+	// log does. A token id is no secret.
+	git.OnRulesRefused = func(tokenID, ip, ref, reason string) {
+		log.WithFields(logrus.Fields{"token_id": tokenID, "ip": ip, "ref": ref, "reason": reason}).
+			Info("token rules refused")
+	}
 	pages := web.New(d.store, authn, d.projects, d.repos, policy, log)
 	pages.Audit = d.audit
 	tokenAPI := api.New(d.store, log)

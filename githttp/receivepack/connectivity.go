@@ -125,12 +125,8 @@ func (c *checker) walk(tip plumbing.Hash) (plumbing.Hash, error) {
 // readLinks reads a commit, tree or tag from the quarantined pack and
 // returns what it links to.
 func (c *checker) readLinks(h plumbing.Hash, typ plumbing.ObjectType) ([]plumbing.Hash, error) {
-	if c.qpack == nil {
-		p, err := packfile.Open(c.pack.path)
-		if err != nil {
-			return nil, fmt.Errorf("receivepack: opening the received pack: %w", err)
-		}
-		c.qpack = p
+	if err := c.openPack(); err != nil {
+		return nil, err
 	}
 	pos, ok := c.qpack.Index.Find(h)
 	if !ok {
@@ -141,6 +137,18 @@ func (c *checker) readLinks(h plumbing.Hash, typ plumbing.ObjectType) ([]plumbin
 		return nil, fmt.Errorf("receivepack: reading %s from the received pack: %w", h, err)
 	}
 	return object.AppendLinks(nil, typ, data)
+}
+
+// openPack opens the quarantined pack for reading, once.
+func (c *checker) openPack() error {
+	if c.qpack == nil {
+		p, err := packfile.Open(c.pack.path)
+		if err != nil {
+			return fmt.Errorf("receivepack: opening the received pack: %w", err)
+		}
+		c.qpack = p
+	}
+	return nil
 }
 
 // readAt returns the object at off in the quarantined pack, resolving its

@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/sirupsen/logrus"
 
+	"github.com/depot/depot/auth"
 	"github.com/depot/depot/repos/git/gitref"
 	"github.com/depot/depot/repos/git/hiderefs"
 	"github.com/depot/depot/repos/git/indexpack"
@@ -66,6 +67,14 @@ type Options struct {
 	// (package hiderefs). Hidden refs are not advertised, and a push
 	// that updates or deletes one is refused.
 	HideRefs []string
+	// Rules are the git rules of the token that pushes; nil for none. A
+	// command they refuse (a ref outside Rules.Refs, a delete or a force
+	// push they do not allow) fails with the reason git shows, and, in an
+	// atomic push, takes the others with it.
+	Rules *auth.Rules
+	// RulesRefused, when set, is called for each command that Rules
+	// refuse, with its ref and the reason; it must return quickly.
+	RulesRefused func(ref, reason string)
 
 	keepAlive time.Duration // silence before a keepalive; tests shorten it
 	// packWriter, when set, wraps the file the pack is received into:
@@ -276,6 +285,10 @@ func (s *session) validate(c *checker) {
 			cmd.fail("funny refname: " + ne.Reason)
 			continue
 		}
+		if reason := s.refRuleRefusal(cmd); reason != "" {
+			s.refuseByRules(cmd, reason)
+			continue
+		}
 		if s.hidden.Hidden(cmd.name) {
 			// git's own words (receive.hideRefs).
 			if cmd.isDelete() {
@@ -318,6 +331,48 @@ func (s *session) validate(c *checker) {
 		if !missing.IsZero() {
 			s.out.message(fmt.Sprintf("error: %s: object %s is missing\n", cmd.name, missing))
 			cmd.fail(reasonMissing)
+			continue
 		}
+		s.checkForce(c, cmd)
+	}
+}
+
+// refRuleRefusal returns why the token's rules refuse cmd whatever the
+// objects say (its ref, or a delete), or "".
+func (s *session) refRuleRefusal(cmd *command) string {
+	rules := s.opt.Rules
+	switch {
+	case rules == nil:
+		return ""
+	case !rules.AllowsRef(cmd.name):
+		return rules.RefsReason()
+	case cmd.isDelete() && !rules.AllowDelete:
+		return auth.ReasonDelete
+	}
+	return ""
+}
+
+// checkForce refuses an update of cmd that is not a fast-forward when the
+// token's rules forbid force pushes.
+func (s *session) checkForce(c *checker, cmd *command) {
+	if s.opt.Rules == nil || s.opt.Rules.AllowForcePush || cmd.isCreate() {
+		return
+	}
+	ff, err := c.descends(cmd.new, cmd.old)
+	if err != nil {
+		s.log.WithError(err).Error("receivepack: ancestry check")
+		cmd.fail("internal error")
+		return
+	}
+	if !ff {
+		s.refuseByRules(cmd, auth.ReasonForcePush)
+	}
+}
+
+// refuseByRules fails cmd for the token's rules and tells RulesRefused.
+func (s *session) refuseByRules(cmd *command, reason string) {
+	cmd.fail(reason)
+	if s.opt.RulesRefused != nil {
+		s.opt.RulesRefused(cmd.name, reason)
 	}
 }

@@ -129,6 +129,9 @@ func (s *Server) createBranch(w http.ResponseWriter, r *http.Request) error {
 	if err := gitref.CheckBranchName(req.Name); err != nil {
 		return branchNameError("name", err)
 	}
+	if err := pushRules(id, "refs/heads/"+req.Name, false); err != nil {
+		return err
+	}
 	b, err := gitref.CreateBranch(repo.Path, req.Name, req.From, actor(r, id))
 	if err != nil {
 		if errors.Is(err, gitref.ErrNotFound) {
@@ -149,6 +152,9 @@ func (s *Server) deleteBranch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := mux.Vars(r)["name"]
+	if err := pushRules(id, "refs/heads/"+name, true); err != nil {
+		return err
+	}
 	if err := gitref.DeleteBranch(repo.Path, name, actor(r, id)); err != nil {
 		return gitError(err, "branch "+name)
 	}
@@ -156,6 +162,21 @@ func (s *Server) deleteBranch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	apierr.WriteJSON(w, http.StatusOK, map[string]int{"deleted": 1})
+	return nil
+}
+
+// pushRules refuses with 403 a branch change that the caller's token rules
+// would refuse in a push (auth.Rules): the API is no way around them.
+func pushRules(id *auth.Identity, ref string, isDelete bool) error {
+	rules := id.Rules
+	switch {
+	case !rules.AllowsOperation(auth.OpPush):
+		return apierr.Errorf(apierr.Forbidden, "the token's rules do not allow push")
+	case !rules.AllowsRef(ref):
+		return apierr.Errorf(apierr.Forbidden, "%s", rules.RefsReason())
+	case isDelete && rules != nil && !rules.AllowDelete:
+		return apierr.Errorf(apierr.Forbidden, "%s", auth.ReasonDelete)
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/depot/depot/auth"
@@ -119,6 +120,9 @@ func (s *Server) listRepos(w http.ResponseWriter, r *http.Request, id *auth.Iden
 			return err
 		}
 		names = publicNames(names, public)
+	}
+	if id.Rules != nil {
+		names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !id.Rules.AllowsRepo(owner, n) })
 	}
 	page := pageOf(names, pg)
 	// The caller's role in owner decided which names it sees; the page's

@@ -57,6 +57,9 @@ func mayGrant(limit, t *tokens.Token, now time.Time) error {
 		}
 	case tokens.AxisLockOnNewNetwork:
 		why = "it must be true while the calling token's is"
+
+	case tokens.AxisRules:
+		why = rulesWhy(we)
 	default:
 		why = "it would be wider than the calling token's"
 	}
@@ -79,10 +82,25 @@ func mayActOn(limit, t *tokens.Token, now time.Time) error {
 		what = "that expires later than the calling token, or never"
 	case tokens.AxisNotBefore:
 		what = "that becomes valid earlier than the calling token"
+	case tokens.AxisRules:
+		what = "with looser rules (" + rulesWhy(we) + ")"
 	default:
 		what = fmt.Sprintf("with a wider %s", we.Axis)
 	}
 	return apierr.Wrap(apierr.Forbidden, we, "token may not act on a token "+what)
+}
+
+// rulesWhy says how a token's rules are looser than the calling token's.
+func rulesWhy(we *tokens.WiderError) string {
+	switch {
+	case we.Rule == "":
+		return "they may not be absent (no limit) while the calling token has rules"
+	case we.Rule == "allowForcePush" || we.Rule == "allowDelete":
+		return we.Rule + " may not be true while the calling token's is false"
+	case we.Entry == "":
+		return we.Rule + " may not be absent (no limit) while the calling token's is set"
+	}
+	return fmt.Sprintf("%s %q is outside the calling token's", we.Rule, we.Entry)
 }
 
 // wider returns how t is stronger than limit, or nil when it is not or

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ type limits struct {
 	whitelist []string      // must admit 127.0.0.1 for a token that calls
 	expires   time.Duration // from now; 0: never
 	disabled  bool
+	rules     *auth.Rules
 }
 
 // mintLimits creates a token of tester with l.
@@ -24,6 +26,7 @@ func (f *fixture) mintLimits(l limits) (id, secret string) {
 	f.t.Helper()
 	id, secret = f.mint("tester", l.scopes, func(tk *tokens.Token) {
 		tk.IPWhitelist = l.whitelist
+		tk.Rules = l.rules.Clone()
 		if l.expires != 0 {
 			tk.ExpireTime = time.Now().Add(l.expires)
 		}
@@ -47,6 +50,16 @@ func TestTokenMayNotWiden(t *testing.T) {
 	fenced := limits{scopes: manage, whitelist: []string{"127.0.0.1", "10.0.0.0/8", "2001:db8::/32"}}
 	// A calling token usable anywhere but only for an hour.
 	brief := limits{scopes: manage, expires: time.Hour}
+	// A calling token with git rules: one owner's repositories, CI
+	// branches, no force push, deletes allowed.
+	ciRules := &auth.Rules{Repos: []string{"tester/*"}, Operations: []string{"fetch", "push"},
+		Refs: []string{"refs/heads/ci/*"}, AllowDelete: true}
+	ruled := limits{scopes: manage, rules: ciRules}
+	rulesWith := func(mod func(r *auth.Rules)) *auth.Rules {
+		r := ciRules.Clone()
+		mod(r)
+		return r
+	}
 
 	const (
 		create     = "create"     // POST /tokens
@@ -109,6 +122,88 @@ func TestTokenMayNotWiden(t *testing.T) {
 			status: 403, errMsg: "expireTime"},
 		{name: "PasswordCreatesWithoutWhitelist", caller: fenced, password: true, op: create,
 			body: map[string]any{"username": "tester", "scopes": depot}, status: 200, check: wantWhitelist()},
+
+		// Rules on creating: every axis of the rules, and absent rules.
+		{name: "ErrCreateWithoutRules", caller: ruled, op: create,
+			body:   map[string]any{"username": "tester", "scopes": depot},
+			status: 403, errMsg: "token may not widen rules: they may not be absent"},
+		{name: "ErrCreateRulesRepoOutside", caller: ruled, op: create,
+			body:   map[string]any{"username": "tester", "scopes": depot, "rules": rulesWith(func(r *auth.Rules) { r.Repos = []string{"other/*"} })},
+			status: 403, errMsg: `token may not widen rules: repos "other/*" is outside the calling token's`},
+		{name: "ErrCreateRulesRepoWiderGlob", caller: ruled, op: create,
+			body:   map[string]any{"username": "tester", "scopes": depot, "rules": rulesWith(func(r *auth.Rules) { r.Repos = []string{"*/*"} })},
+			status: 403, errMsg: `repos "*/*"`},
+		{name: "ErrCreateRulesReposAbsent", caller: ruled, op: create,
+			body:   map[string]any{"username": "tester", "scopes": depot, "rules": rulesWith(func(r *auth.Rules) { r.Repos = nil })},
+			status: 403, errMsg: "repos may not be absent"},
+		{name: "ErrCreateRulesOperationsAbsent", caller: limits{scopes: manage, rules: &auth.Rules{Operations: []string{"fetch"}}}, op: create,
+			body:   map[string]any{"username": "tester", "scopes": depot, "rules": map[string]any{"repos": []string{"tester/a"}}},
+			status: 403, errMsg: "operations may not be absent"},
+		{name: "ErrCreateRulesPushFromFetchOnly", caller: limits{scopes: manage, rules: &auth.Rules{Operations: []string{"fetch"}}}, op: create,
+			body:   map[string]any{"username": "tester", "scopes": depot, "rules": map[string]any{"operations": []string{"fetch", "push"}}},
+			status: 403, errMsg: `operations "push"`},
+		{name: "ErrCreateRulesRefOutside", caller: ruled, op: create,
+			body:   map[string]any{"username": "tester", "scopes": depot, "rules": rulesWith(func(r *auth.Rules) { r.Refs = []string{"refs/heads/*"} })},
+			status: 403, errMsg: `refs "refs/heads/*"`},
+		{name: "ErrCreateRulesRefsAbsent", caller: ruled, op: create,
+			body:   map[string]any{"username": "tester", "scopes": depot, "rules": rulesWith(func(r *auth.Rules) { r.Refs = nil })},
+			status: 403, errMsg: "refs may not be absent"},
+		{name: "ErrCreateRulesForcePush", caller: ruled, op: create,
+			body:   map[string]any{"username": "tester", "scopes": depot, "rules": rulesWith(func(r *auth.Rules) { r.AllowForcePush = true })},
+			status: 403, errMsg: "allowForcePush may not be true"},
+		{name: "ErrCreateRulesDelete", caller: limits{scopes: manage, rules: &auth.Rules{}}, op: create,
+			body:   map[string]any{"username": "tester", "scopes": depot, "rules": map[string]any{"allowDelete": true}},
+			status: 403, errMsg: "allowDelete may not be true"},
+		{name: "CreateSameRules", caller: ruled, op: create,
+			body:   map[string]any{"username": "tester", "scopes": depot, "rules": ciRules},
+			status: 200, check: wantRules(ciRules)},
+		{name: "CreateNarrowerRules", caller: ruled, op: create,
+			body: map[string]any{"username": "tester", "scopes": depot, "rules": map[string]any{
+				"repos": []string{"Tester/site", "tester/ci-*"}, "operations": []string{"push"},
+				"refs": []string{"refs/heads/ci/main", "refs/heads/ci/x*"}}},
+			status: 200, check: wantRules(&auth.Rules{Repos: []string{"Tester/site", "tester/ci-*"}, Operations: []string{"push"},
+				Refs: []string{"refs/heads/ci/main", "refs/heads/ci/x*"}})},
+		{name: "UnruledCallerCreatesLooseRules", caller: limits{scopes: manage}, op: create,
+			body:   map[string]any{"username": "tester", "scopes": depot, "rules": map[string]any{"allowForcePush": true, "allowDelete": true}},
+			status: 200, check: wantRules(&auth.Rules{AllowForcePush: true, AllowDelete: true})},
+		{name: "PasswordCreatesWithoutRules", caller: ruled, password: true, op: create,
+			body: map[string]any{"username": "tester", "scopes": depot}, status: 200, check: wantRules(nil)},
+
+		// Rules on editing, regenerating and enabling.
+		{name: "ErrOwnRulesRemoved", caller: ruled, op: update,
+			body:   map[string]any{"rules": nil},
+			status: 403, errMsg: "token may not widen rules", check: wantRules(ciRules)},
+		{name: "ErrOwnRulesForcePush", caller: ruled, op: update,
+			body:   map[string]any{"rules": rulesWith(func(r *auth.Rules) { r.AllowForcePush = true })},
+			status: 403, errMsg: "allowForcePush", check: wantRules(ciRules)},
+		{name: "OwnRulesNarrowed", caller: ruled, op: update,
+			body:   map[string]any{"rules": rulesWith(func(r *auth.Rules) { r.Operations = []string{"fetch"} })},
+			status: 200, check: wantRules(rulesWith(func(r *auth.Rules) { r.Operations = []string{"fetch"} }))},
+		{name: "OwnDescriptionKeepsRules", caller: ruled, op: update,
+			body: map[string]any{"description": "mine"}, status: 200, check: wantRules(ciRules)},
+		{name: "ErrSiblingWithoutRules", caller: ruled, op: update,
+			target: &limits{scopes: depot},
+			body:   map[string]any{"description": "renamed"},
+			status: 403, errMsg: "token may not act on a token with looser rules"},
+		{name: "ErrSiblingLooserRulesEvenNarrowing", caller: ruled, op: update,
+			target: &limits{scopes: depot, rules: &auth.Rules{Repos: []string{"other/*"}}},
+			body:   map[string]any{"rules": ciRules},
+			status: 403, errMsg: "token may not act on a token with looser rules", check: wantRules(&auth.Rules{Repos: []string{"other/*"}})},
+		{name: "SiblingRulesEdited", caller: ruled, op: update,
+			target: &limits{scopes: depot, rules: rulesWith(func(r *auth.Rules) { r.Repos = []string{"tester/a"} })},
+			body:   map[string]any{"rules": rulesWith(func(r *auth.Rules) { r.Repos = []string{"tester/b"} })},
+			status: 200, check: wantRules(rulesWith(func(r *auth.Rules) { r.Repos = []string{"tester/b"} }))},
+		{name: "ErrRegenerateLooserRules", caller: ruled, op: regenerate,
+			target: &limits{scopes: depot, rules: rulesWith(func(r *auth.Rules) { r.AllowForcePush = true })},
+			status: 403, errMsg: "token may not act on a token with looser rules (allowForcePush"},
+		{name: "RegenerateSameRules", caller: ruled, op: regenerate,
+			target: &limits{scopes: depot, rules: ciRules}, status: 200},
+		{name: "ErrEnableRuledSibling", caller: ruled, op: status,
+			target: &limits{scopes: depot, rules: ciRules, disabled: true},
+			body:   map[string]any{"status": "enabled"},
+			status: 403, errMsg: "token may not enable tokens", check: wantEnabled(false)},
+		{name: "PasswordRemovesRules", caller: ruled, password: true, op: update,
+			body: map[string]any{"rules": nil}, status: 200, check: wantRules(nil)},
 
 		// Editing the calling token itself.
 		{name: "ErrOwnWhitelistAnywhere", caller: fenced, op: update,
@@ -267,6 +362,15 @@ func wantWhitelist(want ...string) func(t *testing.T, tok *tokens.Token) {
 		t.Helper()
 		if strings.Join(tok.IPWhitelist, ",") != strings.Join(want, ",") {
 			t.Fatalf("ipWhitelist = %q; want %q", tok.IPWhitelist, want)
+		}
+	}
+}
+
+func wantRules(want *auth.Rules) func(t *testing.T, tok *tokens.Token) {
+	return func(t *testing.T, tok *tokens.Token) {
+		t.Helper()
+		if !reflect.DeepEqual(tok.Rules, want) {
+			t.Fatalf("rules = %+v; want %+v", tok.Rules, want)
 		}
 	}
 }

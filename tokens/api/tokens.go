@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -35,6 +36,8 @@ type tokenView struct {
 	LockOnNewNetwork bool  `json:"lockOnNewNetwork"`
 	GraceUntil       int64 `json:"graceUntil"`
 	GraceUses        int64 `json:"graceUses"`
+	// Rules is null for a token without rules.
+	Rules *auth.Rules `json:"rules"`
 }
 
 func viewOf(t *tokens.Token) tokenView {
@@ -44,7 +47,7 @@ func viewOf(t *tokens.Token) tokenView {
 		IssuedAt: millis(t.IssuedAt), Issuer: t.Issuer, Status: statusText(t.Enabled),
 		LastAccessTime: millis(t.LastAccessTime), Description: t.Description,
 		Scopes: nonNil(t.Scopes), IPWhitelist: nonNil(t.IPWhitelist),
-		LockOnNewNetwork: t.LockOnNewNetwork, GraceUntil: millis(t.GraceUntil), GraceUses: t.GraceUses,
+		LockOnNewNetwork: t.LockOnNewNetwork, GraceUntil: millis(t.GraceUntil), GraceUses: t.GraceUses, Rules: t.Rules,
 	}
 	if t.LastAccessIP != "" {
 		ip := t.LastAccessIP
@@ -103,6 +106,8 @@ type createRequest struct {
 	// LockOnNewNetwork defaults to the calling token's own, so that a
 	// locked token's request without it is not refused as wider.
 	LockOnNewNetwork *bool `json:"lockOnNewNetwork"`
+	// Rules is absent or null for no rules (decodeRules).
+	Rules json.RawMessage `json:"rules"`
 }
 
 type secretResponse struct {
@@ -189,6 +194,9 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 	if t.IPWhitelist, err = tokens.NormalizeIPWhitelist(req.IPWhitelist); err != nil {
 		return nil, err
 	}
+	if t.Rules, err = decodeRules(req.Rules); err != nil {
+		return nil, err
+	}
 	limit, err := s.limitOf(r, caller)
 	if err != nil {
 		return nil, err
@@ -202,6 +210,16 @@ func (s *Server) validateCreate(r *http.Request, caller *auth.Identity, req crea
 		return nil, err
 	}
 	return t, nil
+}
+
+// decodeRules reads the rules of a create or edit request
+// (auth.ParseRules): nil for an absent field or null; bad rules are a 400
+// naming the field.
+func decodeRules(raw json.RawMessage) (*auth.Rules, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	return auth.ParseRules(raw)
 }
 
 // parseMillis reads a 13-digit millisecond timestamp.
@@ -315,6 +333,8 @@ type updateRequest struct {
 	Scopes           *[]string `json:"scopes"`
 	IPWhitelist      *[]string `json:"ipWhitelist"`
 	LockOnNewNetwork *bool     `json:"lockOnNewNetwork"`
+	// Rules absent leaves them; null removes them (decodeRules).
+	Rules json.RawMessage `json:"rules"`
 }
 
 func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
@@ -362,6 +382,13 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.LockOnNewNetwork != nil {
 		up.LockOnNewNetwork, edited.LockOnNewNetwork = req.LockOnNewNetwork, *req.LockOnNewNetwork
+	}
+	if req.Rules != nil {
+		rules, err := decodeRules(req.Rules)
+		if err != nil {
+			return err
+		}
+		up.Rules, edited.Rules = &rules, rules
 	}
 	// The result must be within the caller as it is now, which also
 	// keeps a token from widening its own whitelist.

@@ -1,8 +1,9 @@
 package gitref
 
 import (
-	"fmt"
 	"strings"
+
+	"github.com/depot/depot/auth/input"
 )
 
 // CheckRefName applies the rules of git-check-ref-format(1) to a full ref
@@ -35,32 +36,4 @@ func CheckBranchName(name string) error {
 }
 
 // refNameFault returns why name is not a valid full ref name, or "".
-func refNameFault(name string) string {
-	if !strings.HasPrefix(name, "refs/") {
-		return "ref name must start with refs/"
-	}
-	if strings.HasSuffix(name, "/") || strings.Contains(name, "//") {
-		return "empty path component"
-	}
-	if strings.HasSuffix(name, ".") {
-		return "ends with a dot"
-	}
-	if strings.Contains(name, "..") || strings.Contains(name, "@{") {
-		return "contains '..' or '@{'"
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c < 0x20 || c == 0x7f || strings.IndexByte(" ~^:?*[\\", c) >= 0 {
-			return fmt.Sprintf("contains a forbidden character %q", c)
-		}
-	}
-	for _, comp := range strings.Split(name, "/") {
-		if strings.HasPrefix(comp, ".") {
-			return "path component starts with a dot"
-		}
-		if strings.HasSuffix(comp, ".lock") {
-			return "path component ends with .lock"
-		}
-	}
-	return ""
-}
+func refNameFault(name string) string { return input.RefNameFault(name) }

@@ -105,6 +105,14 @@ type tokenForm struct {
 	Description string
 	Scopes      []scopeOption
 	IPWhitelist string
+	// Rules: whether the token has git rules, and their fields as typed.
+	Rules       bool
+	RulesRepos  string // one pattern a line
+	RulesFetch  bool
+	RulesPush   bool
+	RulesRefs   string // one pattern a line
+	RulesForce  bool
+	RulesDelete bool
 	ExpiresAt   string
 	Expiry      time.Time // an existing token's, which the form cannot change
 	Enabled     bool
@@ -129,13 +137,80 @@ func (s *Server) scopeOptions(l lang, checked []string) []scopeOption {
 func (s *Server) newTokenForm(w http.ResponseWriter, r *http.Request) error {
 	v := visitorOf(r)
 	f := &tokenForm{Scopes: s.scopeOptions(v.lang, nil)}
+	f.setRules(nil)
 	return s.render(w, http.StatusOK, "token_form", newPage(r, "tokens.newTitle", "tokens", f))
 }
 
+// setRules fills the rules fields of f from rules (nil: none).
+func (f *tokenForm) setRules(rules *auth.Rules) {
+	f.Rules = rules != nil
+	f.RulesFetch, f.RulesPush = true, true
+	if rules == nil {
+		return
+	}
+	f.RulesRepos, f.RulesRefs = strings.Join(rules.Repos, "\n"), strings.Join(rules.Refs, "\n")
+	f.RulesFetch, f.RulesPush = rules.AllowsOperation(auth.OpFetch), rules.AllowsOperation(auth.OpPush)
+	f.RulesForce, f.RulesDelete = rules.AllowForcePush, rules.AllowDelete
+}
+
+// readRules reads the rules fields into f and returns the rules they
+// make, nil when the token is to have none; what is wrong goes next to
+// its field.
+func readRules(r *http.Request, f *tokenForm, l lang) *auth.Rules {
+	f.Rules = r.PostFormValue("rules") != ""
+	f.RulesRepos, f.RulesRefs = r.PostFormValue("rulesRepos"), r.PostFormValue("rulesRefs")
+	ops := r.PostForm["rulesOperations"]
+	f.RulesFetch, f.RulesPush = slices.Contains(ops, auth.OpFetch), slices.Contains(ops, auth.OpPush)
+	f.RulesForce, f.RulesDelete = r.PostFormValue("rulesAllowForcePush") != "", r.PostFormValue("rulesAllowDelete") != ""
+	if !f.Rules {
+		return nil
+	}
+	rules := &auth.Rules{Repos: lines(f.RulesRepos), Refs: lines(f.RulesRefs),
+		AllowForcePush: f.RulesForce, AllowDelete: f.RulesDelete}
+	for _, op := range []string{auth.OpFetch, auth.OpPush} {
+		if slices.Contains(ops, op) {
+			rules.Operations = append(rules.Operations, op)
+		}
+	}
+	if rules.Operations == nil {
+		f.Errors["rulesOperations"] = l.t("err.rulesOperations")
+		return nil
+	}
+	var ve *input.ValidationError
+	if err := rules.Normalize(); errors.As(err, &ve) {
+		f.Errors[rulesField(ve.Field)] = ve.Msg
+		return nil
+	}
+	return rules
+}
+
+// rulesField is the form field of a rules field of the API.
+func rulesField(apiField string) string {
+	switch apiField {
+	case "rules.repos":
+		return "rulesRepos"
+	case "rules.refs":
+		return "rulesRefs"
+	}
+	return "rulesOperations"
+}
+
+// lines returns the lines of text that are not blank, trimmed; nil when
+// there are none.
+func lines(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
 // readTokenForm reads the posted fields into f and checks them, writing a
-// message next to each field that is wrong. It returns the scopes and
-// whitelist as the store takes them.
-func (s *Server) readTokenForm(r *http.Request, f *tokenForm, l lang) (scopes, whitelist []string) {
+// message next to each field that is wrong. It returns the scopes,
+// whitelist and rules as the store takes them.
+func (s *Server) readTokenForm(r *http.Request, f *tokenForm, l lang) (scopes, whitelist []string, rules *auth.Rules) {
 	f.Errors = map[string]string{}
 	f.Description = r.PostFormValue("description")
 	f.IPWhitelist = r.PostFormValue("ipWhitelist")
@@ -157,26 +232,21 @@ func (s *Server) readTokenForm(r *http.Request, f *tokenForm, l lang) (scopes, w
 	case len(scopes) == 0:
 		f.Errors["scopes"] = l.t("err.scopes")
 	}
-	var lines []string
-	for _, line := range strings.Split(f.IPWhitelist, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			lines = append(lines, line)
-		}
-	}
-	if len(lines) > tokens.MaxIPWhitelist {
+	entries := lines(f.IPWhitelist)
+	if len(entries) > tokens.MaxIPWhitelist {
 		f.Errors["ipWhitelist"] = l.t("err.ipWhitelistMany")
 	} else {
-		for _, line := range lines {
+		for _, line := range entries {
 			if _, err := auth.ParseWhitelistEntry(line); err != nil {
 				f.Errors["ipWhitelist"] = l.t("err.ipWhitelist", line)
 				break
 			}
 		}
 	}
-	if whitelist, err = tokens.NormalizeIPWhitelist(lines); err != nil && f.Errors["ipWhitelist"] == "" {
+	if whitelist, err = tokens.NormalizeIPWhitelist(entries); err != nil && f.Errors["ipWhitelist"] == "" {
 		f.Errors["ipWhitelist"] = err.Error()
 	}
-	return scopes, whitelist
+	return scopes, whitelist, readRules(r, f, l)
 }
 
 // expiryOf reads expiresAt, a day: the token works through its end, UTC.
@@ -199,7 +269,7 @@ func expiryOf(day string, now time.Time, l lang) (time.Time, string) {
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	v := visitorOf(r)
 	f := &tokenForm{ExpiresAt: r.PostFormValue("expiresAt")}
-	scopes, whitelist := s.readTokenForm(r, f, v.lang)
+	scopes, whitelist, rules := s.readTokenForm(r, f, v.lang)
 	now := s.now()
 	expiry, msg := expiryOf(f.ExpiresAt, now, v.lang)
 	if msg != "" {
@@ -212,7 +282,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	t := &tokens.Token{
 		Username: v.user.GlobalKey, Issuer: v.user.GlobalKey, Description: f.Description,
-		Scopes: scopes, IPWhitelist: whitelist, NotBefore: now, ExpireTime: expiry,
+		Scopes: scopes, IPWhitelist: whitelist, NotBefore: now, ExpireTime: expiry, Rules: rules,
 	}
 	secret, err := s.store.CreateToken(r.Context(), t)
 	if err != nil {
@@ -232,8 +302,11 @@ func (s *Server) formError(w http.ResponseWriter, p *page, f *tokenForm, err err
 		return err
 	}
 	field := ve.Field
-	if field == "expireTime" || field == "notBefore" {
+	switch {
+	case field == "expireTime" || field == "notBefore":
 		field = "expiresAt"
+	case strings.HasPrefix(field, "rules"):
+		field = rulesField(field)
 	}
 	f.Errors[field] = ve.Msg
 	p.Notice, p.Bad = p.T("err.form"), true
@@ -263,6 +336,7 @@ func (s *Server) editTokenForm(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := &tokenForm{ID: t.ID, Description: t.Description, Scopes: s.scopeOptions(visitorOf(r).lang, t.Scopes),
 		IPWhitelist: strings.Join(t.IPWhitelist, "\n"), Expiry: t.ExpireTime, Enabled: t.Enabled}
+	f.setRules(t.Rules)
 	p := newPage(r, "tokens.editTitle", "tokens", f)
 	return s.render(w, http.StatusOK, "token_form", p)
 }
@@ -274,14 +348,14 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := &tokenForm{ID: t.ID, Expiry: t.ExpireTime, Enabled: t.Enabled}
-	scopes, whitelist := s.readTokenForm(r, f, v.lang)
+	scopes, whitelist, rules := s.readTokenForm(r, f, v.lang)
 	p := newPage(r, "tokens.editTitle", "tokens", f)
 	if len(f.Errors) > 0 {
 		p.Notice, p.Bad = p.T("err.form"), true
 		return s.render(w, http.StatusBadRequest, "token_form", p)
 	}
 	updated, err := s.store.UpdateToken(r.Context(), t.ID, tokens.TokenUpdate{
-		Description: &f.Description, Scopes: &scopes, IPWhitelist: &whitelist})
+		Description: &f.Description, Scopes: &scopes, IPWhitelist: &whitelist, Rules: &rules})
 	if err != nil {
 		return s.formError(w, p, f, err)
 	}
