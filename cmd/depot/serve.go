@@ -350,6 +350,9 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, o opti
 	git.OnRulesRefused = func(tokenID, ip, ref, reason string) {
 		log.WithFields(logrus.Fields{"token_id": tokenID, "ip": ip, "ref": ref, "reason": reason}).
 			Info("token rules refused")
+		if err := d.store.AddTokenEvent(context.Background(), tokenID, ip, tokens.EventRulesRefused); err != nil {
+			log.WithError(err).WithField("token_id", tokenID).Error("record token event")
+		}
 	}
 	pages := web.New(d.store, authn, d.projects, d.repos, policy, log)
 	pages.Audit = d.audit

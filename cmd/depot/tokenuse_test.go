@@ -133,4 +133,20 @@ func TestTokenUseOverGit(t *testing.T) {
 	}
 	api("PUT", "/api/v1/auth/tokens/"+lockID+"/status", map[string]string{"status": "enabled"})
 	git(home, "ls-remote", "http://tester:"+lock+"@"+v6+"/tester/app.git")
+
+	// A push its rules refuse is a rules-refused event of the token.
+	tok = api("POST", "/api/v1/auth/tokens", map[string]any{"username": "tester", "scopes": []string{"project:depot"},
+		"rules": map[string]any{"refs": []string{"refs/heads/ci/*"}}})
+	ruledID, ruled := tok["id"].(string), tok["token"].(string)
+	git(work, "push", "-q", "http://tester:"+ruled+"@"+v4+"/tester/app.git", "main:refs/heads/ci/build")
+	if got := events(ruledID); got != "" {
+		t.Fatalf("events after an allowed push = %q; want none", got)
+	}
+	if out, err := run(work, "push", "http://tester:"+ruled+"@"+v4+"/tester/app.git", "main:refs/heads/other"); err == nil ||
+		!strings.Contains(out, "token may push only refs/heads/ci/*") {
+		t.Fatalf("push outside the token's refs = %v\n%s", err, out)
+	}
+	if got := events(ruledID); got != "rules-refused 127.0.0.1" {
+		t.Fatalf("events after a refused push = %q; want one rules-refused", got)
+	}
 }
