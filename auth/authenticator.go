@@ -55,6 +55,40 @@ type Authenticator struct {
 	verifier Verifier
 	limiter  *Limiter
 	now      func() time.Time
+	observer Observer
+}
+
+// Observer counts what the authenticator refuses, for the server's
+// metrics. via is ViaRequest for credentials on a request and ViaSignIn
+// for the web's sign-in form. Its methods must return quickly.
+type Observer interface {
+	// Failed is called for credentials that did not verify (a 401).
+	Failed(via string)
+	// Limited is called for an attempt refused by the failure limiter
+	// (a 429).
+	Limited(via string)
+}
+
+// The values of an Observer's via.
+const (
+	ViaRequest = "request"
+	ViaSignIn  = "sign_in"
+)
+
+// Observe makes o count the authenticator's refusals; call it before
+// serving.
+func (a *Authenticator) Observe(o Observer) { a.observer = o }
+
+func (a *Authenticator) failed(via string) {
+	if a.observer != nil {
+		a.observer.Failed(via)
+	}
+}
+
+func (a *Authenticator) limited(via string) {
+	if a.observer != nil {
+		a.observer.Limited(via)
+	}
 }
 
 // NewAuthenticator returns an Authenticator over v. limiter may be nil for
@@ -80,15 +114,18 @@ func (a *Authenticator) Authenticate(r *http.Request, opt Options) (*Identity, e
 	}
 	ip := ClientIP(r)
 	if wait := a.limiter.Blocked(ip); wait > 0 {
+		a.limited(ViaRequest)
 		return nil, &apierr.Error{Kind: apierr.TooManyRequests, RetryAfter: wait,
 			Msg: "too many failed authentication attempts; try again later"}
 	}
 	if err != nil {
+		a.failed(ViaRequest)
 		return nil, a.fail(ip, "malformed Authorization header: use Basic user:token or Bearer token")
 	}
 	id, err := a.verify(r.Context(), creds, ip, opt)
 	if err != nil {
 		if apierr.KindOf(err) == apierr.Unauthorized {
+			a.failed(ViaRequest)
 			a.limiter.Fail(ip)
 		}
 		return nil, err
@@ -104,15 +141,18 @@ func (a *Authenticator) Authenticate(r *http.Request, opt Options) (*Identity, e
 func (a *Authenticator) SignIn(r *http.Request, user, password string) (*Identity, error) {
 	ip := ClientIP(r)
 	if wait := a.limiter.Blocked(ip); wait > 0 {
+		a.limited(ViaSignIn)
 		return nil, &apierr.Error{Kind: apierr.TooManyRequests, RetryAfter: wait,
 			Msg: "too many failed sign-in attempts; try again later"}
 	}
 	if user == "" || password == "" {
+		a.failed(ViaSignIn)
 		return nil, a.fail(ip, "bad credentials")
 	}
 	id, err := a.passwordIdentity(r.Context(), Credentials{Username: user, Secret: password})
 	if err != nil {
 		if apierr.KindOf(err) == apierr.Unauthorized {
+			a.failed(ViaSignIn)
 			a.limiter.Fail(ip)
 		}
 		return nil, err
