@@ -41,7 +41,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		{"serve", "[--listen ADDR] [--data DIR] [--log-format text|json] [--log-level LEVEL]", "run the server", runServe},
+		{"serve", "[--listen ADDR] [--data DIR] [--log-format text|json] [--log-level LEVEL] [--metrics-listen ADDR] [--metrics-token T] [--slow-request 2s]", "run the server", runServe},
 		{"user add", "NAME [--name DISPLAY] [--email E] [--admin] --password-stdin [--data DIR]", "create a user", runUserAdd},
 		{"user list", "[--data DIR]", "list users", runUserList},
 		{"token create", "--user NAME [--scopes a,b] [--description D] [--audience A] [--expires 720h] [--data DIR]", "create a personal access token; its value is the last line printed", runTokenCreate},
@@ -55,6 +55,7 @@ func init() {
 		{"repo gc", "OWNER/NAME [--reflog-expire 2160h] [--data DIR]", "consolidate a repository's packs into one (the server also does this after pushes)", runRepoGC},
 		{"repo reflog", "OWNER/NAME [REF] [--data DIR]", "show who updated a repository's refs, newest first (REF: refs/heads/main, main or HEAD)", runRepoReflog},
 		{"repo restore-ref", "OWNER/NAME REF OLD_SHA [--data DIR]", "set a ref back to an object its reflog names, undoing a force push or a deletion", runRepoRestoreRef},
+		{"version", "", "print depot's version, the commit it was built from, and Go's version", runVersion},
 	}
 }
 
@@ -164,7 +165,7 @@ func (c *command) flags() *flag.FlagSet {
 	case "repo gc":
 		reflogExpireFlag(fs)
 	}
-	if c.name != "serve" {
+	if c.name != "serve" && c.name != "version" {
 		dataFlag(fs, os.Getenv)
 	}
 	return fs

@@ -22,10 +22,12 @@ import (
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/cmd/depot/internal/openapi"
+	"github.com/depot/depot/cmd/depot/internal/ops"
 	"github.com/depot/depot/cmd/depot/internal/server"
 	"github.com/depot/depot/cmd/depot/internal/web"
 	"github.com/depot/depot/githttp"
 	"github.com/depot/depot/githttp/receivepack"
+	"github.com/depot/depot/githttp/uploadpack"
 	"github.com/depot/depot/repos"
 	repoapi "github.com/depot/depot/repos/api"
 	"github.com/depot/depot/repos/git/gc"
@@ -48,6 +50,8 @@ type serveFlags struct {
 	hookTimeout                       *time.Duration
 	reflogExpire                      *time.Duration
 	hideRefs                          refList
+	metricsListen, metricsToken       *string
+	slowRequest                       *time.Duration
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -65,6 +69,9 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	f.hooks = fs.Bool("hooks", false, "run each repository's executable hooks/pre-receive, update and post-receive on push, as git does; off by default because a hook runs any code on the server as depot's user")
 	f.hookTimeout = fs.Duration("hook-timeout", hooks.DefaultTimeout, "longest a hook may run; one still running is killed and refuses the push")
 	f.reflogExpire = reflogExpireFlag(fs)
+	f.metricsListen = fs.String("metrics-listen", getenv("DEPOT_METRICS_LISTEN"), "also serve /metrics, /healthz and /readyz on this address, e.g. 127.0.0.1:9090 (env DEPOT_METRICS_LISTEN)")
+	f.metricsToken = fs.String("metrics-token", getenv("DEPOT_METRICS_TOKEN"), "serve /metrics on the main address too, to clients sending Authorization: Bearer TOKEN; required of the --metrics-listen address as well when set (env DEPOT_METRICS_TOKEN, which keeps it out of the process list)")
+	f.slowRequest = fs.Duration("slow-request", 2*time.Second, "log requests that take longer at warning level, with their request id (0: never)")
 }
 
 // gitHooks is what the hook flags ask of the git server.
@@ -129,13 +136,20 @@ func runServe(e *env, args []string) error {
 		return err
 	}
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, auth.NewLimiter(30, 2*time.Second))
+	metrics := newMetrics(d)
+	authn.Observe(metrics)
+	opts := options{
+		maxObjectBytes: int64(f.maxObjectSize),
+		hooks:          gitHooks,
+		reflogExpire:   *f.reflogExpire,
+		hideRefs:       f.hideRefs,
+		metrics:        metrics,
+		metricsToken:   *f.metricsToken,
+		slowRequest:    *f.slowRequest,
+	}
+	cfg := surfaces(d, authn, log, opts)
 	srv := &http.Server{
-		Handler: server.New(surfaces(d, authn, log, options{
-			maxObjectBytes: int64(f.maxObjectSize),
-			hooks:          gitHooks,
-			reflogExpire:   *f.reflogExpire,
-			hideRefs:       f.hideRefs,
-		})),
+		Handler:           server.New(cfg),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -145,12 +159,28 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "data": d.dir}).Info("depot listening")
+	bi := readBuildInfo()
+	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "data": d.dir, "version": bi.version, "commit": bi.commit}).Info("depot listening")
 	if gitHooks.Enabled {
 		log.WithField("hook_timeout", gitHooks.Timeout.String()).Warn("repository hooks are on: pushes run the repositories' hooks/ scripts")
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	var opsSrv *http.Server
+	if *f.metricsListen != "" {
+		opsLn, err := net.Listen("tcp", *f.metricsListen)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		opsSrv = &http.Server{
+			Handler:           server.New(server.Config{Auth: authn, Log: log, Ops: []server.Surface{opsSurface(d, log, metrics, *f.metricsToken)}}),
+			ReadHeaderTimeout: 10 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+		}
+		log.WithField("addr", opsLn.Addr().String()).Info("depot metrics listening")
+		go func() { errc <- opsSrv.Serve(opsLn) }()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -159,6 +189,9 @@ func runServe(e *env, args []string) error {
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if opsSrv != nil {
+		_ = opsSrv.Shutdown(shutdownCtx)
+	}
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -173,6 +206,12 @@ type options struct {
 	hooks          githttp.Hooks
 	reflogExpire   time.Duration
 	hideRefs       []string
+	// metrics counts what the surfaces serve; nil counts nothing.
+	metrics *ops.Metrics
+	// metricsToken, when set, serves metrics on the main address to
+	// callers that send it as a bearer token.
+	metricsToken string
+	slowRequest  time.Duration
 }
 
 // defaultOptions are the options of depot serve run without flags.
@@ -202,20 +241,65 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, o opti
 	auto := gc.NewAuto(log)
 	auto.AfterRepack = forget
 	auto.ReflogExpire = o.reflogExpire
+	var observer server.RequestObserver
+	if o.metrics != nil {
+		git.Observe = o.metrics.ObserveGit
+		auto.Observe = o.metrics.ObserveRepack
+		observer = o.metrics
+	}
+	// Metrics are served on the main address only behind their token;
+	// without one they are off here (--metrics-listen serves them apart).
+	var mainMetrics *ops.Metrics
+	if o.metricsToken != "" {
+		mainMetrics = o.metrics
+	}
 	git.AfterPush = func(path, name string) {
 		forget(path, name)
 		auto.AfterPush(path, name)
 	}
 	pages := web.New(d.store, authn, d.projects, d.repos, policy, log)
 	return server.Config{
-		Auth:   authn,
-		Log:    log,
-		Public: []server.Surface{openapi.Surface{}, api.Avatars{}},
-		Web:    []server.Surface{pages},
-		API:    []server.Surface{api.New(d.store, log), repoapi.New(d.projects, d.repos, policy, log)},
-		Git:    []server.Surface{git},
-		Page:   pages.NotFound(),
+		Auth:        authn,
+		Log:         log,
+		Observer:    observer,
+		SlowRequest: o.slowRequest,
+		Ops:         []server.Surface{opsSurface(d, log, mainMetrics, o.metricsToken)},
+		Public:      []server.Surface{openapi.Surface{}, api.Avatars{}},
+		Web:         []server.Surface{pages},
+		API:         []server.Surface{api.New(d.store, log), repoapi.New(d.projects, d.repos, policy, log)},
+		Git:         []server.Surface{git},
+		Page:        pages.NotFound(),
 	}
+}
+
+// newMetrics returns the metrics of a server over d, reading the caches'
+// sizes at each scrape.
+func newMetrics(d *data) *ops.Metrics {
+	return ops.New(ops.Sources{
+		TokenCache: func() (uint64, uint64, int) {
+			s := d.store.CacheStats()
+			return s.Hits, s.Misses, s.Entries
+		},
+		ObjectCaches: func() (int, int, int) {
+			s := odb.Stats()
+			return s.OpenRepos, s.BaseBytes, s.BaseEntries
+		},
+		PlanCache: uploadpack.PlanCacheStats,
+	})
+}
+
+// opsSurface serves m (nil: metrics off there) behind token, and health
+// and readiness: the database answers a query, and the data directory
+// and the repositories' take a new file.
+func opsSurface(d *data, log logrus.FieldLogger, m *ops.Metrics, token string) ops.Surface {
+	return ops.Surface{Metrics: m, Token: token, Log: log, Checks: []ops.Check{
+		{Name: "database", Run: func(ctx context.Context) error {
+			var one int
+			return d.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+		}},
+		{Name: "data directory", Run: ops.WritableDir(d.dir)},
+		{Name: "repositories directory", Run: ops.WritableDir(d.repos.Root())},
+	}}
 }
 
 // bootstrapAdmin creates the user admin when there are no users yet, with
