@@ -55,6 +55,8 @@ func init() {
 		{"repo gc", "OWNER/NAME [--reflog-expire 2160h] [--data DIR]", "consolidate a repository's packs into one (the server also does this after pushes)", runRepoGC},
 		{"repo reflog", "OWNER/NAME [REF] [--data DIR]", "show who updated a repository's refs, newest first (REF: refs/heads/main, main or HEAD)", runRepoReflog},
 		{"repo restore-ref", "OWNER/NAME REF OLD_SHA [--data DIR]", "set a ref back to an object its reflog names, undoing a force push or a deletion", runRepoRestoreRef},
+		{"backup", "DIR [--data DIR]", "copy the database and every repository to the new directory DIR, while the server runs", runBackup},
+		{"restore", "DIR [--data DIR] [--force]", "bring the backup in DIR into an empty data directory", runRestore},
 		{"version", "", "print depot's version, the commit it was built from, and Go's version", runVersion},
 	}
 }
@@ -164,6 +166,8 @@ func (c *command) flags() *flag.FlagSet {
 		new(repoCreateFlags).register(fs)
 	case "repo gc":
 		reflogExpireFlag(fs)
+	case "restore":
+		restoreFlags(fs)
 	}
 	if c.name != "serve" && c.name != "version" {
 		dataFlag(fs, os.Getenv)
