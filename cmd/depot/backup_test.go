@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-var backupRounds = flag.Int("backuprounds", 2, "backups TestBackupWhilePushing takes while pushes run, each restored and checked")
+var backupRounds = flag.Int("backuprounds", 1, "backups TestBackupWhilePushing takes while pushes run, each restored and checked")
 
 // TestBackupWhilePushing takes backups of a live server while the real
 // git client pushes to its repositories without pause (new commits and
@@ -150,6 +150,15 @@ func TestBackupWhilePushing(t *testing.T) {
 		}
 		for _, name := range []string{"a", "b", "c"} {
 			checkRepository(t, g, filepath.Join(restored, "repos", "tester", name+".git"))
+		}
+		// c borrows from the copy of a, not from the original.
+		objs := filepath.Join(restored, "repos", "tester", "c.git", "objects")
+		alt, err := os.ReadFile(filepath.Join(objs, "info", "alternates"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := strings.TrimSpace(string(alt)); filepath.IsAbs(p) || filepath.Clean(filepath.Join(objs, p)) != filepath.Join(restored, "repos", "tester", "a.git", "objects") {
+			t.Fatalf("restored c.git borrows from %q; want a relative path to the restored a.git", p)
 		}
 	}
 
