@@ -210,6 +210,7 @@ func TestMetricsAndHealth(t *testing.T) {
 		{`depot_open_repositories`, 1},
 		{`depot_delta_base_cache_bytes`, 0},
 		{`depot_pack_plan_cache_entries`, 1},
+		{`depot_packed_refs_cache_repositories`, 0},
 		{`go_goroutines`, 1},
 		{`process_resident_memory_bytes`, 1},
 	} {

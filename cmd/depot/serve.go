@@ -31,6 +31,7 @@ import (
 	"github.com/depot/depot/repos"
 	repoapi "github.com/depot/depot/repos/api"
 	"github.com/depot/depot/repos/git/gc"
+	"github.com/depot/depot/repos/git/gitref"
 	"github.com/depot/depot/repos/git/hooks"
 	"github.com/depot/depot/repos/git/odb"
 	"github.com/depot/depot/repos/projects"
@@ -284,7 +285,8 @@ func newMetrics(d *data) *ops.Metrics {
 			s := odb.Stats()
 			return s.OpenRepos, s.BaseBytes, s.BaseEntries
 		},
-		PlanCache: uploadpack.PlanCacheStats,
+		PlanCache:       uploadpack.PlanCacheStats,
+		PackedRefsCache: gitref.PackedCacheStats,
 	})
 }
 

@@ -3,7 +3,8 @@
 // /readyz. It is the one package that imports prometheus; the packages it
 // counts for expose callbacks and stats functions (githttp.Server.Observe,
 // auth.Observer, gc.Auto.Observe, tokens.Store.CacheStats, odb.Stats,
-// uploadpack.PlanCacheStats) that cmd/depot wires to it.
+// uploadpack.PlanCacheStats, gitref.PackedCacheStats) that cmd/depot
+// wires to it.
 package ops
 
 import (
@@ -51,6 +52,9 @@ type Sources struct {
 	// PlanCache returns the pack plan cache's entries and bytes
 	// (uploadpack.PlanCacheStats).
 	PlanCache func() (entries, bytes int)
+	// PackedRefsCache returns the repositories and refs of the parsed
+	// packed-refs cache (gitref.PackedCacheStats).
+	PackedRefsCache func() (repos, refs int)
 }
 
 // Route classes label the HTTP metrics: which surface answered, never the
@@ -172,6 +176,16 @@ func (m *Metrics) registerSources(src Sources) {
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "depot_pack_plan_cache_bytes", Help: "Estimated bytes of the cached pack plans.",
 			}, func() float64 { _, b := f(); return float64(b) }),
+		)
+	}
+	if f := src.PackedRefsCache; f != nil {
+		m.reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "depot_packed_refs_cache_repositories", Help: "Repositories whose parsed packed-refs are cached.",
+			}, func() float64 { n, _ := f(); return float64(n) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "depot_packed_refs_cache_refs", Help: "Refs held by the packed-refs cache.",
+			}, func() float64 { _, n := f(); return float64(n) }),
 		)
 	}
 }
