@@ -421,11 +421,14 @@ func copyTree(src, dst string, skip func(string) bool) error {
 	case !fi.IsDir():
 		return nil // sockets, devices: nothing of git's
 	}
-	if err := os.MkdirAll(dst, fi.Mode().Perm()|0o700); err != nil {
+	entries, err := os.ReadDir(src)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // a directory of refs emptied and removed meanwhile
+	}
+	if err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(src)
-	if err != nil {
+	if err := os.MkdirAll(dst, fi.Mode().Perm()|0o700); err != nil {
 		return err
 	}
 	for _, e := range entries {
