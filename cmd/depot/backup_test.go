@@ -162,6 +162,30 @@ func TestBackupWhilePushing(t *testing.T) {
 		}
 	}
 
+	// Neither command writes over what is there, but restore --force
+	// replaces a data directory's database and repositories.
+	if _, errOut, code := cli(t, "", "backup", backups[0], "--data", data); code != 1 || !strings.Contains(errOut, "not empty") {
+		t.Errorf("backup into a backup = %d %q; want a refusal", code, errOut)
+	}
+	if _, errOut, code := cli(t, "", "restore", backups[0], "--data", restored); code != 1 || !strings.Contains(errOut, "pass --force") {
+		t.Errorf("restore into a data directory = %d %q; want a refusal naming --force", code, errOut)
+	}
+	if _, errOut, code := cli(t, "", "restore", data, "--data", t.TempDir()); code != 1 || !strings.Contains(errOut, "not a depot backup") {
+		t.Errorf("restore of a data directory = %d %q; want a refusal", code, errOut)
+	}
+	stale := t.TempDir()
+	for _, f := range []string{"depot.db", "repos/tester/old.git/HEAD"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(stale, f)), 0o700)
+		os.WriteFile(filepath.Join(stale, f), []byte("not a database"), 0o600)
+	}
+	if out, errOut, code := cli(t, "", "restore", backups[0], "--data", stale, "--force"); code != 0 {
+		t.Fatalf("restore --force = %d %s %s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(stale, "repos", "tester", "old.git")); err == nil {
+		t.Error("restore --force kept a repository the backup does not have")
+	}
+	checkRepository(t, g, filepath.Join(stale, "repos", "tester", "a.git"))
+
 	// The restored data serves, and the original's token works on it.
 	r := startServer(t, restored)
 	if code, body := r.get(t, "/api/current_user", "Authorization", "Bearer "+tok); code != 200 || !strings.Contains(body, `"global_key":"tester"`) {
