@@ -47,6 +47,8 @@ func TestAuthenticatePasswordsOnlyWhereAllowed(t *testing.T) {
 func TestAuthenticateThrottlesFailures(t *testing.T) {
 	s := newStore(t)
 	a := auth.NewAuthenticator(tokens.Verifier{Store: s}, auth.NewLimiter(3, time.Minute))
+	obs := countObserver{}
+	a.Observe(obs)
 	bad := httptest.NewRequest("GET", "/", nil)
 	bad.Header.Set("Authorization", "Bearer dpt_"+base64.RawURLEncoding.EncodeToString(make([]byte, 27)))
 	for i := 0; i < 3; i++ {
@@ -81,6 +83,26 @@ func TestAuthenticateThrottlesFailures(t *testing.T) {
 	// Anonymous requests are never throttled.
 	if id, err := a.Authenticate(httptest.NewRequest("GET", "/", nil), auth.Options{}); err != nil || !id.Anonymous() {
 		t.Fatalf("anonymous = %v, %v", id, err)
+	}
+	obs.want(t, map[string]int{"failed request": 3, "limited request": 2})
+}
+
+// countObserver counts an Authenticator's refusals by kind and via.
+type countObserver map[string]int
+
+func (c countObserver) Failed(via string)  { c["failed "+via]++ }
+func (c countObserver) Limited(via string) { c["limited "+via]++ }
+
+func (c countObserver) want(t *testing.T, want map[string]int) {
+	t.Helper()
+	if len(c) != len(want) {
+		t.Errorf("observed %v; want %v", c, want)
+	}
+	for k, n := range want {
+		if c[k] != n {
+			t.Errorf("observed %v; want %v", c, want)
+			return
+		}
 	}
 }
 
@@ -143,6 +165,8 @@ func BenchmarkAuthenticateToken(b *testing.B) {
 func TestSignInThrottlesFailures(t *testing.T) {
 	s := newStore(t)
 	a := auth.NewAuthenticator(tokens.Verifier{Store: s}, auth.NewLimiter(3, time.Minute))
+	obs := countObserver{}
+	a.Observe(obs)
 	r := httptest.NewRequest("POST", "/login", nil)
 	id, err := a.SignIn(r, "tester", "password1")
 	if err != nil || id.User != "tester" || id.Method != auth.MethodPassword {
@@ -162,6 +186,7 @@ func TestSignInThrottlesFailures(t *testing.T) {
 	if _, err := a.Authenticate(api, auth.Options{Passwords: true}); apierr.KindOf(err) != apierr.TooManyRequests {
 		t.Fatalf("API after failed sign-ins = %v; want 429", err)
 	}
+	obs.want(t, map[string]int{"failed sign_in": 3, "limited sign_in": 1, "limited request": 1})
 }
 
 // TestLimiterRules: failures are limited per address and per user name,

@@ -75,6 +75,40 @@ type Authenticator struct {
 	// credentials named ("" for a bearer token) and the refusal. It runs
 	// on the request's goroutine, for the audit log.
 	Failed func(r *http.Request, user string, refusal error)
+	observer Observer
+}
+
+// Observer counts what the authenticator refuses, for the server's
+// metrics. via is ViaRequest for credentials on a request and ViaSignIn
+// for the web's sign-in form. Its methods must return quickly.
+type Observer interface {
+	// Failed is called for credentials that did not verify (a 401).
+	Failed(via string)
+	// Limited is called for an attempt refused by the failure limiter
+	// (a 429).
+	Limited(via string)
+}
+
+// The values of an Observer's via.
+const (
+	ViaRequest = "request"
+	ViaSignIn  = "sign_in"
+)
+
+// Observe makes o count the authenticator's refusals; call it before
+// serving.
+func (a *Authenticator) Observe(o Observer) { a.observer = o }
+
+func (a *Authenticator) observeFailed(via string) {
+	if a.observer != nil {
+		a.observer.Failed(via)
+	}
+}
+
+func (a *Authenticator) observeLimited(via string) {
+	if a.observer != nil {
+		a.observer.Limited(via)
+	}
 }
 
 // NewAuthenticator returns an Authenticator over v. limiter may be nil for
@@ -120,7 +154,7 @@ func (a *Authenticator) Authenticate(r *http.Request, opt Options) (*Identity, e
 		}
 		return id, err
 	case errors.Is(err, ErrMalformedToken) && !creds.Bearer && opt.Passwords:
-		id, err := a.password(r.Context(), ip, creds.Username, creds.Secret,
+		id, err := a.password(r.Context(), ViaRequest, ip, creds.Username, creds.Secret,
 			"too many failed authentication attempts; try again later, or use a personal access token")
 		if apierr.KindOf(err) == apierr.Unauthorized {
 			a.failed(r, creds.Username, err)
@@ -147,13 +181,15 @@ func (a *Authenticator) failed(r *http.Request, user string, err error) {
 // address or the user name has failed too often, 500 when the store
 // fails). The caller starts the session.
 func (a *Authenticator) SignIn(r *http.Request, user, password string) (*Identity, error) {
-	return a.password(r.Context(), ClientIP(r), user, password, "too many failed sign-in attempts; try again later")
+	return a.password(r.Context(), ViaSignIn, ClientIP(r), user, password, "too many failed sign-in attempts; try again later")
 }
 
 // password checks user's password from ip, unless ip or user is blocked
-// (429 with busy as its message); a wrong one counts against both.
-func (a *Authenticator) password(ctx context.Context, ip, user, password, busy string) (*Identity, error) {
+// (429 with busy as its message); a wrong one counts against both. via
+// says to the Observer where the password came from.
+func (a *Authenticator) password(ctx context.Context, via, ip, user, password, busy string) (*Identity, error) {
 	if wait := max(a.limiter.Blocked(ip), a.limiter.UserBlocked(user)); wait > 0 {
+		a.observeLimited(via)
 		return nil, &apierr.Error{Kind: apierr.TooManyRequests, RetryAfter: wait, Msg: busy}
 	}
 	var id *Identity
@@ -162,6 +198,7 @@ func (a *Authenticator) password(ctx context.Context, ip, user, password, busy s
 		id, err = a.passwordIdentity(ctx, Credentials{Username: user, Secret: password})
 	}
 	if apierr.KindOf(err) == apierr.Unauthorized {
+		a.observeFailed(via)
 		a.limiter.Fail(ip)
 		a.limiter.FailUser(user)
 	}
@@ -174,9 +211,11 @@ func (a *Authenticator) password(ctx context.Context, ip, user, password, busy s
 // limit promises.
 func (a *Authenticator) refuse(r *http.Request, ip, user string, err error) error {
 	if wait := a.limiter.Blocked(ip); wait > 0 {
+		a.observeLimited(ViaRequest)
 		return &apierr.Error{Kind: apierr.TooManyRequests, RetryAfter: wait,
 			Msg: "too many failed authentication attempts; try again later"}
 	}
+	a.observeFailed(ViaRequest)
 	a.limiter.Fail(ip)
 	a.failed(r, user, err)
 	return err

@@ -67,7 +67,39 @@ type Server struct {
 	// use the repository or the operation at all. It runs on the request's
 	// goroutine and must return quickly; set it before serving.
 	OnRulesRefused func(tokenID, ip, ref, reason string)
+
+	// Observe, when set, is called once for every upload-pack and
+	// receive-pack request served, after its response; the server wires
+	// its metrics here. It must return quickly.
+	Observe func(Op)
 }
+
+// Op is one git request served, as the metrics count it.
+type Op struct {
+	Kind OpKind
+	// Received is the request body's size on the wire, Sent the
+	// response's.
+	Received, Sent int64
+	// Objects is the number of objects in the pack sent (clone, fetch)
+	// or kept (push).
+	Objects  int
+	Duration time.Duration
+	// Failed is whether the request ended with an error.
+	Failed bool
+}
+
+// OpKind names what a git request did.
+type OpKind string
+
+// The kinds of Op: a clone is a fetch whose client had nothing (no
+// haves); a negotiation is an upload-pack request that sent no pack (a
+// round of a stateless fetch, or protocol v2's ls-refs).
+const (
+	OpClone     OpKind = "clone"
+	OpFetch     OpKind = "fetch"
+	OpPush      OpKind = "push"
+	OpNegotiate OpKind = "negotiate"
+)
 
 // Limits bound what one push may bring. Zero values take receive-pack's
 // defaults.
@@ -291,17 +323,23 @@ func (s *Server) rpc(sv service) http.HandlerFunc {
 			s.gitError(w, r, apierr.Errorf(apierr.UnsupportedMediaType, "Content-Type must be application/x-%s-request", sv))
 			return
 		}
+		wire := &countingReader{r: r.Body}
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{wire, r.Body}
 		body, err := requestBody(r)
 		if err != nil {
 			s.gitError(w, r, err)
 			return
 		}
 		defer body.Close()
-		s.serve(w, r, sv, repo, id, body)
+		s.serve(w, r, sv, repo, id, body, wire)
 	}
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo *repos.Repo, id *auth.Identity, body io.Reader) {
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo *repos.Repo, id *auth.Identity, body io.Reader, wire *countingReader) {
+	start := time.Now()
 	h := w.Header()
 	noCache(h)
 	h.Set("Content-Type", "application/x-"+string(sv)+"-result")
@@ -311,8 +349,27 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 	out := &lazyWriter{w: w}
 	log := s.log.WithFields(logrus.Fields{"request_id": apierr.RequestID(ctx), "repo": repo.FullName(), "service": sv})
 	var err error
+	op := Op{Kind: OpPush}
+	if s.Observe != nil {
+		defer func() {
+			op.Received, op.Sent, op.Duration, op.Failed = wire.n, out.n, time.Since(start), err != nil
+			s.Observe(op)
+		}()
+	}
 	if sv == serviceUpload {
-		err = uploadpack.Serve(ctx, repo.Path, protocolVersion(r), io.LimitReader(body, maxUploadRequest), out, s.uploadOptions())
+		var st uploadpack.Stats
+		opt := s.uploadOptions()
+		opt.Stats = &st
+		err = uploadpack.Serve(ctx, repo.Path, protocolVersion(r), io.LimitReader(body, maxUploadRequest), out, opt)
+		switch {
+		case !st.Pack:
+			op.Kind = OpNegotiate
+		case st.Clone:
+			op.Kind = OpClone
+		default:
+			op.Kind = OpFetch
+		}
+		op.Objects = st.Objects
 	} else {
 		var res *receivepack.Result
 		res, err = receivepack.Serve(ctx, repo.Path, body, out, receivepack.Options{
@@ -325,6 +382,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 			},
 		})
 		logPush(log, res)
+		if res != nil {
+			op.Objects = res.Objects
+		}
 		if res != nil && len(res.Updates) > 0 && s.AfterPush != nil {
 			s.AfterPush(repo.Path, repo.FullName())
 		}

@@ -505,6 +505,18 @@ func (l testLog) Write(p []byte) (int, error) {
 // repository is whole afterwards.
 func TestPushesTriggerRepack(t *testing.T) {
 	e := newEnv(t)
+	// The metrics count each background repack through Observe.
+	log := logrus.New()
+	log.SetOutput(testLog{t})
+	auto := gc.NewAuto(log)
+	repacked := make(chan error, 100)
+	auto.Observe = func(d time.Duration, err error) {
+		if d <= 0 {
+			err = fmt.Errorf("repack observed with duration %v", d)
+		}
+		repacked <- err
+	}
+	e.gs.AfterPush = auto.AfterPush
 	tok := e.token("tester", auth.ScopeDepot)
 	wt := e.seed("tester", "busy", "tester", tok)
 	u := e.url("tester", tok, "tester/busy.git")
@@ -537,6 +549,14 @@ func TestPushesTriggerRepack(t *testing.T) {
 	}
 	if n := packs(); n > gc.MaxPacks/2 {
 		t.Fatalf("%d packs two minutes after the last push; no background repack", n)
+	}
+	select {
+	case err := <-repacked:
+		if err != nil {
+			t.Errorf("observed repack: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Error("the repack ran but Observe was not called")
 	}
 	e.mustGit(follower, "pull", "-q", "--ff-only")
 	if a, b := e.mustGit(wt, "rev-parse", "HEAD"), e.mustGit(follower, "rev-parse", "HEAD"); a != b {

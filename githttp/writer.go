@@ -2,6 +2,7 @@ package githttp
 
 import (
 	"errors"
+	"io"
 	"net/http"
 )
 
@@ -33,6 +34,7 @@ type lazyWriter struct {
 	w       http.ResponseWriter
 	fw      *flushWriter
 	started bool
+	n       int64 // bytes written
 }
 
 func (l *lazyWriter) Write(p []byte) (int, error) {
@@ -41,5 +43,19 @@ func (l *lazyWriter) Write(p []byte) (int, error) {
 		l.w.WriteHeader(http.StatusOK)
 		l.fw = newFlushWriter(l.w)
 	}
-	return l.fw.Write(p)
+	n, err := l.fw.Write(p)
+	l.n += int64(n)
+	return n, err
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -23,6 +23,8 @@ import (
 type lookupCache struct {
 	walPath string
 	gen     atomic.Uint64
+	// hits and misses count get's answers, for the server's metrics.
+	hits, misses atomic.Uint64
 
 	mu      sync.RWMutex
 	entries map[[32]byte]cacheEntry
@@ -73,11 +75,14 @@ func (c *lookupCache) get(hash [32]byte, now time.Time) (t *Token, u *User, prev
 	c.mu.RUnlock()
 	if !ok || e.gen != c.gen.Load() || now.Sub(e.at) > cacheMaxAge ||
 		(e.prev && !now.Before(e.tok.GraceUntil)) {
+		c.misses.Add(1)
 		return nil, nil, false, false
 	}
 	if st, ok := c.stamp(); !ok || st != e.stamp {
+		c.misses.Add(1)
 		return nil, nil, false, false
 	}
+	c.hits.Add(1)
 	return cloneToken(e.tok), cloneUser(e.user), e.prev, true
 }
 
@@ -96,6 +101,24 @@ func (c *lookupCache) put(hash [32]byte, t *Token, u *User, prev bool, gen uint6
 		clear(c.entries) // rare; a full cache refills from hot tokens
 	}
 	c.entries[hash] = cacheEntry{tok: cloneToken(t), user: cloneUser(u), prev: prev, gen: gen, stamp: stamp, at: now}
+}
+
+// CacheStats describe the token lookup cache since the Store was made.
+type CacheStats struct {
+	// Hits and Misses count lookups answered from the cache and from
+	// the database.
+	Hits, Misses uint64
+	// Entries is how many answers the cache holds now, valid or not.
+	Entries int
+}
+
+// CacheStats returns the counts of the Store's token lookup cache.
+func (s *Store) CacheStats() CacheStats {
+	c := s.cache
+	c.mu.RLock()
+	n := len(c.entries)
+	c.mu.RUnlock()
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Entries: n}
 }
 
 // invalidate drops every entry; the Store calls it after each write to

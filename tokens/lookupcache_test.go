@@ -72,3 +72,33 @@ func TestLookupCacheReturnsCopies(t *testing.T) {
 		t.Fatalf("second lookup = %+v, %v; want the stored token", b, err)
 	}
 }
+
+// TestLookupCacheStats: CacheStats counts a lookup the database answered
+// as a miss, repeats as hits, and a write makes the next lookup a miss.
+func TestLookupCacheStats(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpenPath(t, filepath.Join(t.TempDir(), "depot.db"))
+	mustCreateUser(t, s, "tester")
+	tok, secret := mustCreateToken(t, s, &Token{Username: "tester", Scopes: []string{"user"}})
+	lookup := func() {
+		t.Helper()
+		if _, _, err := s.LookupToken(ctx, secret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := s.CacheStats()
+	for range 4 {
+		lookup()
+	}
+	after := s.CacheStats()
+	if hits, misses := after.Hits-before.Hits, after.Misses-before.Misses; hits != 3 || misses != 1 || after.Entries != 1 {
+		t.Fatalf("after 4 lookups: %d hits, %d misses, %d entries; want 3, 1, 1", hits, misses, after.Entries)
+	}
+	if err := s.SetTokenEnabled(ctx, tok.ID, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	lookup()
+	if got := s.CacheStats(); got.Misses != after.Misses+1 || got.Hits != after.Hits {
+		t.Fatalf("lookup after a write: %+v; want one more miss (from %+v)", got, after)
+	}
+}

@@ -31,7 +31,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	depotBin = filepath.Join(dir, "depot")
-	if out, err := exec.Command("go", "build", "-o", depotBin, ".").CombinedOutput(); err != nil {
+	// The version and commit are set as a release build sets them
+	// (TestVersion).
+	ldflags := "-X main.version=" + testVersion + " -X main.commit=" + testCommit
+	if out, err := exec.Command("go", "build", "-ldflags", ldflags, "-o", depotBin, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)
 	}

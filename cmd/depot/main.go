@@ -41,7 +41,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		{"serve", "[--listen ADDR] [--data DIR] [--log-format text|json] [--log-level LEVEL]", "run the server", runServe},
+		{"serve", "[--listen ADDR] [--data DIR] [--log-format text|json] [--log-level LEVEL] [--metrics-listen ADDR] [--metrics-token T] [--slow-request 2s]", "run the server", runServe},
 		{"user add", "NAME [--name DISPLAY] [--email E] [--admin] --password-stdin [--data DIR]", "create a user", runUserAdd},
 		{"user list", "[--data DIR]", "list users", runUserList},
 		{"token create", "--user NAME [--scopes a,b] [--description D] [--audience A] [--expires 720h] [--data DIR]", "create a personal access token; its value is the last line printed", runTokenCreate},
@@ -56,6 +56,9 @@ func init() {
 		{"repo reflog", "OWNER/NAME [REF] [--data DIR]", "show who updated a repository's refs, newest first (REF: refs/heads/main, main or HEAD)", runRepoReflog},
 		{"audit", "[--user NAME] [--action A] [-n 50] [--page N] [--json] [--data DIR]", "show the audit log, newest first: sign-ins, token, member, repository and admin changes", runAudit},
 		{"repo restore-ref", "OWNER/NAME REF OLD_SHA [--data DIR]", "set a ref back to an object its reflog names, undoing a force push or a deletion", runRepoRestoreRef},
+		{"backup", "DIR [--data DIR]", "copy the database and every repository to the new directory DIR, while the server runs", runBackup},
+		{"restore", "DIR [--data DIR] [--force]", "bring the backup in DIR into an empty data directory", runRestore},
+		{"version", "", "print depot's version, the commit it was built from, and Go's version", runVersion},
 	}
 }
 
@@ -166,8 +169,11 @@ func (c *command) flags() *flag.FlagSet {
 		reflogExpireFlag(fs)
 	case "audit":
 		new(auditFlags).register(fs)
+
+	case "restore":
+		restoreFlags(fs)
 	}
-	if c.name != "serve" {
+	if c.name != "serve" && c.name != "version" {
 		dataFlag(fs, os.Getenv)
 	}
 	return fs

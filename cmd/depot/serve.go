@@ -24,13 +24,16 @@ import (
 	"github.com/depot/depot/auth/apierr"
 	"github.com/depot/depot/auth/audit"
 	"github.com/depot/depot/cmd/depot/internal/openapi"
+	"github.com/depot/depot/cmd/depot/internal/ops"
 	"github.com/depot/depot/cmd/depot/internal/server"
 	"github.com/depot/depot/cmd/depot/internal/web"
 	"github.com/depot/depot/githttp"
 	"github.com/depot/depot/githttp/receivepack"
+	"github.com/depot/depot/githttp/uploadpack"
 	"github.com/depot/depot/repos"
 	repoapi "github.com/depot/depot/repos/api"
 	"github.com/depot/depot/repos/git/gc"
+	"github.com/depot/depot/repos/git/gitref"
 	"github.com/depot/depot/repos/git/hooks"
 	"github.com/depot/depot/repos/git/odb"
 	"github.com/depot/depot/repos/projects"
@@ -58,6 +61,8 @@ type serveFlags struct {
 	trustedProxies                     *string
 	authFailBurst, authUserFailBurst   *int
 	authFailRefill, authUserFailRefill *time.Duration
+	metricsListen, metricsToken        *string
+	slowRequest                        *time.Duration
 }
 
 // The failure limiter's defaults: an address may fail 30 times, then once
@@ -96,6 +101,9 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	f.authFailRefill = fs.Duration("auth-fail-refill", defaultAuthFailRefill, "after the burst, an address may fail once per this period")
 	f.authUserFailBurst = fs.Int("auth-user-fail-burst", defaultAuthUserFailBurst, "wrong passwords one user name may take, from any address, before its password must wait (its tokens never do)")
 	f.authUserFailRefill = fs.Duration("auth-user-fail-refill", defaultAuthUserFailRefill, "after the burst, a user name's password may fail once per this period")
+	f.metricsListen = fs.String("metrics-listen", getenv("DEPOT_METRICS_LISTEN"), "also serve /metrics, /healthz and /readyz on this address, e.g. 127.0.0.1:9090 (env DEPOT_METRICS_LISTEN)")
+	f.metricsToken = fs.String("metrics-token", getenv("DEPOT_METRICS_TOKEN"), "serve /metrics on the main address too, to clients sending Authorization: Bearer TOKEN; required of the --metrics-listen address as well when set (env DEPOT_METRICS_TOKEN, which keeps it out of the process list)")
+	f.slowRequest = fs.Duration("slow-request", 2*time.Second, "log requests that take longer at warning level, with their request id (0: never)")
 }
 
 // tokenNetworks checks the prefix lengths of --token-network-v4 and -v6.
@@ -212,7 +220,9 @@ func runServe(e *env, args []string) error {
 		return err
 	}
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, limiter)
-	handler := server.New(surfaces(d, authn, log, options{
+	metrics := newMetrics(d)
+	authn.Observe(metrics)
+	opts := options{
 		maxObjectBytes: int64(f.maxObjectSize),
 		hooks:          gitHooks,
 		reflogExpire:   *f.reflogExpire,
@@ -220,7 +230,12 @@ func runServe(e *env, args []string) error {
 		tokenNetworkV4: *f.tokenNetworkV4,
 		tokenNetworkV6: *f.tokenNetworkV6,
 		trustedProxies: proxies,
-	}))
+		metrics:        metrics,
+		metricsToken:   *f.metricsToken,
+		slowRequest:    *f.slowRequest,
+	}
+	cfg := surfaces(d, authn, log, opts)
+	handler := server.New(cfg)
 	if certs != nil {
 		handler = withHSTS(handler)
 	}
@@ -235,7 +250,8 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	fields := logrus.Fields{"addr": ln.Addr().String(), "data": d.dir}
+	bi := readBuildInfo()
+	fields := logrus.Fields{"addr": ln.Addr().String(), "data": d.dir, "version": bi.version, "commit": bi.commit}
 	if certs != nil {
 		fields["tls"] = true
 		srv.TLSConfig = certs.config()
@@ -256,7 +272,7 @@ func runServe(e *env, args []string) error {
 			log.WithFields(logrus.Fields{"deleted": n, "retention": f.auditRetention.String()}).Info("audit log: deleted old events")
 		}
 	})
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() {
 		if certs != nil {
 			errc <- srv.ServeTLS(ln, "", "") // the certificate comes from TLSConfig
@@ -264,6 +280,21 @@ func runServe(e *env, args []string) error {
 		}
 		errc <- srv.Serve(ln)
 	}()
+	var opsSrv *http.Server
+	if *f.metricsListen != "" {
+		opsLn, err := net.Listen("tcp", *f.metricsListen)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		opsSrv = &http.Server{
+			Handler:           server.New(server.Config{Auth: authn, Log: log, Ops: []server.Surface{opsSurface(d, log, metrics, *f.metricsToken)}}),
+			ReadHeaderTimeout: 10 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+		}
+		log.WithField("addr", opsLn.Addr().String()).Info("depot metrics listening")
+		go func() { errc <- opsSrv.Serve(opsLn) }()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -272,6 +303,9 @@ func runServe(e *env, args []string) error {
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if opsSrv != nil {
+		_ = opsSrv.Shutdown(shutdownCtx)
+	}
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -305,6 +339,12 @@ type options struct {
 	// new-network alerts; 0 keeps the store's defaults.
 	tokenNetworkV4, tokenNetworkV6 int
 	trustedProxies                 auth.Proxies
+	// metrics counts what the surfaces serve; nil counts nothing.
+	metrics *ops.Metrics
+	// metricsToken, when set, serves metrics on the main address to
+	// callers that send it as a bearer token.
+	metricsToken string
+	slowRequest  time.Duration
 }
 
 // defaultOptions are the options of depot serve run without flags.
@@ -341,6 +381,18 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, o opti
 	auto := gc.NewAuto(log)
 	auto.AfterRepack = forget
 	auto.ReflogExpire = o.reflogExpire
+	var observer server.RequestObserver
+	if o.metrics != nil {
+		git.Observe = o.metrics.ObserveGit
+		auto.Observe = o.metrics.ObserveRepack
+		observer = o.metrics
+	}
+	// Metrics are served on the main address only behind their token;
+	// without one they are off here (--metrics-listen serves them apart).
+	var mainMetrics *ops.Metrics
+	if o.metricsToken != "" {
+		mainMetrics = o.metrics
+	}
 	git.AfterPush = func(path, name string) {
 		forget(path, name)
 		auto.AfterPush(path, name)
@@ -370,12 +422,46 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, o opti
 		Auth:           authn,
 		Log:            log,
 		TrustedProxies: o.trustedProxies,
+		Observer:       observer,
+		SlowRequest:    o.slowRequest,
+		Ops:            []server.Surface{opsSurface(d, log, mainMetrics, o.metricsToken)},
 		Public:         []server.Surface{openapi.Surface{}, api.Avatars{}},
 		Web:            []server.Surface{pages},
 		API:            []server.Surface{tokenAPI, repoAPI, audit.API{Events: d.audit, Log: log}},
 		Git:            []server.Surface{git},
 		Page:           pages.NotFound(),
 	}
+}
+
+// newMetrics returns the metrics of a server over d, reading the caches'
+// sizes at each scrape.
+func newMetrics(d *data) *ops.Metrics {
+	return ops.New(ops.Sources{
+		TokenCache: func() (uint64, uint64, int) {
+			s := d.store.CacheStats()
+			return s.Hits, s.Misses, s.Entries
+		},
+		ObjectCaches: func() (int, int, int) {
+			s := odb.Stats()
+			return s.OpenRepos, s.BaseBytes, s.BaseEntries
+		},
+		PlanCache:       uploadpack.PlanCacheStats,
+		PackedRefsCache: gitref.PackedCacheStats,
+	})
+}
+
+// opsSurface serves m (nil: metrics off there) behind token, and health
+// and readiness: the database answers a query, and the data directory
+// and the repositories' take a new file.
+func opsSurface(d *data, log logrus.FieldLogger, m *ops.Metrics, token string) ops.Surface {
+	return ops.Surface{Metrics: m, Token: token, Log: log, Checks: []ops.Check{
+		{Name: "database", Run: func(ctx context.Context) error {
+			var one int
+			return d.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+		}},
+		{Name: "data directory", Run: ops.WritableDir(d.dir)},
+		{Name: "repositories directory", Run: ops.WritableDir(d.repos.Root())},
+	}}
 }
 
 // bootstrapAdmin creates the user admin when there are no users yet, with

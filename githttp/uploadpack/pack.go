@@ -50,6 +50,9 @@ func (s *session) sendPack(q *fetchRequest, plan *packPlan) error {
 		return err
 	}
 	st := res.Stats
+	if s.opt.Stats != nil {
+		*s.opt.Stats = Stats{Pack: true, Clone: len(q.haves) == 0, Objects: st.Total}
+	}
 	if buf != nil {
 		if err := buf.Flush(); err != nil {
 			return err

@@ -158,3 +158,12 @@ func planKey(dir string, bitmapPack plumbing.Hash, rs *refSet, in planInput) [32
 	h.Sum(k[:0])
 	return k
 }
+
+// PlanCacheStats returns how many pack plans the process-wide cache holds
+// and the bytes they are estimated to take (at most 64 MiB), for the
+// server's metrics.
+func PlanCacheStats() (entries, bytes int) {
+	plans.mu.Lock()
+	defer plans.mu.Unlock()
+	return plans.ll.Len(), plans.used
+}

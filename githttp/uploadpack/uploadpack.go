@@ -23,6 +23,19 @@ type Options struct {
 	// wanted by name, and their objects only as far as a visible ref
 	// reaches them.
 	HideRefs []string
+	// Stats, when set, is filled by Serve with what the request sent.
+	Stats *Stats
+}
+
+// Stats describe one upload-pack request, for the server's metrics.
+type Stats struct {
+	// Pack is whether a pack was sent; a request without one was a
+	// negotiation round or an ls-refs.
+	Pack bool
+	// Clone is whether the client sent no haves: it has nothing yet.
+	Clone bool
+	// Objects is the number of objects in the pack.
+	Objects int
 }
 
 func (o Options) agent() string {

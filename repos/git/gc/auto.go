@@ -23,6 +23,10 @@ type Auto struct {
 	AfterRepack func(path, name string)
 	// ReflogExpire is RepackWith's option; zero keeps every entry.
 	ReflogExpire time.Duration
+	// Observe, when set, is called after each background repack that
+	// ran, with how long it took and its error (nil when it completed),
+	// for the server's metrics.
+	Observe func(d time.Duration, err error)
 }
 
 // NewAuto returns an Auto that logs to log and expires reflog entries
@@ -52,7 +56,14 @@ func (a *Auto) AfterPush(path, name string) {
 		defer cancel()
 		start := time.Now()
 		log := a.log.WithField("repo", name)
-		if err := RepackWith(ctx, path, Options{ReflogExpire: a.ReflogExpire}); err != nil && !errors.Is(err, ErrBusy) {
+		err := RepackWith(ctx, path, Options{ReflogExpire: a.ReflogExpire})
+		if errors.Is(err, ErrBusy) {
+			return // another process repacks it
+		}
+		if a.Observe != nil {
+			a.Observe(time.Since(start), err)
+		}
+		if err != nil {
 			log.WithError(err).Error("background repack failed")
 			return
 		}

@@ -306,6 +306,25 @@ func syncDir(dir string) {
 	}
 }
 
+// HoldOff takes the repack lock of the repository at repoDir, which every
+// Repack (of this process or another) takes first, so that no pack or
+// loose object is removed until the returned function is called: a backup
+// copies the repository meanwhile. It returns ErrBusy while a repack runs.
+// A lock untouched for an hour counts as left over and is taken over, so
+// a holder for longer refreshes it with the returned touch function.
+func HoldOff(repoDir string) (release, touch func(), err error) {
+	path := filepath.Join(repoDir, "objects", "depot-gc.lock")
+	unlock, err := lock(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	touch = func() {
+		now := time.Now()
+		_ = os.Chtimes(path, now, now)
+	}
+	return unlock, touch, nil
+}
+
 // lock takes the repack lock at path, replacing one older than lockStale.
 func lock(path string) (func(), error) {
 	for attempt := 0; attempt < 2; attempt++ {

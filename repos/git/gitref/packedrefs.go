@@ -238,3 +238,12 @@ func parsePacked(b []byte) ([]Ref, error) {
 	}
 	return out, nil
 }
+
+// PackedCacheStats returns how many repositories' parsed packed-refs the
+// process-wide cache holds and their refs in all (at most 1,048,576), for
+// the server's metrics.
+func PackedCacheStats() (repos, refs int) {
+	packedCache.mu.Lock()
+	defer packedCache.mu.Unlock()
+	return packedCache.ll.Len(), packedCache.used
+}

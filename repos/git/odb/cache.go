@@ -93,3 +93,26 @@ func (c *lru) add(p *packfile.Pack, off int64, typ plumbing.ObjectType, data []b
 		c.used -= len(it.data)
 	}
 }
+
+// CacheStats describe the process-wide caches of this package, for the
+// server's metrics.
+type CacheStats struct {
+	// OpenRepos is how many repositories' object stores are held open
+	// between requests, in use or idle (at most MaxShared idle ones).
+	OpenRepos int
+	// BaseBytes and BaseEntries are the inflated delta bases cached
+	// (within DefaultCacheBytes).
+	BaseBytes, BaseEntries int
+}
+
+// Stats returns the sizes of the process-wide caches now.
+func Stats() CacheStats {
+	var s CacheStats
+	shared.mu.Lock()
+	s.OpenRepos = len(shared.byPath)
+	shared.mu.Unlock()
+	bases.mu.Lock()
+	s.BaseBytes, s.BaseEntries = bases.used, len(bases.items)
+	bases.mu.Unlock()
+	return s
+}

@@ -63,7 +63,14 @@ type logWriter struct {
 	status int
 	bytes  int64
 	id     *auth.Identity
+	class  string
 }
+
+// classRecorder is the writer that the router tells which class of route
+// answers.
+type classRecorder interface{ recordClass(string) }
+
+func (w *logWriter) recordClass(c string) { w.class = c }
 
 func (w *logWriter) WriteHeader(code int) {
 	if w.status == 0 {
@@ -97,16 +104,22 @@ func (w *logWriter) Flush() {
 	}
 }
 
-// withAccessLog writes one line a request. It never logs the
+// withAccessLog writes one line a request, at warning level when it took
+// longer than c.SlowRequest, and tells c.Observer. It never logs the
 // Authorization header, and drops query strings that look like they carry
 // a secret.
-func withAccessLog(log logrus.FieldLogger, next http.Handler) http.Handler {
+func withAccessLog(c Config, next http.Handler) http.Handler {
+	log := c.Log
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		lw := &logWriter{ResponseWriter: w}
+		lw := &logWriter{ResponseWriter: w, class: ClassUnmatched}
 		next.ServeHTTP(lw, r)
+		took := time.Since(start)
 		if lw.status == 0 {
 			lw.status = http.StatusOK
+		}
+		if c.Observer != nil {
+			c.Observer.ObserveRequest(lw.class, lw.status, took, apierr.RequestID(r.Context()))
 		}
 		f := logrus.Fields{
 			"request_id":  apierr.RequestID(r.Context()),
@@ -114,7 +127,8 @@ func withAccessLog(log logrus.FieldLogger, next http.Handler) http.Handler {
 			"path":        r.URL.Path,
 			"status":      lw.status,
 			"bytes":       lw.bytes,
-			"duration_ms": float64(time.Since(start).Microseconds()) / 1000,
+			"duration_ms": float64(took.Microseconds()) / 1000,
+			"class":       lw.class,
 			"remote":      auth.ClientIP(r),
 		}
 		if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && peer.Addr().Unmap().String() != f["remote"] {
@@ -128,6 +142,10 @@ func withAccessLog(log logrus.FieldLogger, next http.Handler) http.Handler {
 			if lw.id.TokenID != "" {
 				f["token_id"] = lw.id.TokenID
 			}
+		}
+		if c.SlowRequest > 0 && took > c.SlowRequest {
+			log.WithFields(f).Warn("slow request")
+			return
 		}
 		log.WithFields(f).Info("request")
 	})
