@@ -74,7 +74,7 @@ type Authenticator struct {
 	// Authenticate refused and counted against the limiter: the user the
 	// credentials named ("" for a bearer token) and the refusal. It runs
 	// on the request's goroutine, for the audit log.
-	Failed func(r *http.Request, user string, refusal error)
+	Failed   func(r *http.Request, user string, refusal error)
 	observer Observer
 }
 
