@@ -23,6 +23,13 @@ type Options struct {
 	// wanted by name, and their objects only as far as a visible ref
 	// reaches them.
 	HideRefs []string
+	// Slot, when set, is called before a pack is planned and written, and
+	// the fetch waits for it: it returns when the pack may be built, with
+	// the release to call once it is sent. It may call wait with lines
+	// for the client (side-band progress, "remote: ..."), from the
+	// calling goroutine, while it waits. An error refuses the fetch with
+	// the error's text.
+	Slot func(ctx context.Context, wait func(msg string)) (release func(), err error)
 }
 
 func (o Options) agent() string {
