@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +17,9 @@ import (
 	"time"
 
 	"github.com/depot/depot/auth"
+	"github.com/depot/depot/githttp"
 	"github.com/depot/depot/githttp/pktline"
+	"github.com/depot/depot/repos"
 )
 
 // packFiles lists what objects/ of owner/name holds beside loose objects:
@@ -136,4 +139,138 @@ func TestMaxPushSize(t *testing.T) {
 		t.Errorf("main = %s after a push within the limit; want %s", got, want)
 	}
 	e.fsck("tester", "big")
+}
+
+// waitQueued waits until n pack operations wait in the queue.
+func (e *env) waitQueued(n int) {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for e.gs.Queued() != n {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d pack operations queued; want %d", e.gs.Queued(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// gitAsync runs git in the background; the channel yields its output
+// and error.
+func (e *env) gitAsync(dir string, args ...string) <-chan error {
+	e.t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		out, err := e.git(dir, args...)
+		if err != nil {
+			err = fmt.Errorf("%w\n%s", err, out)
+		} else if out != "" {
+			err = &gitOutput{out}
+		}
+		done <- err
+	}()
+	return done
+}
+
+// gitOutput carries the output of a git that succeeded.
+type gitOutput struct{ out string }
+
+func (g *gitOutput) Error() string { return g.out }
+
+// succeeded returns the output of a git run by gitAsync, failing the
+// test if it failed.
+func succeeded(t *testing.T, err error) string {
+	t.Helper()
+	var ok *gitOutput
+	if err != nil && !errors.As(err, &ok) {
+		t.Fatalf("git failed: %v", err)
+	}
+	if ok == nil {
+		return ""
+	}
+	return ok.out
+}
+
+// TestPackQueue: with every pack slot taken, clones (protocol v0 and v2)
+// and pushes wait in the queue, hearing where they stand as "remote:"
+// lines, and finish once a slot frees; one that waits too long is told
+// the server is busy.
+func TestPackQueue(t *testing.T) {
+	e := newEnv(t)
+	e.gs.PackOps = githttp.PackOps{Max: 1, PerUser: 1, QueueTimeout: 20 * time.Second, Progress: 50 * time.Millisecond}
+	tok := e.token("tester", auth.ScopeDepot)
+	wt := e.seed("tester", "hello", "tester", tok)
+	url := e.url("tester", tok, "tester/hello.git")
+	e.commitRandom(wt, "more", 1000)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"CloneV0", []string{"-c", "protocol.version=0", "clone", "--progress", url, filepath.Join(t.TempDir(), "c")}},
+		{"CloneV2", []string{"-c", "protocol.version=2", "clone", "--progress", url, filepath.Join(t.TempDir(), "c")}},
+		{"Push", []string{"push", "--progress", url, "main"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			release := e.gs.HoldSlot("user someone-else")
+			done := e.gitAsync(wt, tc.args...)
+			e.waitQueued(1)
+			time.Sleep(200 * time.Millisecond) // a few progress lines
+			release()
+			out := succeeded(t, <-done)
+			if n := strings.Count(out, "remote: depot: waiting for a free slot (next in line)"); n < 2 {
+				t.Errorf("git showed %d waiting lines; want 2 or more:\n%s", n, out)
+			}
+		})
+	}
+	if got, want := e.serverRev("tester", "hello", "main"), e.revParse(wt, "main"); got != want {
+		t.Errorf("main = %s after the queued push; want %s", got, want)
+	}
+
+	t.Run("Timeout", func(t *testing.T) {
+		e.gs.PackOps.QueueTimeout = 300 * time.Millisecond
+		e.gs.ResetSlots()
+		release := e.gs.HoldSlot("user someone-else")
+		defer release()
+		for _, proto := range []string{"0", "2"} {
+			out, err := e.git("", "-c", "protocol.version="+proto, "clone", url, filepath.Join(t.TempDir(), "c"))
+			if err == nil || !strings.Contains(out, "server busy: no free slot for a pack") {
+				t.Errorf("v%s clone = %v; want a server busy error:\n%s", proto, err, out)
+			}
+		}
+	})
+	e.fsck("tester", "hello")
+}
+
+// TestPackQueuePerUser: a user at its own limit waits while another
+// user's clone, behind it in the queue, goes ahead.
+func TestPackQueuePerUser(t *testing.T) {
+	e := newEnv(t)
+	e.gs.PackOps = githttp.PackOps{Max: 2, PerUser: 1, QueueTimeout: 20 * time.Second, Progress: time.Second}
+	tok := e.token("tester", auth.ScopeDepot)
+	e.seed("tester", "hello", "tester", tok)
+	admin := e.token("admin", auth.ScopeDepot)
+
+	release := e.gs.HoldSlot("user tester") // tester's one slot
+	waiting := e.gitAsync("", "clone", e.url("tester", tok, "tester/hello.git"), filepath.Join(t.TempDir(), "mine"))
+	select {
+	case err := <-waiting:
+		t.Fatalf("tester's clone: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	e.waitQueued(1)
+	// Another user passes tester in the queue, and so does an anonymous
+	// client (git tries without credentials first when it may).
+	e.mustGit("", "clone", e.url("admin", admin, "tester/hello.git"), filepath.Join(t.TempDir(), "theirs"))
+	if err := e.projects.SaveRepoInfo(t.Context(), "tester", "hello", &repos.Info{Visibility: repos.Public}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustGit("", "clone", e.url("", "", "tester/hello.git"), filepath.Join(t.TempDir(), "anon"))
+	if n := e.gs.Queued(); n != 1 {
+		t.Errorf("%d queued after the other clones; want tester's 1", n)
+	}
+	select {
+	case err := <-waiting:
+		t.Fatalf("tester's clone did not wait for tester's slot: %v", err)
+	default:
+	}
+	release()
+	succeeded(t, <-waiting)
 }
