@@ -10,9 +10,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -273,4 +276,168 @@ func TestPackQueuePerUser(t *testing.T) {
 	}
 	release()
 	succeeded(t, <-waiting)
+}
+
+// smallWindowClient is an HTTP client whose sockets take little data
+// ahead of the reader, so that a response waits for the reader as it
+// would over a slow network.
+func smallWindowClient() *http.Client {
+	d := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return errors.Join(err, serr)
+	}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+}
+
+// TestStallTimeout: a transfer that keeps moving outlives the stall
+// timeout many times over; one whose client stops reading, or stops
+// sending its push, is dropped once it has moved nothing for that long.
+func TestStallTimeout(t *testing.T) {
+	const stall = 400 * time.Millisecond
+	e := newEnv(t)
+	e.gs.StallTimeout = stall
+	tok := e.token("tester", auth.ScopeDepot)
+	wt := e.seed("tester", "big", "tester", tok)
+	first := e.revParse(wt, "main")
+	e.commitRandom(wt, "blob", 1<<20)
+	e.mustGit(wt, "push", e.url("tester", tok, "tester/big.git"), "main")
+	head := e.revParse(wt, "main")
+
+	// A server whose sockets buffer little, so that its writes wait for
+	// the reader as they would over a slow network.
+	srv := httptest.NewUnstartedServer(e.srv.Config.Handler)
+	srv.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		if tc, ok := c.(*net.TCPConn); ok && st == http.StateNew {
+			tc.SetWriteBuffer(16 << 10)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	fetch := func(t *testing.T) *http.Response {
+		t.Helper()
+		body := pktline.Append(nil, "want "+head+" side-band-64k ofs-delta\n")
+		body = pktline.AppendFlush(body)
+		body = pktline.Append(body, "done\n")
+		req, _ := http.NewRequest("POST", srv.URL+"/tester/big.git/git-upload-pack", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/x-git-upload-pack-request")
+		res, err := smallWindowClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { res.Body.Close() })
+		return res
+	}
+	t.Run("SlowReaderFinishes", func(t *testing.T) {
+		res := fetch(t)
+		start := time.Now()
+		var n int64
+		buf := make([]byte, 64<<10)
+		var last []byte
+		for {
+			m, err := io.ReadFull(res.Body, buf)
+			n += int64(m)
+			if m > 0 {
+				last = append(last[:0], buf[max(0, m-4):m]...)
+			}
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("after %d bytes in %v: %v", n, time.Since(start), err)
+			}
+			time.Sleep(stall / 4)
+		}
+		took := time.Since(start)
+		if n < 1<<20 || string(last) != "0000" {
+			t.Fatalf("read %d bytes ending %q; want the whole pack and its flush", n, last)
+		}
+		if took < 2*stall {
+			t.Errorf("the slow read took %v, not over twice the stall timeout: it proves nothing", took)
+		}
+		t.Logf("%d bytes in %v with a stall timeout of %v", n, took, stall)
+	})
+	t.Run("StalledReaderCut", func(t *testing.T) {
+		res := fetch(t)
+		time.Sleep(3 * stall)
+		n, err := io.Copy(io.Discard, res.Body)
+		if err == nil {
+			t.Fatalf("a reader that stalled for %v read all %d bytes; want the response cut", 3*stall, n)
+		}
+		if n >= 1<<20 {
+			t.Errorf("read %d bytes after the stall", n)
+		}
+	})
+
+	// Pushes: the pack of the two commits, into a new branch.
+	cmd := exec.Command("git", "pack-objects", "--stdout", "--revs")
+	cmd.Dir = wt
+	cmd.Stdin = strings.NewReader(head + "\n^" + first + "\n")
+	pack, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(t *testing.T, branch string, body io.Reader) (string, time.Duration) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", e.srv.URL+"/tester/big.git/git-receive-pack", body)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/x-git-receive-pack-request")
+		start := time.Now()
+		res, err := (&http.Client{Timeout: 20 * stall}).Do(req)
+		if err != nil {
+			return err.Error(), time.Since(start)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b), time.Since(start)
+	}
+	cmds := func(branch string) []byte {
+		return pktline.AppendFlush(pktline.Append(nil, strings.Repeat("0", 40)+" "+head+" refs/heads/"+branch+"\x00report-status\n"))
+	}
+	t.Run("SlowWriterFinishes", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		go func() {
+			pw.Write(cmds("slow"))
+			for p := pack; len(p) > 0; p = p[min(len(p), 128<<10):] {
+				time.Sleep(stall / 4)
+				if _, err := pw.Write(p[:min(len(p), 128<<10)]); err != nil {
+					return
+				}
+			}
+			pw.Close()
+		}()
+		out, took := push(t, "slow", pr)
+		if !strings.Contains(out, "ok refs/heads/slow") {
+			t.Fatalf("slow push answered %q", out)
+		}
+		if took < 2*stall {
+			t.Errorf("the slow push took %v, not over twice the stall timeout: it proves nothing", took)
+		}
+	})
+	t.Run("StalledWriterCut", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		// Without a stall timeout the server would wait for ever.
+		giveUp := time.AfterFunc(20*stall, func() { pw.CloseWithError(errors.New("the server waited for ever")) })
+		defer giveUp.Stop()
+		go func() {
+			pw.Write(cmds("stalled"))
+			pw.Write(pack[:len(pack)/2]) // and then nothing
+		}()
+		out, took := push(t, "stalled", pr)
+		if !strings.Contains(out, "unpack the client stopped sending the pack") || !strings.Contains(out, "ng refs/heads/stalled") {
+			t.Errorf("stalled push answered %q; want it refused", out)
+		}
+		if took > 10*stall {
+			t.Errorf("the stalled push was answered after %v", took)
+		}
+		t.Logf("stalled push answered after %v: %q", took, out)
+	})
+	if got := e.serverRev("tester", "big", "refs/heads/stalled"); got != "" {
+		t.Errorf("refs/heads/stalled = %q", got)
+	}
+	if got := e.packFiles("tester", "big"); len(got) != 4 { // the seed's pack and the slow push's
+		t.Errorf("objects/ holds %q", got)
+	}
 }

@@ -2,6 +2,7 @@ package receivepack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -51,6 +52,9 @@ func receivePack(ctx context.Context, db *odb.DB, r io.Reader, opt Options, wait
 	defer f.Close()
 	n, err := io.Copy(f, io.LimitReader(ctxReader{ctx, r}, opt.MaxPackBytes+1))
 	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The server's stall timeout (which cancels ctx too).
+		return q, release, badPack("the client stopped sending the pack")
 	case ctx.Err() != nil:
 		return q, release, ctx.Err()
 	case err != nil:
