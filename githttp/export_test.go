@@ -15,6 +15,3 @@ func (s *Server) HoldSlot(key string) func() {
 
 // Queued is how many pack operations wait for a slot.
 func (s *Server) Queued() int { return s.slots.queued() }
-
-// ResetSlots makes a new queue from s.PackOps.
-func (s *Server) ResetSlots() { s.slots = newSlots(s.PackOps) }

@@ -136,10 +136,12 @@ func TestMaxPushSize(t *testing.T) {
 		t.Errorf("objects/ holds %q after the refused pushes; want %q", got, files)
 	}
 
-	e.gs.Limits.MaxPushBytes = 1 << 20
-	e.mustGit(wt, "push", url, "main")
-	if got, want := e.serverRev("tester", "big", "main"), e.revParse(wt, "main"); got != want {
-		t.Errorf("main = %s after a push within the limit; want %s", got, want)
+	// A push within the limit goes through.
+	e.mustGit(wt, "checkout", "-q", "-b", "small", "main~1")
+	e.commitRandom(wt, "small", 1000)
+	e.mustGit(wt, "push", url, "small")
+	if got, want := e.serverRev("tester", "big", "small"), e.revParse(wt, "small"); got != want {
+		t.Errorf("small = %s after a push within the limit; want %s", got, want)
 	}
 	e.fsck("tester", "big")
 }
@@ -227,19 +229,25 @@ func TestPackQueue(t *testing.T) {
 		t.Errorf("main = %s after the queued push; want %s", got, want)
 	}
 
-	t.Run("Timeout", func(t *testing.T) {
-		e.gs.PackOps.QueueTimeout = 300 * time.Millisecond
-		e.gs.ResetSlots()
-		release := e.gs.HoldSlot("user someone-else")
-		defer release()
-		for _, proto := range []string{"0", "2"} {
-			out, err := e.git("", "-c", "protocol.version="+proto, "clone", url, filepath.Join(t.TempDir(), "c"))
-			if err == nil || !strings.Contains(out, "server busy: no free slot for a pack") {
-				t.Errorf("v%s clone = %v; want a server busy error:\n%s", proto, err, out)
-			}
-		}
-	})
 	e.fsck("tester", "hello")
+}
+
+// TestPackQueueTimeout: a clone that waits past the queue timeout is
+// told the server is busy, in protocol v0 and v2.
+func TestPackQueueTimeout(t *testing.T) {
+	e := newEnv(t)
+	e.gs.PackOps = githttp.PackOps{Max: 1, QueueTimeout: 300 * time.Millisecond}
+	tok := e.token("tester", auth.ScopeDepot)
+	e.seed("tester", "hello", "tester", tok)
+	release := e.gs.HoldSlot("user someone-else")
+	defer release()
+	for _, proto := range []string{"0", "2"} {
+		out, err := e.git("", "-c", "protocol.version="+proto, "clone", e.url("tester", tok, "tester/hello.git"), filepath.Join(t.TempDir(), "c"))
+		if err == nil || !strings.Contains(out, "server busy: no free slot for a pack") {
+			t.Errorf("v%s clone = %v; want a server busy error:\n%s", proto, err, out)
+		}
+		t.Logf("v%s clone:\n%s", proto, out)
+	}
 }
 
 // TestPackQueuePerUser: a user at its own limit waits while another

@@ -39,7 +39,11 @@ const (
 type BusyError struct{ Waited time.Duration }
 
 func (e *BusyError) Error() string {
-	return fmt.Sprintf("server busy: no free slot for a pack after %v in the queue; try again later", e.Waited.Round(time.Second))
+	d := e.Waited.Round(10 * time.Millisecond)
+	if d >= time.Second {
+		d = d.Round(time.Second)
+	}
+	return fmt.Sprintf("server busy: no free slot for a pack after %v in the queue; try again later", d)
 }
 
 // slots is the queue of PackOps: a counting semaphore with a per-key
