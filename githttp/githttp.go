@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/depot/depot/auth"
@@ -57,6 +58,14 @@ type Server struct {
 	// uploadpack.hideRefs and receive.hideRefs (package hiderefs); set
 	// them before serving.
 	HideRefs []string
+	// PackOps bounds the pack operations that run at once; set it before
+	// the first request.
+	PackOps PackOps
+	// StallTimeout, when positive, drops a fetch or push whose client
+	// moves no data for that long: each read of the request body and
+	// each piece of the response must get through within it. A transfer
+	// that keeps moving is never cut, however long it takes.
+	StallTimeout time.Duration
 	// AfterPush, when set, is called after every push that sent ref
 	// updates, with the repository's directory and full name; it must
 	// return quickly (the server wires the background repack here).
@@ -72,6 +81,9 @@ type Server struct {
 	// receive-pack request served, after its response; the server wires
 	// its metrics here. It must return quickly.
 	Observe func(Op)
+
+	slotsOnce sync.Once
+	slots     *slots // nil: no limit
 }
 
 // Op is one git request served, as the metrics count it.
@@ -107,6 +119,11 @@ type Limits struct {
 	// MaxObjectBytes refuses a push that brings an object larger than
 	// this, stored whole or made by a delta.
 	MaxObjectBytes int64
+	// MaxPushBytes refuses a push whose pack is larger than this,
+	// counted as it inflates when the body is compressed: at once when
+	// the body's Content-Length says so, otherwise as soon as the count
+	// passes it while streaming, with nothing kept on disk.
+	MaxPushBytes int64
 }
 
 // Hooks says whether pushes run each repository's executable
@@ -286,7 +303,8 @@ func (s *Server) infoRefs(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	fw := newFlushWriter(w)
+	fw := newFlushWriter(w, s.StallTimeout)
+	defer s.clearDeadlines(w)
 	if err := writeServiceHeader(fw, sv); err != nil {
 		return
 	}
@@ -328,6 +346,10 @@ func (s *Server) rpc(sv service) http.HandlerFunc {
 			io.Reader
 			io.Closer
 		}{wire, r.Body}
+		if s.StallTimeout > 0 {
+			r.Body = readCloser{&stallReader{r: r.Body, rc: http.NewResponseController(w), stall: s.StallTimeout}, r.Body}
+			defer s.clearDeadlines(w)
+		}
 		body, err := requestBody(r)
 		if err != nil {
 			s.gitError(w, r, err)
@@ -346,8 +368,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 	ctx := r.Context()
 	// The status line goes out with the first byte of the response, so a
 	// protocol error found before any output still becomes a 400.
-	out := &lazyWriter{w: w}
+	out := &lazyWriter{w: w, stall: s.StallTimeout}
 	log := s.log.WithFields(logrus.Fields{"request_id": apierr.RequestID(ctx), "repo": repo.FullName(), "service": sv})
+	slot := s.slotFor(r, id)
 	var err error
 	op := Op{Kind: OpPush}
 	if s.Observe != nil {
@@ -360,6 +383,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 		var st uploadpack.Stats
 		opt := s.uploadOptions()
 		opt.Stats = &st
+		opt.Slot = slot
 		err = uploadpack.Serve(ctx, repo.Path, protocolVersion(r), io.LimitReader(body, maxUploadRequest), out, opt)
 		switch {
 		case !st.Pack:
@@ -374,12 +398,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 		var res *receivepack.Result
 		res, err = receivepack.Serve(ctx, repo.Path, body, out, receivepack.Options{
 			Agent: Agent, Logger: log, MaxObjectBytes: s.Limits.MaxObjectBytes,
+			MaxPackBytes: s.Limits.MaxPushBytes, DeclaredLength: declaredLength(r),
 			Hooks: s.Hooks.Enabled, HookTimeout: s.Hooks.Timeout, HideRefs: s.HideRefs,
 			Actor: gitref.Actor{User: id.User, TokenID: id.TokenID, Addr: auth.ClientIP(r)},
 			Rules: id.Rules,
 			RulesRefused: func(ref, reason string) {
 				s.rulesRefused(r, id, ref, reason)
 			},
+			Slot:  slot,
 		})
 		logPush(log, res)
 		if res != nil {
@@ -402,6 +428,47 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 		return
 	}
 	log.WithError(err).Warn("git request ended with an error")
+}
+
+// declaredLength is the length of the body receive-pack reads when the
+// request says it ahead: its Content-Length, unless it is compressed.
+func declaredLength(r *http.Request) int64 {
+	switch strings.ToLower(r.Header.Get("Content-Encoding")) {
+	case "", "identity":
+		return max(r.ContentLength, 0)
+	}
+	return 0
+}
+
+// slotFor returns the pack slot function for a request of id, or nil
+// when pack operations are not limited. Users are counted by name;
+// anonymous callers by address.
+func (s *Server) slotFor(r *http.Request, id *auth.Identity) func(context.Context, func(string)) (func(), error) {
+	s.slotsOnce.Do(func() { s.slots = newSlots(s.PackOps) })
+	if s.slots == nil {
+		return nil
+	}
+	key := "user " + id.User
+	if id.Anonymous() {
+		key = "addr " + auth.ClientIP(r)
+	}
+	return func(ctx context.Context, wait func(string)) (func(), error) {
+		return s.slots.acquire(ctx, key, wait)
+	}
+}
+
+// clearDeadlines lifts the deadlines a stall timeout set, so that the
+// next request on the connection, of whatever kind, starts without them.
+func (s *Server) clearDeadlines(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+}
+
+// readCloser reads from one reader and closes another.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 func (s *Server) uploadOptions() uploadpack.Options {

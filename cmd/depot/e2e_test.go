@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -465,5 +466,67 @@ func TestServeHideRefs(t *testing.T) {
 	}
 	if !strings.Contains(out, "refs/heads/main") || strings.Contains(out, "refs/pull") {
 		t.Errorf("ls-remote lists hidden refs or misses main:\n%s", out)
+	}
+}
+
+// TestServeMaxPushSize runs depot serve with --max-push-size: a push
+// over it is refused with the reason in git's output, one within it
+// goes through. Bad limit flags stop the server with a usage error.
+func TestServeMaxPushSize(t *testing.T) {
+	for _, flags := range [][]string{{"--max-push-size", "0"}, {"--max-push-size", "lots"}, {"--max-pack-ops", "-1"}, {"--stall-timeout", "0s"}, {"--pack-queue-timeout", "-1s"}} {
+		if _, errOut, code := cli(t, "", append([]string{"serve", "--data", t.TempDir()}, flags...)...); code != 2 || !strings.Contains(errOut, strings.TrimLeft(flags[0], "-")) {
+			t.Errorf("serve %v = exit %d, %q; want 2 naming the flag", flags, code, errOut)
+		}
+	}
+	data := t.TempDir()
+	s := startServerFlags(t, data, []string{"--max-push-size", "100KB", "--max-pack-ops", "1", "--stall-timeout", "30s"})
+	if _, errOut, code := cli(t, "tester-password\n", "user", "add", "tester", "--password-stdin", "--data", data); code != 0 {
+		t.Fatalf("user add: %d %s", code, errOut)
+	}
+	out, errOut, code := cli(t, "", "token", "create", "--user", "tester", "--scopes", "project:depot", "--data", data)
+	if code != 0 {
+		t.Fatalf("token create: %d %s", code, errOut)
+	}
+	secret := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+	if _, errOut, code := cli(t, "", "repo", "create", "tester/hello", "--data", data); code != 0 {
+		t.Fatalf("repo create: %d %s", code, errOut)
+	}
+	url := strings.Replace(s.url, "http://", "http://tester:"+secret+"@", 1) + "/tester/hello.git"
+	home, work := t.TempDir(), t.TempDir()
+	git := func(args ...string) (string, error) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
+			"GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com")
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	big := make([]byte, 300_000)
+	rand.Read(big)
+	if err := os.WriteFile(filepath.Join(work, "big"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "big"}, {"commit", "-q", "-m", "big"}} {
+		if out, err := git(args...); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	if out, err := git("push", url, "main"); err == nil || !strings.Contains(out, "remote unpack failed: pack exceeds the maximum size of 100000 bytes") {
+		t.Fatalf("push over --max-push-size = %v:\n%s", err, out)
+	}
+	if out, err := git("reset", "-q", "--hard", "HEAD~0"); err != nil {
+		t.Fatal(out)
+	}
+	if out, err := git("checkout", "-q", "--orphan", "small"); err != nil {
+		t.Fatal(out)
+	}
+	if out, err := git("rm", "-q", "--cached", "big"); err != nil {
+		t.Fatal(out)
+	}
+	if out, err := git("commit", "-q", "--allow-empty", "-m", "small"); err != nil {
+		t.Fatal(out)
+	}
+	if out, err := git("push", url, "small:main"); err != nil {
+		t.Fatalf("push within --max-push-size: %v\n%s", err, out)
 	}
 }

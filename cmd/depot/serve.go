@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -48,7 +49,9 @@ const defaultMemoryLimit = 160 << 20
 
 type serveFlags struct {
 	listen, data, logFormat, logLevel *string
-	maxObjectSize                     byteSize
+	maxObjectSize, maxPushSize        byteSize
+	maxPackOps, maxPackOpsPerUser     *int
+	packQueueTimeout, stallTimeout    *time.Duration
 	hooks                             *bool
 	hookTimeout                       *time.Duration
 	reflogExpire                      *time.Duration
@@ -85,6 +88,12 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	f.logLevel = fs.String("log-level", "info", "log level: debug, info, warn or error")
 	f.maxObjectSize = byteSize(receivepack.DefaultMaxObjectBytes)
 	fs.Var(&f.maxObjectSize, "max-object-size", "largest object a push may bring, whole or made by a delta (100MiB, 1GiB, …)")
+	f.maxPushSize = byteSize(receivepack.DefaultMaxPackBytes)
+	fs.Var(&f.maxPushSize, "max-push-size", "largest pack a push may bring, counted uncompressed (2MB, 1GiB, …); a larger push is refused as soon as it passes the size, or at once when its length is declared")
+	f.maxPackOps = fs.Int("max-pack-ops", defaultPackOps(), "pack operations (building a clone's or fetch's pack, indexing a push's) that run at once; more wait in a queue (0: no limit)")
+	f.maxPackOpsPerUser = fs.Int("max-pack-ops-per-user", 0, "pack operations one user, or one address for anonymous clients, runs at once (0: half of --max-pack-ops, at least 1)")
+	f.packQueueTimeout = fs.Duration("pack-queue-timeout", githttp.DefaultQueueTimeout, "longest a pack operation waits in the queue before it is refused as server busy")
+	f.stallTimeout = fs.Duration("stall-timeout", defaultStallTimeout, "a clone, fetch or push whose client moves no data for this long is dropped; one that keeps moving is never cut")
 	fs.Var(&f.hideRefs, "hide-refs", "refs no client sees, fetches or pushes, as git's transfer.hideRefs, before each repository's own (refs/pull/,refs/keep-around/; repeatable)")
 	f.hooks = fs.Bool("hooks", false, "run each repository's executable hooks/pre-receive, update and post-receive on push, as git does; off by default because a hook runs any code on the server as depot's user")
 	f.hookTimeout = fs.Duration("hook-timeout", hooks.DefaultTimeout, "longest a hook may run; one still running is killed and refuses the push")
@@ -142,6 +151,32 @@ func (f *serveFlags) limiter() (*auth.Limiter, error) {
 		WithUserLimit(*f.authUserFailBurst, *f.authUserFailRefill), nil
 }
 
+// defaultStallTimeout is --stall-timeout's default.
+const defaultStallTimeout = time.Minute
+
+// defaultPackOps is --max-pack-ops's default: two for each processor Go
+// uses, as a pack operation alternates between CPU and disk.
+func defaultPackOps() int { return 2 * runtime.GOMAXPROCS(0) }
+
+// packOps is what the pack operation flags ask of the git server.
+func (f *serveFlags) packOps() (githttp.PackOps, error) {
+	switch {
+	case *f.maxPackOps < 0:
+		return githttp.PackOps{}, usagef("--max-pack-ops must be 0 (no limit) or more, not %d", *f.maxPackOps)
+	case *f.maxPackOpsPerUser < 0:
+		return githttp.PackOps{}, usagef("--max-pack-ops-per-user must be 0 or more, not %d", *f.maxPackOpsPerUser)
+	case *f.packQueueTimeout <= 0:
+		return githttp.PackOps{}, usagef("--pack-queue-timeout must be positive, not %v", *f.packQueueTimeout)
+	case *f.stallTimeout <= 0:
+		return githttp.PackOps{}, usagef("--stall-timeout must be positive, not %v", *f.stallTimeout)
+	}
+	per := *f.maxPackOpsPerUser
+	if per == 0 {
+		per = max(1, *f.maxPackOps/2)
+	}
+	return githttp.PackOps{Max: *f.maxPackOps, PerUser: per, QueueTimeout: *f.packQueueTimeout}, nil
+}
+
 // gitHooks is what the hook flags ask of the git server.
 func (f *serveFlags) gitHooks() (githttp.Hooks, error) {
 	if *f.hookTimeout <= 0 {
@@ -197,6 +232,10 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	packOps, err := f.packOps()
+	if err != nil {
+		return err
+	}
 	if e.getenv("GOMEMLIMIT") == "" {
 		// A soft limit: the collector works harder as the heap nears it
 		// and returns memory to the system, so that caches and the garbage
@@ -222,30 +261,27 @@ func runServe(e *env, args []string) error {
 	authn := auth.NewAuthenticator(tokens.Verifier{Store: d.store}, limiter)
 	metrics := newMetrics(d)
 	authn.Observe(metrics)
-	opts := options{
-		maxObjectBytes: int64(f.maxObjectSize),
-		hooks:          gitHooks,
-		reflogExpire:   *f.reflogExpire,
-		hideRefs:       f.hideRefs,
-		tokenNetworkV4: *f.tokenNetworkV4,
-		tokenNetworkV6: *f.tokenNetworkV6,
-		trustedProxies: proxies,
-		metrics:        metrics,
-		metricsToken:   *f.metricsToken,
-		slowRequest:    *f.slowRequest,
+	o := options{
+		maxObjectBytes:    int64(f.maxObjectSize),
+		maxPushBytes:      int64(f.maxPushSize),
+		packOps:           packOps,
+		stallTimeout:      *f.stallTimeout,
+		readHeaderTimeout: defaultReadHeaderTimeout,
+		hooks:             gitHooks,
+		reflogExpire:      *f.reflogExpire,
+		hideRefs:          f.hideRefs,
+		tokenNetworkV4:    *f.tokenNetworkV4,
+		tokenNetworkV6:    *f.tokenNetworkV6,
+		trustedProxies:    proxies,
+		metrics:           metrics,
+		metricsToken:      *f.metricsToken,
+		slowRequest:       *f.slowRequest,
 	}
-	cfg := surfaces(d, authn, log, opts)
-	handler := server.New(cfg)
+	handler := server.New(surfaces(d, authn, log, o))
 	if certs != nil {
 		handler = withHSTS(handler)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
-	}
+	srv := newHTTPServer(handler, o)
 	ln, err := net.Listen("tcp", *f.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -331,10 +367,14 @@ func removeLeftovers(rd *repos.Dir, log logrus.FieldLogger) {
 // options are what the flags of depot serve ask of its surfaces; each
 // flag adds a field here, so surfaces keeps one signature.
 type options struct {
-	maxObjectBytes int64
-	hooks          githttp.Hooks
-	reflogExpire   time.Duration
-	hideRefs       []string
+	maxObjectBytes    int64
+	maxPushBytes      int64
+	packOps           githttp.PackOps
+	stallTimeout      time.Duration // no data moving for this long drops a git transfer
+	readHeaderTimeout time.Duration // for a request's headers to arrive
+	hooks             githttp.Hooks
+	reflogExpire      time.Duration
+	hideRefs          []string
 	// tokenNetworkV4 and V6 are the prefix lengths of a network for
 	// new-network alerts; 0 keeps the store's defaults.
 	tokenNetworkV4, tokenNetworkV6 int
@@ -347,13 +387,35 @@ type options struct {
 	slowRequest  time.Duration
 }
 
+// defaultReadHeaderTimeout bounds the arrival of a request's headers, so
+// that clients trickling them (slowloris) hold a connection no longer.
+const defaultReadHeaderTimeout = 10 * time.Second
+
 // defaultOptions are the options of depot serve run without flags.
 func defaultOptions() options {
 	return options{
-		maxObjectBytes: receivepack.DefaultMaxObjectBytes,
-		reflogExpire:   gc.DefaultReflogExpire,
-		tokenNetworkV4: tokens.DefaultNetworkV4,
-		tokenNetworkV6: tokens.DefaultNetworkV6,
+		maxObjectBytes:    receivepack.DefaultMaxObjectBytes,
+		maxPushBytes:      receivepack.DefaultMaxPackBytes,
+		packOps:           githttp.PackOps{Max: defaultPackOps(), PerUser: max(1, defaultPackOps()/2), QueueTimeout: githttp.DefaultQueueTimeout},
+		stallTimeout:      defaultStallTimeout,
+		readHeaderTimeout: defaultReadHeaderTimeout,
+		reflogExpire:      gc.DefaultReflogExpire,
+		tokenNetworkV4:    tokens.DefaultNetworkV4,
+		tokenNetworkV6:    tokens.DefaultNetworkV6,
+	}
+}
+
+// newHTTPServer is the http.Server of depot serve for h. It has no read
+// or write timeout, which would cut a long clone or push that is still
+// moving data: the git surface drops stalled transfers itself (o's stall
+// timeout), headers must arrive within o's header timeout, and an idle
+// kept-alive connection closes after two minutes.
+func newHTTPServer(h http.Handler, o options) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: o.readHeaderTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 	}
 }
 
@@ -368,6 +430,9 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, o opti
 	policy := repos.NewPolicy(d.projects, d.repos)
 	git := githttp.New(authn, policy, log)
 	git.Limits.MaxObjectBytes = o.maxObjectBytes
+	git.Limits.MaxPushBytes = o.maxPushBytes
+	git.PackOps = o.packOps
+	git.StallTimeout = o.stallTimeout
 	git.Hooks = o.hooks
 	git.HideRefs = o.hideRefs
 	// A push and a repack change what repository listings show (size,

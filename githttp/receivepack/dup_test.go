@@ -160,10 +160,11 @@ func TestKeepVerifiesIndex(t *testing.T) {
 	}
 	defer release()
 	receive := func(pack []byte) *quarantine {
-		q, err := receivePack(t.Context(), db, bytes.NewReader(pack), Options{}.withDefaults())
+		q, done, err := receivePack(t.Context(), db, bytes.NewReader(pack), Options{}.withDefaults(), func(string) {})
 		if err != nil {
 			t.Fatal(err)
 		}
+		done()
 		return q
 	}
 	q1, q2 := receive(good), receive(other)

@@ -2,6 +2,7 @@ package receivepack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,22 +25,29 @@ type quarantine struct {
 	index *packIndex
 }
 
+// tooLarge refuses a pack over max bytes.
+func tooLarge(max int64) error {
+	return badPack("pack exceeds the maximum size of %d bytes", max)
+}
+
 // receivePack streams the pack that follows the commands from r into a
-// new quarantine, at most max bytes, then indexes it. The quarantine is
-// returned even on error so that the caller can discard it.
-func receivePack(ctx context.Context, db *odb.DB, r io.Reader, opt Options) (*quarantine, error) {
+// new quarantine, at most opt.MaxPackBytes, then waits for opt.Slot and
+// indexes the pack. The quarantine is returned even on error so that the
+// caller can discard it, and release (never nil) gives the slot back.
+func receivePack(ctx context.Context, db *odb.DB, r io.Reader, opt Options, wait func(string)) (q *quarantine, release func(), err error) {
+	release = func() {}
 	objs := db.Dir()
 	dir, err := os.MkdirTemp(objs, "incoming-")
 	if err != nil {
-		return nil, err
+		return nil, release, err
 	}
-	q := &quarantine{dir: dir, objs: objs}
+	q = &quarantine{dir: dir, objs: objs}
 	if err := os.Mkdir(filepath.Join(dir, "pack"), 0o755); err != nil {
-		return q, err
+		return q, release, err
 	}
 	f, err := os.OpenFile(q.path("incoming.pack"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return q, err
+		return q, release, err
 	}
 	defer f.Close()
 	var dst io.Writer = f
@@ -48,38 +56,62 @@ func receivePack(ctx context.Context, db *odb.DB, r io.Reader, opt Options) (*qu
 	}
 	n, err := io.Copy(dst, io.LimitReader(ctxReader{ctx, r}, opt.MaxPackBytes+1))
 	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The server's stall timeout (which cancels ctx too).
+		return q, release, badPack("the client stopped sending the pack")
 	case ctx.Err() != nil:
-		return q, ctx.Err()
+		return q, release, ctx.Err()
 	case noSpace(err):
-		return q, err
+		return q, release, err
 	case err != nil:
-		return q, badPack("reading pack: %v", err)
+		return q, release, badPack("reading pack: %v", err)
 	case n > opt.MaxPackBytes:
-		return q, badPack("pack exceeds the maximum size of %d bytes", opt.MaxPackBytes)
+		return q, release, tooLarge(opt.MaxPackBytes)
 	case n == 0:
-		return q, badPack("pack missing")
+		return q, release, badPack("pack missing")
+	}
+	if opt.Slot != nil {
+		if release, err = opt.Slot(ctx, wait); err != nil {
+			release = func() {}
+			if ctx.Err() != nil {
+				return q, release, ctx.Err()
+			}
+			return q, release, badPack("%v", err)
+		}
 	}
 
 	idx, err := os.OpenFile(q.path("incoming.idx"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return q, err
+		return q, release, err
 	}
 	defer idx.Close()
 	q.index, err = indexPack(ctx, f, idx, db, opt)
 	if err != nil {
-		return q, err
+		return q, release, err
 	}
 	if len(q.index.types) == 0 {
-		return q, nil // an empty pack: refs to objects the server has
+		return q, release, nil // an empty pack: refs to objects the server has
 	}
 	// A pack is durable before any ref can name its objects.
 	for _, file := range []*os.File{f, idx} {
 		if err := file.Sync(); err != nil {
-			return q, err
+			return q, release, err
 		}
 	}
 	q.name = "pack-" + q.index.checksum.String()
-	return q, nil
+	return q, release, nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // keep moves the pack and then its index into objects/pack: git discovers

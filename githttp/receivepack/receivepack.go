@@ -37,8 +37,21 @@ type Options struct {
 	// Agent is advertised as agent=; empty means "depot".
 	Agent string
 	// MaxPackBytes bounds the pack of one push; a larger pack is refused
-	// with "unpack pack exceeds the maximum size of N bytes".
+	// with "unpack pack exceeds the maximum size of N bytes" as soon as
+	// byte N+1 arrives, or before any of it is read when DeclaredLength
+	// says so, and nothing of it stays on disk.
 	MaxPackBytes int64
+	// DeclaredLength is the length of the body given to Serve when it is
+	// known ahead (an uncompressed body's Content-Length), 0 otherwise.
+	DeclaredLength int64
+	// Slot, when set, is called once the pack is on disk, before it is
+	// indexed, and the push waits for it: it returns when the push may
+	// go on, with the release to call when indexing and the checks are
+	// done. It may call wait with lines for the client ("remote: ..."
+	// on side-band) while it waits, from the calling goroutine. An
+	// error refuses the pack, with the error's text as the unpack
+	// status the client shows.
+	Slot func(ctx context.Context, wait func(msg string)) (release func(), err error)
 	// MaxObjectBytes bounds the inflated size of every object a push
 	// brings, stored whole or made by a delta: a larger one refuses the
 	// pack with "unpack object … is larger than the maximum object size".
@@ -149,7 +162,8 @@ func Serve(ctx context.Context, repoDir string, r io.Reader, w io.Writer, opt Op
 	if err != nil {
 		return nil, fmt.Errorf("receivepack: %w", err)
 	}
-	req, err := readRequest(r, opt)
+	cr := &countingReader{r: r}
+	req, err := readRequest(cr, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +184,11 @@ func Serve(ctx context.Context, repoDir string, r io.Reader, w io.Writer, opt Op
 		pushOptions:     req.pushOptions,
 		pushOptionsSent: req.has("push-options"),
 	}
-	err = s.run(r, req.needsPack())
+	declared := int64(-1)
+	if opt.DeclaredLength > 0 {
+		declared = opt.DeclaredLength - cr.n
+	}
+	err = s.run(r, req.needsPack(), declared)
 	for _, c := range s.cmds {
 		reason := c.reason
 		if !c.applied && reason == "" {
@@ -201,17 +219,24 @@ type session struct {
 }
 
 // run does everything after the commands were read: the pack, the
-// checks, the ref updates and the report.
-func (s *session) run(body io.Reader, needsPack bool) error {
-	db, release, err := odb.Acquire(s.dir)
+// checks, the ref updates and the report. packLen is the length of the
+// pack that follows when the body's length is known, -1 otherwise.
+func (s *session) run(body io.Reader, needsPack bool, packLen int64) error {
+	if needsPack && packLen > s.opt.MaxPackBytes {
+		// Refused before a byte of it is read or written.
+		return s.unpackFailed(tooLarge(s.opt.MaxPackBytes))
+	}
+	db, closeDB, err := odb.Acquire(s.dir)
 	if err != nil {
 		return fmt.Errorf("receivepack: open objects: %w", err)
 	}
-	defer release()
+	defer closeDB()
 
 	var q *quarantine
+	release := func() {} // the pack slot, once held
+	defer func() { release() }()
 	if needsPack {
-		q, err = receivePack(s.ctx, db, body, s.opt)
+		q, release, err = receivePack(s.ctx, db, body, s.opt, s.out.progress)
 		defer func() {
 			if derr := q.discard(); derr != nil {
 				s.log.WithError(derr).Error("receivepack: removing quarantine")
@@ -233,6 +258,10 @@ func (s *session) run(body io.Reader, needsPack bool) error {
 	check := newChecker(pack, db)
 	defer check.close()
 	s.validate(check)
+	// Indexing and the connectivity check are what the slot bounds; hooks
+	// and ref updates run without it.
+	release()
+	release = func() {}
 	if err := s.ctx.Err(); err != nil {
 		s.failAll("push cancelled")
 		s.out.report("unpack ok", s.cmds)

@@ -152,6 +152,11 @@ func (s *session) serveV0() error {
 		return err
 	}
 	s.beginPack(q)
+	release, err := s.slot(q)
+	if err != nil {
+		return err
+	}
+	defer release()
 	plan, err := s.plan(q, rs, sp, neg)
 	if err != nil {
 		return err
@@ -229,6 +234,29 @@ func (s *session) negotiateV0(q *fetchRequest, neg *negotiator) (bool, error) {
 		return true, s.pkt.Err()
 	}
 	return false, s.pkt.Err()
+}
+
+// slot waits for Options.Slot, telling the client on side-band progress
+// why it waits; release is never nil.
+func (s *session) slot(q *fetchRequest) (release func(), err error) {
+	if s.opt.Slot == nil {
+		return func() {}, nil
+	}
+	wait := func(msg string) {
+		if s.band > 0 && !q.noProgress {
+			fmt.Fprint(s.pkt.Band(pktline.BandProgress, s.band), msg)
+			// What waits in the buffer (acks, sections) goes with it.
+			s.bw.Flush()
+		}
+	}
+	release, err = s.opt.Slot(s.ctx, wait)
+	if err != nil {
+		if s.ctx.Err() != nil {
+			return nil, s.ctx.Err()
+		}
+		return nil, s.fail("%v", err)
+	}
+	return release, nil
 }
 
 // checkWants refuses the request in-band when a want may not be served.

@@ -25,6 +25,13 @@ type Options struct {
 	HideRefs []string
 	// Stats, when set, is filled by Serve with what the request sent.
 	Stats *Stats
+	// Slot, when set, is called before a pack is planned and written, and
+	// the fetch waits for it: it returns when the pack may be built, with
+	// the release to call once it is sent. It may call wait with lines
+	// for the client (side-band progress, "remote: ..."), from the
+	// calling goroutine, while it waits. An error refuses the fetch with
+	// the error's text.
+	Slot func(ctx context.Context, wait func(msg string)) (release func(), err error)
 }
 
 // Stats describe one upload-pack request, for the server's metrics.

@@ -196,11 +196,22 @@ func (s *session) fetchV2(q *fetchRequest) error {
 		s.pkt.Linef("ready")
 		s.pkt.Delim()
 	}
-	plan, err := s.plan(q, rs, sp, neg)
-	if err != nil {
-		return err
+	// A shallow-info section needs the plan, so the slot is taken before
+	// it, in silence; otherwise the client hears while it waits, in the
+	// packfile section.
+	shallowInfo := q.deepen() || len(q.shallows) > 0 || s.repo.isShallow()
+	var plan *packPlan
+	if shallowInfo {
+		release, err := s.slot(q)
+		if err != nil {
+			return err
+		}
+		defer release()
+		if plan, err = s.plan(q, rs, sp, neg); err != nil {
+			return err
+		}
 	}
-	if q.deepen() || len(q.shallows) > 0 || s.repo.isShallow() {
+	if shallowInfo {
 		if !q.deepen() {
 			// A depth asked for already bounds the history with the
 			// repository's shallow commits; without one, those the pack
@@ -220,6 +231,16 @@ func (s *session) fetchV2(q *fetchRequest) error {
 	}
 	s.pkt.Linef("packfile")
 	s.beginPack(q)
+	if plan == nil {
+		release, err := s.slot(q)
+		if err != nil {
+			return err
+		}
+		defer release()
+		if plan, err = s.plan(q, rs, sp, neg); err != nil {
+			return err
+		}
+	}
 	if err := s.sendPack(q, plan); err != nil {
 		return err
 	}
