@@ -79,6 +79,23 @@ type Options struct {
 	// tag of the pack (not the thin bases), once. An *Error it returns is
 	// reported as a fault of the pack.
 	Object func(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error
+	// Blobs, when set, reads the content of every blob of the pack,
+	// stored whole or made by a delta, as the indexer produces it for
+	// hashing: no blob is read again for it, and the thin bases taken
+	// from the repository are not given to it.
+	Blobs BlobScanner
+}
+
+// BlobScanner reads the blobs of a pack as Index produces them
+// (Options.Blobs): Write receives the bytes of one blob in order, in
+// pieces of any size, then End names the blob they made. The pieces are
+// valid only during the call. Blobs never interleave: every byte written
+// between two calls of End belongs to one blob.
+type BlobScanner interface {
+	io.Writer
+	// End says that the bytes written since the previous End were the
+	// blob h. An *Error it returns is reported as a fault of the pack.
+	End(h plumbing.Hash) error
 }
 
 // Object is one entry of the indexed pack.
@@ -284,8 +301,11 @@ func (ix *indexer) scanEntry(s *stream, buf *bytes.Buffer) error {
 	default:
 		h := plumbing.NewHasher(e.kind, e.size)
 		var w io.Writer = h
-		if e.kind != plumbing.BlobObject {
+		switch {
+		case e.kind != plumbing.BlobObject:
 			w = io.MultiWriter(h, buf)
+		case ix.opt.Blobs != nil:
+			w = io.MultiWriter(h, ix.opt.Blobs)
 		}
 		if err := ix.inflate(s, e.size, w); err != nil {
 			return badPack("reading object at offset %d: %v", e.offset, err)
@@ -293,6 +313,11 @@ func (ix *indexer) scanEntry(s *stream, buf *bytes.Buffer) error {
 		e.typ, e.hash, e.done = e.kind, h.Sum(), true
 		if err := ix.noteHash(n, e.hash, e.offset); err != nil {
 			return err
+		}
+		if e.kind == plumbing.BlobObject && ix.opt.Blobs != nil {
+			if err := ix.opt.Blobs.End(e.hash); err != nil {
+				return err
+			}
 		}
 		if err := ix.object(e.hash, e.typ, buf.Bytes()); err != nil {
 			return err
@@ -611,11 +636,20 @@ func (ix *indexer) apply(base *content, k int32, typ plumbing.ObjectType) (*cont
 	if err != nil {
 		return nil, err
 	}
+	if typ == plumbing.BlobObject {
+		s.scan = ix.opt.Blobs
+	}
 	if err := ix.patch(base, k, s); err != nil {
 		s.keep.release()
 		return nil, err
 	}
 	e.typ, e.hash, e.done = typ, s.h.Sum(), true
+	if s.scan != nil {
+		if err := s.scan.End(e.hash); err != nil {
+			s.keep.release()
+			return nil, err
+		}
+	}
 	if links {
 		data, err := s.keep.bytes()
 		if err == nil {
