@@ -125,6 +125,15 @@ func (c *checker) walk(tip plumbing.Hash) (plumbing.Hash, error) {
 // readLinks reads a commit, tree or tag from the quarantined pack and
 // returns what it links to.
 func (c *checker) readLinks(h plumbing.Hash, typ plumbing.ObjectType) ([]plumbing.Hash, error) {
+	data, err := c.read(h)
+	if err != nil {
+		return nil, err
+	}
+	return object.AppendLinks(nil, typ, data)
+}
+
+// read returns the content of h, an object of the quarantined pack.
+func (c *checker) read(h plumbing.Hash) ([]byte, error) {
 	if c.qpack == nil {
 		p, err := packfile.Open(c.pack.path)
 		if err != nil {
@@ -140,7 +149,7 @@ func (c *checker) readLinks(h plumbing.Hash, typ plumbing.ObjectType) ([]plumbin
 	if err != nil {
 		return nil, fmt.Errorf("receivepack: reading %s from the received pack: %w", h, err)
 	}
-	return object.AppendLinks(nil, typ, data)
+	return data, nil
 }
 
 // readAt returns the object at off in the quarantined pack, resolving its

@@ -160,7 +160,7 @@ func TestKeepVerifiesIndex(t *testing.T) {
 	}
 	defer release()
 	receive := func(pack []byte) *quarantine {
-		q, err := receivePack(t.Context(), db, bytes.NewReader(pack), Options{}.withDefaults())
+		q, err := receivePack(t.Context(), db, bytes.NewReader(pack), nil, Options{}.withDefaults())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/depot/depot/repos/git/indexpack"
 	"github.com/depot/depot/repos/git/odb"
 	"github.com/depot/depot/repos/git/packfile"
 )
@@ -25,9 +26,10 @@ type quarantine struct {
 }
 
 // receivePack streams the pack that follows the commands from r into a
-// new quarantine, at most max bytes, then indexes it. The quarantine is
-// returned even on error so that the caller can discard it.
-func receivePack(ctx context.Context, db *odb.DB, r io.Reader, opt Options) (*quarantine, error) {
+// new quarantine, at most max bytes, then indexes it, giving its blobs to
+// blobs when that is not nil. The quarantine is returned even on error so
+// that the caller can discard it.
+func receivePack(ctx context.Context, db *odb.DB, r io.Reader, blobs indexpack.BlobScanner, opt Options) (*quarantine, error) {
 	objs := db.Dir()
 	dir, err := os.MkdirTemp(objs, "incoming-")
 	if err != nil {
@@ -59,7 +61,7 @@ func receivePack(ctx context.Context, db *odb.DB, r io.Reader, opt Options) (*qu
 		return q, err
 	}
 	defer idx.Close()
-	q.index, err = indexPack(ctx, f, idx, db, opt)
+	q.index, err = indexPack(ctx, f, idx, db, blobs, opt)
 	if err != nil {
 		return q, err
 	}

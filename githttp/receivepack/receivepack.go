@@ -66,6 +66,10 @@ type Options struct {
 	// (package hiderefs). Hidden refs are not advertised, and a push
 	// that updates or deletes one is refused.
 	HideRefs []string
+	// Leaks, when set, searches the blobs a push brings for live depot
+	// tokens as the pack is indexed, and refuses the push, revokes the
+	// tokens, or both (push protection, see Leaks).
+	Leaks *Leaks
 
 	keepAlive time.Duration // silence before a keepalive; tests shorten it
 }
@@ -197,8 +201,14 @@ func (s *session) run(body io.Reader, needsPack bool) error {
 	defer release()
 
 	var q *quarantine
+	var scan *secretScan
 	if needsPack {
-		q, err = receivePack(s.ctx, db, body, s.opt)
+		var blobs indexpack.BlobScanner
+		if l := s.opt.Leaks; l != nil && l.Tokens != nil && l.Len > len(l.Prefix) && l.Prefix != "" {
+			scan = newSecretScan(l)
+			blobs = scan
+		}
+		q, err = receivePack(s.ctx, db, body, blobs, s.opt)
 		defer func() {
 			if derr := q.discard(); derr != nil {
 				s.log.WithError(derr).Error("receivepack: removing quarantine")
@@ -220,6 +230,7 @@ func (s *session) run(body io.Reader, needsPack bool) error {
 	check := newChecker(pack, db)
 	defer check.close()
 	s.validate(check)
+	s.protect(scan, db, check)
 	if err := s.ctx.Err(); err != nil {
 		s.failAll("push cancelled")
 		s.out.report("unpack ok", s.cmds)

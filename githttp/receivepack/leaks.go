@@ -1,0 +1,280 @@
+package receivepack
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/sirupsen/logrus"
+
+	"github.com/depot/depot/repos/git/odb"
+)
+
+// Push protection, as GitHub's secret scanning does it for the tokens of
+// its partners: the blobs a push brings are searched for depot's own
+// tokens while the pack is indexed, and a push holding a live one is
+// refused, the token revoked, or both.
+
+// Tokens is what push protection asks of the token store; cmd/depot wires
+// tokens.Leaks.
+type Tokens interface {
+	// WellFormed reports whether s, Leaks.Len bytes that start with
+	// Leaks.Prefix, carries a token's checksum. It runs in the stream for
+	// every candidate, so it must be fast and must not reach the store.
+	WellFormed(s string) bool
+	// LiveToken returns the id and owner of the token whose secret is s;
+	// found is false when no token has it (never issued, or deleted). Its
+	// error is a failure of the store.
+	LiveToken(ctx context.Context, secret string) (id, owner string, found bool, err error)
+	// RevokeToken deletes the token id. A token already gone is not an
+	// error.
+	RevokeToken(ctx context.Context, id string) error
+}
+
+// Leaks turns on push protection (Options.Leaks).
+type Leaks struct {
+	// Prefix starts every token, and Len is the length of one
+	// (tokens.SecretPrefix and tokens.SecretLen).
+	Prefix string
+	Len    int
+	Tokens Tokens
+	// Refuse refuses a push whose new blobs hold a live token, naming
+	// the path and commit; Revoke deletes the token and logs a warning
+	// naming its id and owner. depot serve sets both by default.
+	Refuse, Revoke bool
+}
+
+// maxCandidates bounds the distinct well-formed secrets one push may
+// have looked up. Real pushes hold a handful; a pack crafted with
+// millions of forged checksums would otherwise cost a lookup each.
+const maxCandidates = 10_000
+
+// secretScan finds well-formed secrets in the blobs of a pack as the
+// indexer produces them (indexpack.BlobScanner): bytes.Index finds the
+// prefix, and only then is the candidate's checksum computed. A secret
+// may straddle two writes, so the last Len-1 bytes of each write are
+// carried to the next.
+type secretScan struct {
+	prefix []byte
+	n      int
+	valid  func(string) bool
+
+	carry []byte // the blob's last n-1 bytes so far, fewer at its start
+	win   []byte // scratch: carry and the head of the next write
+	cur   []string
+	found map[string][]plumbing.Hash // secret → the blobs holding it
+	over  int                        // candidates beyond maxCandidates
+}
+
+func newSecretScan(l *Leaks) *secretScan {
+	return &secretScan{
+		prefix: []byte(l.Prefix), n: l.Len, valid: l.Tokens.WellFormed,
+		carry: make([]byte, 0, l.Len),
+		win:   make([]byte, 0, 2*l.Len),
+		found: map[string][]plumbing.Hash{},
+	}
+}
+
+// Write searches b, the next bytes of the current blob.
+func (s *secretScan) Write(b []byte) (int, error) {
+	if c := len(s.carry); c > 0 {
+		// Secrets that start in the carry and end in b.
+		w := append(append(s.win[:0], s.carry...), b[:min(len(b), s.n-1)]...)
+		for i := 0; ; {
+			j := bytes.Index(w[i:], s.prefix)
+			if j < 0 || i+j >= c || i+j+s.n > len(w) {
+				break
+			}
+			s.check(w[i+j : i+j+s.n])
+			i += j + 1
+		}
+		if len(b) < s.n-1 {
+			s.carry = append(s.carry[:0], w[max(0, len(w)-(s.n-1)):]...)
+			return len(b), nil
+		}
+	}
+	for i := 0; ; {
+		j := bytes.Index(b[i:], s.prefix)
+		if j < 0 || i+j+s.n > len(b) {
+			break
+		}
+		s.check(b[i+j : i+j+s.n])
+		i += j + 1
+	}
+	s.carry = append(s.carry[:0], b[max(0, len(b)-(s.n-1)):]...)
+	return len(b), nil
+}
+
+// check notes cand, n bytes that start with the prefix, when it is a
+// well-formed secret.
+func (s *secretScan) check(cand []byte) {
+	if !s.valid(string(cand)) {
+		return
+	}
+	sec := string(cand)
+	if slices.Contains(s.cur, sec) {
+		return
+	}
+	s.cur = append(s.cur, sec)
+}
+
+// End files the secrets of the blob h and starts the next blob.
+func (s *secretScan) End(h plumbing.Hash) error {
+	for _, sec := range s.cur {
+		if _, ok := s.found[sec]; !ok && len(s.found) >= maxCandidates {
+			s.over++
+			continue
+		}
+		s.found[sec] = append(s.found[sec], h)
+	}
+	s.cur, s.carry = s.cur[:0], s.carry[:0]
+	return nil
+}
+
+// leak is a live token that a push's new blobs hold.
+type leak struct {
+	id, owner string
+	blobs     []plumbing.Hash
+}
+
+// liveLeaks looks up the secrets the scan found and returns the live
+// tokens among them, each with the blobs that hold it and that the
+// repository did not already have.
+func (s *session) liveLeaks(scan *secretScan, db *odb.DB) ([]leak, error) {
+	if scan.over > 0 {
+		s.log.WithField("skipped", scan.over).Warn("receivepack: push holds more well-formed tokens than are looked up")
+	}
+	secrets := make([]string, 0, len(scan.found))
+	for sec := range scan.found {
+		secrets = append(secrets, sec)
+	}
+	slices.Sort(secrets)
+	var leaks []leak
+	for _, sec := range secrets {
+		var blobs []plumbing.Hash
+		for _, b := range scan.found[sec] {
+			if !db.Has(b) {
+				blobs = append(blobs, b)
+			}
+		}
+		if len(blobs) == 0 {
+			continue
+		}
+		id, owner, ok, err := s.opt.Leaks.Tokens.LiveToken(s.ctx, sec)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			leaks = append(leaks, leak{id: id, owner: owner, blobs: blobs})
+		}
+	}
+	return leaks, nil
+}
+
+// protect acts on the live tokens that the push's new blobs hold: it
+// revokes them and refuses every command, as Leaks asks, and says where
+// each one is, on the sideband and on the refused refs' report lines.
+func (s *session) protect(scan *secretScan, db *odb.DB, c *checker) {
+	if scan == nil || len(scan.found) == 0 {
+		return
+	}
+	l := s.opt.Leaks
+	leaks, err := s.liveLeaks(scan, db)
+	if err != nil {
+		s.log.WithError(err).Error("receivepack: looking up tokens found in the push")
+		if l.Refuse {
+			// Fail closed: a push that may hold a live token is not kept.
+			s.failAll("internal error")
+		}
+		return
+	}
+	if len(leaks) == 0 {
+		return
+	}
+	loc := newLocator(c, s.cmds, leaks)
+	level := "warning"
+	if l.Refuse {
+		level = "error"
+	}
+	s.out.message(fmt.Sprintf("%s: push protection: this push holds a live depot token\n", level))
+	for _, lk := range leaks {
+		var first place
+		for i, b := range lk.blobs {
+			where, err := loc.blob(b)
+			if err != nil {
+				s.log.WithError(err).Error("receivepack: locating a token in the push")
+			}
+			if i == 0 {
+				first = where
+			}
+			s.out.message(fmt.Sprintf("%s:   %s\n", level, where))
+		}
+		f := s.log.WithFields(logrus.Fields{
+			"token_id": lk.id, "owner": lk.owner, "pusher": s.opt.Actor.User, "found_in": first.String(),
+		})
+		if !l.Revoke {
+			f.Warn("push holds a live token; not revoked (--leaked-token-action refuse)")
+			continue
+		}
+		if err := l.Tokens.RevokeToken(s.ctx, lk.id); err != nil {
+			f.WithError(err).Error("receivepack: revoking a leaked token")
+			continue
+		}
+		f.Warn("push holds a live token: token revoked")
+	}
+	switch {
+	case l.Revoke && l.Refuse:
+		s.out.message("error: the token has been revoked; remove it from these commits and push again\n")
+	case l.Revoke:
+		s.out.message("warning: the token has been revoked\n")
+	case l.Refuse:
+		s.out.message("error: remove the token from these commits, revoke it and push again\n")
+	}
+	if !l.Refuse {
+		return
+	}
+	for _, cmd := range s.cmds {
+		if cmd.failed() {
+			continue
+		}
+		p, err := loc.ref(cmd.new)
+		if err != nil {
+			s.log.WithError(err).Error("receivepack: locating a token in the push")
+		}
+		if p != nil {
+			cmd.fail("push contains a depot token: " + p.String())
+		} else {
+			cmd.fail(reasonLeakElsewhere)
+		}
+	}
+}
+
+// reasonLeakElsewhere refuses the refs of a push whose token another ref,
+// or no ref, brings: the pack is not kept, so no ref moves.
+const reasonLeakElsewhere = "push declined: it contains a depot token"
+
+// abbrev is the short form of an object id that git shows.
+func abbrev(h plumbing.Hash) string { return h.String()[:7] }
+
+// place is where a blob holding a token entered the pushed history.
+type place struct {
+	blob   plumbing.Hash
+	path   string        // "" when no tree of the push names the blob
+	commit plumbing.Hash // zero when no commit of the push holds it
+}
+
+func (p place) String() string {
+	var b strings.Builder
+	if p.path != "" {
+		b.WriteString(p.path)
+	} else {
+		b.WriteString("blob " + abbrev(p.blob))
+	}
+	if !p.commit.IsZero() {
+		b.WriteString(" in commit " + abbrev(p.commit))
+	}
+	return b.String()
+}
