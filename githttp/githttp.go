@@ -57,6 +57,10 @@ type Server struct {
 	// uploadpack.hideRefs and receive.hideRefs (package hiderefs); set
 	// them before serving.
 	HideRefs []string
+	// Leaks, when set, turns on push protection: pushes whose new blobs
+	// hold a live depot token are refused, the tokens revoked, or both
+	// (receivepack.Leaks); set it before serving.
+	Leaks *receivepack.Leaks
 	// AfterPush, when set, is called after every push that sent ref
 	// updates, with the repository's directory and full name; it must
 	// return quickly (the server wires the background repack here).
@@ -287,7 +291,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 		var res *receivepack.Result
 		res, err = receivepack.Serve(ctx, repo.Path, body, out, receivepack.Options{
 			Agent: Agent, Logger: log, MaxObjectBytes: s.Limits.MaxObjectBytes,
-			Hooks: s.Hooks.Enabled, HookTimeout: s.Hooks.Timeout, HideRefs: s.HideRefs,
+			Hooks: s.Hooks.Enabled, HookTimeout: s.Hooks.Timeout, HideRefs: s.HideRefs, Leaks: s.Leaks,
 			Actor: gitref.Actor{User: id.User, TokenID: id.TokenID, Addr: auth.ClientIP(r)},
 		})
 		logPush(log, res)

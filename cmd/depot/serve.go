@@ -48,6 +48,7 @@ type serveFlags struct {
 	hookTimeout                       *time.Duration
 	reflogExpire                      *time.Duration
 	hideRefs                          refList
+	leakedTokenAction                 *string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -65,6 +66,23 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	f.hooks = fs.Bool("hooks", false, "run each repository's executable hooks/pre-receive, update and post-receive on push, as git does; off by default because a hook runs any code on the server as depot's user")
 	f.hookTimeout = fs.Duration("hook-timeout", hooks.DefaultTimeout, "longest a hook may run; one still running is killed and refuses the push")
 	f.reflogExpire = reflogExpireFlag(fs)
+	f.leakedTokenAction = fs.String("leaked-token-action", "both", "what a push whose new files hold a live depot token gets: refuse (the push), revoke (the token, and accept the push) or both")
+}
+
+// leakAction is what --leaked-token-action asks of push protection.
+type leakAction struct{ refuse, revoke bool }
+
+// leaks reads --leaked-token-action.
+func (f *serveFlags) leaks() (leakAction, error) {
+	switch *f.leakedTokenAction {
+	case "refuse":
+		return leakAction{refuse: true}, nil
+	case "revoke":
+		return leakAction{revoke: true}, nil
+	case "both":
+		return leakAction{refuse: true, revoke: true}, nil
+	}
+	return leakAction{}, usagef("--leaked-token-action must be refuse, revoke or both, not %q", *f.leakedTokenAction)
 }
 
 // gitHooks is what the hook flags ask of the git server.
@@ -111,6 +129,10 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	leaks, err := f.leaks()
+	if err != nil {
+		return err
+	}
 	if e.getenv("GOMEMLIMIT") == "" {
 		// A soft limit: the collector works harder as the heap nears it
 		// and returns memory to the system, so that caches and the garbage
@@ -135,6 +157,7 @@ func runServe(e *env, args []string) error {
 			hooks:          gitHooks,
 			reflogExpire:   *f.reflogExpire,
 			hideRefs:       f.hideRefs,
+			leaks:          leaks,
 		})),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -173,6 +196,7 @@ type options struct {
 	hooks          githttp.Hooks
 	reflogExpire   time.Duration
 	hideRefs       []string
+	leaks          leakAction // push protection: --leaked-token-action
 }
 
 // defaultOptions are the options of depot serve run without flags.
@@ -180,6 +204,7 @@ func defaultOptions() options {
 	return options{
 		maxObjectBytes: receivepack.DefaultMaxObjectBytes,
 		reflogExpire:   gc.DefaultReflogExpire,
+		leaks:          leakAction{refuse: true, revoke: true},
 	}
 }
 
@@ -191,6 +216,12 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, o opti
 	git.Limits.MaxObjectBytes = o.maxObjectBytes
 	git.Hooks = o.hooks
 	git.HideRefs = o.hideRefs
+	if o.leaks.refuse || o.leaks.revoke {
+		git.Leaks = &receivepack.Leaks{
+			Prefix: tokens.SecretPrefix, Len: tokens.SecretLen, Tokens: tokens.Leaks{Store: d.store},
+			Refuse: o.leaks.refuse, Revoke: o.leaks.revoke,
+		}
+	}
 	// A push and a repack change what repository listings show (size,
 	// emptiness), which the store keeps until then.
 	forget := func(_, name string) {
