@@ -143,7 +143,7 @@ type leak struct {
 // liveLeaks looks up the secrets the scan found and returns the live
 // tokens among them, each with the blobs that hold it and that the
 // repository did not already have.
-func (s *session) liveLeaks(scan *secretScan, db *odb.DB) ([]leak, error) {
+func (s *session) liveLeaks(ctx context.Context, scan *secretScan, db *odb.DB) ([]leak, error) {
 	if scan.over > 0 {
 		s.log.WithField("skipped", scan.over).Warn("receivepack: push holds more well-formed tokens than are looked up")
 	}
@@ -163,7 +163,7 @@ func (s *session) liveLeaks(scan *secretScan, db *odb.DB) ([]leak, error) {
 		if len(blobs) == 0 {
 			continue
 		}
-		id, owner, ok, err := s.opt.Leaks.Tokens.LiveToken(s.ctx, sec)
+		id, owner, ok, err := s.opt.Leaks.Tokens.LiveToken(ctx, sec)
 		if err != nil {
 			return nil, err
 		}
@@ -182,7 +182,10 @@ func (s *session) protect(scan *secretScan, db *odb.DB, c *checker) {
 		return
 	}
 	l := s.opt.Leaks
-	leaks, err := s.liveLeaks(scan, db)
+	// The token went over the wire whether or not the client waits for
+	// the answer: a push cancelled now still has its tokens revoked.
+	ctx := context.WithoutCancel(s.ctx)
+	leaks, err := s.liveLeaks(ctx, scan, db)
 	if err != nil {
 		s.log.WithError(err).Error("receivepack: looking up tokens found in the push")
 		if l.Refuse {
@@ -195,44 +198,7 @@ func (s *session) protect(scan *secretScan, db *odb.DB, c *checker) {
 		return
 	}
 	loc := newLocator(c, s.cmds, leaks)
-	level := "warning"
-	if l.Refuse {
-		level = "error"
-	}
-	s.out.message(fmt.Sprintf("%s: push protection: this push holds a live depot token\n", level))
-	for _, lk := range leaks {
-		var first place
-		for i, b := range lk.blobs {
-			where, err := loc.blob(b)
-			if err != nil {
-				s.log.WithError(err).Error("receivepack: locating a token in the push")
-			}
-			if i == 0 {
-				first = where
-			}
-			s.out.message(fmt.Sprintf("%s:   %s\n", level, where))
-		}
-		f := s.log.WithFields(logrus.Fields{
-			"token_id": lk.id, "owner": lk.owner, "pusher": s.opt.Actor.User, "found_in": first.String(),
-		})
-		if !l.Revoke {
-			f.Warn("push holds a live token; not revoked (--leaked-token-action refuse)")
-			continue
-		}
-		if err := l.Tokens.RevokeToken(s.ctx, lk.id); err != nil {
-			f.WithError(err).Error("receivepack: revoking a leaked token")
-			continue
-		}
-		f.Warn("push holds a live token: token revoked")
-	}
-	switch {
-	case l.Revoke && l.Refuse:
-		s.out.message("error: the token has been revoked; remove it from these commits and push again\n")
-	case l.Revoke:
-		s.out.message("warning: the token has been revoked\n")
-	case l.Refuse:
-		s.out.message("error: remove the token from these commits, revoke it and push again\n")
-	}
+	s.actOnLeaks(ctx, loc, leaks)
 	if !l.Refuse {
 		return
 	}
@@ -249,6 +215,59 @@ func (s *session) protect(scan *secretScan, db *odb.DB, c *checker) {
 		} else {
 			cmd.fail(reasonLeakElsewhere)
 		}
+	}
+}
+
+// maxPlacesShown bounds the places git is shown for one token; the log
+// and the report lines say the rest.
+const maxPlacesShown = 10
+
+// actOnLeaks tells the client where each live token is and revokes the
+// tokens when Leaks asks for it, logging a warning that names each
+// token's id and owner (never its secret).
+func (s *session) actOnLeaks(ctx context.Context, loc *locator, leaks []leak) {
+	l := s.opt.Leaks
+	level := "warning"
+	if l.Refuse {
+		level = "error"
+	}
+	s.out.message(level + ": push protection: this push holds a live depot token\n")
+	for _, lk := range leaks {
+		var first place
+		for i, b := range lk.blobs {
+			if i == maxPlacesShown {
+				s.out.message(fmt.Sprintf("%s:   and %d more blobs\n", level, len(lk.blobs)-i))
+				break
+			}
+			where, err := loc.blob(b)
+			if err != nil {
+				s.log.WithError(err).Error("receivepack: locating a token in the push")
+			}
+			if i == 0 {
+				first = where
+			}
+			s.out.message(fmt.Sprintf("%s:   %s\n", level, where))
+		}
+		f := s.log.WithFields(logrus.Fields{
+			"token_id": lk.id, "owner": lk.owner, "pusher": s.opt.Actor.User, "found_in": first.String(),
+		})
+		if !l.Revoke {
+			f.Warn("push holds a live token; not revoked")
+			continue
+		}
+		if err := l.Tokens.RevokeToken(ctx, lk.id); err != nil {
+			f.WithError(err).Error("receivepack: revoking a leaked token")
+			continue
+		}
+		f.Warn("push holds a live token: token revoked")
+	}
+	switch {
+	case l.Revoke && l.Refuse:
+		s.out.message("error: the token has been revoked; remove it from these commits and push again\n")
+	case l.Revoke:
+		s.out.message("warning: the token has been revoked\n")
+	case l.Refuse:
+		s.out.message("error: remove the token from these commits, revoke it and push again\n")
 	}
 }
 

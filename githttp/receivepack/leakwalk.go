@@ -37,6 +37,7 @@ type hit struct {
 }
 
 func newLocator(c *checker, cmds []*command, leaks []leak) *locator {
+	c.cacheObjects()
 	l := &locator{
 		c:       c,
 		cmds:    cmds,
