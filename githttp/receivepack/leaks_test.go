@@ -255,6 +255,22 @@ func TestPushProtection(t *testing.T) {
 			out, err := e.push("origin", "main", "topic")
 			return out, err, want{live: true}
 		}},
+		{"ThinBaseNotScanned", true, true, func(t *testing.T, e *leakEnv) (string, error, want) {
+			big := bigText(256 << 10)
+			mid := strings.Index(big[len(big)/2:], "\n") + len(big)/2 + 1
+			e.protect(false, false)
+			e.commit(e.work, "big file with a token", map[string]string{"big.txt": big[:mid] + "token " + e.secret + "\n" + big[mid:]})
+			e.git(e.work, "push", "origin", "main")
+			e.protect(true, true)
+			e.commit(e.work, "token removed", map[string]string{"big.txt": big})
+			out, err := e.push("origin", "main")
+			// The new blob is a delta on the one holding the token, which
+			// the repository has: it is not searched again.
+			if _, body := e.srv.last(t); len(body) > 16<<10 {
+				t.Fatalf("the push sent %d bytes; want a thin pack with a delta", len(body))
+			}
+			return out, err, want{live: true}
+		}},
 		{"IntroducedEarlier", true, true, func(t *testing.T, e *leakEnv) (string, error, want) {
 			e.commit(e.work, "first", map[string]string{"a.txt": "a\n"})
 			e.git(e.work, "push", "origin", "main")
