@@ -53,10 +53,12 @@ type Leaks struct {
 const maxCandidates = 10_000
 
 // secretScan finds well-formed secrets in the blobs of a pack as the
-// indexer produces them (indexpack.BlobScanner): bytes.Index finds the
-// prefix, and only then is the candidate's checksum computed. A secret
-// may straddle two writes, so the last Len-1 bytes of each write are
-// carried to the next.
+// indexer produces them (indexpack.BlobScanner). It looks for the last
+// byte of the prefix with bytes.IndexByte ('_' for depot's "dpt_", rarer
+// in text and code than 'd': one byte in 80 of git's own sources, against
+// one in 45), then for the rest of the prefix before it, and only then
+// computes the candidate's checksum. A secret may straddle two writes, so
+// the last Len-1 bytes of each write are carried to the next.
 type secretScan struct {
 	prefix []byte
 	n      int
@@ -83,29 +85,35 @@ func (s *secretScan) Write(b []byte) (int, error) {
 	if c := len(s.carry); c > 0 {
 		// Secrets that start in the carry and end in b.
 		w := append(append(s.win[:0], s.carry...), b[:min(len(b), s.n-1)]...)
-		for i := 0; ; {
-			j := bytes.Index(w[i:], s.prefix)
-			if j < 0 || i+j >= c || i+j+s.n > len(w) {
-				break
-			}
-			s.check(w[i+j : i+j+s.n])
-			i += j + 1
-		}
+		s.search(w, c)
 		if len(b) < s.n-1 {
 			s.carry = append(s.carry[:0], w[max(0, len(w)-(s.n-1)):]...)
 			return len(b), nil
 		}
 	}
-	for i := 0; ; {
-		j := bytes.Index(b[i:], s.prefix)
-		if j < 0 || i+j+s.n > len(b) {
-			break
-		}
-		s.check(b[i+j : i+j+s.n])
-		i += j + 1
-	}
+	s.search(b, len(b))
 	s.carry = append(s.carry[:0], b[max(0, len(b)-(s.n-1)):]...)
 	return len(b), nil
+}
+
+// search checks the candidates of buf that start before end and end
+// within buf.
+func (s *secretScan) search(buf []byte, end int) {
+	k := len(s.prefix) - 1
+	last := s.prefix[k]
+	// Candidates start at p < end with p+n <= len(buf); their last
+	// prefix byte is at p+k.
+	stop := min(end, len(buf)-s.n+1) + k
+	for i := k; i < stop; i++ {
+		j := bytes.IndexByte(buf[i:stop], last)
+		if j < 0 {
+			return
+		}
+		i += j
+		if bytes.Equal(buf[i-k:i], s.prefix[:k]) {
+			s.check(buf[i-k : i-k+s.n])
+		}
+	}
 }
 
 // check notes cand, n bytes that start with the prefix, when it is a
