@@ -1,6 +1,7 @@
 package receivepack
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand"
@@ -58,7 +59,9 @@ func scanAll(t *testing.T, blobs []string, sizes []int) []string {
 func TestSecretScan(t *testing.T) {
 	a, b := newSecret(t), newSecret(t)
 	bad := a[:len(a)-1] + map[bool]string{true: "0", false: "1"}[a[len(a)-1] != '0']
-	filler := strings.Repeat("lorem ipsum dolor sit amet ", 50)
+	// Longer than smallPieces, so that pieces are searched as they come
+	// and gathered.
+	filler := strings.Repeat("lorem ipsum dolor_sit amet ", 400)
 	tests := []struct {
 		name  string
 		blobs []string
@@ -76,7 +79,7 @@ func TestSecretScan(t *testing.T) {
 		{"NoPrefix", []string{filler}, nil},
 	}
 	for _, tt := range tests {
-		for _, sizes := range [][]int{{1 << 20}, {1}, {2}, {3}, {7, 1, 1}, {38}, {39}, {40}, {41}, {64, 5}} {
+		for _, sizes := range [][]int{{1 << 20}, {1}, {2}, {3}, {7, 1, 1}, {38}, {39}, {40}, {41}, {64, 5}, {smallPieces}, {smallPieces - 1, smallPieces + 1}, {5000, 3, 40}, {10791, 1}} {
 			t.Run(fmt.Sprintf("%s/%v", tt.name, sizes), func(t *testing.T) {
 				if got := scanAll(t, tt.blobs, sizes); !slices.Equal(got, tt.want) {
 					want := slices.Clone(tt.want)
@@ -88,15 +91,19 @@ func TestSecretScan(t *testing.T) {
 			})
 		}
 	}
-	// Every split point of a token in the middle of a blob.
+	// Every split point of a token in the middle of a blob, between two
+	// large pieces and with a small one between them.
 	text := filler + a + filler
 	for cut := len(filler) - 1; cut <= len(filler)+tokens.SecretLen+1; cut++ {
-		s := newSecretScan(&Leaks{Prefix: tokens.SecretPrefix, Len: tokens.SecretLen, Tokens: tokens.Leaks{}})
-		s.Write([]byte(text[:cut]))
-		s.Write([]byte(text[cut:]))
-		s.End(plumbing.ZeroHash)
-		if len(s.found) != 1 {
-			t.Errorf("split at %d: found %d secrets; want 1", cut, len(s.found))
+		for _, mid := range []int{0, 5, 100} {
+			s := newSecretScan(&Leaks{Prefix: tokens.SecretPrefix, Len: tokens.SecretLen, Tokens: tokens.Leaks{}})
+			s.Write([]byte(text[:cut]))
+			s.Write([]byte(text[cut : cut+mid]))
+			s.Write([]byte(text[cut+mid:]))
+			s.End(plumbing.ZeroHash)
+			if len(s.found) != 1 {
+				t.Errorf("split at %d and %d: found %d secrets; want 1", cut, cut+mid, len(s.found))
+			}
 		}
 	}
 }
@@ -395,12 +402,21 @@ func TestPushProtectionKeepsNothing(t *testing.T) {
 	e.fsck()
 }
 
-// BenchmarkSecretScan searches 64 KiB pieces of source-like text, the
-// way the indexer writes inflated blobs, beside git's hash of the same
-// bytes, which every byte of a push costs anyway: the ratio of the two
-// is what push protection adds to hashing.
+// BenchmarkSecretScan searches 64 KiB pieces of this package's own
+// sources, the way the indexer writes inflated blobs, beside git's hash
+// of the same bytes, which every byte of a push costs anyway: the ratio
+// of the two is what push protection adds to hashing.
 func BenchmarkSecretScan(b *testing.B) {
-	text := []byte(bigText(64 << 10))
+	files, _ := filepath.Glob("*.go")
+	var src []byte
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		src = append(src, data...)
+	}
+	text := bytes.Repeat(src, (64<<10)/len(src)+1)[:64<<10]
 	b.Run("scan", func(b *testing.B) {
 		s := newSecretScan(&Leaks{Prefix: tokens.SecretPrefix, Len: tokens.SecretLen, Tokens: tokens.Leaks{}})
 		b.SetBytes(int64(len(text)))
