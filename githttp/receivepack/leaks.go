@@ -139,22 +139,15 @@ func (s *secretScan) search(buf []byte, end int) {
 			return
 		}
 		i += j
-		if s.prefixAt(buf, i-k) {
+		// The byte before first, inline: this runs at every '_' of the
+		// text, and "t_" is a quarter as frequent in code as '_'.
+		if k > 0 && buf[i-1] != s.prefix[k-1] {
+			continue
+		}
+		if bytes.Equal(buf[i-k:i], s.prefix[:k]) {
 			s.check(buf[i-k : i-k+s.n])
 		}
 	}
-}
-
-// prefixAt reports whether buf holds the prefix but its last byte at p,
-// compared here rather than through bytes.Equal: it runs at every '_' of
-// the text, and most fail at the byte before.
-func (s *secretScan) prefixAt(buf []byte, p int) bool {
-	for m := len(s.prefix) - 2; m >= 0; m-- {
-		if buf[p+m] != s.prefix[m] {
-			return false
-		}
-	}
-	return true
 }
 
 // check notes cand, n bytes that start with the prefix, when it is a
