@@ -102,6 +102,23 @@ func (s *secretScan) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// Copied takes b, the next bytes of the blob, copied by a delta from a
+// blob of the pack that was searched already: a secret wholly inside b
+// was found there, so only the secrets that cross b's edges are looked
+// for. Most of what a push's deltas make is copied, so most bytes of a
+// large push are searched once, not once a version.
+func (s *secretScan) Copied(b []byte) error {
+	if len(b) < 2*s.n {
+		s.Write(b)
+		return nil
+	}
+	s.flush()
+	// Secrets that end in b's head; one that starts there ends inside b.
+	s.piece(b[:s.n-1])
+	s.carry = append(s.carry[:0], b[len(b)-(s.n-1):]...)
+	return nil
+}
+
 // flush searches the small pieces gathered.
 func (s *secretScan) flush() {
 	if len(s.small) > 0 {

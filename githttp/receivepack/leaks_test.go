@@ -108,6 +108,45 @@ func TestSecretScan(t *testing.T) {
 	}
 }
 
+// TestSecretScanCopied looks only at the edges of what a delta copies
+// from a blob already searched: a secret crossing them is found, one
+// wholly inside was found in the blob it was copied from.
+func TestSecretScanCopied(t *testing.T) {
+	a := newSecret(t)
+	filler := strings.Repeat("copied_bytes ", 40)
+	type piece struct {
+		copied bool
+		text   string
+	}
+	tests := []struct {
+		name   string
+		pieces []piece
+		found  bool
+	}{
+		{"IntoCopy", []piece{{false, filler + a[:20]}, {true, a[20:] + filler}}, true},
+		{"OutOfCopy", []piece{{true, filler + a[:20]}, {false, a[20:] + filler}}, true},
+		{"AcrossTwoCopies", []piece{{true, filler + a[:20]}, {true, a[20:] + filler}}, true},
+		{"ShortCopy", []piece{{false, filler + a[:10]}, {true, a[10:30]}, {false, a[30:] + filler}}, true},
+		{"InsideCopy", []piece{{false, filler}, {true, filler + a + filler}, {false, filler}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSecretScan(&Leaks{Prefix: tokens.SecretPrefix, Len: tokens.SecretLen, Tokens: tokens.Leaks{}})
+			for _, p := range tt.pieces {
+				if p.copied {
+					s.Copied([]byte(p.text))
+				} else {
+					s.Write([]byte(p.text))
+				}
+			}
+			s.End(plumbing.ZeroHash)
+			if got := len(s.found) == 1; got != tt.found {
+				t.Errorf("found %d secrets; want found = %v", len(s.found), tt.found)
+			}
+		})
+	}
+}
+
 // leakEnv is a push environment whose server protects pushes with a real
 // token store.
 type leakEnv struct {
@@ -277,6 +316,26 @@ func TestPushProtection(t *testing.T) {
 				t.Fatalf("the push sent %d bytes; want a thin pack with a delta", len(body))
 			}
 			return out, err, want{live: true}
+		}},
+		{"KeptFromThinBase", true, true, func(t *testing.T, e *leakEnv) (string, error, want) {
+			big := bigText(256 << 10)
+			mid := strings.Index(big[len(big)/2:], "\n") + len(big)/2 + 1
+			withToken := big[:mid] + "token " + e.secret + "\n" + big[mid:]
+			e.protect(false, false)
+			e.commit(e.work, "big file with a token", map[string]string{"big.txt": withToken})
+			e.git(e.work, "push", "origin", "main")
+			e.protect(true, true)
+			// A new version that keeps the token, sent as a delta that
+			// copies it from the blob the repository has: the copy from a
+			// thin base is searched, as the whole blob would be.
+			c := e.commit(e.work, "edited elsewhere", map[string]string{"big.txt": "a new first line\n" + withToken})
+			out, err := e.push("origin", "main")
+			if _, body := e.srv.last(t); len(body) > 16<<10 {
+				t.Fatalf("the push sent %d bytes; want a thin pack with a delta", len(body))
+			}
+			return out, err, want{refused: true, out: []string{
+				"(push contains a depot token: big.txt in commit " + c[:7] + ")",
+			}}
 		}},
 		{"IntroducedEarlier", true, true, func(t *testing.T, e *leakEnv) (string, error, want) {
 			e.commit(e.work, "first", map[string]string{"a.txt": "a\n"})

@@ -77,6 +77,10 @@ func (c *content) bytes() ([]byte, error) {
 type sink struct {
 	h     *plumbing.Hasher
 	scan  BlobScanner // a new blob's scanner (Options.Blobs), or nil
+	// seenBase says that the delta's base is an object of the pack, so
+	// that the scanner has seen what is copied from it; copying is set
+	// while a copy instruction writes.
+	seenBase, copying bool
 	keep  *content
 	fw    *bufio.Writer
 	n     int64
@@ -91,7 +95,13 @@ func (s *sink) write(b []byte) error {
 	if s.h != nil {
 		s.h.Write(b)
 	}
-	if s.scan != nil {
+	switch {
+	case s.scan == nil:
+	case s.copying && s.seenBase:
+		if err := s.scan.Copied(b); err != nil {
+			return err
+		}
+	default:
 		if _, err := s.scan.Write(b); err != nil {
 			return err
 		}

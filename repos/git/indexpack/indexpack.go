@@ -87,13 +87,18 @@ type Options struct {
 }
 
 // BlobScanner reads the blobs of a pack as Index produces them
-// (Options.Blobs): Write receives the bytes of one blob in order, in
-// pieces of any size, then End names the blob they made. The pieces are
-// valid only during the call. Blobs never interleave: every byte written
-// between two calls of End belongs to one blob.
+// (Options.Blobs): Write and Copied receive the bytes of one blob in
+// order, in pieces of any size, then End names the blob they made. The
+// pieces are valid only during the call. Blobs never interleave: every
+// byte given between two calls of End belongs to one blob.
 type BlobScanner interface {
 	io.Writer
-	// End says that the bytes written since the previous End were the
+	// Copied takes the next bytes of the blob, as Write does, when a
+	// delta copies them from a blob of the pack, which the scanner was
+	// given before: it may look at their edges only. Bytes copied from a
+	// thin base, which the scanner never sees, come through Write.
+	Copied(b []byte) error
+	// End says that the bytes given since the previous End were the
 	// blob h. An *Error it returns is reported as a fault of the pack.
 	End(h plumbing.Hash) error
 }
@@ -606,7 +611,7 @@ func (ix *indexer) resolveKids(i int32, typ plumbing.ObjectType, h plumbing.Hash
 	}
 	for n, k := range kids {
 		e := &ix.objs[k]
-		kept, err := ix.apply(base, k, typ)
+		kept, err := ix.apply(base, k, typ, i >= 0)
 		if err != nil {
 			return err
 		}
@@ -627,8 +632,9 @@ func (ix *indexer) resolveKids(i int32, typ plumbing.ObjectType, h plumbing.Hash
 }
 
 // apply makes the object of delta entry e from base, hashes it and, when
-// deltas may be based on it, returns its content.
-func (ix *indexer) apply(base *content, k int32, typ plumbing.ObjectType) (*content, error) {
+// deltas may be based on it, returns its content. inPack says whether
+// base is an object of the pack rather than a thin base.
+func (ix *indexer) apply(base *content, k int32, typ plumbing.ObjectType, inPack bool) (*content, error) {
 	e := &ix.objs[k]
 	mayBeBase := ix.hasOfsKids(k) || len(ix.refKids) > 0
 	links := typ != plumbing.BlobObject && ix.opt.Object != nil
@@ -637,7 +643,7 @@ func (ix *indexer) apply(base *content, k int32, typ plumbing.ObjectType) (*cont
 		return nil, err
 	}
 	if typ == plumbing.BlobObject {
-		s.scan = ix.opt.Blobs
+		s.scan, s.seenBase = ix.opt.Blobs, inPack
 	}
 	if err := ix.patch(base, k, s); err != nil {
 		s.keep.release()
@@ -744,7 +750,10 @@ func (ix *indexer) patch(base *content, k int32, out *sink) error {
 		if off+size > base.size {
 			return fail("copy out of the base's bounds")
 		}
-		if err := base.copyTo(out, off, size, copyBuf); err != nil {
+		out.copying = true
+		err = base.copyTo(out, off, size, copyBuf)
+		out.copying = false
+		if err != nil {
 			return err
 		}
 	}

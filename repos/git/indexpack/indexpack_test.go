@@ -341,6 +341,7 @@ func TestBadDeltas(t *testing.T) {
 type blobRecorder struct {
 	cur    []byte
 	writes int
+	copied int // bytes given through Copied
 	got    map[plumbing.Hash]int // blob → times ended
 	bad    []string
 }
@@ -349,6 +350,12 @@ func (r *blobRecorder) Write(b []byte) (int, error) {
 	r.cur = append(r.cur, b...)
 	r.writes++
 	return len(b), nil
+}
+
+func (r *blobRecorder) Copied(b []byte) error {
+	r.cur = append(r.cur, b...)
+	r.copied += len(b)
+	return nil
 }
 
 func (r *blobRecorder) End(h plumbing.Hash) error {
@@ -402,6 +409,11 @@ func TestBlobs(t *testing.T) {
 		}
 		if len(rec.cur) != 0 {
 			t.Errorf("budget %d: %d bytes written after the last End", b, len(rec.cur))
+		}
+		// Copies from the pack's blobs come through Copied; the 50 bytes
+		// copied from the thin base, which the scanner never saw, do not.
+		if want := len(base) - 7 + 100; rec.copied != want {
+			t.Errorf("budget %d: %d bytes given as copied; want %d", b, rec.copied, want)
 		}
 	}
 }
