@@ -341,7 +341,7 @@ func TestBadDeltas(t *testing.T) {
 type blobRecorder struct {
 	cur    []byte
 	writes int
-	copied int // bytes given through Copied
+	copied int                   // bytes given through Copied
 	got    map[plumbing.Hash]int // blob → times ended
 	bad    []string
 }
