@@ -75,16 +75,16 @@ func (c *content) bytes() ([]byte, error) {
 // is kept, passes them to the blob scanner when it has one, and refuses
 // more bytes than the object declared.
 type sink struct {
-	h    *plumbing.Hasher
-	scan BlobScanner // a new blob's scanner (Options.Blobs), or nil
+	h     *plumbing.Hasher
+	scan  BlobScanner // a new blob's scanner (Options.Blobs), or nil
+	keep  *content
+	fw    *bufio.Writer
+	n     int64
+	limit int64
 	// seenBase says that the delta's base is an object of the pack, so
 	// that the scanner has seen what is copied from it; copying is set
 	// while a copy instruction writes.
 	seenBase, copying bool
-	keep              *content
-	fw                *bufio.Writer
-	n                 int64
-	limit             int64
 }
 
 func (s *sink) write(b []byte) error {
