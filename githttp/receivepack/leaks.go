@@ -106,18 +106,22 @@ func (s *secretScan) Write(b []byte) (int, error) {
 // blob of the pack that was searched already: a secret wholly inside b
 // was found there, so only the secrets that cross b's edges are looked
 // for. Most of what a push's deltas make is copied, so most bytes of a
-// large push are searched once, not once a version.
+// large push are searched once, not once a version. The head and the
+// tail of b are gathered like small pieces, with a NUL between them,
+// which no secret holds: nothing is searched across the part skipped.
 func (s *secretScan) Copied(b []byte) error {
 	if len(b) < 2*s.n {
 		s.Write(b)
 		return nil
 	}
-	s.flush()
-	// Secrets that end in b's head; one that starts there ends inside b.
-	s.piece(b[:s.n-1])
-	s.carry = append(s.carry[:0], b[len(b)-(s.n-1):]...)
+	s.Write(b[:s.n-1])
+	s.Write(gap[:])
+	s.Write(b[len(b)-(s.n-1):])
 	return nil
 }
+
+// gap stands for the bytes of a copy that are not searched.
+var gap = [1]byte{0}
 
 // flush searches the small pieces gathered.
 func (s *secretScan) flush() {
