@@ -66,6 +66,10 @@ type Server struct {
 	// each piece of the response must get through within it. A transfer
 	// that keeps moving is never cut, however long it takes.
 	StallTimeout time.Duration
+	// Leaks, when set, turns on push protection: pushes whose new blobs
+	// hold a live depot token are refused, the tokens revoked, or both
+	// (receivepack.Leaks); set it before serving.
+	Leaks *receivepack.Leaks
 	// AfterPush, when set, is called after every push that sent ref
 	// updates, with the repository's directory and full name; it must
 	// return quickly (the server wires the background repack here).
@@ -399,13 +403,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, sv service, repo 
 		res, err = receivepack.Serve(ctx, repo.Path, body, out, receivepack.Options{
 			Agent: Agent, Logger: log, MaxObjectBytes: s.Limits.MaxObjectBytes,
 			MaxPackBytes: s.Limits.MaxPushBytes, DeclaredLength: declaredLength(r),
-			Hooks: s.Hooks.Enabled, HookTimeout: s.Hooks.Timeout, HideRefs: s.HideRefs,
+			Hooks: s.Hooks.Enabled, HookTimeout: s.Hooks.Timeout, HideRefs: s.HideRefs, Leaks: s.Leaks,
 			Actor: gitref.Actor{User: id.User, TokenID: id.TokenID, Addr: auth.ClientIP(r)},
 			Rules: id.Rules,
 			RulesRefused: func(ref, reason string) {
 				s.rulesRefused(r, id, ref, reason)
 			},
-			Slot:  slot,
+			Slot: slot,
 		})
 		logPush(log, res)
 		if res != nil {

@@ -310,6 +310,7 @@ func TestCLIUsage(t *testing.T) {
 		{"ServeExtraArg", "", []string{"serve", "oops", "--data", data}, 2, "err", "unexpected argument"},
 		{"ServeBadLogFormat", "", []string{"serve", "--log-format", "xml", "--data", data}, 2, "err", "--log-format"},
 		{"ServeBadHookTimeout", "", []string{"serve", "--hook-timeout", "0s", "--data", data}, 2, "err", "--hook-timeout must be positive"},
+		{"ServeBadLeakedTokenAction", "", []string{"serve", "--leaked-token-action", "warn", "--data", data}, 2, "err", "--leaked-token-action must be refuse, revoke or both"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, code := cli(t, tc.stdin, tc.args...)

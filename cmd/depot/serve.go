@@ -66,6 +66,7 @@ type serveFlags struct {
 	authFailRefill, authUserFailRefill *time.Duration
 	metricsListen, metricsToken        *string
 	slowRequest                        *time.Duration
+	leakedTokenAction                  *string
 }
 
 // The failure limiter's defaults: an address may fail 30 times, then once
@@ -113,6 +114,7 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	f.metricsListen = fs.String("metrics-listen", getenv("DEPOT_METRICS_LISTEN"), "also serve /metrics, /healthz and /readyz on this address, e.g. 127.0.0.1:9090 (env DEPOT_METRICS_LISTEN)")
 	f.metricsToken = fs.String("metrics-token", getenv("DEPOT_METRICS_TOKEN"), "serve /metrics on the main address too, to clients sending Authorization: Bearer TOKEN; required of the --metrics-listen address as well when set (env DEPOT_METRICS_TOKEN, which keeps it out of the process list)")
 	f.slowRequest = fs.Duration("slow-request", 2*time.Second, "log requests that take longer at warning level, with their request id (0: never)")
+	f.leakedTokenAction = fs.String("leaked-token-action", "both", "what a push whose new files hold a live depot token gets: refuse (the push), revoke (the token, and accept the push) or both")
 }
 
 // tokenNetworks checks the prefix lengths of --token-network-v4 and -v6.
@@ -177,6 +179,22 @@ func (f *serveFlags) packOps() (githttp.PackOps, error) {
 	return githttp.PackOps{Max: *f.maxPackOps, PerUser: per, QueueTimeout: *f.packQueueTimeout}, nil
 }
 
+// leakAction is what --leaked-token-action asks of push protection.
+type leakAction struct{ refuse, revoke bool }
+
+// leaks reads --leaked-token-action.
+func (f *serveFlags) leaks() (leakAction, error) {
+	switch *f.leakedTokenAction {
+	case "refuse":
+		return leakAction{refuse: true}, nil
+	case "revoke":
+		return leakAction{revoke: true}, nil
+	case "both":
+		return leakAction{refuse: true, revoke: true}, nil
+	}
+	return leakAction{}, usagef("--leaked-token-action must be refuse, revoke or both, not %q", *f.leakedTokenAction)
+}
+
 // gitHooks is what the hook flags ask of the git server.
 func (f *serveFlags) gitHooks() (githttp.Hooks, error) {
 	if *f.hookTimeout <= 0 {
@@ -236,6 +254,10 @@ func runServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	leaks, err := f.leaks()
+	if err != nil {
+		return err
+	}
 	if e.getenv("GOMEMLIMIT") == "" {
 		// A soft limit: the collector works harder as the heap nears it
 		// and returns memory to the system, so that caches and the garbage
@@ -270,6 +292,7 @@ func runServe(e *env, args []string) error {
 		hooks:             gitHooks,
 		reflogExpire:      *f.reflogExpire,
 		hideRefs:          f.hideRefs,
+		leaks:             leaks,
 		tokenNetworkV4:    *f.tokenNetworkV4,
 		tokenNetworkV6:    *f.tokenNetworkV6,
 		trustedProxies:    proxies,
@@ -385,6 +408,7 @@ type options struct {
 	// callers that send it as a bearer token.
 	metricsToken string
 	slowRequest  time.Duration
+	leaks        leakAction // push protection: --leaked-token-action
 }
 
 // defaultReadHeaderTimeout bounds the arrival of a request's headers, so
@@ -402,6 +426,7 @@ func defaultOptions() options {
 		reflogExpire:      gc.DefaultReflogExpire,
 		tokenNetworkV4:    tokens.DefaultNetworkV4,
 		tokenNetworkV6:    tokens.DefaultNetworkV6,
+		leaks:             leakAction{refuse: true, revoke: true},
 	}
 }
 
@@ -435,6 +460,12 @@ func surfaces(d *data, authn *auth.Authenticator, log logrus.FieldLogger, o opti
 	git.StallTimeout = o.stallTimeout
 	git.Hooks = o.hooks
 	git.HideRefs = o.hideRefs
+	if o.leaks.refuse || o.leaks.revoke {
+		git.Leaks = &receivepack.Leaks{
+			Prefix: tokens.SecretPrefix, Len: tokens.SecretLen, Tokens: tokens.Leaks{Store: d.store},
+			Refuse: o.leaks.refuse, Revoke: o.leaks.revoke,
+		}
+	}
 	// A push and a repack change what repository listings show (size,
 	// emptiness), which the store keeps until then.
 	forget := func(_, name string) {

@@ -32,6 +32,33 @@ type checker struct {
 	checked  bool // whether complete was computed
 	complete bool
 	qpack    *packfile.Pack // the quarantined pack, opened for a walk
+
+	// cache, when not nil, keeps objects read from the quarantined pack
+	// by offset, so that walking many trees that are deltas on each
+	// other resolves each link of their chains once (see cacheObjects).
+	cache      map[int64]cachedObject
+	cacheBytes int
+}
+
+type cachedObject struct {
+	typ  plumbing.ObjectType
+	data []byte
+}
+
+// Bounds of the checker's object cache: objects up to cacheObjectMax
+// bytes are kept, cacheBytesMax bytes in all, and the cache starts again
+// empty when full.
+const (
+	cacheBytesMax  = 32 << 20
+	cacheObjectMax = 1 << 20
+)
+
+// cacheObjects makes the reads from the quarantined pack that follow
+// keep what they resolve, for walks that read every new tree.
+func (c *checker) cacheObjects() {
+	if c.cache == nil {
+		c.cache = map[int64]cachedObject{}
+	}
 }
 
 func newChecker(pack *packIndex, repo *odb.DB) *checker {
@@ -125,6 +152,15 @@ func (c *checker) walk(tip plumbing.Hash) (plumbing.Hash, error) {
 // readLinks reads a commit, tree or tag from the quarantined pack and
 // returns what it links to.
 func (c *checker) readLinks(h plumbing.Hash, typ plumbing.ObjectType) ([]plumbing.Hash, error) {
+	data, err := c.read(h)
+	if err != nil {
+		return nil, err
+	}
+	return object.AppendLinks(nil, typ, data)
+}
+
+// read returns the content of h, an object of the quarantined pack.
+func (c *checker) read(h plumbing.Hash) ([]byte, error) {
 	if err := c.openPack(); err != nil {
 		return nil, err
 	}
@@ -136,7 +172,7 @@ func (c *checker) readLinks(h plumbing.Hash, typ plumbing.ObjectType) ([]plumbin
 	if err != nil {
 		return nil, fmt.Errorf("receivepack: reading %s from the received pack: %w", h, err)
 	}
-	return object.AppendLinks(nil, typ, data)
+	return data, nil
 }
 
 // openPack opens the quarantined pack for reading, once.
@@ -158,6 +194,23 @@ func (c *checker) readAt(off int64, depth int) (plumbing.ObjectType, []byte, err
 	if depth > maxDeltaDepth {
 		return 0, nil, fmt.Errorf("delta chain too deep at %d", off)
 	}
+	if o, ok := c.cache[off]; ok {
+		return o.typ, o.data, nil
+	}
+	typ, data, err := c.resolveAt(off, depth)
+	if err == nil && c.cache != nil && len(data) <= cacheObjectMax {
+		if c.cacheBytes+len(data) > cacheBytesMax {
+			clear(c.cache)
+			c.cacheBytes = 0
+		}
+		c.cache[off] = cachedObject{typ, data}
+		c.cacheBytes += len(data)
+	}
+	return typ, data, err
+}
+
+// resolveAt reads the object at off and applies its delta chain.
+func (c *checker) resolveAt(off int64, depth int) (plumbing.ObjectType, []byte, error) {
 	e, err := c.qpack.Entry(off)
 	if err != nil {
 		return 0, nil, err

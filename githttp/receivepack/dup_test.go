@@ -160,7 +160,7 @@ func TestKeepVerifiesIndex(t *testing.T) {
 	}
 	defer release()
 	receive := func(pack []byte) *quarantine {
-		q, done, err := receivePack(t.Context(), db, bytes.NewReader(pack), Options{}.withDefaults(), func(string) {})
+		q, done, err := receivePack(t.Context(), db, bytes.NewReader(pack), nil, Options{}.withDefaults(), func(string) {})
 		if err != nil {
 			t.Fatal(err)
 		}

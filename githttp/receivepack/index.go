@@ -39,13 +39,15 @@ type packIndex struct {
 }
 
 // indexPack indexes the received pack in f, writing its .idx to idx: git
-// index-pack --fix-thin, in bounded memory (see package indexpack).
-func indexPack(ctx context.Context, f *os.File, idx io.Writer, db *odb.DB, opt Options) (*packIndex, error) {
+// index-pack --fix-thin, in bounded memory (see package indexpack). blobs,
+// when not nil, reads every new blob as it is hashed.
+func indexPack(ctx context.Context, f *os.File, idx io.Writer, db *odb.DB, blobs indexpack.BlobScanner, opt Options) (*packIndex, error) {
 	pi := &packIndex{path: f.Name(), linked: map[plumbing.Hash]struct{}{}}
 	var links []plumbing.Hash // scratch, reused for every object
 	res, err := indexpack.Index(ctx, f, idx, indexpack.Options{
 		MaxObjectBytes: opt.MaxObjectBytes,
 		Budget:         opt.Budget,
+		Blobs:          blobs,
 		Base: func(h plumbing.Hash, max int64) (plumbing.ObjectType, []byte, bool, error) {
 			typ, data, err := readBase(db, h, max)
 			if errors.Is(err, odb.ErrNotFound) {

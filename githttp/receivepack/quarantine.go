@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/depot/depot/repos/git/indexpack"
 	"github.com/depot/depot/repos/git/odb"
 	"github.com/depot/depot/repos/git/packfile"
 )
@@ -32,9 +33,10 @@ func tooLarge(max int64) error {
 
 // receivePack streams the pack that follows the commands from r into a
 // new quarantine, at most opt.MaxPackBytes, then waits for opt.Slot and
-// indexes the pack. The quarantine is returned even on error so that the
-// caller can discard it, and release (never nil) gives the slot back.
-func receivePack(ctx context.Context, db *odb.DB, r io.Reader, opt Options, wait func(string)) (q *quarantine, release func(), err error) {
+// indexes the pack, giving its blobs to blobs when that is not nil. The
+// quarantine is returned even on error so that the caller can discard it,
+// and release (never nil) gives the slot back.
+func receivePack(ctx context.Context, db *odb.DB, r io.Reader, blobs indexpack.BlobScanner, opt Options, wait func(string)) (q *quarantine, release func(), err error) {
 	release = func() {}
 	objs := db.Dir()
 	dir, err := os.MkdirTemp(objs, "incoming-")
@@ -85,7 +87,7 @@ func receivePack(ctx context.Context, db *odb.DB, r io.Reader, opt Options, wait
 		return q, release, err
 	}
 	defer idx.Close()
-	q.index, err = indexPack(ctx, f, idx, db, opt)
+	q.index, err = indexPack(ctx, f, idx, db, blobs, opt)
 	if err != nil {
 		return q, release, err
 	}

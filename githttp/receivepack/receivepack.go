@@ -88,6 +88,10 @@ type Options struct {
 	// RulesRefused, when set, is called for each command that Rules
 	// refuse, with its ref and the reason; it must return quickly.
 	RulesRefused func(ref, reason string)
+	// Leaks, when set, searches the blobs a push brings for live depot
+	// tokens as the pack is indexed, and refuses the push, revokes the
+	// tokens, or both (push protection, see Leaks).
+	Leaks *Leaks
 
 	keepAlive time.Duration // silence before a keepalive; tests shorten it
 	// packWriter, when set, wraps the file the pack is received into:
@@ -235,8 +239,14 @@ func (s *session) run(body io.Reader, needsPack bool, packLen int64) error {
 	var q *quarantine
 	release := func() {} // the pack slot, once held
 	defer func() { release() }()
+	var scan *secretScan
 	if needsPack {
-		q, release, err = receivePack(s.ctx, db, body, s.opt, s.out.progress)
+		var blobs indexpack.BlobScanner
+		if l := s.opt.Leaks; l != nil && l.Tokens != nil && l.Len > len(l.Prefix) && l.Prefix != "" {
+			scan = newSecretScan(l)
+			blobs = scan
+		}
+		q, release, err = receivePack(s.ctx, db, body, blobs, s.opt, s.out.progress)
 		defer func() {
 			if derr := q.discard(); derr != nil {
 				s.log.WithError(derr).Error("receivepack: removing quarantine")
@@ -258,6 +268,7 @@ func (s *session) run(body io.Reader, needsPack bool, packLen int64) error {
 	check := newChecker(pack, db)
 	defer check.close()
 	s.validate(check)
+	s.protect(scan, db, check)
 	// Indexing and the connectivity check are what the slot bounds; hooks
 	// and ref updates run without it.
 	release()

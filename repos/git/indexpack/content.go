@@ -72,13 +72,19 @@ func (c *content) bytes() ([]byte, error) {
 
 // sink receives an object's bytes as they are produced: it hashes them
 // when asked to, keeps them in memory or in a spill file when the object
-// is kept, and refuses more bytes than the object declared.
+// is kept, passes them to the blob scanner when it has one, and refuses
+// more bytes than the object declared.
 type sink struct {
 	h     *plumbing.Hasher
+	scan  BlobScanner // a new blob's scanner (Options.Blobs), or nil
 	keep  *content
 	fw    *bufio.Writer
 	n     int64
 	limit int64
+	// seenBase says that the delta's base is an object of the pack, so
+	// that the scanner has seen what is copied from it; copying is set
+	// while a copy instruction writes.
+	seenBase, copying bool
 }
 
 func (s *sink) write(b []byte) error {
@@ -88,6 +94,17 @@ func (s *sink) write(b []byte) error {
 	s.n += int64(len(b))
 	if s.h != nil {
 		s.h.Write(b)
+	}
+	switch {
+	case s.scan == nil:
+	case s.copying && s.seenBase:
+		if err := s.scan.Copied(b); err != nil {
+			return err
+		}
+	default:
+		if _, err := s.scan.Write(b); err != nil {
+			return err
+		}
 	}
 	if s.keep != nil {
 		if s.fw != nil {

@@ -79,6 +79,28 @@ type Options struct {
 	// tag of the pack (not the thin bases), once. An *Error it returns is
 	// reported as a fault of the pack.
 	Object func(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error
+	// Blobs, when set, reads the content of every blob of the pack,
+	// stored whole or made by a delta, as the indexer produces it for
+	// hashing: no blob is read again for it, and the thin bases taken
+	// from the repository are not given to it.
+	Blobs BlobScanner
+}
+
+// BlobScanner reads the blobs of a pack as Index produces them
+// (Options.Blobs): Write and Copied receive the bytes of one blob in
+// order, in pieces of any size, then End names the blob they made. The
+// pieces are valid only during the call. Blobs never interleave: every
+// byte given between two calls of End belongs to one blob.
+type BlobScanner interface {
+	io.Writer
+	// Copied takes the next bytes of the blob, as Write does, when a
+	// delta copies them from a blob of the pack, which the scanner was
+	// given before: it may look at their edges only. Bytes copied from a
+	// thin base, which the scanner never sees, come through Write.
+	Copied(b []byte) error
+	// End says that the bytes given since the previous End were the
+	// blob h. An *Error it returns is reported as a fault of the pack.
+	End(h plumbing.Hash) error
 }
 
 // Object is one entry of the indexed pack.
@@ -284,8 +306,11 @@ func (ix *indexer) scanEntry(s *stream, buf *bytes.Buffer) error {
 	default:
 		h := plumbing.NewHasher(e.kind, e.size)
 		var w io.Writer = h
-		if e.kind != plumbing.BlobObject {
+		switch {
+		case e.kind != plumbing.BlobObject:
 			w = io.MultiWriter(h, buf)
+		case ix.opt.Blobs != nil:
+			w = io.MultiWriter(h, ix.opt.Blobs)
 		}
 		if err := ix.inflate(s, e.size, w); err != nil {
 			return badPack("reading object at offset %d: %v", e.offset, err)
@@ -293,6 +318,11 @@ func (ix *indexer) scanEntry(s *stream, buf *bytes.Buffer) error {
 		e.typ, e.hash, e.done = e.kind, h.Sum(), true
 		if err := ix.noteHash(n, e.hash, e.offset); err != nil {
 			return err
+		}
+		if e.kind == plumbing.BlobObject && ix.opt.Blobs != nil {
+			if err := ix.opt.Blobs.End(e.hash); err != nil {
+				return err
+			}
 		}
 		if err := ix.object(e.hash, e.typ, buf.Bytes()); err != nil {
 			return err
@@ -581,7 +611,7 @@ func (ix *indexer) resolveKids(i int32, typ plumbing.ObjectType, h plumbing.Hash
 	}
 	for n, k := range kids {
 		e := &ix.objs[k]
-		kept, err := ix.apply(base, k, typ)
+		kept, err := ix.apply(base, k, typ, i >= 0)
 		if err != nil {
 			return err
 		}
@@ -602,8 +632,9 @@ func (ix *indexer) resolveKids(i int32, typ plumbing.ObjectType, h plumbing.Hash
 }
 
 // apply makes the object of delta entry e from base, hashes it and, when
-// deltas may be based on it, returns its content.
-func (ix *indexer) apply(base *content, k int32, typ plumbing.ObjectType) (*content, error) {
+// deltas may be based on it, returns its content. inPack says whether
+// base is an object of the pack rather than a thin base.
+func (ix *indexer) apply(base *content, k int32, typ plumbing.ObjectType, inPack bool) (*content, error) {
 	e := &ix.objs[k]
 	mayBeBase := ix.hasOfsKids(k) || len(ix.refKids) > 0
 	links := typ != plumbing.BlobObject && ix.opt.Object != nil
@@ -611,11 +642,20 @@ func (ix *indexer) apply(base *content, k int32, typ plumbing.ObjectType) (*cont
 	if err != nil {
 		return nil, err
 	}
+	if typ == plumbing.BlobObject {
+		s.scan, s.seenBase = ix.opt.Blobs, inPack
+	}
 	if err := ix.patch(base, k, s); err != nil {
 		s.keep.release()
 		return nil, err
 	}
 	e.typ, e.hash, e.done = typ, s.h.Sum(), true
+	if s.scan != nil {
+		if err := s.scan.End(e.hash); err != nil {
+			s.keep.release()
+			return nil, err
+		}
+	}
 	if links {
 		data, err := s.keep.bytes()
 		if err == nil {
@@ -710,7 +750,10 @@ func (ix *indexer) patch(base *content, k int32, out *sink) error {
 		if off+size > base.size {
 			return fail("copy out of the base's bounds")
 		}
-		if err := base.copyTo(out, off, size, copyBuf); err != nil {
+		out.copying = true
+		err = base.copyTo(out, off, size, copyBuf)
+		out.copying = false
+		if err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -332,5 +334,86 @@ func TestBadDeltas(t *testing.T) {
 				t.Errorf("%d free; want all", budget.Free())
 			}
 		})
+	}
+}
+
+// blobRecorder is a BlobScanner that keeps what it was given.
+type blobRecorder struct {
+	cur    []byte
+	writes int
+	copied int                   // bytes given through Copied
+	got    map[plumbing.Hash]int // blob → times ended
+	bad    []string
+}
+
+func (r *blobRecorder) Write(b []byte) (int, error) {
+	r.cur = append(r.cur, b...)
+	r.writes++
+	return len(b), nil
+}
+
+func (r *blobRecorder) Copied(b []byte) error {
+	r.cur = append(r.cur, b...)
+	r.copied += len(b)
+	return nil
+}
+
+func (r *blobRecorder) End(h plumbing.Hash) error {
+	if got := plumbing.ComputeHash(plumbing.BlobObject, r.cur); got != h {
+		r.bad = append(r.bad, fmt.Sprintf("End(%s) after the bytes of %s", h, got))
+	}
+	r.got[h]++
+	r.cur = r.cur[:0]
+	return nil
+}
+
+// TestBlobs gives Options.Blobs every blob of a pack once, whole or made
+// by an OFS or REF delta, in memory or spilled, and neither the thin
+// base from the repository nor the commit or tree.
+func TestBlobs(t *testing.T) {
+	base := strings.Repeat("the base of every delta\n", 4000)
+	thin := strings.Repeat("a base only the repository has\n", 100)
+	edited := "edited " + base[7:]
+	leaf := edited[:100] + "!"
+	fromThin := thin[:50] + "?"
+	id := blob(base)
+	tree := append([]byte("100644 a\x00"), id[:]...)
+	entries := []packtest.Entry{
+		{Type: plumbing.BlobObject, Data: []byte(base)},
+		{Type: plumbing.TreeObject, Data: tree},
+		{Type: plumbing.OFSDeltaObject, OfsBase: 0, Data: packtest.Delta(int64(len(base)), int64(len(edited)), "edited ", packtest.Copy{Off: 7, Size: int64(len(base)) - 7})},
+		{Type: plumbing.OFSDeltaObject, OfsBase: 2, Data: packtest.Delta(int64(len(edited)), 101, packtest.Copy{Off: 0, Size: 100}, "!")},
+		{Type: plumbing.REFDeltaObject, RefBase: blob(thin), Data: packtest.Delta(int64(len(thin)), 51, packtest.Copy{Off: 0, Size: 50}, "?")},
+	}
+	want := map[plumbing.Hash]int{blob(base): 1, blob(edited): 1, blob(leaf): 1, blob(fromThin): 1}
+	repo := func(h plumbing.Hash, max int64) (plumbing.ObjectType, []byte, bool, error) {
+		if h != blob(thin) {
+			return 0, nil, false, nil
+		}
+		return plumbing.BlobObject, []byte(thin), true, nil
+	}
+	for _, b := range []int64{0, 64 << 20} {
+		rec := &blobRecorder{got: map[plumbing.Hash]int{}}
+		got := index(t, packtest.Pack(entries...), Options{Budget: NewBudget(b), Base: repo, Blobs: rec})
+		if got.err != nil {
+			t.Fatalf("budget %d: %v", b, got.err)
+		}
+		if got.res.Thin != 1 {
+			t.Fatalf("budget %d: %d thin bases; want 1", b, got.res.Thin)
+		}
+		if len(rec.bad) > 0 {
+			t.Errorf("budget %d: %v", b, rec.bad)
+		}
+		if !maps.Equal(rec.got, want) {
+			t.Errorf("budget %d: blobs given %v; want %v", b, rec.got, want)
+		}
+		if len(rec.cur) != 0 {
+			t.Errorf("budget %d: %d bytes written after the last End", b, len(rec.cur))
+		}
+		// Copies from the pack's blobs come through Copied; the 50 bytes
+		// copied from the thin base, which the scanner never saw, do not.
+		if want := len(base) - 7 + 100; rec.copied != want {
+			t.Errorf("budget %d: %d bytes given as copied; want %d", b, rec.copied, want)
+		}
 	}
 }
