@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,6 +47,12 @@ type loadKind struct {
 	Errors int     `json:"errors"`
 	// FirstError is the first failure's message, to say what broke.
 	FirstError string `json:"first_error,omitempty"`
+	// ServerP50 and ServerP99 are the server's own time for the kind's
+	// HTTP requests, from its request duration histogram: the upper bound
+	// of the bucket the quantile falls in. A client's latency adds the
+	// time its request waited on the shared machine.
+	ServerP50 float64 `json:"server_p50_ms,omitempty"`
+	ServerP99 float64 `json:"server_p99_ms,omitempty"`
 }
 
 type loadReport struct {
@@ -187,6 +194,10 @@ func runLoad(ctx context.Context, bin, src, work string, shape loadShape, log io
 	}
 
 	fmt.Fprintf(log, "load: %d API clients, %d cloners, %d pushers for %v\n", shape.APIClients, shape.Cloners, shape.Pushers, shape.Duration)
+	before, err := scrapeDurations(ctx, http.DefaultClient, s.base, s.metricsToken)
+	if err != nil {
+		return nil, fmt.Errorf("reading the server's metrics: %w", err)
+	}
 	cpu0, _ := procfs.CPUTime(s.pid())
 	_ = procfs.ResetPeakRSS(s.pid())
 	var api, clones, pushes recorder
@@ -233,6 +244,17 @@ func runLoad(ctx context.Context, bin, src, work string, shape loadShape, log io
 		api.summary("API requests", elapsed),
 		clones.summary("clones", elapsed),
 		pushes.summary("pushes", elapsed),
+	}
+	after, err := scrapeDurations(ctx, http.DefaultClient, s.base, s.metricsToken)
+	if err != nil {
+		return nil, fmt.Errorf("reading the server's metrics: %w", err)
+	}
+	// The API requests are the api class; a clone or push is two git
+	// requests or more, so the git class is shown beside both.
+	for i, class := range []string{"api", "git", "git"} {
+		d := after[class].since(before[class])
+		rep.Kinds[i].ServerP50 = boundMS(d.quantile(0.5))
+		rep.Kinds[i].ServerP99 = boundMS(d.quantile(0.99))
 	}
 	// Every acknowledged push must be on the server: each pusher's branch
 	// is the last commit it was told had landed.
@@ -347,15 +369,40 @@ func (p *pusher) run(runCtx, ctx context.Context, g *gitRunner, url string, rec 
 	}
 }
 
+// boundMS is a histogram bound in milliseconds, -1 past the last bound
+// (JSON has no infinity).
+func boundMS(sec float64) float64 {
+	if math.IsInf(sec, 1) {
+		return -1
+	}
+	return 1000 * sec
+}
+
+// fmtBound formats a bound of boundMS.
+func fmtBound(ms float64) string {
+	switch {
+	case ms < 0:
+		return "∞"
+	case ms >= 1000:
+		return fmt.Sprintf("%g s", ms/1000)
+	}
+	return fmt.Sprintf("%g ms", ms)
+}
+
 func writeLoadTable(w io.Writer, r *loadReport) {
 	fmt.Fprintf(w, "machine: %s, %d cores, %d MB RAM, %s, git %s\n", r.Machine.CPU, r.Machine.Cores, r.Machine.RAMMB, r.Machine.GoVersion, r.Machine.GitVersion)
 	fmt.Fprintf(w, "load: %.1f s of %d API clients, %d cloners and %d pushers on repository %s; server CPU %.1f s, peak RSS %.0f MB\n\n",
 		r.Shape.Seconds, r.Shape.APIClients, r.Shape.Cloners, r.Shape.Pushers, r.Repo, r.ServerCPU, r.ServerPeakM)
-	rows := [][]string{{"operation", "count", "per second", "p50", "p99", "errors"}}
-	for _, k := range r.Kinds {
-		rows = append(rows, []string{k.Name, fmt.Sprint(k.Ops), fmt.Sprintf("%.1f", k.PerSec),
-			fmt.Sprintf("%.1f ms", k.P50), fmt.Sprintf("%.1f ms", k.P99), fmt.Sprint(k.Errors)})
+	rows := [][]string{{"operation", "count", "per second", "p50", "p99", "errors", "server p50", "server p99"}}
+	for i, k := range r.Kinds {
+		server := []string{"≤ " + fmtBound(k.ServerP50), "≤ " + fmtBound(k.ServerP99)}
+		if i == 2 {
+			server = []string{"(as clones)", ""}
+		}
+		rows = append(rows, append([]string{k.Name, fmt.Sprint(k.Ops), fmt.Sprintf("%.1f", k.PerSec),
+			fmt.Sprintf("%.1f ms", k.P50), fmt.Sprintf("%.1f ms", k.P99), fmt.Sprint(k.Errors)}, server...))
 	}
 	writeMarkdown(w, rows)
+	fmt.Fprintln(w, "\nserver p50/p99: the server's own time per HTTP request, from its request duration histogram (bucket bounds; a clone or push is several git requests)")
 	fmt.Fprintf(w, "\npushes acknowledged: %d; lost: %d\n", r.Pushes, r.LostPushes)
 }

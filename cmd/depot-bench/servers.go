@@ -43,6 +43,8 @@ type server struct {
 	// mint, for depot, creates another token of the bench user with the
 	// comma-separated scopes through the CLI.
 	mint func(ctx context.Context, scopes string) (string, error)
+	// metricsToken, for depot, reads its /metrics.
+	metricsToken string
 }
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
@@ -216,7 +218,8 @@ func startDepot(ctx context.Context, bin, src, work string) (*server, error) {
 	if err := copyTree(ctx, src, s.repoDir); err != nil {
 		return nil, err
 	}
-	env := append(os.Environ(), "DEPOT_DATA=", "DEPOT_LISTEN=", "DEPOT_ADMIN_PASSWORD="+randomSecret())
+	s.metricsToken = randomSecret()
+	env := append(os.Environ(), "DEPOT_DATA=", "DEPOT_LISTEN=", "DEPOT_ADMIN_PASSWORD="+randomSecret(), "DEPOT_METRICS_TOKEN="+s.metricsToken)
 	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", data)
 	cmd.Env = env
 	if err := s.start(ctx, cmd, depotListenRE); err != nil {
