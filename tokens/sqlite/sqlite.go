@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -30,7 +31,8 @@ import (
 // transactions, and helpers take a Querier.
 type DB struct {
 	*sql.DB
-	path string
+	path    string
+	dialect Dialect
 }
 
 // dsn returns the data source name of path. Pragmas go in the DSN so that
@@ -99,15 +101,18 @@ func open(ctx context.Context, path, dsn string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &DB{DB: db, path: path}, nil
+	return &DB{DB: db, path: path, dialect: SQLite}, nil
 }
 
-// Path returns the file the database was opened from.
+// Path returns the file the database was opened from, or for PostgreSQL
+// its URL without the password.
 func (db *DB) Path() string { return db.path }
 
 // Close closes the database.
 func (db *DB) Close() error {
-	if err := db.DB.Close(); err != nil {
+	if err := db.DB.Close(); err != nil && db.dialect == Postgres {
+		return fmt.Errorf("postgres: close %s: %w", db.path, err)
+	} else if err != nil {
 		return fmt.Errorf("sqlite: close %s: %w", db.path, err)
 	}
 	return nil
@@ -156,6 +161,10 @@ type Querier interface {
 // key, or a trigger refusing a name whose message says UNIQUE (the
 // namespace triggers of migration 0003).
 func IsUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == pgUniqueViolation
+	}
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return false
