@@ -3,6 +3,7 @@ package tokens
 import (
 	"context"
 	"errors"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"path/filepath"
 	"testing"
 )
@@ -12,7 +13,7 @@ import (
 // the same file did (as the CLI, a separate process, does).
 func TestLookupCacheSeesEveryWrite(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "depot.db")
+	path := dbtest.Location(t)
 	server := mustOpenPath(t, path)
 	other := mustOpenPath(t, path)
 	mustCreateUser(t, server, "tester")

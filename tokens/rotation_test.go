@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"slices"
 	"testing"
 	"time"
@@ -224,7 +224,7 @@ func TestTokenEvents(t *testing.T) {
 // survive in the database for another Store on the file.
 func TestNewNetwork(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "depot.db")
+	path := dbtest.Location(t)
 	s := mustOpenPath(t, path)
 	withClock(s)
 	mustCreateUser(t, s, "tester")

@@ -53,11 +53,11 @@ type Store struct {
 // ("Authentication") promises a use visible within a second.
 const flushInterval = 500 * time.Millisecond
 
-// Open opens the database at path (sqlite.Open) for a Store of its own,
-// which closes it on Close; the server and the CLI open the database once
-// and give it to New.
+// Open opens the database at path, a SQLite file or a PostgreSQL URL
+// (sqlite.OpenAt), for a Store of its own, which closes it on Close; the
+// server and the CLI open the database once and give it to New.
 func Open(ctx context.Context, path string) (*Store, error) {
-	db, err := sqlite.Open(ctx, path)
+	db, err := sqlite.OpenAt(ctx, path)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package tokens
 import (
 	"context"
 	"fmt"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -62,7 +63,7 @@ func closeBench() {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := dbtest.Run(m)
 	closeBench()
 	os.Exit(code)
 }

@@ -3,7 +3,7 @@ package tokens
 import (
 	"context"
 	"errors"
-	"path/filepath"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"testing"
 )
 
@@ -11,7 +11,7 @@ import (
 // the CLI do, and checks that each sees the other's writes at once.
 func TestTwoStores(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "depot.db")
+	path := dbtest.Location(t)
 	server, cli := mustOpenPath(t, path), mustOpenPath(t, path)
 
 	mustCreateUser(t, cli, "tester")

@@ -20,6 +20,15 @@ func IsURL(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
+// OpenAt opens the database at loc: a PostgreSQL URL (IsURL) or the path
+// of a SQLite file.
+func OpenAt(ctx context.Context, loc string) (*DB, error) {
+	if IsURL(loc) {
+		return OpenPostgres(ctx, loc)
+	}
+	return Open(ctx, loc)
+}
+
 // OpenPostgres opens the PostgreSQL database at dbURL
 // (postgres://user:pass@host/db?sslmode=…, as libpq takes it) and brings
 // its schema up to date: the same migrations as a SQLite file, in their

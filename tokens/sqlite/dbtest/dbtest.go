@@ -1,0 +1,168 @@
+// Package dbtest runs a package's tests on both of depot's databases: once
+// on a SQLite file in the test's temporary directory, once on a real
+// PostgreSQL, each test with a fresh database of its own. A test binary's
+// TestMain calls Run; its helpers call Open (or URL) where they opened
+// DATA/depot.db.
+//
+// The PostgreSQL is the one env DEPOT_TEST_POSTGRES names (a URL of a
+// role allowed to CREATE DATABASE), or else a private server this package
+// starts from Debian's binaries (/usr/lib/postgresql/*/bin) on a unix
+// socket in a temporary directory, once per test binary, and stops at the
+// end. Without either, the PostgreSQL run fails and says what to install:
+// the tests of the PostgreSQL store are never skipped.
+package dbtest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/depot/depot/tokens/sqlite"
+)
+
+// Which database the current run of the tests uses.
+var (
+	postgres bool
+	adminURL string // a PostgreSQL URL whose role may create databases
+	admin    *sql.DB
+	seq      atomic.Int64
+)
+
+// Run runs m's tests on SQLite, then again on PostgreSQL, and returns the
+// exit code for os.Exit: non-zero if either run failed.
+func Run(m *testing.M) int {
+	code := m.Run()
+	fmt.Println("dbtest: the same tests on PostgreSQL")
+	stop, err := startPostgres()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: dbtest: PostgreSQL for the tests: %v\n", err)
+		return 1
+	}
+	defer stop()
+	postgres = true
+	defer func() { postgres = false }()
+	if pg := m.Run(); pg != 0 {
+		fmt.Fprintln(os.Stderr, "dbtest: the tests failed on PostgreSQL")
+		code = pg
+	}
+	return code
+}
+
+// Postgres reports whether the tests run on PostgreSQL now.
+func Postgres() bool { return postgres }
+
+// Open opens a new, empty database for tb, migrated, and closes it at the
+// end of the test: a SQLite file in tb.TempDir(), or a new PostgreSQL
+// database.
+func Open(tb testing.TB) *sqlite.DB {
+	tb.Helper()
+	ctx := context.Background()
+	var db *sqlite.DB
+	var err error
+	if postgres {
+		db, err = sqlite.OpenPostgres(ctx, URL(tb))
+	} else {
+		db, err = sqlite.Open(ctx, filepath.Join(tb.TempDir(), "depot.db"))
+	}
+	if err != nil {
+		tb.Fatalf("dbtest: open: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Location returns where a database for tb is, for code that opens it by
+// itself (a Store's Open, the depot binary's --db): a new SQLite file
+// path in tb.TempDir(), or the URL of a new PostgreSQL database.
+func Location(tb testing.TB) string {
+	tb.Helper()
+	if postgres {
+		return URL(tb)
+	}
+	return filepath.Join(tb.TempDir(), "depot.db")
+}
+
+// URL creates a new PostgreSQL database and returns its URL. It fails tb
+// outside the PostgreSQL run.
+func URL(tb testing.TB) string {
+	tb.Helper()
+	if admin == nil {
+		tb.Fatal("dbtest: URL outside the PostgreSQL run of dbtest.Run")
+	}
+	name := fmt.Sprintf("depot_test_%d_%d", os.Getpid(), seq.Add(1))
+	if _, err := admin.Exec(`CREATE DATABASE ` + name + ` TEMPLATE template0`); err != nil {
+		tb.Fatalf("dbtest: create database %s: %v", name, err)
+	}
+	tb.Cleanup(func() {
+		// WITH (FORCE) ends connections a failed test left open.
+		if _, err := admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`); err != nil {
+			tb.Logf("dbtest: drop database %s: %v", name, err)
+		}
+	})
+	return withDatabase(adminURL, name)
+}
+
+// withDatabase returns u with its database (its path) set to name.
+func withDatabase(u, name string) string {
+	base, query, _ := strings.Cut(u, "?")
+	if i := strings.Index(base, "://"); i >= 0 {
+		if j := strings.Index(base[i+3:], "/"); j >= 0 {
+			base = base[:i+3+j]
+		}
+	}
+	base += "/" + name
+	if query != "" {
+		base += "?" + query
+	}
+	return base
+}
+
+// startPostgres connects to DEPOT_TEST_POSTGRES, or starts a private
+// server, and returns what stops it.
+func startPostgres() (stop func(), err error) {
+	adminURL = os.Getenv("DEPOT_TEST_POSTGRES")
+	var stopServer func()
+	if adminURL == "" {
+		adminURL, stopServer, err = startServer()
+		if err != nil {
+			return nil, err
+		}
+	}
+	admin, err = sql.Open("pgx", adminURL)
+	if err == nil {
+		err = waitReady(admin, 30*time.Second)
+	}
+	if err != nil {
+		if stopServer != nil {
+			stopServer()
+		}
+		return nil, err
+	}
+	return func() {
+		admin.Close()
+		admin = nil
+		if stopServer != nil {
+			stopServer()
+		}
+	}, nil
+}
+
+func waitReady(db *sql.DB, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		err := db.Ping()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after %v: %w", limit, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
