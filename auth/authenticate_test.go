@@ -3,9 +3,9 @@ package auth_test
 import (
 	"context"
 	"encoding/base64"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,7 +18,7 @@ import (
 
 func newStore(t testing.TB) *tokens.Store {
 	t.Helper()
-	s, err := tokens.Open(context.Background(), filepath.Join(t.TempDir(), "depot.db"))
+	s, err := tokens.Open(context.Background(), dbtest.Location(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package repos_test
 import (
 	"context"
 	"errors"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"path/filepath"
 	"testing"
 
@@ -22,7 +23,7 @@ import (
 func openStores(t *testing.T) (*tokens.Store, *projects.Store) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "depot.db"))
+	db, err := sqlite.OpenAt(ctx, dbtest.Location(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,7 @@ package audit
 
 import (
 	"context"
-	"path/filepath"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +12,7 @@ import (
 
 func newStore(t testing.TB) *Store {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "depot.db"))
+	db, err := sqlite.OpenAt(context.Background(), dbtest.Location(t))
 	if err != nil {
 		t.Fatal(err)
 	}

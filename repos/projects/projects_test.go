@@ -3,7 +3,7 @@ package projects_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"strings"
 	"testing"
 
@@ -21,7 +21,7 @@ import (
 func newStore(t *testing.T) *projects.Store {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "depot.db"))
+	db, err := sqlite.OpenAt(ctx, dbtest.Location(t))
 	if err != nil {
 		t.Fatal(err)
 	}
