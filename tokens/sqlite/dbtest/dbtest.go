@@ -90,12 +90,27 @@ func Location(tb testing.TB) string {
 	return filepath.Join(tb.TempDir(), "depot.db")
 }
 
-// URL creates a new PostgreSQL database and returns its URL. It fails tb
-// outside the PostgreSQL run.
+// EmptyLocation is Location of a database no migration has touched yet:
+// a new file, or a PostgreSQL database copied from template0.
+func EmptyLocation(tb testing.TB) string {
+	tb.Helper()
+	if postgres {
+		return newDatabase(tb, "template0")
+	}
+	return filepath.Join(tb.TempDir(), "depot.db")
+}
+
+// URL creates a new PostgreSQL database, migrated, and returns its URL.
+// It fails tb outside the PostgreSQL run.
 func URL(tb testing.TB) string {
 	tb.Helper()
+	return newDatabase(tb, template)
+}
+
+func newDatabase(tb testing.TB, template string) string {
+	tb.Helper()
 	if admin == nil {
-		tb.Fatal("dbtest: URL outside the PostgreSQL run of dbtest.Run")
+		tb.Fatal("dbtest: a PostgreSQL database outside the PostgreSQL run of dbtest.Run")
 	}
 	name := fmt.Sprintf("depot_test_%d_%d", os.Getpid(), seq.Add(1))
 	if _, err := admin.Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + template + ` STRATEGY FILE_COPY`); err != nil {
