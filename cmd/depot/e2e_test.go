@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"io"
 	"net/http"
 	"os"
@@ -39,6 +40,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	dbtest.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -49,7 +51,7 @@ func cli(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(depotBin, args...)
 	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(os.Environ(), "DEPOT_DATA=", "DEPOT_LISTEN=")
+	cmd.Env = append(os.Environ(), "DEPOT_DATA=", "DEPOT_DB=", "DEPOT_LISTEN=")
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -101,7 +103,7 @@ func startServer(t *testing.T, data string, env ...string) *liveServer {
 func startServerFlags(t *testing.T, data string, flags []string, env ...string) *liveServer {
 	t.Helper()
 	cmd := exec.Command(depotBin, append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data}, flags...)...)
-	cmd.Env = append(append(os.Environ(), "DEPOT_DATA=", "DEPOT_LISTEN="), env...)
+	cmd.Env = append(append(os.Environ(), "DEPOT_DATA=", "DEPOT_DB=", "DEPOT_LISTEN="), env...)
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
@@ -399,7 +401,7 @@ func TestRepoCreateCaseVariant(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "repos", "tester", "CS.git")); !os.IsNotExist(err) {
 		t.Fatalf("tester/CS.git on disk: %v", err)
 	}
-	d, err := openData(context.Background(), data)
+	d, err := openData(context.Background(), &dataLoc{dir: data})
 	if err != nil {
 		t.Fatal(err)
 	}

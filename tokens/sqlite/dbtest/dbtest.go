@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -54,6 +55,37 @@ func Run(m *testing.M) int {
 		code = pg
 	}
 	return code
+}
+
+// Once a test binary that runs its tests once (the end-to-end tests of
+// cmd/depot, too slow to run twice) starts PostgreSQL on first use, for
+// the tests that call PostgresURL, and stops it in Stop.
+var (
+	lazyOnce sync.Once
+	lazyStop func()
+	lazyErr  error
+)
+
+// PostgresURL returns the URL of a new, migrated PostgreSQL database,
+// starting the server first if no test of the binary has. It fails tb
+// where there is no PostgreSQL, saying what to install. The TestMain of a
+// binary that calls it calls Stop after its tests.
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
+	if !postgres {
+		lazyOnce.Do(func() { lazyStop, lazyErr = startPostgres() })
+		if lazyErr != nil {
+			tb.Fatalf("dbtest: PostgreSQL for the tests: %v", lazyErr)
+		}
+	}
+	return URL(tb)
+}
+
+// Stop stops the server PostgresURL started, if any.
+func Stop() {
+	if lazyStop != nil {
+		lazyStop()
+	}
 }
 
 // Postgres reports whether the tests run on PostgreSQL now.
