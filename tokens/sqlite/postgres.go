@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx" with database/sql
 )
@@ -47,7 +50,57 @@ func OpenPostgres(ctx context.Context, dbURL string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", name, err)
 	}
-	return &DB{DB: db, path: name, dialect: Postgres}, nil
+	return &DB{DB: db, path: name, dialect: Postgres, url: dbURL}, nil
+}
+
+// Notify sends a notification on channel to every connection that
+// listens on it (Listen), in this process or another, on PostgreSQL; on
+// SQLite it does nothing.
+func (db *DB) Notify(ctx context.Context, channel string) error {
+	if db.dialect != Postgres {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, `SELECT pg_notify(?, '')`, channel); err != nil {
+		return fmt.Errorf("postgres: notify %s: %w", channel, err)
+	}
+	return nil
+}
+
+// Listen listens on channel on a connection of its own until ctx is
+// done, calling event(true) when it starts listening and on each
+// notification, and event(false) when it loses the connection, after
+// which it connects again (after a second, then up to every 10 s).
+// Between event(false) and the next event(true) notifications are lost:
+// what the caller keeps on their strength it must not trust meanwhile.
+// On SQLite it returns at once.
+func (db *DB) Listen(ctx context.Context, channel string, event func(listening bool)) {
+	if db.dialect != Postgres {
+		return
+	}
+	wait := time.Second
+	for ctx.Err() == nil {
+		conn, err := pgx.Connect(ctx, db.url)
+		if err == nil {
+			_, err = conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize())
+			if err == nil {
+				wait = time.Second
+				event(true)
+				for {
+					if _, err = conn.WaitForNotification(ctx); err != nil {
+						break
+					}
+					event(true)
+				}
+				event(false)
+			}
+			conn.Close(context.Background())
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+			wait = min(2*wait, 10*time.Second)
+		}
+	}
 }
 
 // redact returns dbURL without its password, for messages and logs.

@@ -33,6 +33,7 @@ type DB struct {
 	*sql.DB
 	path    string
 	dialect Dialect
+	url     string // PostgreSQL's, with its password, for Listen
 }
 
 // dsn returns the data source name of path. Pragmas go in the DSN so that
