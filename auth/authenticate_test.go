@@ -3,7 +3,6 @@ package auth_test
 import (
 	"context"
 	"encoding/base64"
-	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
 	"github.com/depot/depot/tokens"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 func newStore(t testing.TB) *tokens.Store {

@@ -3,7 +3,6 @@ package repos_test
 import (
 	"context"
 	"errors"
-	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"path/filepath"
 	"testing"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/depot/depot/repos/repostest"
 	"github.com/depot/depot/tokens"
 	"github.com/depot/depot/tokens/sqlite"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // openStores opens a database in a temporary directory with the token

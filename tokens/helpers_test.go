@@ -2,12 +2,13 @@ package tokens
 
 import (
 	"context"
-	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // clock is a settable time source for Store.now.

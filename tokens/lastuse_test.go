@@ -2,9 +2,10 @@ package tokens
 
 import (
 	"context"
-	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"testing"
 	"time"
+
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 func TestRecordTokenUse(t *testing.T) {

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // TestRegenerateGrace checks the grace window of a regeneration: both

@@ -3,7 +3,6 @@ package tokens
 import (
 	"context"
 	"fmt"
-	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/depot/depot/tokens/sqlite"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // benchUsers and benchTokens size the database every benchmark shares.

@@ -3,8 +3,9 @@ package tokens
 import (
 	"context"
 	"errors"
-	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"testing"
+
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // TestTwoStores shares a file between two Stores, the way the server and

@@ -2,12 +2,12 @@ package audit
 
 import (
 	"context"
-	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/depot/depot/tokens/sqlite"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 func newStore(t testing.TB) *Store {

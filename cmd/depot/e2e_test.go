@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"io"
 	"net/http"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/depot/depot/repos"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // depotBin is the binary built once for the end-to-end tests.

@@ -3,7 +3,6 @@ package projects_test
 import (
 	"context"
 	"errors"
-	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"strings"
 	"testing"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/depot/depot/repos/projects"
 	"github.com/depot/depot/tokens"
 	"github.com/depot/depot/tokens/sqlite"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // newStore opens a database with the users tester, dev and outsider, and
