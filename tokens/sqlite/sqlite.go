@@ -1,11 +1,13 @@
-// Package sqlite owns depot's one database file, DATA/depot.db: opening
-// it with the pragmas every connection needs and with owner-only file
-// modes, the one migration history of all its tables (users and tokens,
-// projects, members and repository records), and what every store on it
-// shares: the time columns, and the driver's errors read as the stores'
-// own. The queries themselves live with the domain that owns each table:
-// users and tokens in package tokens, projects, members and repository
-// records in repos/projects.
+// Package sqlite owns depot's one database: the file DATA/depot.db, or a
+// PostgreSQL database (--db postgres://…) that several depot processes
+// share. It opens either (SQLite with the pragmas every connection needs
+// and owner-only file modes), keeps the one migration history of all the
+// tables (users and tokens, projects, members and repository records) in
+// both dialects, rewrites the stores' queries for PostgreSQL (Rebind), and
+// holds what every store shares: the time columns, and the drivers' errors
+// read as the stores' own. The queries themselves live with the domain
+// that owns each table: users and tokens in package tokens, projects,
+// members and repository records in repos/projects.
 package sqlite
 
 import (
