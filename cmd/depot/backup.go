@@ -23,7 +23,7 @@ func runBackup(e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("want one backup directory, not %d arguments", len(pos))
 	}
-	if dataDir.db != "" {
+	if dataDir.database() != "" {
 		return errPostgresBackup
 	}
 	if err := isDataDir(dataDir.dir); err != nil {
@@ -61,7 +61,7 @@ func runRestore(e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("want one backup directory, not %d arguments", len(pos))
 	}
-	if dataDir.db != "" {
+	if dataDir.database() != "" {
 		return errPostgresBackup
 	}
 	m, err := backup.Restore(pos[0], dataDir.dir, *force)

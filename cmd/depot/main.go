@@ -190,8 +190,17 @@ func newFlagSet(name string) *flag.FlagSet {
 // which holds the repositories and, unless db names a PostgreSQL
 // database, the SQLite database depot.db.
 type dataLoc struct {
-	dir string
-	db  string // a postgres:// URL, or "" for DIR/depot.db
+	dir   string
+	db    string // --db: a postgres:// URL, or "" for DIR/depot.db
+	envDB string // $DEPOT_DB, taken when --db is not given
+}
+
+// database returns the PostgreSQL URL the command was given, or "".
+func (l *dataLoc) database() string {
+	if l.db != "" {
+		return l.db
+	}
+	return l.envDB
 }
 
 // dataFlag registers --data and --db, which every command that opens the
@@ -201,9 +210,11 @@ func dataFlag(fs *flag.FlagSet, getenv func(string) string) *dataLoc {
 	if def == "" {
 		def = "./data"
 	}
-	loc := new(dataLoc)
+	// $DEPOT_DB is not the flag's default, which --help would print
+	// with its password.
+	loc := &dataLoc{envDB: getenv("DEPOT_DB")}
 	fs.StringVar(&loc.dir, "data", def, "data directory (env DEPOT_DATA)")
-	fs.StringVar(&loc.db, "db", getenv("DEPOT_DB"),
+	fs.StringVar(&loc.db, "db", "",
 		"keep the database on PostgreSQL, postgres://USER:PASSWORD@HOST/DB, instead of DATA/depot.db; repositories stay under DATA/repos (env DEPOT_DB, which keeps the password out of the process list)")
 	return loc
 }

@@ -527,11 +527,11 @@ func openData(ctx context.Context, loc *dataLoc) (*data, error) {
 		return nil, err
 	}
 	var db *sqlite.DB
-	switch {
-	case loc.db == "":
+	switch dbURL := loc.database(); {
+	case dbURL == "":
 		db, err = sqlite.Open(ctx, filepath.Join(dir, "depot.db"))
-	case sqlite.IsURL(loc.db):
-		db, err = sqlite.OpenPostgres(ctx, loc.db)
+	case sqlite.IsURL(dbURL):
+		db, err = sqlite.OpenPostgres(ctx, dbURL)
 	default:
 		// Not echoed: it may hold a password.
 		return nil, usagef("--db: want a postgres:// or postgresql:// URL")
