@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -143,4 +144,39 @@ func tokenID(t *testing.T, s *liveServer, secret string) string {
 		t.Fatalf("token list = %s (%v); want one token", body, err)
 	}
 	return page.List[0].ID
+}
+
+// TestDBFlagErrors checks what a wrong or unreachable --db says: a clear
+// reason, and never the password the URL holds.
+func TestDBFlagErrors(t *testing.T) {
+	const password = "pg-secret-91"
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		env      string
+		wantCode int
+		want     string
+	}{
+		{"NotPostgres", []string{"user", "list", "--db", "mysql://u:" + password + "@h/db"}, "", 2,
+			"--db: want a postgres:// or postgresql:// URL"},
+		{"Unreachable", []string{"user", "list", "--db", "postgres://u:" + password + "@127.0.0.1:1/db?connect_timeout=5"}, "", 1,
+			"postgres: open postgres://u:xxxxx@127.0.0.1:1/db"},
+		{"Backup", []string{"backup", t.TempDir() + "/b", "--db", "postgres://u:" + password + "@127.0.0.1:1/db"}, "", 2,
+			"pg_dump"},
+		{"HelpHidesEnv", []string{"serve", "--help"}, "DEPOT_DB=postgres://u:" + password + "@h/db", 0,
+			"keep the database on PostgreSQL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(depotBin, append(tc.args, "--data", t.TempDir())...)
+			cmd.Env = append(os.Environ(), "DEPOT_DATA=", "DEPOT_DB=", "DEPOT_LISTEN=")
+			if tc.env != "" {
+				cmd.Env = append(cmd.Env, tc.env)
+			}
+			out, _ := cmd.CombinedOutput()
+			code := cmd.ProcessState.ExitCode()
+			if code != tc.wantCode || !strings.Contains(string(out), tc.want) || strings.Contains(string(out), password) {
+				t.Errorf("depot %v = %d:\n%s\nwant %d, %q, and no password", tc.args, code, out, tc.wantCode, tc.want)
+			}
+		})
+	}
 }
