@@ -67,7 +67,7 @@ func TestLookupCacheSeesEveryWrite(t *testing.T) {
 // notifyWithin is how soon a Store on PostgreSQL must see another's
 // write: well under cacheMaxAge, so that a cache that missed the
 // notification and waited for its entries to age fails the tests.
-const notifyWithin = 250 * time.Millisecond
+const notifyWithin = 750 * time.Millisecond
 
 // TestLookupCacheAcrossStores checks the cache of two Stores on one
 // database, as two depot processes (nodes, or the server and the CLI)
