@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,11 +13,12 @@ import (
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/apierr"
 	"github.com/depot/depot/tokens"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 func newStore(t testing.TB) *tokens.Store {
 	t.Helper()
-	s, err := tokens.Open(context.Background(), filepath.Join(t.TempDir(), "depot.db"))
+	s, err := tokens.Open(context.Background(), dbtest.Location(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/depot/depot/repos/repostest"
 	"github.com/depot/depot/tokens"
 	"github.com/depot/depot/tokens/sqlite"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // openStores opens a database in a temporary directory with the token
@@ -22,7 +23,7 @@ import (
 func openStores(t *testing.T) (*tokens.Store, *projects.Store) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "depot.db"))
+	db, err := sqlite.OpenAt(ctx, dbtest.Location(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,11 +90,12 @@ func insertEvent(ctx context.Context, q sqlite.Querier, id string, at int64, ip,
 }
 
 // pruneEvents deletes the events of the token id beyond the newest
-// MaxTokenEvents.
+// MaxTokenEvents. The LIMIT is the largest integer: SQLite's "no limit",
+// -1, is an error on PostgreSQL and its LIMIT ALL one on SQLite.
 func pruneEvents(ctx context.Context, q sqlite.Querier, id string) error {
 	_, err := q.ExecContext(ctx, `DELETE FROM token_events WHERE id IN (
 		SELECT e.id FROM token_events e JOIN tokens t ON t.seq = e.token_seq
-		WHERE t.id = ? ORDER BY e.time DESC, e.id DESC LIMIT -1 OFFSET ?)`, id, MaxTokenEvents)
+		WHERE t.id = ? ORDER BY e.time DESC, e.id DESC LIMIT 9223372036854775807 OFFSET ?)`, id, MaxTokenEvents)
 	return err
 }
 

@@ -2,12 +2,13 @@ package tokens
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // clock is a settable time source for Store.now.
@@ -37,7 +38,7 @@ var epoch = time.UnixMilli(1_575_527_903_578).UTC()
 // end of the test. Passwords use bcrypt's minimum cost to keep tests fast.
 func mustOpen(tb testing.TB) *Store {
 	tb.Helper()
-	return mustOpenPath(tb, filepath.Join(tb.TempDir(), "depot.db"))
+	return mustOpenPath(tb, dbtest.Location(tb))
 }
 
 func mustOpenPath(tb testing.TB, path string) *Store {

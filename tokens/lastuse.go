@@ -149,6 +149,13 @@ func (s *Store) FlushTokenUse(ctx context.Context) error {
 		s.uses.mu.Unlock()
 		return fmt.Errorf("tokens: flush %d token uses and %d events: %w", len(pending.uses), len(pending.events), err)
 	}
+	if len(pending.nets) > 0 || len(pending.graceUses) > 0 {
+		// Cached tokens decide on their networks and grace uses. On
+		// SQLite the WAL file tells every Store of the write; on
+		// PostgreSQL this notifies them. A use's time alone changes no
+		// decision, and would drop every process's cache at each flush.
+		s.cache.invalidate()
+	}
 	return nil
 }
 

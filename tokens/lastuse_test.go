@@ -2,9 +2,10 @@ package tokens
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 func TestRecordTokenUse(t *testing.T) {
@@ -43,7 +44,7 @@ func TestRecordTokenUse(t *testing.T) {
 	}
 
 	t.Run("OlderThanStoredIgnored", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "depot.db")
+		path := dbtest.Location(t)
 		a, b := mustOpenPath(t, path), mustOpenPath(t, path)
 		mustCreateUser(t, a, "tester")
 		tok, _ := mustCreateToken(t, a, &Token{Username: "tester"})
@@ -84,7 +85,7 @@ func TestRecordTokenUse(t *testing.T) {
 	})
 
 	t.Run("CloseFlushes", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "depot.db")
+		path := dbtest.Location(t)
 		s, err := Open(ctx, path)
 		if err != nil {
 			t.Fatal(err)

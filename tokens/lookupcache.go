@@ -20,9 +20,23 @@ import (
 // while they are unchanged. Writes made through this Store also bump a
 // generation, which does not rely on file times at all. maxAge bounds what
 // a coarse file clock could ever hide.
+//
+// On PostgreSQL there is no WAL file to watch. There every Store listens
+// for the others' writes instead (LISTEN/NOTIFY, sqlite.DB.Listen): a
+// write through any Store, in any process on the database, notifies
+// every Store, which bumps its generation. An entry is used only while
+// its Store listens; losing the connection bumps the generation and
+// stops caching until it listens again, since notifications sent
+// meanwhile are lost.
 type lookupCache struct {
 	walPath string
 	gen     atomic.Uint64
+	// notified: entries are checked by notifications, not the WAL file
+	// (PostgreSQL); listening: the Store listens now.
+	notified  bool
+	listening atomic.Bool
+	// notify tells the other Stores of a write; nil on SQLite.
+	notify func()
 	// hits and misses count get's answers, for the server's metrics.
 	hits, misses atomic.Uint64
 
@@ -56,6 +70,9 @@ func newLookupCache(dbPath string) *lookupCache {
 // stamp returns the current state of the WAL file; ok is false when it
 // cannot be told, and then nothing is cached.
 func (c *lookupCache) stamp() (walStamp, bool) {
+	if c.notified {
+		return walStamp{}, c.listening.Load()
+	}
 	fi, err := os.Stat(c.walPath)
 	if err != nil {
 		return walStamp{}, false
@@ -121,9 +138,21 @@ func (s *Store) CacheStats() CacheStats {
 	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Entries: n}
 }
 
-// invalidate drops every entry; the Store calls it after each write to
-// tokens or users.
-func (c *lookupCache) invalidate() { c.gen.Add(1) }
+// invalidate drops every entry, and every other Store's on PostgreSQL;
+// the Store calls it after each write to tokens or users.
+func (c *lookupCache) invalidate() {
+	c.gen.Add(1)
+	if c.notify != nil {
+		c.notify()
+	}
+}
+
+// notifiedEvent is Listen's event: any notification, and a change of the
+// connection, drops every entry.
+func (c *lookupCache) notifiedEvent(listening bool) {
+	c.listening.Store(listening)
+	c.gen.Add(1)
+}
 
 func cloneToken(t *Token) *Token {
 	c := *t

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // TestLookupCacheSeesEveryWrite checks that a cached LookupToken answer
@@ -12,7 +15,7 @@ import (
 // the same file did (as the CLI, a separate process, does).
 func TestLookupCacheSeesEveryWrite(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "depot.db")
+	path := dbtest.Location(t)
 	server := mustOpenPath(t, path)
 	other := mustOpenPath(t, path)
 	mustCreateUser(t, server, "tester")
@@ -43,9 +46,74 @@ func TestLookupCacheSeesEveryWrite(t *testing.T) {
 			if err := tc.change(server, tok.ID); err != nil {
 				t.Fatal(err)
 			}
-			got, _, err := server.LookupToken(ctx, secret)
-			if !tc.check(got, err) {
-				t.Fatalf("LookupToken after %s = %+v, %v; the cache hid the change", tc.name, got, err)
+			// On SQLite the WAL file tells at once. On PostgreSQL the
+			// other Store's notification travels through the server:
+			// allow it notifyWithin, a fraction of cacheMaxAge.
+			deadline := time.Now().Add(notifyWithin)
+			for {
+				got, _, err := server.LookupToken(ctx, secret)
+				if tc.check(got, err) {
+					break
+				}
+				if !dbtest.Postgres() || time.Now().After(deadline) {
+					t.Fatalf("LookupToken after %s = %+v, %v; the cache hid the change", tc.name, got, err)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+}
+
+// notifyWithin is how soon a Store on PostgreSQL must see another's
+// write: well under cacheMaxAge, so that a cache that missed the
+// notification and waited for its entries to age fails the tests.
+const notifyWithin = 750 * time.Millisecond
+
+// TestLookupCacheAcrossStores checks the cache of two Stores on one
+// database, as two depot processes (nodes, or the server and the CLI)
+// have: each caches (lookups after the first are hits), and a token
+// disabled or deleted through one is refused by the other at once on
+// SQLite and within notifyWithin on PostgreSQL, where the Stores tell one
+// another with LISTEN/NOTIFY.
+func TestLookupCacheAcrossStores(t *testing.T) {
+	ctx := context.Background()
+	loc := dbtest.Location(t)
+	a, b := mustOpenPath(t, loc), mustOpenPath(t, loc)
+	mustCreateUser(t, a, "tester")
+	for _, tc := range []struct {
+		name   string
+		change func(id string) error
+		check  func(tok *Token, err error) bool
+	}{
+		{"Disable", func(id string) error { return a.SetTokenEnabled(ctx, id, false, "") }, disabled},
+		{"Delete", func(id string) error { return a.DeleteToken(ctx, id) }, gone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, secret := mustCreateToken(t, a, &Token{Username: "tester", Scopes: []string{"user"}})
+			// b caches once it listens (PostgreSQL) or at once (SQLite).
+			before := b.CacheStats().Hits
+			for deadline := time.Now().Add(5 * time.Second); b.CacheStats().Hits < before+2; {
+				if _, _, err := b.LookupToken(ctx, secret); err != nil {
+					t.Fatal(err)
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("b never answers from its cache: %+v", b.CacheStats())
+				}
+			}
+			start := time.Now()
+			if err := tc.change(tok.ID); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				got, _, err := b.LookupToken(ctx, secret)
+				if tc.check(got, err) {
+					t.Logf("b refuses the token %v after a's change", time.Since(start))
+					break
+				}
+				if !dbtest.Postgres() || time.Since(start) > notifyWithin {
+					t.Fatalf("b.LookupToken %v after a's change = %+v, %v; b's cache hid it", time.Since(start), got, err)
+				}
+				time.Sleep(time.Millisecond)
 			}
 		})
 	}

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // TestRegenerateGrace checks the grace window of a regeneration: both
@@ -224,7 +225,7 @@ func TestTokenEvents(t *testing.T) {
 // survive in the database for another Store on the file.
 func TestNewNetwork(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "depot.db")
+	path := dbtest.Location(t)
 	s := mustOpenPath(t, path)
 	withClock(s)
 	mustCreateUser(t, s, "tester")

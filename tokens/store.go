@@ -43,21 +43,23 @@ type Store struct {
 	uses    useBuffer
 	flushMu sync.Mutex    // serialises FlushTokenUse
 	kick    chan struct{} // asks the flusher to run early
-	done    chan struct{} // closed by Close
-	wg      sync.WaitGroup
-	closeMu sync.Once
-	closeEr error
+	// stopListen ends the listener of other Stores' writes (PostgreSQL).
+	stopListen context.CancelFunc
+	done       chan struct{} // closed by Close
+	wg         sync.WaitGroup
+	closeMu    sync.Once
+	closeEr    error
 }
 
 // flushInterval is how often pending token uses are written; docs/api.md
 // ("Authentication") promises a use visible within a second.
 const flushInterval = 500 * time.Millisecond
 
-// Open opens the database at path (sqlite.Open) for a Store of its own,
-// which closes it on Close; the server and the CLI open the database once
-// and give it to New.
+// Open opens the database at path, a SQLite file or a PostgreSQL URL
+// (sqlite.OpenAt), for a Store of its own, which closes it on Close; the
+// server and the CLI open the database once and give it to New.
 func Open(ctx context.Context, path string) (*Store, error) {
-	db, err := sqlite.Open(ctx, path)
+	db, err := sqlite.OpenAt(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +94,36 @@ func New(ctx context.Context, db *sqlite.DB) (*Store, error) {
 	s.netBits.Store(&[2]int{DefaultNetworkV4, DefaultNetworkV6})
 	s.wg.Add(1)
 	go s.flusher()
+	if db.Dialect() == sqlite.Postgres {
+		s.listenOthers()
+	}
 	return s, nil
+}
+
+// invalidateChannel is the PostgreSQL notification channel on which
+// Stores tell one another to drop their token lookup caches.
+const invalidateChannel = "depot_token_cache"
+
+// listenOthers makes the lookup cache follow the writes of every Store
+// on the PostgreSQL database: each write notifies, each Store listens.
+func (s *Store) listenOthers() {
+	s.cache.notified = true
+	s.cache.notify = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.db.Notify(ctx, invalidateChannel); err != nil {
+			// The write stands; other processes see it within
+			// cacheMaxAge.
+			s.log.WithError(err).Warn("tokens: telling the other processes to drop cached tokens failed")
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopListen = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.db.Listen(ctx, invalidateChannel, s.cache.notifiedEvent)
+	}()
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -125,6 +156,9 @@ func (s *Store) prepare(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeMu.Do(func() {
 		close(s.done)
+		if s.stopListen != nil {
+			s.stopListen()
+		}
 		s.wg.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

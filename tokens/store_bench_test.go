@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/depot/depot/tokens/sqlite"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // benchUsers and benchTokens size the database every benchmark shares.
@@ -62,7 +63,7 @@ func closeBench() {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := dbtest.Run(m)
 	closeBench()
 	os.Exit(code)
 }

@@ -3,15 +3,16 @@ package tokens
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
+
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // TestTwoStores shares a file between two Stores, the way the server and
 // the CLI do, and checks that each sees the other's writes at once.
 func TestTwoStores(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "depot.db")
+	path := dbtest.Location(t)
 	server, cli := mustOpenPath(t, path), mustOpenPath(t, path)
 
 	mustCreateUser(t, cli, "tester")

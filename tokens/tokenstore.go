@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/depot/depot/auth"
 	"github.com/depot/depot/auth/input"
@@ -463,7 +464,19 @@ func (s *Store) listTokens(ctx context.Context, opt ListOptions) (int, []*Token,
 		where = append(where, "t.username = ?")
 		args = append(args, opt.Username)
 	}
-	if opt.Prefix != "" {
+	pg := s.db.Dialect() == sqlite.Postgres
+	switch {
+	case opt.Prefix == "":
+	case pg && !utf8.ValidString(opt.Prefix):
+		// PostgreSQL refuses such text, and no username starts with it.
+		return 0, []*Token{}, nil
+	case pg:
+		// starts_with is case-sensitive and takes % and _ literally; the
+		// byte range below could end in invalid UTF-8, which PostgreSQL
+		// refuses.
+		where = append(where, "starts_with(t.username, ?)")
+		args = append(args, opt.Prefix)
+	default:
 		// A range on the BINARY column is case-sensitive, takes % and _
 		// literally and uses the index, none of which LIKE does by default.
 		where = append(where, "t.username >= ?")
@@ -518,8 +531,9 @@ func (s *Store) listTokens(ctx context.Context, opt ListOptions) (int, []*Token,
 	}
 	from := " FROM tokens t"
 	switch {
-	case cond == "":
-		// The planner walks the sort index (or the table) by itself.
+	case cond == "" || pg:
+		// The planner walks the sort index (or the table) by itself;
+		// PostgreSQL's planner takes no hints, and keeps statistics.
 	case !s.walkSortIndex(total, all, offset+pageSize):
 		from += " INDEXED BY tokens_username"
 	case index == "":

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -130,15 +131,20 @@ const (
 
 // StorageFailure reports whether err is the server's storage refusing a
 // write rather than a bug: the file system full, out of quota, read-only
-// or failing (ENOSPC, EDQUOT, EROFS, EIO), or the database saying so. The
-// database driver (modernc.org/sqlite) reports SQLite's result code
-// through a Code method, read here without importing it: apierr imports
-// nothing of the stores.
+// or failing (ENOSPC, EDQUOT, EROFS, EIO), a PostgreSQL server that does
+// not answer (ECONNREFUSED), or the database saying so. The database
+// drivers report their codes through methods read here without importing
+// them (apierr imports nothing of the stores): modernc.org/sqlite SQLite's
+// result code through Code, pgx PostgreSQL's SQLSTATE through SQLState.
 func StorageFailure(err error) bool {
-	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EIO} {
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EIO, syscall.ECONNREFUSED} {
 		if errors.Is(err, errno) {
 			return true
 		}
+	}
+	var state interface{ SQLState() string }
+	if errors.As(err, &state) {
+		return postgresUnavailable(state.SQLState())
 	}
 	var coded interface{ Code() int }
 	if errors.As(err, &coded) {
@@ -146,6 +152,24 @@ func StorageFailure(err error) bool {
 		case sqliteBusy, sqliteReadOnly, sqliteIOErr, sqliteFull, sqliteCantOpen:
 			return true
 		}
+	}
+	return false
+}
+
+// postgresUnavailable reports whether PostgreSQL's SQLSTATE code
+// (postgresql.org/docs/current/errcodes-appendix.html) means the database
+// cannot take the write now: class 08, the connection failed; class 53,
+// insufficient resources (disk full, out of memory, too many
+// connections); class 58, an I/O error; 57P01-57P03, the server shutting
+// down or starting; 25006, a read-only server (a standby).
+func postgresUnavailable(code string) bool {
+	switch {
+	case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "53"), strings.HasPrefix(code, "58"):
+		return true
+	}
+	switch code {
+	case "57P01", "57P02", "57P03", "25006":
+		return true
 	}
 	return false
 }

@@ -2,17 +2,17 @@ package audit
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/depot/depot/tokens/sqlite"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 func newStore(t testing.TB) *Store {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "depot.db"))
+	db, err := sqlite.OpenAt(context.Background(), dbtest.Location(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,11 +23,14 @@ func runBackup(e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("want one backup directory, not %d arguments", len(pos))
 	}
-	if err := isDataDir(*dataDir); err != nil {
+	if dataDir.database() != "" {
+		return errPostgresBackup
+	}
+	if err := isDataDir(dataDir.dir); err != nil {
 		return err
 	}
 	ctx := context.Background()
-	d, err := openData(ctx, *dataDir)
+	d, err := openData(ctx, dataDir)
 	if err != nil {
 		return err
 	}
@@ -38,7 +41,7 @@ func runBackup(e *env, args []string) error {
 		_, err := d.db.ExecContext(ctx, "VACUUM INTO ?", path)
 		return err
 	}
-	m, err := backup.Backup(ctx, *dataDir, pos[0], vacuum, backup.Options{Version: readBuildInfo().version})
+	m, err := backup.Backup(ctx, dataDir.dir, pos[0], vacuum, backup.Options{Version: readBuildInfo().version})
 	if err != nil {
 		return err
 	}
@@ -58,14 +61,17 @@ func runRestore(e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("want one backup directory, not %d arguments", len(pos))
 	}
-	m, err := backup.Restore(pos[0], *dataDir, *force)
+	if dataDir.database() != "" {
+		return errPostgresBackup
+	}
+	m, err := backup.Restore(pos[0], dataDir.dir, *force)
 	if err != nil {
 		return err
 	}
 	// Opening it brings the database's schema up to this depot's and
 	// makes the directory private; the check reads every page.
 	ctx := context.Background()
-	d, err := openData(ctx, *dataDir)
+	d, err := openData(ctx, dataDir)
 	if err != nil {
 		return err
 	}
@@ -78,9 +84,13 @@ func runRestore(e *env, args []string) error {
 		return fmt.Errorf("restore: the restored database fails its integrity check: %s", check)
 	}
 	fmt.Fprintf(e.stdout, "restored the database and %d repositories of %s (backed up %s) into %s\n",
-		len(m.Repositories), pos[0], m.Created.Format("2006-01-02 15:04:05 UTC"), *dataDir)
+		len(m.Repositories), pos[0], m.Created.Format("2006-01-02 15:04:05 UTC"), dataDir.dir)
 	return nil
 }
+
+// errPostgresBackup refuses backup and restore with --db: they copy
+// DATA/depot.db, and PostgreSQL has its own tools.
+var errPostgresBackup = usagef("backup and restore copy DATA/depot.db; with --db, back the PostgreSQL database up with pg_dump (or your PostgreSQL's own backups) and DATA/repos as a directory")
 
 func restoreFlags(fs *flag.FlagSet) *bool {
 	return fs.Bool("force", false, "replace the database and repositories of a data directory that has them (stop the server first)")

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/depot/depot/repos"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // depotBin is the binary built once for the end-to-end tests.
@@ -40,6 +41,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	dbtest.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -50,7 +52,7 @@ func cli(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(depotBin, args...)
 	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(os.Environ(), "DEPOT_DATA=", "DEPOT_LISTEN=")
+	cmd.Env = append(os.Environ(), "DEPOT_DATA=", "DEPOT_DB=", "DEPOT_LISTEN=")
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -102,7 +104,7 @@ func startServer(t *testing.T, data string, env ...string) *liveServer {
 func startServerFlags(t *testing.T, data string, flags []string, env ...string) *liveServer {
 	t.Helper()
 	cmd := exec.Command(depotBin, append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data}, flags...)...)
-	cmd.Env = append(append(os.Environ(), "DEPOT_DATA=", "DEPOT_LISTEN="), env...)
+	cmd.Env = append(append(os.Environ(), "DEPOT_DATA=", "DEPOT_DB=", "DEPOT_LISTEN="), env...)
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
@@ -401,7 +403,7 @@ func TestRepoCreateCaseVariant(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "repos", "tester", "CS.git")); !os.IsNotExist(err) {
 		t.Fatalf("tester/CS.git on disk: %v", err)
 	}
-	d, err := openData(context.Background(), data)
+	d, err := openData(context.Background(), &dataLoc{dir: data})
 	if err != nil {
 		t.Fatal(err)
 	}

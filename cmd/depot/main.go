@@ -127,7 +127,8 @@ func printHelp(w io.Writer) {
 		fmt.Fprintf(w, "  depot %-16s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'depot COMMAND --help' for a command's flags. Every command takes --data DIR")
-	fmt.Fprintln(w, "(default ./data, or $DEPOT_DATA).")
+	fmt.Fprintln(w, "(default ./data, or $DEPOT_DATA), and --db postgres://… (or $DEPOT_DB) to keep the")
+	fmt.Fprintln(w, "database on PostgreSQL instead of DATA/depot.db.")
 }
 
 func printCommandHelp(w io.Writer, c *command) {
@@ -185,12 +186,37 @@ func newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
-func dataFlag(fs *flag.FlagSet, getenv func(string) string) *string {
+// dataLoc is where a command finds depot's data: the data directory,
+// which holds the repositories and, unless db names a PostgreSQL
+// database, the SQLite database depot.db.
+type dataLoc struct {
+	dir   string
+	db    string // --db: a postgres:// URL, or "" for DIR/depot.db
+	envDB string // $DEPOT_DB, taken when --db is not given
+}
+
+// database returns the PostgreSQL URL the command was given, or "".
+func (l *dataLoc) database() string {
+	if l.db != "" {
+		return l.db
+	}
+	return l.envDB
+}
+
+// dataFlag registers --data and --db, which every command that opens the
+// data takes.
+func dataFlag(fs *flag.FlagSet, getenv func(string) string) *dataLoc {
 	def := getenv("DEPOT_DATA")
 	if def == "" {
 		def = "./data"
 	}
-	return fs.String("data", def, "data directory (env DEPOT_DATA)")
+	// $DEPOT_DB is not the flag's default, which --help would print
+	// with its password.
+	loc := &dataLoc{envDB: getenv("DEPOT_DB")}
+	fs.StringVar(&loc.dir, "data", def, "data directory (env DEPOT_DATA)")
+	fs.StringVar(&loc.db, "db", "",
+		"keep the database on PostgreSQL, postgres://USER:PASSWORD@HOST/DB, instead of DATA/depot.db; repositories stay under DATA/repos (env DEPOT_DB, which keeps the password out of the process list)")
+	return loc
 }
 
 // parse parses args with flags and positional arguments in any order, as

@@ -48,17 +48,18 @@ import (
 const defaultMemoryLimit = 160 << 20
 
 type serveFlags struct {
-	listen, data, logFormat, logLevel *string
-	maxObjectSize, maxPushSize        byteSize
-	maxPackOps, maxPackOpsPerUser     *int
-	packQueueTimeout, stallTimeout    *time.Duration
-	hooks                             *bool
-	hookTimeout                       *time.Duration
-	reflogExpire                      *time.Duration
-	hideRefs                          refList
-	tokenNetworkV4, tokenNetworkV6    *int
-	auditRetention                    days
-	tlsCert, tlsKey                   *string
+	data                           *dataLoc
+	listen, logFormat, logLevel    *string
+	maxObjectSize, maxPushSize     byteSize
+	maxPackOps, maxPackOpsPerUser  *int
+	packQueueTimeout, stallTimeout *time.Duration
+	hooks                          *bool
+	hookTimeout                    *time.Duration
+	reflogExpire                   *time.Duration
+	hideRefs                       refList
+	tokenNetworkV4, tokenNetworkV6 *int
+	auditRetention                 days
+	tlsCert, tlsKey                *string
 
 	// Who the client is, and how often it may fail to authenticate.
 	trustedProxies                     *string
@@ -267,7 +268,7 @@ func runServe(e *env, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	d, err := openData(ctx, *f.data)
+	d, err := openData(ctx, f.data)
 	if err != nil {
 		return err
 	}
@@ -310,7 +311,7 @@ func runServe(e *env, args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	bi := readBuildInfo()
-	fields := logrus.Fields{"addr": ln.Addr().String(), "data": d.dir, "version": bi.version, "commit": bi.commit}
+	fields := logrus.Fields{"addr": ln.Addr().String(), "data": d.dir, "database": d.db.Path(), "version": bi.version, "commit": bi.commit}
 	if certs != nil {
 		fields["tls"] = true
 		srv.TLSConfig = certs.config()
@@ -615,12 +616,22 @@ type data struct {
 	repos    *repos.Dir
 }
 
-func openData(ctx context.Context, dir string) (*data, error) {
+func openData(ctx context.Context, loc *dataLoc) (*data, error) {
+	dir := loc.dir
 	rd, err := openRepos(dir)
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "depot.db"))
+	var db *sqlite.DB
+	switch dbURL := loc.database(); {
+	case dbURL == "":
+		db, err = sqlite.Open(ctx, filepath.Join(dir, "depot.db"))
+	case sqlite.IsURL(dbURL):
+		db, err = sqlite.OpenPostgres(ctx, dbURL)
+	default:
+		// Not echoed: it may hold a password.
+		return nil, usagef("--db: want a postgres:// or postgresql:// URL")
+	}
 	if err != nil {
 		return nil, err
 	}

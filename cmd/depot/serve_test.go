@@ -65,7 +65,7 @@ func TestDataDirModes(t *testing.T) {
 	}
 	open := func(t *testing.T, dir string) {
 		t.Helper()
-		d, err := openData(context.Background(), dir)
+		d, err := openData(context.Background(), &dataLoc{dir: dir})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +123,7 @@ func testSurfaces(t *testing.T) server.Config {
 // that put users and repositories in it first.
 func testData(t *testing.T) (*data, server.Config) {
 	t.Helper()
-	d, err := openData(context.Background(), t.TempDir())
+	d, err := openData(context.Background(), &dataLoc{dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -209,7 +209,7 @@ func (s *Store) SetMember(ctx context.Context, project, user string, role repos.
 	if role < repos.RoleViewer || role > repos.RoleOwner {
 		return fmt.Errorf("projects: set member: %w", input.Invalid("role", "must be owner, admin, developer or viewer"))
 	}
-	return s.changeMember(ctx, project, user, func(tx *sql.Tx, pid, uid int64) error {
+	return s.changeMember(ctx, project, user, func(tx sqlite.Querier, pid, uid int64) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO project_members (project_id, user_id, role, created_at)
 			VALUES (?, ?, ?, ?) ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role`,
 			pid, uid, role, s.nowMilli().UnixMilli())
@@ -221,7 +221,7 @@ func (s *Store) SetMember(ctx context.Context, project, user string, role repos.
 // repos.ErrNotFound for an unknown project, user or membership, and one
 // wrapping repos.ErrLastOwner for the last owner.
 func (s *Store) RemoveMember(ctx context.Context, project, user string) error {
-	return s.changeMember(ctx, project, user, func(tx *sql.Tx, pid, uid int64) error {
+	return s.changeMember(ctx, project, user, func(tx sqlite.Querier, pid, uid int64) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM project_members WHERE project_id = ? AND user_id = ?`, pid, uid)
 		if err != nil {
 			return err
@@ -232,7 +232,7 @@ func (s *Store) RemoveMember(ctx context.Context, project, user string) error {
 
 // changeMember runs change in a transaction and refuses the result when
 // the project is left without an owner.
-func (s *Store) changeMember(ctx context.Context, project, user string, change func(tx *sql.Tx, pid, uid int64) error) error {
+func (s *Store) changeMember(ctx context.Context, project, user string, change func(tx sqlite.Querier, pid, uid int64) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("projects: member %s of %s: %w", user, project, err)

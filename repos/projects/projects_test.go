@@ -3,7 +3,6 @@ package projects_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/depot/depot/repos/projects"
 	"github.com/depot/depot/tokens"
 	"github.com/depot/depot/tokens/sqlite"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // newStore opens a database with the users tester, dev and outsider, and
@@ -21,7 +21,7 @@ import (
 func newStore(t *testing.T) *projects.Store {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "depot.db"))
+	db, err := sqlite.OpenAt(ctx, dbtest.Location(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 	"golang.org/x/crypto/bcrypt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +33,7 @@ const password = "correct-horse"
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	store, err := tokens.Open(ctx, filepath.Join(t.TempDir(), "depot.db"))
+	store, err := tokens.Open(ctx, dbtest.Location(t))
 	if err != nil {
 		t.Fatal(err)
 	}

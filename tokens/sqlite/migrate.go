@@ -16,6 +16,11 @@ import (
 // is recorded by its version and name, never by a checksum, so comments
 // in an applied file may change; its statements may not.
 //
+// A migration whose SQL differs on PostgreSQL has a second file beside it,
+// NNNN_name.postgres.sql, the same change in PostgreSQL's words; it is
+// recorded under the same version and name, so the two databases share
+// one history.
+//
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
@@ -26,7 +31,10 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations() ([]migration, error) {
+// postgresSuffix ends the name of a migration's PostgreSQL variant.
+const postgresSuffix = ".postgres.sql"
+
+func loadMigrations(d Dialect) ([]migration, error) {
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
 		return nil, err
@@ -34,6 +42,15 @@ func loadMigrations() ([]migration, error) {
 	var ms []migration
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
+		if strings.HasSuffix(base, postgresSuffix) {
+			continue
+		}
+		if d == Postgres {
+			variant := strings.TrimSuffix(name, ".sql") + postgresSuffix
+			if _, err := fs.Stat(migrationFS, variant); err == nil {
+				name = variant
+			}
+		}
 		num, _, ok := strings.Cut(base, "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil || v <= 0 {
@@ -61,7 +78,7 @@ func loadMigrations() ([]migration, error) {
 func migrateRetrying(ctx context.Context, db *sql.DB) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
-		err := migrate(ctx, db)
+		err := migrate(ctx, db, SQLite)
 		if err == nil || !isBusy(err) || time.Now().After(deadline) {
 			return err
 		}
@@ -73,10 +90,13 @@ func migrateRetrying(ctx context.Context, db *sql.DB) error {
 	}
 }
 
-// migrate applies the embedded migrations that schema_migrations does not
-// list yet, all in one transaction.
-func migrate(ctx context.Context, db *sql.DB) error {
-	ms, err := loadMigrations()
+// migrate applies the embedded migrations of dialect d that
+// schema_migrations does not list yet, all in one transaction. SQLite's
+// transactions take the write lock at BEGIN (_txlock=immediate); on
+// PostgreSQL an advisory lock held to the end of the transaction does the
+// same, so that a second process waits, then finds them applied.
+func migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	ms, err := loadMigrations(d)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -86,10 +106,19 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	}
 	defer tx.Rollback()
 
+	if d == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLockKey); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+	}
+	integer := "INTEGER" // SQLite's integers are 64 bits, PostgreSQL's 32
+	if d == Postgres {
+		integer = "BIGINT"
+	}
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
+		version    `+integer+` PRIMARY KEY,
 		name       TEXT    NOT NULL,
-		applied_at INTEGER NOT NULL
+		applied_at `+integer+` NOT NULL
 	)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -116,8 +145,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			return fmt.Errorf("migrate %s: %w", m.name, err)
 		}
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, d.Rebind(
+			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
 			m.version, m.name, time.Now().UnixMilli()); err != nil {
 			return fmt.Errorf("migrate %s: %w", m.name, err)
 		}

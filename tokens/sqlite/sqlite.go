@@ -1,11 +1,13 @@
-// Package sqlite owns depot's one database file, DATA/depot.db: opening
-// it with the pragmas every connection needs and with owner-only file
-// modes, the one migration history of all its tables (users and tokens,
-// projects, members and repository records), and what every store on it
-// shares: the time columns, and the driver's errors read as the stores'
-// own. The queries themselves live with the domain that owns each table:
-// users and tokens in package tokens, projects, members and repository
-// records in repos/projects.
+// Package sqlite owns depot's one database: the file DATA/depot.db, or a
+// PostgreSQL database (--db postgres://…) that several depot processes
+// share. It opens either (SQLite with the pragmas every connection needs
+// and owner-only file modes), keeps the one migration history of all the
+// tables (users and tokens, projects, members and repository records) in
+// both dialects, rewrites the stores' queries for PostgreSQL (Rebind), and
+// holds what every store shares: the time columns, and the drivers' errors
+// read as the stores' own. The queries themselves live with the domain
+// that owns each table: users and tokens in package tokens, projects,
+// members and repository records in repos/projects.
 package sqlite
 
 import (
@@ -20,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -30,7 +33,9 @@ import (
 // transactions, and helpers take a Querier.
 type DB struct {
 	*sql.DB
-	path string
+	path    string
+	dialect Dialect
+	url     string // PostgreSQL's, with its password, for Listen
 }
 
 // dsn returns the data source name of path. Pragmas go in the DSN so that
@@ -99,15 +104,18 @@ func open(ctx context.Context, path, dsn string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &DB{DB: db, path: path}, nil
+	return &DB{DB: db, path: path, dialect: SQLite}, nil
 }
 
-// Path returns the file the database was opened from.
+// Path returns the file the database was opened from, or for PostgreSQL
+// its URL without the password.
 func (db *DB) Path() string { return db.path }
 
 // Close closes the database.
 func (db *DB) Close() error {
-	if err := db.DB.Close(); err != nil {
+	if err := db.DB.Close(); err != nil && db.dialect == Postgres {
+		return fmt.Errorf("postgres: close %s: %w", db.path, err)
+	} else if err != nil {
 		return fmt.Errorf("sqlite: close %s: %w", db.path, err)
 	}
 	return nil
@@ -156,6 +164,10 @@ type Querier interface {
 // key, or a trigger refusing a name whose message says UNIQUE (the
 // namespace triggers of migration 0003).
 func IsUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == pgUniqueViolation
+	}
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return false

@@ -80,7 +80,7 @@ func TestOpenPragmas(t *testing.T) {
 }
 
 func TestOpenMigrations(t *testing.T) {
-	ms, err := loadMigrations()
+	ms, err := loadMigrations(SQLite)
 	if err != nil {
 		t.Fatal(err)
 	}
