@@ -423,27 +423,7 @@ func TestRepoCreateCaseVariant(t *testing.T) {
 func TestServeHideRefs(t *testing.T) {
 	data := t.TempDir()
 	s := startServerFlags(t, data, []string{"--hide-refs", "refs/pull/,refs/keep-around/", "--hide-refs", "refs/tmp"})
-	if _, errOut, code := cli(t, "tester-password\n", "user", "add", "tester", "--password-stdin", "--data", data); code != 0 {
-		t.Fatalf("user add: %d %s", code, errOut)
-	}
-	out, errOut, code := cli(t, "", "token", "create", "--user", "tester", "--scopes", "project:depot", "--data", data)
-	if code != 0 {
-		t.Fatalf("token create: %d %s", code, errOut)
-	}
-	secret := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
-	if _, errOut, code := cli(t, "", "repo", "create", "tester/hello", "--data", data); code != 0 {
-		t.Fatalf("repo create: %d %s", code, errOut)
-	}
-	url := strings.Replace(s.url, "http://", "http://tester:"+secret+"@", 1) + "/tester/hello.git"
-	home, work := t.TempDir(), t.TempDir()
-	git := func(args ...string) (string, error) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = work
-		cmd.Env = append(os.Environ(), "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
-			"GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com")
-		b, err := cmd.CombinedOutput()
-		return string(b), err
-	}
+	url, _, git := helloRepo(t, s, data)
 	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"commit", "-q", "--allow-empty", "-m", "first"}} {
 		if out, err := git(args...); err != nil {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
@@ -483,27 +463,7 @@ func TestServeMaxPushSize(t *testing.T) {
 	}
 	data := t.TempDir()
 	s := startServerFlags(t, data, []string{"--max-push-size", "100KB", "--max-pack-ops", "1", "--stall-timeout", "30s"})
-	if _, errOut, code := cli(t, "tester-password\n", "user", "add", "tester", "--password-stdin", "--data", data); code != 0 {
-		t.Fatalf("user add: %d %s", code, errOut)
-	}
-	out, errOut, code := cli(t, "", "token", "create", "--user", "tester", "--scopes", "project:depot", "--data", data)
-	if code != 0 {
-		t.Fatalf("token create: %d %s", code, errOut)
-	}
-	secret := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
-	if _, errOut, code := cli(t, "", "repo", "create", "tester/hello", "--data", data); code != 0 {
-		t.Fatalf("repo create: %d %s", code, errOut)
-	}
-	url := strings.Replace(s.url, "http://", "http://tester:"+secret+"@", 1) + "/tester/hello.git"
-	home, work := t.TempDir(), t.TempDir()
-	git := func(args ...string) (string, error) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = work
-		cmd.Env = append(os.Environ(), "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
-			"GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com")
-		b, err := cmd.CombinedOutput()
-		return string(b), err
-	}
+	url, work, git := helloRepo(t, s, data)
 	big := make([]byte, 300_000)
 	rand.Read(big)
 	if err := os.WriteFile(filepath.Join(work, "big"), big, 0o644); err != nil {
@@ -532,4 +492,34 @@ func TestServeMaxPushSize(t *testing.T) {
 	if out, err := git("push", url, "small:main"); err != nil {
 		t.Fatalf("push within --max-push-size: %v\n%s", err, out)
 	}
+}
+
+// helloRepo gives the server s over data the user tester, a project:depot
+// token of it and the repository tester/hello, and returns the
+// repository's URL with the token, a fresh work directory and a git
+// client that runs there with its own home.
+func helloRepo(t *testing.T, s *liveServer, data string) (url, work string, git func(args ...string) (string, error)) {
+	t.Helper()
+	if _, errOut, code := cli(t, "tester-password\n", "user", "add", "tester", "--password-stdin", "--data", data); code != 0 {
+		t.Fatalf("user add: %d %s", code, errOut)
+	}
+	out, errOut, code := cli(t, "", "token", "create", "--user", "tester", "--scopes", "project:depot", "--data", data)
+	if code != 0 {
+		t.Fatalf("token create: %d %s", code, errOut)
+	}
+	secret := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+	if _, errOut, code := cli(t, "", "repo", "create", "tester/hello", "--data", data); code != 0 {
+		t.Fatalf("repo create: %d %s", code, errOut)
+	}
+	url = strings.Replace(s.url, "http://", "http://tester:"+secret+"@", 1) + "/tester/hello.git"
+	home, work := t.TempDir(), t.TempDir()
+	git = func(args ...string) (string, error) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
+			"GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com")
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	return url, work, git
 }
