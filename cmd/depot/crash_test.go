@@ -36,9 +36,6 @@ var crashRounds = flag.Int("crashrounds", 5, "rounds of TestCrashLoop: each kill
 //
 //	go test -run TestCrashLoop ./cmd/depot/ -args -crashrounds=50
 func TestCrashLoop(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a history through many server restarts")
-	}
 	c := newCrashEnv(t)
 	for round := range *crashRounds {
 		c.start()
