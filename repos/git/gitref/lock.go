@@ -47,7 +47,12 @@ type lockFile struct {
 // createLock creates target+".lock" exclusively, retrying for lockTimeout
 // while another process holds it. Its errors are ErrLocked.
 func createLock(target string) (*lockFile, error) {
-	deadline := time.Now().Add(lockTimeout)
+	return createLockWait(target, lockTimeout)
+}
+
+// createLockWait is createLock waiting up to wait.
+func createLockWait(target string, wait time.Duration) (*lockFile, error) {
+	deadline := time.Now().Add(wait)
 	for {
 		fd, err := openRaw(target+".lock", syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL)
 		if err == nil {

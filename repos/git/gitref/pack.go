@@ -68,22 +68,18 @@ func packRefs(dir string, peel peeler) (int, error) {
 	}
 	old := Snapshot{refs: packed.refs}
 	refs := mergeRefs(packed.refs, loose)
-	out := make([]byte, 0, len(packedHeader)+len(refs)*(2*len(plumbing.ZeroHash)+40))
-	out = append(out, packedHeader...)
-	for _, r := range refs {
-		out = append(out, r.Hash.String()+" "+r.Name+"\n"...)
-		// A ref packed before with its peeled value known needs no
-		// object read: objects never change under their ids.
-		p, ok := plumbing.ZeroHash, false
-		if was, found := old.Get(r.Name); found && was.Hash == r.Hash && was.PeelKnown {
-			p, ok = was.Peeled, !was.Peeled.IsZero()
-		} else {
-			p, ok = peel(r.Hash)
+	// A loose ref that holds the value packed before with its peeled
+	// value known needs no object read: objects never change under their
+	// ids. (mergeRefs made refs a new slice: the parse is not touched.)
+	for i, r := range refs {
+		if r.PeelKnown {
+			continue
 		}
-		if ok && p != r.Hash {
-			out = append(out, "^"+p.String()+"\n"...)
+		if was, found := old.Get(r.Name); found && was.Hash == r.Hash && was.PeelKnown {
+			refs[i].Peeled, refs[i].PeelKnown = was.Peeled, true
 		}
 	}
+	out := formatPacked(refs, peel)
 	if err := pl.commit(out); err != nil {
 		return 0, fmt.Errorf("gitref: pack refs: write packed-refs: %w", err)
 	}

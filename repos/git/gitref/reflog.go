@@ -71,15 +71,16 @@ func (tx *Tx) Log(by Actor, message string) {
 }
 
 // logUpdates appends the reflog entry of every update still holding its
-// lock, before any ref is written, as git's files backend does. An update
-// whose entry cannot be written leaves the transaction and fails, so that
-// no ref moves without a record.
-func (tx *Tx) logUpdates(fail func(*update, error)) {
+// lock, before any ref is written, as git's files backend does, but for
+// the creations of a bulk transaction (see commitBulk). An update whose
+// entry cannot be written leaves the transaction and fails, so that no
+// ref moves without a record.
+func (tx *Tx) logUpdates(fail func(*update, error), bulk map[*update]bool) {
 	head, _ := HeadTarget(tx.dir)
 	now := time.Now()
 	kept := tx.ups[:0]
 	for _, u := range tx.ups {
-		if u.lock == nil {
+		if u.lock == nil || bulk[u] {
 			kept = append(kept, u)
 			continue
 		}

@@ -215,8 +215,10 @@ func (tx *Tx) Commit() map[string]error {
 		}
 		failed[u.name] = fmt.Errorf("gitref: update %s: %w", u.name, err)
 	}
-	tx.logUpdates(fail)
+	bulk := tx.bulkCreations()
+	tx.logUpdates(fail, bulk)
 	tx.commitDeletes(fail)
+	tx.commitBulk(bulk, fail)
 	tx.prepareValues()
 	dirs := map[string][]*update{}
 	for _, u := range tx.ups {
