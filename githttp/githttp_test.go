@@ -589,3 +589,71 @@ func TestPushNegotiate(t *testing.T) {
 	}
 	e.fsck("tester", "hello")
 }
+
+// TestPushManyRefs pushes a repository's 150 branches and 150 annotated
+// tags at once, as a team moving to depot does: the server packs them
+// in one write, and what git reads back over both protocols is exactly
+// what was pushed, each annotated tag with its peeled value, and a clone
+// has them all.
+func TestPushManyRefs(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("tester", auth.ScopeDepot)
+	if _, err := e.repos.Create("tester", "many", repos.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wt := t.TempDir()
+	e.mustGit(wt, "init", "-q", "-b", "main")
+	var script strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&script, "commit refs/heads/main\nmark :%d\ncommitter T <t@example.com> %d +0000\ndata 2\nc\n", i+1, 1700000000+i)
+		if i > 0 {
+			fmt.Fprintf(&script, "from :%d\n", i)
+		}
+		fmt.Fprintf(&script, "M 100644 inline f\ndata 2\n%d\n\n", i)
+	}
+	for i := range 150 {
+		fmt.Fprintf(&script, "reset refs/heads/b/%03d\nfrom :%d\n\n", i, i%3+1)
+		fmt.Fprintf(&script, "tag v%03d\nfrom :%d\ntagger T <t@example.com> 1700000100 +0000\ndata 4\ntag\n\n", i, i%3+1)
+	}
+	cmd := exec.Command("git", "fast-import", "--quiet")
+	cmd.Dir, cmd.Stdin = wt, strings.NewReader(script.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("fast-import: %v\n%s", err, out)
+	}
+	remote := e.url("tester", tok, "tester/many.git")
+	e.mustGit(wt, "push", "-q", remote, "refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*")
+
+	want := e.mustGit(wt, "show-ref", "-d")
+	var wantLines []string
+	for _, line := range strings.Split(strings.TrimSpace(want), "\n") {
+		wantLines = append(wantLines, strings.Replace(line, " ", "\t", 1))
+	}
+	for _, proto := range []string{"0", "2"} {
+		got := e.mustGit("", "-c", "protocol.version="+proto, "ls-remote", "--refs", remote)
+		peeled := e.mustGit("", "-c", "protocol.version="+proto, "ls-remote", remote)
+		var gotLines []string
+		for _, line := range strings.Split(strings.TrimSpace(peeled), "\n") {
+			if !strings.HasSuffix(line, "\tHEAD") {
+				gotLines = append(gotLines, line)
+			}
+		}
+		if g, w := sortedLines(gotLines), sortedLines(wantLines); strings.Join(g, "\n") != strings.Join(w, "\n") {
+			t.Errorf("protocol %s: ls-remote =\n%s\nwant\n%s", proto, strings.Join(g, "\n"), strings.Join(w, "\n"))
+		}
+		if n := strings.Count(got, "\n"); n != 301 {
+			t.Errorf("protocol %s: %d refs; want 301", proto, n)
+		}
+	}
+	dst := filepath.Join(t.TempDir(), "clone")
+	e.mustGit("", "clone", "-q", "--mirror", remote, dst)
+	if got := e.mustGit(dst, "show-ref", "-d"); got != want {
+		t.Errorf("clone's refs differ from the pushed ones:\n%s\nwant\n%s", got, want)
+	}
+	e.fsck("tester", "many")
+}
+
+func sortedLines(lines []string) []string {
+	out := slices.Clone(lines)
+	slices.Sort(out)
+	return out
+}

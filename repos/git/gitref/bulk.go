@@ -103,11 +103,25 @@ func (tx *Tx) writeBulk(ups []*update) error {
 		pl.release()
 		return fmt.Errorf("packing new refs: %w", err)
 	}
+	// The new refs' objects are in place (the caller ensures it): one
+	// that cannot be peeled would get no "^" line under the fully-peeled
+	// trait, and readers would take an annotated tag for a plain ref.
 	created := make([]Ref, len(ups))
 	for i, u := range ups {
-		created[i] = Ref{Name: u.name, StoredRef: StoredRef{Hash: u.new}}
+		p, _, err := o.peel(u.new)
+		if err != nil {
+			pl.release()
+			return fmt.Errorf("packing new refs: %s: %w", u.name, err)
+		}
+		if p == u.new {
+			p = plumbing.ZeroHash
+		}
+		created[i] = Ref{Name: u.name, StoredRef: StoredRef{Hash: u.new, Peeled: p, PeelKnown: true}}
 	}
 	refs := mergeRefs(packed.refs, created)
+	// Refs packed before without their peeled value settled (a file of
+	// another writer, without the fully-peeled trait) are peeled here, as
+	// pack-refs does; one whose object is missing keeps no "^" line.
 	peel := func(h plumbing.Hash) (plumbing.Hash, bool) {
 		p, _, err := o.peel(h)
 		return p, err == nil && p != h
