@@ -34,19 +34,29 @@ func planBitmap(ctx context.Context, r *repo, in planInput) (*packPlan, bool, er
 	}
 	x := &reacher{ctx: ctx, r: r, pack: pk, bm: bm}
 	want := newReachSet(bm.Len())
-	var roots []plumbing.Hash
+	// Wants may also be trees and blobs, as tags of them (git.git's
+	// v2.6.11-tree) and wants by id are: a clone of every ref must not
+	// fall back to walking all history for one of them.
+	var roots, trees []plumbing.Hash
+	wantedBlobs := map[plumbing.Hash]bool{}
 	for _, w := range in.wants {
 		obj, typ, chain, err := r.db.Peel(w)
 		if err != nil {
 			return nil, false, err
 		}
-		if typ != plumbing.CommitObject {
-			return nil, false, nil
-		}
 		for _, t := range chain {
 			x.add(want, t, plumbing.TagObject)
 		}
-		roots = append(roots, obj)
+		switch typ {
+		case plumbing.CommitObject:
+			roots = append(roots, obj)
+		case plumbing.TreeObject:
+			trees = append(trees, obj)
+		case plumbing.BlobObject:
+			wantedBlobs[obj] = true
+		default:
+			return nil, false, nil
+		}
 	}
 	err := x.reach(want, roots)
 	if errors.Is(err, errNoBitmap) {
@@ -54,6 +64,12 @@ func planBitmap(ctx context.Context, r *repo, in planInput) (*packPlan, bool, er
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	// After the commits, whose bitmaps may already hold these trees.
+	for _, t := range trees {
+		if err := x.addTree(want, t); err != nil {
+			return nil, false, err
+		}
 	}
 
 	p := &packPlan{pack: pk, has: map[plumbing.Hash]bool{}}
@@ -83,9 +99,14 @@ func planBitmap(ctx context.Context, r *repo, in planInput) (*packPlan, bool, er
 		}
 		want.bits.AndNot(blobs)
 	}
+	// A blob asked for by name is sent whatever the filter, as the walk
+	// sends it (and git does).
+	for b := range wantedBlobs {
+		x.add(want, b, plumbing.BlobObject)
+	}
 	p.set = want.bits
 	for _, o := range want.order {
-		if !p.has[o.hash] && (in.filter == nil || o.typ != plumbing.BlobObject) {
+		if !p.has[o.hash] && (in.filter == nil || o.typ != plumbing.BlobObject || wantedBlobs[o.hash]) {
 			p.objects = append(p.objects, o)
 		}
 	}

@@ -59,6 +59,12 @@ func genBranchyRepo(tb testing.TB, seed uint64, n int, lookupTable bool) string 
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("fast-import: %v\n%s", err, out)
 	}
+	// Tags of a tree and of a blob, annotated and not, as git.git has
+	// (v2.6.11-tree): a clone of every ref wants them.
+	g.run(dir, "tag", "-a", "-m", "a tree", "tree-annotated", "main~3^{tree}")
+	g.run(dir, "tag", "tree-light", "dev^{tree}")
+	blob := strings.Fields(g.run(dir, "ls-tree", "-r", "main~2"))[2]
+	g.run(dir, "tag", "-a", "-m", "a blob", "blob-annotated", blob)
 	g.run(dir, "-c", fmt.Sprintf("pack.writeBitmapLookupTable=%v", lookupTable), "repack", "-q", "-adb")
 	return dir
 }

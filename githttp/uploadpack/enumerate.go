@@ -211,11 +211,9 @@ func planWalk(ctx context.Context, r *repo, in planInput) (*packPlan, error) {
 			return nil, err
 		}
 	}
+	// A wanted tree is added by the walk of it, with what it holds;
+	// marking it added first would make that walk stop at once.
 	for _, h := range userTrees {
-		if !p.added[h] {
-			p.added[h] = true
-			p.objects = append(p.objects, packObject{h, plumbing.TreeObject})
-		}
 		if err := t.add(h); err != nil {
 			return nil, err
 		}
