@@ -59,7 +59,7 @@ func RemoveLeftoversWith(repoDir string, opt LeftoverOptions) ([]string, error) 
 	}
 	now := time.Now()
 	old := func(p string) bool {
-		return opt.MinAge <= 0 || now.Sub(newest(p)) >= opt.MinAge
+		return opt.MinAge <= 0 || now.Sub(Newest(p)) >= opt.MinAge
 	}
 	var removed []string
 	var errs []error
@@ -151,10 +151,10 @@ func repackRuns(path string, minAge time.Duration) bool {
 	return !h.Gone()
 }
 
-// newest returns the latest modification time of p and, for a directory,
+// Newest returns the latest modification time of p and, for a directory,
 // of everything under it: a quarantine's directory is touched while its
 // push lives, and its pack grows while it arrives.
-func newest(p string) time.Time {
+func Newest(p string) time.Time {
 	var t time.Time
 	filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
 		if err != nil {
