@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -350,4 +352,273 @@ func TestTwoNodesStartDuringPush(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	n.g.must(wt, "push", "-q", n.remote(n.b), "main:fresh")
+}
+
+// TestTwoNodesRepack repacks the shared repository from two processes,
+// as `depot repo gc` run on two nodes: while one holds the repack lock
+// (caught and stopped with SIGSTOP mid-repack, as a long repack looks),
+// the other is refused as busy and a node restarting leaves the lock;
+// once the first is killed, the lock, of a process of this host that is
+// gone, is taken over at once; a lock naming another host is taken over
+// only once stale. Two repacks started together never both run, and the
+// repository stays whole.
+func TestTwoNodesRepack(t *testing.T) {
+	n := startTwoNodes(t)
+	wt := n.seed(t)
+	// Enough history that a repack lasts long enough to be caught.
+	var fi strings.Builder
+	fmt.Fprintf(&fi, "reset refs/heads/main\nfrom refs/heads/main^0\n")
+	for i := range 300 {
+		content := strings.Repeat(fmt.Sprintf("line %d\n", i), 20+i%50)
+		fmt.Fprintf(&fi, "commit refs/heads/main\ncommitter T <t@example.com> %d +0000\ndata 2\nc\nM 644 inline f%d.txt\ndata %d\n%s\n", 1700000000+i, i%40, len(content), content)
+	}
+	cmd := exec.Command("git", "fast-import", "--quiet")
+	cmd.Dir, cmd.Stdin = wt, strings.NewReader(fi.String())
+	cmd.Env = append(os.Environ(), "HOME="+n.g.home)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git fast-import: %v\n%s", err, out)
+	}
+	n.g.must(wt, "push", "-q", n.remote(n.a), "main")
+	for i, s := range []*liveServer{n.b, n.a, n.b} {
+		n.g.must(wt, "reset", "-q", "--hard", "main")
+		n.g.commit(wt, fmt.Sprintf("more%d.txt", i), "more\n")
+		n.g.must(wt, "push", "-q", n.remote(s), "main")
+	}
+	want := strings.TrimSpace(n.g.must(wt, "rev-parse", "main"))
+	lock := filepath.Join(n.repoDir(), "objects", "depot-gc.lock")
+
+	type gcProc struct {
+		cmd  *exec.Cmd
+		out  *bytes.Buffer
+		done chan error
+	}
+	startGC := func() *gcProc {
+		p := &gcProc{cmd: exec.Command(depotBin, "repo", "gc", "tester/shared", "--data", n.data, "--db", n.db), out: new(bytes.Buffer), done: make(chan error, 1)}
+		p.cmd.Env = append(os.Environ(), "DEPOT_DATA=", "DEPOT_DB=")
+		p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+		if err := p.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { p.done <- p.cmd.Wait() }()
+		t.Cleanup(func() { p.cmd.Process.Signal(syscall.SIGCONT); p.cmd.Process.Kill() })
+		return p
+	}
+	// caught starts depot repo gc and stops it while it holds the lock.
+	caught := func() (*gcProc, []byte) {
+		for attempt := 0; attempt < 30; attempt++ {
+			p := startGC()
+			prefix := []byte(fmt.Sprintf("%d ", p.cmd.Process.Pid))
+			for running := true; running; {
+				select {
+				case <-p.done:
+					running = false
+					continue
+				default:
+				}
+				if b, err := os.ReadFile(lock); err == nil && bytes.HasPrefix(b, prefix) {
+					p.cmd.Process.Signal(syscall.SIGSTOP)
+					if b2, err := os.ReadFile(lock); err == nil && bytes.Equal(b, b2) {
+						return p, b
+					}
+					p.cmd.Process.Signal(syscall.SIGCONT)
+				}
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+		t.Fatal("no depot repo gc caught holding the lock in 30 attempts")
+		return nil, nil
+	}
+	gcBusy := func(name string, wantBusy bool) {
+		t.Helper()
+		out, errOut, code := n.tryDepot(t, "", "repo", "gc", "tester/shared")
+		busy := code != 0 && strings.Contains(errOut, "is being repacked already")
+		if busy != wantBusy || (!busy && (code != 0 || !strings.Contains(out, "repacked tester/shared"))) {
+			t.Fatalf("%s: depot repo gc = %d %s %s; want busy %v", name, code, out, errOut, wantBusy)
+		}
+	}
+
+	a, held := caught()
+	gcBusy("while another repacks", true)
+	// A node starting meanwhile leaves the live repack's lock.
+	n.b.cmd.Process.Kill()
+	<-n.b.done
+	n.b = startServerFlags(t, n.data, []string{"--db", n.db})
+	if b, err := os.ReadFile(lock); err != nil || !bytes.Equal(b, held) {
+		t.Fatalf("after node b started, the lock holds %q, %v; want the live repack's %q", b, err, held)
+	}
+	a.cmd.Process.Signal(syscall.SIGCONT)
+	if err := <-a.done; err != nil || !strings.Contains(a.out.String(), "repacked") {
+		t.Fatalf("the stopped repack, continued: %v %s", err, a.out)
+	}
+	if _, err := os.Stat(lock); err == nil {
+		t.Fatal("the repack left its lock")
+	}
+
+	a, _ = caught()
+	a.cmd.Process.Kill()
+	<-a.done
+	if _, err := os.Stat(lock); err != nil {
+		t.Fatalf("the killed repack left no lock: %v", err)
+	}
+	gcBusy("after the holder was killed", false)
+
+	os.WriteFile(lock, []byte("1 other-host/0f4c9b9e/pid:[4026531836] r1\n"), 0o644)
+	gcBusy("with another host's fresh lock", true)
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(lock, old, old)
+	gcBusy("with another host's stale lock", false)
+
+	// Both at once: each repacks or is refused as busy.
+	busy := 0
+	for range 3 {
+		p, q := startGC(), startGC()
+		for _, r := range []*gcProc{p, q} {
+			err := <-r.done
+			switch {
+			case err == nil && strings.Contains(r.out.String(), "repacked"):
+			case err != nil && strings.Contains(r.out.String(), "is being repacked already"):
+				busy++
+			default:
+				t.Fatalf("depot repo gc: %v %s", err, r.out)
+			}
+		}
+	}
+	t.Logf("3 rounds of two repacks started together: %d refused as busy", busy)
+	n.fsck(t)
+	if got := strings.Fields(n.g.must(wt, "ls-remote", n.remote(n.b), "refs/heads/main")); len(got) == 0 || got[0] != want {
+		t.Fatalf("main is %v after the repacks; want %s", got, want)
+	}
+	if packs, _ := filepath.Glob(filepath.Join(n.repoDir(), "objects", "pack", "*.pack")); len(packs) != 1 {
+		t.Errorf("packs after the repacks: %v; want 1", packs)
+	}
+}
+
+// TestTwoNodesLastUse uses tokens through both nodes within the same
+// second, through a proxy that names the client (X-Forwarded-For, from a
+// trusted address): half with the API, half with git. Each node buffers
+// its uses and flushes them on its own; for every token the last use
+// wins, its time and its address, whichever node flushes last.
+func TestTwoNodesLastUse(t *testing.T) {
+	n := startTwoNodes(t, "--trusted-proxies", "127.0.0.1/32")
+	n.seed(t)
+	const tokens = 8
+	type use struct {
+		id, secret    string
+		first, second *liveServer
+		lastIP        string
+		before, after int64 // ms around the last use
+	}
+	uses := make([]*use, tokens)
+	for i := range uses {
+		code, body := n.apiJSON(t, n.a, "POST", "/api/v1/auth/tokens", map[string]any{
+			"username": "tester", "description": fmt.Sprintf("use %d", i), "scopes": []string{"user", "project:depot"}})
+		var created struct{ ID, Token string }
+		if err := json.Unmarshal([]byte(body), &created); code != 200 || err != nil {
+			t.Fatalf("create token: %d %s", code, body)
+		}
+		u := &use{id: created.ID, secret: created.Token, first: n.a, second: n.b, lastIP: fmt.Sprintf("10.0.%d.2", i)}
+		if i%2 == 1 {
+			u.first, u.second = n.b, n.a
+		}
+		uses[i] = u
+	}
+	useOnce := func(u *use, s *liveServer, ip string, git bool) error {
+		if git {
+			url := strings.Replace(s.url, "http://", "http://tester:"+u.secret+"@", 1) + "/tester/shared.git"
+			if out, err := n.g.run("", "-c", "http.extraHeader=X-Forwarded-For: "+ip, "ls-remote", url); err != nil {
+				return fmt.Errorf("git ls-remote through %s: %v\n%s", s.url, err, out)
+			}
+			return nil
+		}
+		req, _ := http.NewRequest("GET", s.url+"/api/current_user", nil)
+		req.Header.Set("Authorization", "Bearer "+u.secret)
+		req.Header.Set("X-Forwarded-For", ip)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			return fmt.Errorf("current_user through %s = %d", s.url, res.StatusCode)
+		}
+		return nil
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, tokens)
+	for i, u := range uses {
+		wg.Go(func() {
+			git := i%4 >= 2
+			if err := useOnce(u, u.first, fmt.Sprintf("10.0.%d.1", i), git); err != nil {
+				errs <- err
+				return
+			}
+			time.Sleep(3 * time.Millisecond) // a later millisecond
+			u.before = time.Now().UnixMilli()
+			if err := useOnce(u, u.second, u.lastIP, git); err != nil {
+				errs <- err
+				return
+			}
+			u.after = time.Now().UnixMilli()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	usedIn := time.Since(start)
+
+	type listed struct {
+		ID             string  `json:"id"`
+		LastAccessIP   *string `json:"lastAccessIP"`
+		LastAccessTime int64   `json:"lastAccessTime"`
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		code, body := n.getJSON(t, n.b, "/api/v1/auth/tokens?pageSize=100")
+		var page struct {
+			Tokens []listed `json:"tokens"`
+		}
+		if err := json.Unmarshal([]byte(body), &page); code != 200 || err != nil {
+			t.Fatalf("token list = %d %s", code, body)
+		}
+		got := map[string]listed{}
+		for _, l := range page.Tokens {
+			got[l.ID] = l
+		}
+		var wrong []string
+		for i, u := range uses {
+			l := got[u.id]
+			if l.LastAccessIP == nil || *l.LastAccessIP != u.lastIP || l.LastAccessTime < u.before || l.LastAccessTime > u.after {
+				ip := "null"
+				if l.LastAccessIP != nil {
+					ip = *l.LastAccessIP
+				}
+				wrong = append(wrong, fmt.Sprintf("token %d: %s at %d; want %s within [%d, %d]", i, ip, l.LastAccessTime, u.lastIP, u.before, u.after))
+			}
+		}
+		if len(wrong) == 0 {
+			t.Logf("%d tokens used twice, through both nodes, in %v; every last use listed %v after", tokens, usedIn.Round(time.Millisecond), time.Since(start)-usedIn)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("3 s after the uses:\n%s", strings.Join(wrong, "\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// getJSON gets path through s with tester's password.
+func (n *twoNodes) getJSON(t *testing.T, s *liveServer, path string) (int, string) {
+	req, _ := http.NewRequest("GET", s.url+path, nil)
+	req.SetBasicAuth("tester", "tester-password")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out bytes.Buffer
+	out.ReadFrom(res.Body)
+	return res.StatusCode, out.String()
 }
