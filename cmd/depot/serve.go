@@ -282,9 +282,14 @@ func runServe(e *env, args []string) error {
 	defer d.close()
 	lease, others, err := d.repos.Join()
 	if err != nil {
-		return err
+		// A full or read-only disk: serve what can be served, as alone
+		// unless other nodes' leases say otherwise; they will not see
+		// this one, which the log says.
+		log.WithError(err).Error("writing this node's lease on the repositories; other nodes starting will not see this one")
+		others, _ = d.repos.Nodes()
+	} else {
+		defer lease.Leave()
 	}
-	defer lease.Leave()
 	removeLeftovers(ctx, d.repos, log, len(others), *f.leftoverAge)
 	if err := bootstrapAdmin(ctx, d.store, e.getenv("DEPOT_ADMIN_PASSWORD"), log); err != nil {
 		return err

@@ -176,6 +176,7 @@ func TestTwoNodesPushRace(t *testing.T) {
 		// it through node a with a commit that does not descend from
 		// main: exactly one wins, and the branch is the winner's.
 		wt := wts[0]
+		n.g.must(wt, "fetch", "-q", "origin")
 		main := strings.TrimSpace(n.g.must(wt, "rev-parse", "origin/main"))
 		orphan := strings.TrimSpace(n.g.must(wt, "commit-tree", "-m", "orphan", "HEAD^{tree}"))
 		rounds := max(*pushRaceRounds/2, 5)
