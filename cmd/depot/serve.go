@@ -116,7 +116,7 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	f.metricsListen = fs.String("metrics-listen", getenv("DEPOT_METRICS_LISTEN"), "also serve /metrics, /healthz and /readyz on this address, e.g. 127.0.0.1:9090 (env DEPOT_METRICS_LISTEN)")
 	f.metricsToken = fs.String("metrics-token", getenv("DEPOT_METRICS_TOKEN"), "serve /metrics on the main address too, to clients sending Authorization: Bearer TOKEN; required of the --metrics-listen address as well when set (env DEPOT_METRICS_TOKEN, which keeps it out of the process list)")
 	f.slowRequest = fs.Duration("slow-request", 2*time.Second, "log requests that take longer at warning level, with their request id (0: never)")
-	f.leftoverAge = fs.Duration("leftover-age", defaultLeftoverAge, "when other depot serve processes share the repositories, leftovers of interrupted writes (quarantined pushes, lock files, temporary packs) are removed at start only once untouched this long, and again once this long has passed; alone, all go at start")
+	f.leftoverAge = fs.Duration("leftover-age", defaultLeftoverAge, "when other depot serve processes share the repositories, leftovers of interrupted writes (quarantined pushes, lock files, temporary packs) are removed at start only once untouched this long, and again once this long has passed; alone, or with 0, all go at start")
 	f.leakedTokenAction = fs.String("leaked-token-action", "both", "what a push whose new files hold a live depot token gets: refuse (the push), revoke (the token, and accept the push) or both")
 }
 

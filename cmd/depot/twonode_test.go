@@ -361,8 +361,8 @@ func TestTwoNodesStartDuringPush(t *testing.T) {
 // the other is refused as busy and a node restarting leaves the lock;
 // once the first is killed, the lock, of a process of this host that is
 // gone, is taken over at once; a lock naming another host is taken over
-// only once stale. Two repacks started together never both run, and the
-// repository stays whole.
+// only once stale. Of two repacks started together, each completes or is
+// refused as busy, and the repository stays whole.
 func TestTwoNodesRepack(t *testing.T) {
 	n := startTwoNodes(t)
 	wt := n.seed(t)
