@@ -18,7 +18,7 @@ import (
 	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
-var pushRaceRounds = flag.Int("pushracerounds", 10, "rounds of TestTwoNodesPushRace: in each, two git clients push on one branch at once, one through each node")
+var pushRaceRounds = flag.Int("pushracerounds", 8, "rounds of TestTwoNodesPushRace: in each, two git clients push on one branch at once, one through each node")
 
 // twoNodes is two depot serve processes on one PostgreSQL database and
 // one data directory, as two nodes behind a load balancer, with the user
@@ -100,12 +100,11 @@ func pushRefused(out string) bool {
 
 // TestTwoNodesPushRace races pushes on one branch through two nodes
 // sharing the repositories: in each round two git clients commit on top
-// of what they fetched, wait for each other, and push at once, one
-// through each node. Both start from the same tip, so exactly one may win
+// of the tip they both fetched, then push at once, one through each node. Both start from the same tip, so exactly one may win
 // and the other must be refused as stale or non-fast-forward; a round
 // with two winners lost a commit. At the end every commit git reported
 // pushed is on the branch, in the order the rounds ran, and git fsck is
-// clean. -pushracerounds sets the rounds (10).
+// clean. -pushracerounds sets the rounds (8).
 func TestTwoNodesPushRace(t *testing.T) {
 	n := startTwoNodes(t)
 	n.seed(t)
@@ -119,28 +118,19 @@ func TestTwoNodesPushRace(t *testing.T) {
 	var won []string // the commit each round's winner pushed
 	stale := 0
 	for round := 0; round < *pushRaceRounds; round++ {
-		var ready, wg sync.WaitGroup
-		ready.Add(2)
-		go1 := make(chan struct{})
+		// Both read the same tip before either pushes.
 		outs, shas := [2]string{}, [2]string{}
 		errs := [2]error{}
-		for i := range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				wt := wts[i]
-				n.g.must(wt, "fetch", "-q", "origin")
-				n.g.must(wt, "reset", "-q", "--hard", "origin/main")
-				n.g.commit(wt, fmt.Sprintf("c%d.txt", i), fmt.Sprintf("round %d client %d\n", round, i))
-				shas[i] = strings.TrimSpace(n.g.must(wt, "rev-parse", "HEAD"))
-				ready.Done()
-				ready.Wait()
-				<-go1
-				outs[i], errs[i] = n.g.run(wt, "push", "origin", "HEAD:main")
-			}()
+		for i, wt := range wts {
+			n.g.must(wt, "fetch", "-q", "origin")
+			n.g.must(wt, "reset", "-q", "--hard", "origin/main")
+			n.g.commit(wt, fmt.Sprintf("c%d.txt", i), fmt.Sprintf("round %d client %d\n", round, i))
+			shas[i] = strings.TrimSpace(n.g.must(wt, "rev-parse", "HEAD"))
 		}
-		ready.Wait()
-		close(go1)
+		var wg sync.WaitGroup
+		for i, wt := range wts {
+			wg.Go(func() { outs[i], errs[i] = n.g.run(wt, "push", "origin", "HEAD:main") })
+		}
 		wg.Wait()
 		var winners []int
 		for i := range 2 {
