@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/depot/depot/repos/git/gc"
 )
@@ -16,8 +17,16 @@ import (
 // repositories, and in every repository the quarantined pushes, temporary
 // packs and lock files of gc.RemoveLeftovers. It returns the paths it
 // removed. It must run while nothing writes the repositories: depot serve
-// calls it before it listens.
+// calls it before it listens, when no other node runs (Join).
 func (d *Dir) RemoveLeftovers() ([]string, error) {
+	return d.RemoveLeftoversWith(gc.LeftoverOptions{})
+}
+
+// RemoveLeftoversWith is RemoveLeftovers with gc's options: with a MinAge,
+// what was written or touched within it stays, for other nodes sharing
+// the repositories may be writing it.
+func (d *Dir) RemoveLeftoversWith(opt gc.LeftoverOptions) ([]string, error) {
+	now := time.Now()
 	owners, err := os.ReadDir(d.root)
 	if err != nil {
 		return nil, fmt.Errorf("repos: leftovers: %w", err)
@@ -40,13 +49,16 @@ func (d *Dir) RemoveLeftovers() ([]string, error) {
 			switch {
 			case !e.IsDir():
 			case strings.HasPrefix(name, ".") && (strings.Contains(name, ".tmp-") || strings.HasPrefix(name, ".deleted-")):
+				if opt.MinAge > 0 && now.Sub(gc.Newest(p)) < opt.MinAge {
+					continue
+				}
 				if err := os.RemoveAll(p); err != nil {
 					errs = append(errs, err)
 					continue
 				}
 				removed = append(removed, p)
 			case strings.HasSuffix(name, ".git"):
-				gone, err := gc.RemoveLeftovers(p)
+				gone, err := gc.RemoveLeftoversWith(p, opt)
 				removed = append(removed, gone...)
 				if err != nil {
 					errs = append(errs, err)

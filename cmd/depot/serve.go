@@ -68,6 +68,7 @@ type serveFlags struct {
 	metricsListen, metricsToken        *string
 	slowRequest                        *time.Duration
 	leakedTokenAction                  *string
+	leftoverAge                        *time.Duration
 }
 
 // The failure limiter's defaults: an address may fail 30 times, then once
@@ -115,6 +116,7 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	f.metricsListen = fs.String("metrics-listen", getenv("DEPOT_METRICS_LISTEN"), "also serve /metrics, /healthz and /readyz on this address, e.g. 127.0.0.1:9090 (env DEPOT_METRICS_LISTEN)")
 	f.metricsToken = fs.String("metrics-token", getenv("DEPOT_METRICS_TOKEN"), "serve /metrics on the main address too, to clients sending Authorization: Bearer TOKEN; required of the --metrics-listen address as well when set (env DEPOT_METRICS_TOKEN, which keeps it out of the process list)")
 	f.slowRequest = fs.Duration("slow-request", 2*time.Second, "log requests that take longer at warning level, with their request id (0: never)")
+	f.leftoverAge = fs.Duration("leftover-age", defaultLeftoverAge, "when other depot serve processes share the repositories, leftovers of interrupted writes (quarantined pushes, lock files, temporary packs) are removed at start only once untouched this long, and again once this long has passed; alone, or with 0, all go at start")
 	f.leakedTokenAction = fs.String("leaked-token-action", "both", "what a push whose new files hold a live depot token gets: refuse (the push), revoke (the token, and accept the push) or both")
 }
 
@@ -153,6 +155,11 @@ func (f *serveFlags) limiter() (*auth.Limiter, error) {
 	return auth.NewLimiter(*f.authFailBurst, *f.authFailRefill).
 		WithUserLimit(*f.authUserFailBurst, *f.authUserFailRefill), nil
 }
+
+// defaultLeftoverAge is --leftover-age's default: well past what a live
+// write leaves untouched, a push's quarantine (touched every minute) or a
+// ref transaction's lock files (held for the transaction, seconds).
+const defaultLeftoverAge = 10 * time.Minute
 
 // defaultStallTimeout is --stall-timeout's default.
 const defaultStallTimeout = time.Minute
@@ -273,7 +280,17 @@ func runServe(e *env, args []string) error {
 		return err
 	}
 	defer d.close()
-	removeLeftovers(d.repos, log)
+	lease, others, err := d.repos.Join()
+	if err != nil {
+		// A full or read-only disk: serve what can be served, as alone
+		// unless other nodes' leases say otherwise; they will not see
+		// this one, which the log says.
+		log.WithError(err).Error("writing this node's lease on the repositories; other nodes starting will not see this one")
+		others, _ = d.repos.Nodes()
+	} else {
+		defer lease.Leave()
+	}
+	removeLeftovers(ctx, d.repos, log, len(others), *f.leftoverAge)
 	if err := bootstrapAdmin(ctx, d.store, e.getenv("DEPOT_ADMIN_PASSWORD"), log); err != nil {
 		return err
 	}
@@ -375,17 +392,39 @@ func runServe(e *env, args []string) error {
 
 // removeLeftovers removes what a crash left in the repositories: pushes
 // in quarantine, temporary packs, lock files that would refuse every
-// later update of their ref. It runs before the server listens, while
-// nothing writes the repositories. What it cannot remove is logged; the
+// later update of their ref. It runs before the server listens. When no
+// other node shares the repositories, nothing writes them and everything
+// goes; when others do (nodes of them), what is younger than minAge
+// stays, as they may be writing it, and is looked at again once minAge
+// has passed, in the background. What it cannot remove is logged; the
 // server starts anyway, as the repositories it could clean are served.
-func removeLeftovers(rd *repos.Dir, log logrus.FieldLogger) {
-	removed, err := rd.RemoveLeftovers()
-	for _, p := range removed {
-		log.WithField("path", p).Info("removed a leftover of an interrupted write")
+func removeLeftovers(ctx context.Context, rd *repos.Dir, log logrus.FieldLogger, nodes int, minAge time.Duration) {
+	remove := func(opt gc.LeftoverOptions) {
+		removed, err := rd.RemoveLeftoversWith(opt)
+		for _, p := range removed {
+			log.WithField("path", p).Info("removed a leftover of an interrupted write")
+		}
+		if err != nil {
+			log.WithError(err).Error("removing leftovers of interrupted writes")
+		}
 	}
-	if err != nil {
-		log.WithError(err).Error("removing leftovers of interrupted writes")
+	if nodes == 0 || minAge <= 0 {
+		remove(gc.LeftoverOptions{})
+		return
 	}
+	log.WithFields(logrus.Fields{"nodes": nodes, "leftover_age": minAge.String()}).
+		Info("other nodes share the repositories: leftovers of interrupted writes go once untouched for the leftover age")
+	opt := gc.LeftoverOptions{MinAge: minAge}
+	remove(opt)
+	go func() {
+		t := time.NewTimer(minAge + time.Second)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+			remove(opt)
+		}
+	}()
 }
 
 // options are what the flags of depot serve ask of its surfaces; each

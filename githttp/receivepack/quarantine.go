@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/depot/depot/repos/git/indexpack"
 	"github.com/depot/depot/repos/git/odb"
@@ -24,6 +26,42 @@ type quarantine struct {
 	objs  string // objects/
 	name  string // "pack-<checksum>", empty for an empty pack
 	index *packIndex
+	// stopTouch ends the touching of dir (touchQuarantine).
+	stopTouch func()
+}
+
+// touchEvery is how often a push touches its quarantine's directory while
+// the quarantine lives, so that another node starting on the same
+// repositories (gc.RemoveLeftoversWith, with a MinAge well above it) tells
+// it from one a crash left, whatever the push waits for: a queue, a
+// hook, a slow client.
+var touchEvery = time.Minute
+
+// touchQuarantine touches dir every touchEvery until the returned
+// function is called.
+func touchQuarantine(dir string) func() {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(touchEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-t.C:
+				_ = os.Chtimes(dir, now, now)
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stop)
+			<-done
+		})
+	}
 }
 
 // tooLarge refuses a pack over max bytes.
@@ -43,7 +81,7 @@ func receivePack(ctx context.Context, db *odb.DB, r io.Reader, blobs indexpack.B
 	if err != nil {
 		return nil, release, err
 	}
-	q = &quarantine{dir: dir, objs: objs}
+	q = &quarantine{dir: dir, objs: objs, stopTouch: touchQuarantine(dir)}
 	if err := os.Mkdir(filepath.Join(dir, "pack"), 0o755); err != nil {
 		return q, release, err
 	}
@@ -173,6 +211,7 @@ func (q *quarantine) discard() error {
 	if q == nil {
 		return nil
 	}
+	q.stopTouch()
 	return os.RemoveAll(q.dir)
 }
 

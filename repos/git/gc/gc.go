@@ -4,6 +4,7 @@ package gc
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/depot/depot/repos/git/commitgraph"
@@ -18,6 +20,7 @@ import (
 	"github.com/depot/depot/repos/git/odb"
 	"github.com/depot/depot/repos/git/packfile"
 	"github.com/depot/depot/repos/git/packwrite"
+	"github.com/depot/depot/repos/holder"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -307,11 +310,11 @@ func syncDir(dir string) {
 }
 
 // HoldOff takes the repack lock of the repository at repoDir, which every
-// Repack (of this process or another) takes first, so that no pack or
-// loose object is removed until the returned function is called: a backup
-// copies the repository meanwhile. It returns ErrBusy while a repack runs.
-// A lock untouched for an hour counts as left over and is taken over, so
-// a holder for longer refreshes it with the returned touch function.
+// Repack (of this process or another, on this host or another sharing the
+// file system) takes first, so that no pack or loose object is removed
+// until the returned function is called: a backup copies the repository
+// meanwhile. It returns ErrBusy while a repack runs. The lock is refreshed
+// in the background while held; touch refreshes it at once.
 func HoldOff(repoDir string) (release, touch func(), err error) {
 	path := filepath.Join(repoDir, "objects", "depot-gc.lock")
 	unlock, err := lock(path)
@@ -325,23 +328,131 @@ func HoldOff(repoDir string) (release, touch func(), err error) {
 	return unlock, touch, nil
 }
 
-// lock takes the repack lock at path, replacing one older than lockStale.
+// lockRefresh is how often a held repack lock is touched, well within
+// lockStale.
+const lockRefresh = lockStale / 6
+
+// lock takes the repack lock at path, which names its holder
+// (holder.Holder: pid, host and run) and is touched every lockRefresh
+// while held. A lock whose holder is known to be gone, a process of this
+// host that no longer runs, is taken over at once; any other, such as
+// one of another host, whose pid means nothing here, only once untouched
+// for lockStale.
 func lock(path string) (func(), error) {
-	for attempt := 0; attempt < 2; attempt++ {
+	content := []byte(holder.Self().String() + "\n")
+	for attempt := 0; attempt < 3; attempt++ {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err == nil {
-			fmt.Fprintf(f, "%d\n", os.Getpid())
-			f.Close()
-			return func() { os.Remove(path) }, nil
+			_, werr := f.Write(content)
+			if cerr := f.Close(); werr == nil {
+				werr = cerr
+			}
+			if werr != nil {
+				os.Remove(path)
+				return nil, fmt.Errorf("gc: lock: %w", werr)
+			}
+			return holdLock(path, content), nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("gc: lock: %w", err)
 		}
-		fi, err := os.Stat(path)
-		if err != nil || time.Since(fi.ModTime()) < lockStale {
+		if !takeOver(path) {
 			return nil, ErrBusy
 		}
-		os.Remove(path)
 	}
 	return nil, ErrBusy
+}
+
+// holdLock refreshes the lock at path, which holds content, until the
+// returned function stops that and removes the lock, if it still holds
+// content: a holder that stalled past lockStale may have lost it to
+// another, whose lock stays.
+func holdLock(path string, content []byte) func() {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(lockRefresh)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-t.C:
+				_ = os.Chtimes(path, now, now)
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stop)
+			<-done
+			if b, err := os.ReadFile(path); err == nil && bytes.Equal(b, content) {
+				os.Remove(path)
+			}
+		})
+	}
+}
+
+// takeOver removes the repack lock at path if it is left over: its holder
+// is gone, or it is older than lockStale. It reports whether the lock may
+// be tried again. The lock is first renamed aside, which only one of
+// several processes doing so at once achieves, and given back if what
+// was renamed is not the lock judged left over but a new holder's.
+func takeOver(path string) bool {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true // released meanwhile
+	}
+	if err != nil {
+		return false
+	}
+	if !lockLeftOver(path, fi, 0) {
+		return false
+	}
+	return removeAside(path, fi) || !exists(path)
+}
+
+// removeAside removes the lock at path, judged left over as it was when
+// fi was read. It is first renamed aside, which only one of several
+// processes doing so at once achieves, and given back if what was renamed
+// is not that lock but a new holder's. It reports whether it removed it.
+func removeAside(path string, fi fs.FileInfo) bool {
+	aside := fmt.Sprintf("%s.stale-%s", path, holder.Self().Instance)
+	if err := os.Rename(path, aside); err != nil {
+		return false
+	}
+	if fi2, err := os.Stat(aside); err == nil && !os.SameFile(fi, fi2) {
+		_ = os.Link(aside, path)
+		os.Remove(aside)
+		return false
+	}
+	return os.Remove(aside) == nil
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// lockLeftOver reports whether the repack lock at path, whose FileInfo is
+// fi, is left over: its holder is gone, or it is untouched for lockStale.
+// Content that names no holder (a lock cut between its creation and its
+// write) counts as left over once older than unnamed, when that is not
+// zero, and otherwise once stale.
+func lockLeftOver(path string, fi fs.FileInfo, unnamed time.Duration) bool {
+	age := time.Since(fi.ModTime())
+	if age >= lockStale {
+		return true
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	h, err := holder.Parse(b)
+	if err != nil {
+		return unnamed > 0 && age >= unnamed
+	}
+	return h.Gone()
 }

@@ -6,9 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
+	"time"
+
+	"github.com/depot/depot/repos/holder"
 )
 
 // RemoveLeftovers removes from the bare repository at repoDir what a
@@ -26,17 +27,39 @@ import (
 //     written under packed-refs.lock. A ref lock left behind
 //     refuses every later update of its ref, as it does in git, until it
 //     is removed by hand;
-//   - the repack lock objects/depot-gc.lock, unless the process it names
-//     still runs.
+//   - the repack lock objects/depot-gc.lock, when its holder is gone.
 //
 // It must run only while nothing writes the repository: depot serve calls
-// it for every repository before it listens. A repository whose repack
-// lock names a live process (depot repo gc run by hand) is left as it is.
+// it for every repository before it listens, when no other depot serve
+// runs on the same repositories (else RemoveLeftoversWith, with a
+// MinAge). A repository whose repack lock names a process that may still
+// run (depot repo gc run by hand, here or on another host sharing the
+// file system) is left as it is.
 func RemoveLeftovers(repoDir string) ([]string, error) {
+	return RemoveLeftoversWith(repoDir, LeftoverOptions{})
+}
+
+// LeftoverOptions tunes RemoveLeftoversWith.
+type LeftoverOptions struct {
+	// MinAge, when not zero, keeps every leftover written or touched
+	// within it, as one another process may be writing: another depot
+	// serve sharing the repositories, whose pushes touch their
+	// quarantine while it lives (receivepack) and hold ref locks for the
+	// length of one ref transaction. Zero removes all, for when nothing
+	// else writes the repository.
+	MinAge time.Duration
+}
+
+// RemoveLeftoversWith is RemoveLeftovers with options.
+func RemoveLeftoversWith(repoDir string, opt LeftoverOptions) ([]string, error) {
 	objs := filepath.Join(repoDir, "objects")
 	gcLock := filepath.Join(objs, "depot-gc.lock")
-	if lockHolderRuns(gcLock) {
+	if repackRuns(gcLock, opt.MinAge) {
 		return nil, nil
+	}
+	now := time.Now()
+	old := func(p string) bool {
+		return opt.MinAge <= 0 || now.Sub(Newest(p)) >= opt.MinAge
 	}
 	var removed []string
 	var errs []error
@@ -53,6 +76,7 @@ func RemoveLeftovers(repoDir string) ([]string, error) {
 		filepath.Join(objs, "pack", "tmp_*"),
 		filepath.Join(objs, "info", "tmp_*"),
 		filepath.Join(objs, "[0-9a-f][0-9a-f]", "tmp_obj_*"),
+		gcLock + ".stale-*", // a repack lock being taken over
 	}
 	for _, name := range []string{"packed-refs", "HEAD", "config", "shallow"} {
 		globs = append(globs, filepath.Join(repoDir, name+".lock"))
@@ -64,7 +88,9 @@ func RemoveLeftovers(repoDir string) ([]string, error) {
 			return removed, fmt.Errorf("gc: leftovers of %s: %w", repoDir, err)
 		}
 		for _, m := range matches {
-			remove(m)
+			if old(m) {
+				remove(m)
+			}
 		}
 	}
 	for _, sub := range []string{"refs", "logs"} {
@@ -75,7 +101,7 @@ func RemoveLeftovers(repoDir string) ([]string, error) {
 				}
 				return err
 			}
-			if !d.IsDir() && strings.HasSuffix(d.Name(), ".lock") {
+			if !d.IsDir() && strings.HasSuffix(d.Name(), ".lock") && old(p) {
 				remove(p)
 			}
 			return nil
@@ -84,8 +110,9 @@ func RemoveLeftovers(repoDir string) ([]string, error) {
 			errs = append(errs, err)
 		}
 	}
-	if _, err := os.Lstat(gcLock); err == nil {
-		remove(gcLock)
+	// Asked again: a repack may have started meanwhile.
+	if fi, err := os.Lstat(gcLock); err == nil && !repackRuns(gcLock, opt.MinAge) && removeAside(gcLock, fi) {
+		removed = append(removed, gcLock)
 	}
 	if len(removed) > 0 {
 		// The removals are durable before anything new is written.
@@ -99,21 +126,44 @@ func RemoveLeftovers(repoDir string) ([]string, error) {
 	return removed, nil
 }
 
-// lockHolderRuns reports whether the repack lock at path names a process
-// other than this one that is still running.
-func lockHolderRuns(path string) bool {
+// repackRuns reports whether the repack lock at path may be held by a
+// running repack: it exists, is younger than lockStale, and names a
+// holder that is not known to be gone. A lock naming nobody (cut between
+// its creation and its write) counts as running only while younger than
+// minAge.
+func repackRuns(path string, minAge time.Duration) bool {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return false
+	}
+	age := time.Since(fi.ModTime())
+	if age >= lockStale {
+		return false
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return false
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 || pid == os.Getpid() {
-		return false
-	}
-	p, err := os.FindProcess(pid)
+	h, err := holder.Parse(b)
 	if err != nil {
-		return false
+		return minAge > 0 && age < minAge
 	}
-	err = p.Signal(syscall.Signal(0))
-	return err == nil || errors.Is(err, syscall.EPERM)
+	return !h.Gone()
+}
+
+// Newest returns the latest modification time of p and, for a directory,
+// of everything under it: a quarantine's directory is touched while its
+// push lives, and its pack grows while it arrives.
+func Newest(p string) time.Time {
+	var t time.Time
+	filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if fi, err := d.Info(); err == nil && fi.ModTime().After(t) {
+			t = fi.ModTime()
+		}
+		return nil
+	})
+	return t
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestRemoveLeftovers lays out what a killed push, repack or ref update
@@ -90,4 +91,106 @@ func TestRemoveLeftovers(t *testing.T) {
 			t.Errorf("second run = %v, %v; want nothing", removed, err)
 		}
 	})
+}
+
+// TestRemoveLeftoversMinAge is a node starting while another node sharing
+// the repository writes it: with a MinAge, what was written or touched
+// within it stays (a quarantine whose directory was just touched though
+// its pack is older, a ref lock just taken), what is older goes, and a
+// repack lock of another host keeps the whole repository untouched until
+// it is stale.
+func TestRemoveLeftoversMinAge(t *testing.T) {
+	const minAge = 10 * time.Minute
+	dir := oneCommitRepo(t)
+	long := time.Now().Add(-2 * minAge)
+	write := func(p string, content string, mtime time.Time) string {
+		p = filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, mtime, mtime)
+		return p
+	}
+	now := time.Now()
+	fresh := []string{
+		write("refs/heads/main.lock", "", now),
+		write("packed-refs.lock", "", now),
+		write("objects/incoming-live/pack/incoming.pack", "", long),
+		write("objects/pack/tmp_pack_live", "", now),
+	}
+	// The live push touches its quarantine's directory.
+	os.Chtimes(filepath.Join(dir, "objects", "incoming-live"), now, now)
+	makeOld := func() []string {
+		old := []string{
+			write("refs/heads/dead.lock", "", long),
+			write("HEAD.lock", "", long),
+			filepath.Dir(filepath.Dir(write("objects/incoming-dead/pack/incoming.pack", "", long))),
+			write("objects/pack/tmp_idx_dead", "", long),
+		}
+		os.Chtimes(filepath.Join(dir, "objects", "incoming-dead", "pack"), long, long)
+		os.Chtimes(filepath.Join(dir, "objects", "incoming-dead"), long, long)
+		return old
+	}
+	gcLock := filepath.Join(dir, "objects", "depot-gc.lock")
+
+	for _, tc := range []struct {
+		name      string
+		lock      string // content of the repack lock, "" for none
+		lockAge   time.Duration
+		oldGo     bool // the old leftovers go
+		lockStays bool
+	}{
+		{"OtherHostRepacks", "1 other-host/b/p run1\n", time.Minute, false, true},
+		{"NamelessLockYoung", "", -1, false, true},
+		{"OtherHostStale", "1 other-host/b/p run1\n", lockStale + time.Minute, true, false},
+		{"NoLock", "none", 0, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := makeOld()
+			switch tc.lock {
+			case "none":
+				os.Remove(gcLock)
+			default:
+				mtime := time.Now().Add(-tc.lockAge)
+				if tc.lockAge < 0 {
+					mtime = time.Now()
+				}
+				os.WriteFile(gcLock, []byte(tc.lock), 0o644)
+				os.Chtimes(gcLock, mtime, mtime)
+			}
+			removed, err := RemoveLeftoversWith(dir, LeftoverOptions{MinAge: minAge})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			if tc.oldGo {
+				want = old
+			}
+			if tc.lock != "none" && !tc.lockStays {
+				want = append(want, gcLock)
+			}
+			slices.Sort(removed)
+			slices.Sort(want)
+			if !slices.Equal(removed, want) {
+				t.Fatalf("removed %v; want %v", removed, want)
+			}
+			for _, p := range fresh {
+				if _, err := os.Stat(p); err != nil {
+					t.Errorf("%s, in use by another node, went: %v", p, err)
+				}
+			}
+			if _, err := os.Stat(gcLock); (err == nil) != tc.lockStays {
+				t.Errorf("repack lock there = %v; want %v", err == nil, tc.lockStays)
+			}
+		})
+	}
+	// Without a MinAge, as depot serve starts alone, the rest goes too.
+	removed, err := RemoveLeftovers(dir)
+	if err != nil || len(removed) != len(fresh) {
+		t.Errorf("RemoveLeftovers = %v, %v; want %v", removed, err, fresh)
+	}
+	git(t, dir, nil, "fsck", "--full", "--no-progress")
 }
