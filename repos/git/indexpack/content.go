@@ -27,11 +27,11 @@ func (c *content) release() {
 	ix := c.ix
 	c.ix = nil
 	if c.held > 0 {
-		ix.held -= c.held
+		ix.held.Add(-c.held)
 		ix.opt.Budget.give(c.held)
 	}
 	if c.file != nil {
-		ix.spilled -= c.size
+		ix.spilled.Add(-c.size)
 		c.file.Close()
 		os.Remove(c.file.Name())
 	}
@@ -159,31 +159,43 @@ func (ix *indexer) newSink(typ plumbing.ObjectType, size int64, keep, mustMem, h
 	switch {
 	case ix.opt.Budget.take(size):
 		c.held = size
-		ix.held += size
+		ix.held.Add(size)
 		c.mem = make([]byte, 0, size)
 	case keep:
-		if ix.spilled+size > ix.opt.MaxSpillBytes {
+		if ix.spilled.Add(size) > ix.opt.MaxSpillBytes {
+			ix.spilled.Add(-size)
 			c.ix = nil
 			return nil, badPack("resolving the pack's deltas needs more than %d bytes of disk", ix.opt.MaxSpillBytes)
 		}
-		if ix.spillDir == "" {
-			dir, err := os.MkdirTemp(ix.opt.TempDir, "spill-")
-			if err != nil {
-				c.ix = nil
-				return nil, fmt.Errorf("indexpack: spill directory: %w", err)
-			}
-			ix.spillDir = dir
-		}
-		f, err := os.CreateTemp(ix.spillDir, "base-")
+		f, err := ix.spillFile()
 		if err != nil {
+			ix.spilled.Add(-size)
 			c.ix = nil
-			return nil, fmt.Errorf("indexpack: spill file: %w", err)
+			return nil, err
 		}
 		c.file = f
-		ix.spilled += size
 		s.fw = bufio.NewWriterSize(f, 64<<10)
 	default:
 		c.mem = make([]byte, 0, size)
 	}
 	return s, nil
+}
+
+// spillFile creates a file in the spill directory, which it makes on the
+// first spill.
+func (ix *indexer) spillFile() (*os.File, error) {
+	ix.spillMu.Lock()
+	defer ix.spillMu.Unlock()
+	if ix.spillDir == "" {
+		dir, err := os.MkdirTemp(ix.opt.TempDir, "spill-")
+		if err != nil {
+			return nil, fmt.Errorf("indexpack: spill directory: %w", err)
+		}
+		ix.spillDir = dir
+	}
+	f, err := os.CreateTemp(ix.spillDir, "base-")
+	if err != nil {
+		return nil, fmt.Errorf("indexpack: spill file: %w", err)
+	}
+	return f, nil
 }

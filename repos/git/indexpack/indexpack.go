@@ -24,8 +24,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -73,29 +76,44 @@ type Options struct {
 	TempDir string
 	// Base returns an object of the repository, the base of a thin pack's
 	// delta; found is false when the repository does not hold it. Objects
-	// larger than max bytes must be refused with an error.
+	// larger than max bytes must be refused with an error. It is called
+	// from one goroutine at a time.
 	Base func(h plumbing.Hash, max int64) (typ plumbing.ObjectType, data []byte, found bool, err error)
-	// Object, when set, receives the content of every commit, tree and
-	// tag of the pack (not the thin bases), once. An *Error it returns is
-	// reported as a fault of the pack.
-	Object func(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error
-	// Blobs, when set, reads the content of every blob of the pack,
-	// stored whole or made by a delta, as the indexer produces it for
-	// hashing: no blob is read again for it, and the thin bases taken
-	// from the repository are not given to it.
-	Blobs BlobScanner
+	// Object, when set, returns an ObjectFunc, which receives the content
+	// of every commit, tree and tag of the pack (not the thin bases). Index
+	// calls Object once for each goroutine that produces objects and calls
+	// each function from that goroutine only; between them, the functions
+	// receive every object once.
+	Object func() ObjectFunc
+	// Blobs, when set, returns a BlobScanner, which reads the content of
+	// every blob of the pack, stored whole or made by a delta, as the
+	// indexer produces it for hashing: no blob is read again for it, and
+	// the thin bases taken from the repository are not given to it.
+	// Index calls Blobs once for each goroutine that produces blobs and
+	// uses each scanner from that goroutine only; between them, the
+	// scanners see every blob once.
+	Blobs func() BlobScanner
+	// Workers is the number of goroutines that resolve deltas, as git
+	// index-pack's threads do; zero means GOMAXPROCS.
+	Workers int
 }
+
+// ObjectFunc receives one commit, tree or tag of a pack (Options.Object);
+// data is valid only during the call. An *Error it returns is reported as
+// a fault of the pack.
+type ObjectFunc func(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error
 
 // BlobScanner reads the blobs of a pack as Index produces them
 // (Options.Blobs): Write and Copied receive the bytes of one blob in
 // order, in pieces of any size, then End names the blob they made. The
 // pieces are valid only during the call. Blobs never interleave: every
-// byte given between two calls of End belongs to one blob.
+// byte given to one scanner between two calls of its End belongs to one
+// blob.
 type BlobScanner interface {
 	io.Writer
 	// Copied takes the next bytes of the blob, as Write does, when a
-	// delta copies them from a blob of the pack, which the scanner was
-	// given before: it may look at their edges only. Bytes copied from a
+	// delta copies them from a blob of the pack, which one of the
+	// scanners was given, whole, before: it may look at their edges only. Bytes copied from a
 	// thin base, which the scanner never sees, come through Write.
 	Copied(b []byte) error
 	// End says that the bytes given since the previous End were the
@@ -137,13 +155,19 @@ type entry struct {
 	done    bool
 }
 
+// indexer is the state of one Index call. The first pass runs on the
+// caller's goroutine; the second runs on Options.Workers goroutines, each
+// with its own worker, and shares what the comments below say.
 type indexer struct {
 	ctx  context.Context
 	opt  Options
 	f    *os.File
 	size int64
 
+	// objs is written by the first pass; in the second, entry k's typ,
+	// hash and done are written only by the worker resolving its base.
 	objs   []entry
+	hashMu sync.Mutex // guards byHash in the second pass
 	byHash map[plumbing.Hash]int32
 	// The OFS_DELTA children of entry i are ofsKids[ofsStart[i]:ofsStart[i+1]],
 	// built once the first pass knows every entry: two flat slices rather
@@ -151,18 +175,51 @@ type indexer struct {
 	// garbage collector nothing to scan.
 	ofsStart []int32
 	ofsKids  []int32
-	refKids  map[plumbing.Hash][]int32
-	thin     []plumbing.Hash
+	// refKids lists the REF_DELTA entries on each base; in the second
+	// pass a worker takes a base's list out under kidsMu, so that one
+	// worker resolves it, and refLeft counts the lists left.
+	kidsMu  sync.Mutex
+	refKids map[plumbing.Hash][]int32
+	refLeft atomic.Int64
+	thin    []plumbing.Hash // under kidsMu in the second pass
+	baseMu  sync.Mutex      // calls of Options.Base one at a time
 
-	deltas      map[int32][]byte // cached delta data, see deltaCacheLimit
-	deltasBytes int64
+	// deltas holds cached delta data, see deltaCacheLimit: deltaAt maps
+	// an entry to its slot of deltaData, and the worker that applies the
+	// delta empties the slot.
+	deltaAt     map[int32]int32
+	deltaData   [][]byte
+	deltasBytes atomic.Int64
 
-	held     int64 // taken from the budget and not yet given back
-	spilled  int64
-	spillDir string        // made in TempDir on the first spill, removed at the end
-	zr       io.ReadCloser // first pass and whole bases
-	dzr      io.ReadCloser // delta data of the second pass
-	scratch  []byte
+	held     atomic.Int64 // taken from the budget and not yet given back
+	spilled  atomic.Int64
+	spillMu  sync.Mutex
+	spillDir string // made in TempDir on the first spill, removed at the end
+
+	first *worker // the first pass's inflater, scratch and blob scanner
+}
+
+// worker is what one goroutine of the second pass owns: its inflaters,
+// its scratch space and its blob scanner.
+type worker struct {
+	ix      *indexer
+	ctx     context.Context // cancelled when another worker fails
+	zr      io.ReadCloser   // first pass and whole bases
+	dzr     io.ReadCloser   // delta data of the second pass
+	scratch []byte
+	blobs   BlobScanner
+	object  ObjectFunc
+}
+
+func (ix *indexer) newWorker() *worker {
+	w := &worker{ix: ix, ctx: ix.ctx, scratch: make([]byte, 64<<10)}
+	if ix.opt.Blobs != nil {
+		w.blobs = ix.opt.Blobs()
+	}
+	if ix.opt.Object != nil {
+		w.object = ix.opt.Object()
+	}
+	return w
 }
 
 // Index indexes the pack held in f, which must be open for reading and
@@ -185,13 +242,16 @@ func Index(ctx context.Context, f *os.File, idx io.Writer, opt Options) (*Result
 	if err != nil {
 		return nil, fmt.Errorf("indexpack: %w", err)
 	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
 	ix := &indexer{
 		ctx: ctx, opt: opt, f: f, size: fi.Size(),
 		byHash:  map[plumbing.Hash]int32{},
 		refKids: map[plumbing.Hash][]int32{},
-		deltas:  map[int32][]byte{},
-		scratch: make([]byte, 64<<10),
+		deltaAt: map[int32]int32{},
 	}
+	ix.first = ix.newWorker()
 	defer ix.cleanup()
 	if err := ix.scan(); err != nil {
 		return nil, err
@@ -222,9 +282,8 @@ func Index(ctx context.Context, f *os.File, idx io.Writer, opt Options) (*Result
 // cleanup gives back what an indexer still holds, whether it finished or
 // failed half way.
 func (ix *indexer) cleanup() {
-	ix.opt.Budget.give(ix.held + ix.deltasBytes)
-	ix.held, ix.deltasBytes = 0, 0
-	ix.deltas = nil
+	ix.opt.Budget.give(ix.held.Swap(0) + ix.deltasBytes.Swap(0))
+	ix.deltaAt, ix.deltaData = nil, nil
 	if ix.spillDir != "" {
 		os.RemoveAll(ix.spillDir)
 	}
@@ -281,12 +340,12 @@ func (ix *indexer) scanEntry(s *stream, buf *bytes.Buffer) error {
 	buf.Reset()
 	switch e.kind {
 	case plumbing.OFSDeltaObject, plumbing.REFDeltaObject:
-		cache := e.size <= deltaCacheEntry && ix.deltasBytes+e.size <= deltaCacheLimit && ix.opt.Budget.take(e.size)
+		cache := e.size <= deltaCacheEntry && ix.deltasBytes.Load()+e.size <= deltaCacheLimit && ix.opt.Budget.take(e.size)
 		if cache {
-			ix.deltasBytes += e.size
+			ix.deltasBytes.Add(e.size)
 		}
 		hw := &headWriter{keep: cache, buf: buf}
-		if err := ix.inflate(s, e.size, hw); err != nil {
+		if err := ix.first.inflate(s, e.size, hw); err != nil {
 			return badPack("reading object at offset %d: %v", e.offset, err)
 		}
 		_, result, _, err := packfile.DeltaSizes(hw.head)
@@ -298,7 +357,8 @@ func (ix *indexer) scanEntry(s *stream, buf *bytes.Buffer) error {
 		}
 		e.result = result
 		if cache {
-			ix.deltas[n] = bytes.Clone(buf.Bytes())
+			ix.deltaAt[n] = int32(len(ix.deltaData))
+			ix.deltaData = append(ix.deltaData, bytes.Clone(buf.Bytes()))
 		}
 		if e.kind == plumbing.REFDeltaObject {
 			ix.refKids[e.baseRef] = append(ix.refKids[e.baseRef], n)
@@ -309,22 +369,22 @@ func (ix *indexer) scanEntry(s *stream, buf *bytes.Buffer) error {
 		switch {
 		case e.kind != plumbing.BlobObject:
 			w = io.MultiWriter(h, buf)
-		case ix.opt.Blobs != nil:
-			w = io.MultiWriter(h, ix.opt.Blobs)
+		case ix.first.blobs != nil:
+			w = io.MultiWriter(h, ix.first.blobs)
 		}
-		if err := ix.inflate(s, e.size, w); err != nil {
+		if err := ix.first.inflate(s, e.size, w); err != nil {
 			return badPack("reading object at offset %d: %v", e.offset, err)
 		}
 		e.typ, e.hash, e.done = e.kind, h.Sum(), true
 		if err := ix.noteHash(n, e.hash, e.offset); err != nil {
 			return err
 		}
-		if e.kind == plumbing.BlobObject && ix.opt.Blobs != nil {
-			if err := ix.opt.Blobs.End(e.hash); err != nil {
+		if e.kind == plumbing.BlobObject && ix.first.blobs != nil {
+			if err := ix.first.blobs.End(e.hash); err != nil {
 				return err
 			}
 		}
-		if err := ix.object(e.hash, e.typ, buf.Bytes()); err != nil {
+		if err := ix.first.objectRead(e.hash, e.typ, buf.Bytes()); err != nil {
 			return err
 		}
 	}
@@ -404,11 +464,11 @@ func (w *headWriter) Write(b []byte) (int, error) {
 }
 
 // inflate reads one zlib stream of exactly size bytes from r into w.
-func (ix *indexer) inflate(r io.Reader, size int64, w io.Writer) error {
-	if err := resetZlib(&ix.zr, r); err != nil {
+func (w *worker) inflate(r io.Reader, size int64, dst io.Writer) error {
+	if err := resetZlib(&w.zr, r); err != nil {
 		return err
 	}
-	n, err := io.CopyBuffer(w, io.LimitReader(ix.zr, size), ix.scratch)
+	n, err := io.CopyBuffer(dst, io.LimitReader(w.zr, size), w.scratch)
 	if err != nil {
 		return err
 	}
@@ -417,7 +477,7 @@ func (ix *indexer) inflate(r io.Reader, size int64, w io.Writer) error {
 	}
 	// The stream must end here: its checksum read, nothing left over.
 	var one [1]byte
-	if m, err := ix.zr.Read(one[:]); m != 0 || err != io.EOF {
+	if m, err := w.zr.Read(one[:]); m != 0 || err != io.EOF {
 		if err != nil && err != io.EOF {
 			return err
 		}
@@ -435,18 +495,25 @@ func (ix *indexer) tooLarge(off, size int64) error {
 // its index would list one entry of two, and the pack would never match
 // its index again.
 func (ix *indexer) noteHash(n int32, h plumbing.Hash, off int64) error {
-	if prev, dup := ix.byHash[h]; dup {
-		return badPack("pack holds object %s twice, at offsets %d and %d", h, ix.objs[prev].offset, off)
+	ix.hashMu.Lock()
+	prev, dup := ix.byHash[h]
+	if !dup {
+		ix.byHash[h] = n
 	}
-	ix.byHash[h] = n
+	ix.hashMu.Unlock()
+	if dup {
+		// Workers find the two in any order; the message does not.
+		a, b := ix.objs[prev].offset, off
+		return badPack("pack holds object %s twice, at offsets %d and %d", h, min(a, b), max(a, b))
+	}
 	return nil
 }
 
-func (ix *indexer) object(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error {
-	if ix.opt.Object == nil || typ == plumbing.BlobObject {
+func (w *worker) objectRead(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error {
+	if w.object == nil || typ == plumbing.BlobObject {
 		return nil
 	}
-	return ix.opt.Object(h, typ, data)
+	return w.object(h, typ, data)
 }
 
 // atOffset finds the entry that starts at off.
@@ -457,49 +524,157 @@ func (ix *indexer) atOffset(off int64) (int32, bool) {
 
 // resolve is the second pass: starting from each object stored whole, in
 // the pack or (for a thin pack) in the repository, it applies the deltas
-// based on it, depth first, hashing each result.
+// based on it, depth first, hashing each result. The trees of deltas
+// rooted at different whole objects are independent, so Options.Workers
+// goroutines take roots from a queue and resolve each one's tree, as git
+// index-pack's threads do; the Budget bounds the bases all of them hold.
 func (ix *indexer) resolve() error {
 	if err := ix.linkOfsKids(); err != nil {
 		return err
 	}
+	ix.refLeft.Store(int64(len(ix.refKids)))
+	var roots []int32
 	for i := range ix.objs {
 		e := &ix.objs[i]
 		if e.kind.IsDelta() || (!ix.hasOfsKids(int32(i)) && len(ix.refKids[e.hash]) == 0) {
 			continue
 		}
-		c, err := ix.load(e)
+		roots = append(roots, int32(i))
+	}
+	err := ix.parallel(len(roots), func(w *worker, n int) error {
+		i := roots[n]
+		e := &ix.objs[i]
+		c, err := w.load(e)
 		if err != nil {
 			return err
 		}
-		if err := ix.resolveKids(int32(i), e.typ, e.hash, c, 1); err != nil {
-			return err
-		}
+		return w.resolveKids(i, e.typ, e.hash, c, 1)
+	})
+	if err != nil {
+		return err
 	}
 	// What is left are ref-deltas on bases outside the pack: a thin pack.
+	// A base may also be the result of another of them, which the
+	// repository need not hold: like git, try each, skip those the
+	// repository lacks, and fail only on what is left unresolved.
 	bases := make([]plumbing.Hash, 0, len(ix.refKids))
 	for h := range ix.refKids {
 		bases = append(bases, h)
 	}
 	sort.Slice(bases, func(i, j int) bool { return bytes.Compare(bases[i][:], bases[j][:]) < 0 })
-	for _, h := range bases {
-		if _, ok := ix.refKids[h]; !ok {
-			continue // resolved meanwhile as the result of another delta
-		}
-		c, typ, err := ix.loadBase(h)
-		if err != nil {
-			return err
-		}
-		ix.thin = append(ix.thin, h)
-		if err := ix.resolveKids(-1, typ, h, c, 1); err != nil {
-			return err
-		}
+	err = ix.parallel(len(bases), func(w *worker, n int) error {
+		return w.resolveThin(bases[n])
+	})
+	if err != nil {
+		return err
 	}
+	if len(ix.refKids) > 0 {
+		left := make([]plumbing.Hash, 0, len(ix.refKids))
+		for h := range ix.refKids {
+			left = append(left, h)
+		}
+		slices.SortFunc(left, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
+		if ix.opt.Base == nil {
+			return badPack("delta base %s is not in the pack", left[0])
+		}
+		return badPack("delta base %s is neither in the pack nor in the repository", left[0])
+	}
+	// The thin bases are appended in the order of their ids, whichever
+	// worker took them.
+	slices.SortFunc(ix.thin, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
 	for _, e := range ix.objs {
 		if !e.done {
 			return badPack("delta at offset %d could not be resolved", e.offset)
 		}
 	}
 	return nil
+}
+
+// parallel calls do(w, n) for every n below count, on up to
+// Options.Workers goroutines, each with its own worker. The first error
+// stops the others and is returned.
+func (ix *indexer) parallel(count int, do func(w *worker, n int) error) error {
+	if count == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ix.ctx)
+	defer cancel()
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	for range min(ix.opt.Workers, count) {
+		w := ix.newWorker()
+		w.ctx = ctx
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := int(next.Add(1) - 1)
+				if n >= count || ctx.Err() != nil {
+					return
+				}
+				if err := do(w, n); err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		if ix.ctx.Err() != nil {
+			return ix.ctx.Err()
+		}
+		return firstErr
+	}
+	return ix.ctx.Err()
+}
+
+// takeRefKids takes out the list of REF_DELTA entries based on h, so
+// that no other worker resolves them.
+func (ix *indexer) takeRefKids(h plumbing.Hash) []int32 {
+	if ix.refLeft.Load() == 0 {
+		return nil
+	}
+	ix.kidsMu.Lock()
+	defer ix.kidsMu.Unlock()
+	refs, ok := ix.refKids[h]
+	if ok {
+		delete(ix.refKids, h)
+		ix.refLeft.Add(-1)
+	}
+	return refs
+}
+
+// resolveThin resolves the deltas on h, when no delta of the pack made h
+// meanwhile, from the repository's object h; it does nothing when the
+// repository lacks h, which resolve reports if no delta makes it either.
+func (w *worker) resolveThin(h plumbing.Hash) error {
+	ix := w.ix
+	ix.kidsMu.Lock()
+	_, ok := ix.refKids[h]
+	ix.kidsMu.Unlock()
+	if !ok || ix.opt.Base == nil {
+		return nil
+	}
+	c, typ, found, err := w.loadBase(h)
+	if err != nil || !found {
+		return err
+	}
+	ix.kidsMu.Lock()
+	_, ok = ix.refKids[h]
+	if ok {
+		ix.thin = append(ix.thin, h)
+	}
+	ix.kidsMu.Unlock()
+	if !ok {
+		c.release()
+		return nil
+	}
+	return w.resolveKids(-1, typ, h, c, 1)
 }
 
 // linkOfsKids finds the base entry of every OFS_DELTA and lists each
@@ -539,52 +714,51 @@ func (ix *indexer) linkOfsKids() error {
 func (ix *indexer) hasOfsKids(i int32) bool { return ix.ofsStart[i+1] > ix.ofsStart[i] }
 
 // load reads a whole entry of the pack to serve as a delta base.
-func (ix *indexer) load(e *entry) (*content, error) {
-	s, err := ix.newSink(e.typ, e.size, true, false, false)
+func (w *worker) load(e *entry) (*content, error) {
+	s, err := w.ix.newSink(e.typ, e.size, true, false, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := ix.inflateAt(e, s); err != nil {
+	if err := w.inflateAt(e, s); err != nil {
 		s.keep.release()
 		return nil, err
 	}
 	return s.keep, nil
 }
 
-// loadBase reads a thin pack's base from the repository.
-func (ix *indexer) loadBase(h plumbing.Hash) (*content, plumbing.ObjectType, error) {
-	if ix.opt.Base == nil {
-		return nil, 0, badPack("delta base %s is not in the pack", h)
-	}
+// loadBase reads a thin pack's base from the repository; found is false
+// when the repository does not hold it.
+func (w *worker) loadBase(h plumbing.Hash) (c *content, typ plumbing.ObjectType, found bool, err error) {
+	ix := w.ix
+	ix.baseMu.Lock()
 	typ, data, found, err := ix.opt.Base(h, ix.opt.MaxObjectBytes)
-	if err != nil {
-		return nil, 0, err
-	}
-	if !found {
-		return nil, 0, badPack("delta base %s is neither in the pack nor in the repository", h)
+	ix.baseMu.Unlock()
+	if err != nil || !found {
+		return nil, 0, false, err
 	}
 	s, err := ix.newSink(typ, int64(len(data)), true, false, false)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	if err := s.write(data); err != nil {
 		s.keep.release()
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	if err := s.finish(); err != nil {
 		s.keep.release()
-		return nil, 0, err
+		return nil, 0, false, err
 	}
-	return s.keep, typ, nil
+	return s.keep, typ, true, nil
 }
 
-// inflateAt inflates the stored data of e into w.
-func (ix *indexer) inflateAt(e *entry, w io.Writer) error {
+// inflateAt inflates the stored data of e into dst.
+func (w *worker) inflateAt(e *entry, dst io.Writer) error {
+	ix := w.ix
 	r := bufio.NewReaderSize(io.NewSectionReader(ix.f, e.dataOff, ix.size-e.dataOff), 64<<10)
-	if err := ix.inflate(r, e.size, w); err != nil {
+	if err := w.inflate(r, e.size, dst); err != nil {
 		return badPack("reading object at offset %d: %v", e.offset, err)
 	}
-	if s, ok := w.(*sink); ok {
+	if s, ok := dst.(*sink); ok {
 		return s.finish()
 	}
 	return nil
@@ -593,25 +767,25 @@ func (ix *indexer) inflateAt(e *entry, w io.Writer) error {
 // resolveKids applies every delta whose base is the object (i, h) held in
 // base; i is -1 for a base taken from the repository. It owns base and
 // releases it as soon as the last delta on it has been applied.
-func (ix *indexer) resolveKids(i int32, typ plumbing.ObjectType, h plumbing.Hash, base *content, depth int) error {
+func (w *worker) resolveKids(i int32, typ plumbing.ObjectType, h plumbing.Hash, base *content, depth int) error {
 	defer base.release()
+	ix := w.ix
 	if depth > MaxDeltaDepth {
 		return badPack("delta chain deeper than %d", MaxDeltaDepth)
 	}
-	if err := ix.ctx.Err(); err != nil {
+	if err := w.ctx.Err(); err != nil {
 		return err
 	}
 	var kids []int32
 	if i >= 0 {
 		kids = ix.ofsKids[ix.ofsStart[i]:ix.ofsStart[i+1]]
 	}
-	if refs := ix.refKids[h]; len(refs) > 0 {
+	if refs := ix.takeRefKids(h); len(refs) > 0 {
 		kids = append(slices.Clip(kids), refs...)
-		delete(ix.refKids, h)
 	}
 	for n, k := range kids {
 		e := &ix.objs[k]
-		kept, err := ix.apply(base, k, typ, i >= 0)
+		kept, err := w.apply(base, k, typ, i >= 0)
 		if err != nil {
 			return err
 		}
@@ -623,7 +797,7 @@ func (ix *indexer) resolveKids(i int32, typ plumbing.ObjectType, h plumbing.Hash
 			return err
 		}
 		if kept != nil {
-			if err := ix.resolveKids(k, typ, e.hash, kept, depth+1); err != nil {
+			if err := w.resolveKids(k, typ, e.hash, kept, depth+1); err != nil {
 				return err
 			}
 		}
@@ -634,18 +808,19 @@ func (ix *indexer) resolveKids(i int32, typ plumbing.ObjectType, h plumbing.Hash
 // apply makes the object of delta entry e from base, hashes it and, when
 // deltas may be based on it, returns its content. inPack says whether
 // base is an object of the pack rather than a thin base.
-func (ix *indexer) apply(base *content, k int32, typ plumbing.ObjectType, inPack bool) (*content, error) {
+func (w *worker) apply(base *content, k int32, typ plumbing.ObjectType, inPack bool) (*content, error) {
+	ix := w.ix
 	e := &ix.objs[k]
-	mayBeBase := ix.hasOfsKids(k) || len(ix.refKids) > 0
+	mayBeBase := ix.hasOfsKids(k) || ix.refLeft.Load() > 0
 	links := typ != plumbing.BlobObject && ix.opt.Object != nil
 	s, err := ix.newSink(typ, e.result, mayBeBase, links, true)
 	if err != nil {
 		return nil, err
 	}
 	if typ == plumbing.BlobObject {
-		s.scan, s.seenBase = ix.opt.Blobs, inPack
+		s.scan, s.seenBase = w.blobs, inPack
 	}
-	if err := ix.patch(base, k, s); err != nil {
+	if err := w.patch(base, k, s); err != nil {
 		s.keep.release()
 		return nil, err
 	}
@@ -659,7 +834,7 @@ func (ix *indexer) apply(base *content, k int32, typ plumbing.ObjectType, inPack
 	if links {
 		data, err := s.keep.bytes()
 		if err == nil {
-			err = ix.object(e.hash, typ, data)
+			err = w.objectRead(e.hash, typ, data)
 		}
 		if err != nil {
 			s.keep.release()
@@ -673,23 +848,35 @@ func (ix *indexer) apply(base *content, k int32, typ plumbing.ObjectType, inPack
 	return s.keep, nil
 }
 
+// cachedDelta takes the delta data of entry k kept by the first pass, or
+// returns nil.
+func (ix *indexer) cachedDelta(k int32) []byte {
+	j, ok := ix.deltaAt[k]
+	if !ok {
+		return nil
+	}
+	d := ix.deltaData[j]
+	ix.deltaData[j] = nil
+	return d
+}
+
 // patch applies the delta data of entry e to base, writing the result to
 // out (gitformat-pack(5), "Deltified representation").
-func (ix *indexer) patch(base *content, k int32, out *sink) error {
+func (w *worker) patch(base *content, k int32, out *sink) error {
+	ix := w.ix
 	e := &ix.objs[k]
 	var d interface {
 		io.Reader
 		io.ByteReader
 	}
-	if cached, ok := ix.deltas[k]; ok {
-		delete(ix.deltas, k)
+	if cached := ix.cachedDelta(k); cached != nil {
 		defer func() {
-			ix.deltasBytes -= int64(len(cached))
+			ix.deltasBytes.Add(-int64(len(cached)))
 			ix.opt.Budget.give(int64(len(cached)))
 		}()
 		d = bytes.NewReader(cached)
 	} else {
-		r, err := ix.deltaReader(e)
+		r, err := w.deltaReader(e)
 		if err != nil {
 			return err
 		}
@@ -706,8 +893,8 @@ func (ix *indexer) patch(base *content, k int32, out *sink) error {
 	if err != nil || int64(dst) != e.result {
 		return fail("bad result size")
 	}
-	ins := ix.scratch[:127]
-	copyBuf := ix.scratch[127:]
+	ins := w.scratch[:127]
+	copyBuf := w.scratch[127:]
 	for out.n < out.limit {
 		op, err := d.ReadByte()
 		if err != nil {
@@ -795,12 +982,12 @@ func resetZlib(zr *io.ReadCloser, r io.Reader) error {
 
 // deltaReader streams the delta data of e from the pack, so that a large
 // delta is never held whole.
-func (ix *indexer) deltaReader(e *entry) (*bufio.Reader, error) {
-	src := bufio.NewReaderSize(io.NewSectionReader(ix.f, e.dataOff, ix.size-e.dataOff), 32<<10)
-	if err := resetZlib(&ix.dzr, src); err != nil {
+func (w *worker) deltaReader(e *entry) (*bufio.Reader, error) {
+	src := bufio.NewReaderSize(io.NewSectionReader(w.ix.f, e.dataOff, w.ix.size-e.dataOff), 32<<10)
+	if err := resetZlib(&w.dzr, src); err != nil {
 		return nil, badPack("reading object at offset %d: %v", e.offset, err)
 	}
-	return bufio.NewReaderSize(io.LimitReader(ix.dzr, e.size), 32<<10), nil
+	return bufio.NewReaderSize(io.LimitReader(w.dzr, e.size), 32<<10), nil
 }
 
 // completeThin appends the bases taken from the repository to the pack,
@@ -831,7 +1018,7 @@ func (ix *indexer) completeThin() (plumbing.Hash, error) {
 		return checksum, err
 	}
 	sum := sha1.New()
-	if _, err := io.CopyBuffer(sum, io.NewSectionReader(ix.f, 0, off), ix.scratch); err != nil {
+	if _, err := io.CopyBuffer(sum, io.NewSectionReader(ix.f, 0, off), ix.first.scratch); err != nil {
 		return checksum, err
 	}
 	copy(checksum[:], sum.Sum(nil))
