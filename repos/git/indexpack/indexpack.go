@@ -209,6 +209,14 @@ type worker struct {
 	scratch []byte
 	blobs   BlobScanner
 	object  ObjectFunc
+
+	// Buffers and readers of stored and deltaReader, reused.
+	packBuf  []byte
+	packR    bytes.Reader
+	bufR     *bufio.Reader
+	deltaBuf []byte
+	deltaR   bytes.Reader
+	deltaBR  *bufio.Reader
 }
 
 func (ix *indexer) newWorker() *worker {
@@ -544,7 +552,7 @@ func (ix *indexer) resolve() error {
 	err := ix.parallel(len(roots), func(w *worker, n int) error {
 		i := roots[n]
 		e := &ix.objs[i]
-		c, err := w.load(e)
+		c, err := w.load(i)
 		if err != nil {
 			return err
 		}
@@ -713,13 +721,14 @@ func (ix *indexer) linkOfsKids() error {
 // hasOfsKids reports whether OFS_DELTA entries are based on entry i.
 func (ix *indexer) hasOfsKids(i int32) bool { return ix.ofsStart[i+1] > ix.ofsStart[i] }
 
-// load reads a whole entry of the pack to serve as a delta base.
-func (w *worker) load(e *entry) (*content, error) {
+// load reads the whole entry i of the pack to serve as a delta base.
+func (w *worker) load(i int32) (*content, error) {
+	e := &w.ix.objs[i]
 	s, err := w.ix.newSink(e.typ, e.size, true, false, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := w.inflateAt(e, s); err != nil {
+	if err := w.inflateAt(i, s); err != nil {
 		s.keep.release()
 		return nil, err
 	}
@@ -751,10 +760,13 @@ func (w *worker) loadBase(h plumbing.Hash) (c *content, typ plumbing.ObjectType,
 	return s.keep, typ, true, nil
 }
 
-// inflateAt inflates the stored data of e into dst.
-func (w *worker) inflateAt(e *entry, dst io.Writer) error {
-	ix := w.ix
-	r := bufio.NewReaderSize(io.NewSectionReader(ix.f, e.dataOff, ix.size-e.dataOff), 64<<10)
+// inflateAt inflates the stored data of entry i into dst.
+func (w *worker) inflateAt(i int32, dst io.Writer) error {
+	e := &w.ix.objs[i]
+	r, err := w.stored(i)
+	if err != nil {
+		return err
+	}
 	if err := w.inflate(r, e.size, dst); err != nil {
 		return badPack("reading object at offset %d: %v", e.offset, err)
 	}
@@ -876,7 +888,7 @@ func (w *worker) patch(base *content, k int32, out *sink) error {
 		}()
 		d = bytes.NewReader(cached)
 	} else {
-		r, err := w.deltaReader(e)
+		r, err := w.deltaReader(k)
 		if err != nil {
 			return err
 		}
@@ -980,14 +992,77 @@ func resetZlib(zr *io.ReadCloser, r io.Reader) error {
 	return (*zr).(zlib.Resetter).Reset(r, nil)
 }
 
-// deltaReader streams the delta data of e from the pack, so that a large
-// delta is never held whole.
-func (w *worker) deltaReader(e *entry) (*bufio.Reader, error) {
-	src := bufio.NewReaderSize(io.NewSectionReader(w.ix.f, e.dataOff, w.ix.size-e.dataOff), 32<<10)
+// Entries whose stored or inflated data is at most readWhole bytes are
+// read from the pack in one call and inflated from memory, into buffers
+// each worker reuses, as git's get_data_from_pack does; larger ones
+// stream, so that a large delta is never held whole.
+const readWhole = 1 << 20
+
+// stored returns a reader of the zlib stream of entry i: its bytes read
+// at once when they are few, a buffered section of the pack otherwise.
+// The reader is valid until the next call.
+func (w *worker) stored(i int32) (io.Reader, error) {
+	ix := w.ix
+	e := &ix.objs[i]
+	end := ix.size - sha1.Size
+	if int(i)+1 < len(ix.objs) {
+		end = ix.objs[i+1].offset
+	}
+	if n := end - e.dataOff; n <= readWhole {
+		if int64(cap(w.packBuf)) < n {
+			w.packBuf = make([]byte, n)
+		}
+		b := w.packBuf[:n]
+		if _, err := ix.f.ReadAt(b, e.dataOff); err != nil {
+			return nil, fmt.Errorf("indexpack: reading pack: %w", err)
+		}
+		w.packR.Reset(b)
+		return &w.packR, nil
+	}
+	sec := io.NewSectionReader(ix.f, e.dataOff, end-e.dataOff)
+	if w.bufR == nil {
+		w.bufR = bufio.NewReaderSize(sec, 64<<10)
+	} else {
+		w.bufR.Reset(sec)
+	}
+	return w.bufR, nil
+}
+
+// deltaReader returns the delta data of entry k: inflated whole into the
+// worker's buffer when small, streamed from the pack otherwise.
+func (w *worker) deltaReader(k int32) (interface {
+	io.Reader
+	io.ByteReader
+}, error) {
+	e := &w.ix.objs[k]
+	src, err := w.stored(k)
+	if err != nil {
+		return nil, err
+	}
+	if e.size <= readWhole {
+		w.deltaBuf = w.deltaBuf[:0]
+		if err := w.inflate(src, e.size, (*appender)(&w.deltaBuf)); err != nil {
+			return nil, badPack("reading object at offset %d: %v", e.offset, err)
+		}
+		w.deltaR.Reset(w.deltaBuf)
+		return &w.deltaR, nil
+	}
 	if err := resetZlib(&w.dzr, src); err != nil {
 		return nil, badPack("reading object at offset %d: %v", e.offset, err)
 	}
-	return bufio.NewReaderSize(io.LimitReader(w.dzr, e.size), 32<<10), nil
+	if w.deltaBR == nil {
+		w.deltaBR = bufio.NewReaderSize(nil, 32<<10)
+	}
+	w.deltaBR.Reset(io.LimitReader(w.dzr, e.size))
+	return w.deltaBR, nil
+}
+
+// appender is an io.Writer that appends to a slice.
+type appender []byte
+
+func (a *appender) Write(b []byte) (int, error) {
+	*a = append(*a, b...)
+	return len(b), nil
 }
 
 // completeThin appends the bases taken from the repository to the pack,
