@@ -50,6 +50,10 @@ const (
 	deltaCacheEntry = 64 << 10
 )
 
+// minEntryBytes bounds the entries the first pass makes room for before
+// it reads them: real packs average hundreds of bytes an entry.
+const minEntryBytes = 64
+
 // Error is a fault of the pack the client sent. Its message says what is
 // wrong without any server detail, for the client's "unpack" line.
 type Error struct{ Msg string }
@@ -279,6 +283,10 @@ func (ix *indexer) scan() error {
 		return badPack("pack version %d is not supported", v)
 	}
 	count := binary.BigEndian.Uint32(hdr[8:])
+	// Room for every entry at once, rather than growing the slice by
+	// copies; but the count is the client's word, so no more than the
+	// pack could hold at minEntryBytes an entry.
+	ix.objs = make([]entry, 0, min(int64(count), ix.size/minEntryBytes))
 	var buf bytes.Buffer
 	for i := uint32(0); i < count; i++ {
 		if i%1024 == 0 && ix.ctx.Err() != nil {

@@ -34,6 +34,7 @@ type worker struct {
 	deltaBuf []byte
 	deltaR   bytes.Reader
 	deltaBR  *bufio.Reader
+	free     [][]byte // see buffer
 }
 
 func (ix *indexer) newWorker() *worker {
@@ -105,7 +106,12 @@ func (ix *indexer) resolve() error {
 		return badPack("delta base %s is neither in the pack nor in the repository", left[0])
 	}
 	// The thin bases are appended in the order of their ids, whichever
-	// worker took them.
+	// worker took them, and not when a delta of the pack made the same
+	// object meanwhile: the pack would hold it twice.
+	ix.thin = slices.DeleteFunc(ix.thin, func(h plumbing.Hash) bool {
+		_, inPack := ix.byHash[h]
+		return inPack
+	})
 	slices.SortFunc(ix.thin, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
 	for _, e := range ix.objs {
 		if !e.done {
@@ -241,7 +247,7 @@ func (ix *indexer) hasOfsKids(i int32) bool { return ix.ofsStart[i+1] > ix.ofsSt
 // load reads the whole entry i of the pack to serve as a delta base.
 func (w *worker) load(i int32) (*content, error) {
 	e := &w.ix.objs[i]
-	s, err := w.ix.newSink(e.typ, e.size, true, false, false)
+	s, err := w.newSink(e.typ, e.size, true, false, false)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +268,7 @@ func (w *worker) loadBase(h plumbing.Hash) (c *content, typ plumbing.ObjectType,
 	if err != nil || !found {
 		return nil, 0, false, err
 	}
-	s, err := ix.newSink(typ, int64(len(data)), true, false, false)
+	s, err := w.newSink(typ, int64(len(data)), true, false, false)
 	if err != nil {
 		return nil, 0, false, err
 	}
@@ -342,7 +348,7 @@ func (w *worker) apply(base *content, k int32, typ plumbing.ObjectType, inPack b
 	e := &ix.objs[k]
 	mayBeBase := ix.hasOfsKids(k) || ix.refLeft.Load() > 0
 	links := typ != plumbing.BlobObject && ix.opt.Object != nil
-	s, err := ix.newSink(typ, e.result, mayBeBase, links, true)
+	s, err := w.newSink(typ, e.result, mayBeBase, links, true)
 	if err != nil {
 		return nil, err
 	}
