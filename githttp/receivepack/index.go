@@ -42,8 +42,9 @@ type packIndex struct {
 }
 
 // indexPack indexes the received pack in f, writing its .idx to idx: git
-// index-pack --fix-thin, in bounded memory (see package indexpack). blobs,
-// when not nil, reads every new blob as it is hashed.
+// index-pack --fix-thin, in bounded memory and on all cores (see package
+// indexpack). blobs, when not nil, returns a scanner for each goroutine of
+// the indexer, which reads the new blobs as they are hashed.
 func indexPack(ctx context.Context, f *os.File, idx io.Writer, db *odb.DB, blobs func() indexpack.BlobScanner, opt Options) (*packIndex, error) {
 	pi := &packIndex{path: f.Name()}
 	var (

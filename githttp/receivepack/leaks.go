@@ -56,8 +56,8 @@ type Leaks struct {
 const maxCandidates = 10_000
 
 // secretScan finds well-formed secrets in the blobs of a pack as one
-// goroutine of the indexer produces them (indexpack.BlobScanner). It looks for the last
-// byte of the prefix with bytes.IndexByte ('_' for depot's "dpt_", rarer
+// goroutine of the indexer produces them (indexpack.BlobScanner; see
+// secretScans for the others). It looks for the last byte of the prefix with bytes.IndexByte ('_' for depot's "dpt_", rarer
 // in text and code than 'd': one byte in 80 of git's own sources, against
 // one in 45), then for the rest of the prefix before it, and only then
 // computes the candidate's checksum. A secret may straddle two writes, so
@@ -126,6 +126,11 @@ func (ss *secretScans) merged() *secretScan {
 			}
 			all.found[sec] = append(all.found[sec], s.found[sec]...)
 		}
+	}
+	// Which goroutine met a blob first varies from push to push; what
+	// the pusher is shown does not.
+	for _, blobs := range all.found {
+		slices.SortFunc(blobs, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
 	}
 	return all
 }
