@@ -2,10 +2,13 @@ package receivepack
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -39,11 +42,15 @@ type packIndex struct {
 }
 
 // indexPack indexes the received pack in f, writing its .idx to idx: git
-// index-pack --fix-thin, in bounded memory (see package indexpack). blobs,
-// when not nil, reads every new blob as it is hashed.
-func indexPack(ctx context.Context, f *os.File, idx io.Writer, db *odb.DB, blobs indexpack.BlobScanner, opt Options) (*packIndex, error) {
-	pi := &packIndex{path: f.Name(), linked: map[plumbing.Hash]struct{}{}}
-	var links []plumbing.Hash // scratch, reused for every object
+// index-pack --fix-thin, in bounded memory and on all cores (see package
+// indexpack). blobs, when not nil, returns a scanner for each goroutine of
+// the indexer, which reads the new blobs as they are hashed.
+func indexPack(ctx context.Context, f *os.File, idx io.Writer, db *odb.DB, blobs func() indexpack.BlobScanner, opt Options) (*packIndex, error) {
+	pi := &packIndex{path: f.Name()}
+	var (
+		mu   sync.Mutex
+		sets []*linkSet
+	)
 	res, err := indexpack.Index(ctx, f, idx, indexpack.Options{
 		MaxObjectBytes: opt.MaxObjectBytes,
 		Budget:         opt.Budget,
@@ -55,24 +62,66 @@ func indexPack(ctx context.Context, f *os.File, idx io.Writer, db *odb.DB, blobs
 			}
 			return typ, data, err == nil, err
 		},
-		Object: func(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error {
-			var err error
-			if links, err = object.AppendLinks(links[:0], typ, data); err != nil {
-				return badPack("%s %s: %v", typ, h, err)
-			}
-			for _, l := range links {
-				pi.linked[l] = struct{}{}
-			}
-			return nil
+		// Each goroutine of the indexer gathers links in its own set;
+		// they are merged once it is done.
+		Object: func() indexpack.ObjectFunc {
+			ls := &linkSet{ids: map[plumbing.Hash]struct{}{}}
+			mu.Lock()
+			sets = append(sets, ls)
+			mu.Unlock()
+			return ls.add
 		},
 	})
 	if err != nil {
 		return nil, err
 	}
+	pi.linked = mergeLinks(sets)
 	pi.checksum, pi.thin = res.Checksum, res.Thin
 	pi.types = make(map[plumbing.Hash]plumbing.ObjectType, len(res.Objects))
 	for _, o := range res.Objects {
 		pi.types[o.Hash] = o.Type
 	}
 	return pi, nil
+}
+
+// linkSet gathers the ids that one goroutine's objects link to. Trees
+// of one directory, version after version, name mostly the same ids: a
+// small table of the ids added last turns most of a push's tens of
+// millions of links away before they reach the map.
+type linkSet struct {
+	ids    map[plumbing.Hash]struct{}
+	recent [1 << 14]plumbing.Hash // by the low bits of an id's first bytes
+	links  []plumbing.Hash        // scratch, reused for every object
+}
+
+// add notes the links of the object h (an indexpack.ObjectFunc).
+func (ls *linkSet) add(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error {
+	var err error
+	if ls.links, err = object.AppendLinks(ls.links[:0], typ, data); err != nil {
+		return badPack("%s %s: %v", typ, h, err)
+	}
+	for _, l := range ls.links {
+		slot := &ls.recent[int(binary.LittleEndian.Uint16(l[:2]))&(len(ls.recent)-1)]
+		if *slot == l {
+			continue
+		}
+		*slot = l
+		ls.ids[l] = struct{}{}
+	}
+	return nil
+}
+
+// mergeLinks returns the union of the sets, in the largest one.
+func mergeLinks(sets []*linkSet) map[plumbing.Hash]struct{} {
+	if len(sets) == 0 {
+		return map[plumbing.Hash]struct{}{}
+	}
+	slices.SortFunc(sets, func(a, b *linkSet) int { return len(b.ids) - len(a.ids) })
+	all := sets[0].ids
+	for _, ls := range sets[1:] {
+		for l := range ls.ids {
+			all[l] = struct{}{}
+		}
+	}
+	return all
 }

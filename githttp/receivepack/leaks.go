@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/sirupsen/logrus"
 
+	"github.com/depot/depot/repos/git/indexpack"
 	"github.com/depot/depot/repos/git/odb"
 )
 
@@ -52,9 +55,9 @@ type Leaks struct {
 // millions of forged checksums would otherwise cost a lookup each.
 const maxCandidates = 10_000
 
-// secretScan finds well-formed secrets in the blobs of a pack as the
-// indexer produces them (indexpack.BlobScanner). It looks for the last
-// byte of the prefix with bytes.IndexByte ('_' for depot's "dpt_", rarer
+// secretScan finds well-formed secrets in the blobs of a pack as one
+// goroutine of the indexer produces them (indexpack.BlobScanner; see
+// secretScans for the others). It looks for the last byte of the prefix with bytes.IndexByte ('_' for depot's "dpt_", rarer
 // in text and code than 'd': one byte in 80 of git's own sources, against
 // one in 45), then for the rest of the prefix before it, and only then
 // computes the candidate's checksum. A secret may straddle two writes, so
@@ -86,6 +89,50 @@ func newSecretScan(l *Leaks) *secretScan {
 		win:   make([]byte, 0, 2*l.Len),
 		found: map[string][]plumbing.Hash{},
 	}
+}
+
+// secretScans makes a secretScan for each goroutine of the indexer that
+// asks for one (indexpack.Options.Blobs), and gathers what they found.
+type secretScans struct {
+	l     *Leaks
+	mu    sync.Mutex
+	scans []*secretScan
+}
+
+func newSecretScans(l *Leaks) *secretScans { return &secretScans{l: l} }
+
+// scanner returns a new secretScan for one goroutine.
+func (ss *secretScans) scanner() indexpack.BlobScanner {
+	s := newSecretScan(ss.l)
+	ss.mu.Lock()
+	ss.scans = append(ss.scans, s)
+	ss.mu.Unlock()
+	return s
+}
+
+// merged returns one secretScan holding what every scanner found, once
+// the indexer is done with them, still bounded by maxCandidates.
+func (ss *secretScans) merged() *secretScan {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	all := newSecretScan(ss.l)
+	for _, s := range ss.scans {
+		all.over += s.over
+		secrets := slices.Sorted(maps.Keys(s.found))
+		for _, sec := range secrets {
+			if _, ok := all.found[sec]; !ok && len(all.found) >= maxCandidates {
+				all.over++
+				continue
+			}
+			all.found[sec] = append(all.found[sec], s.found[sec]...)
+		}
+	}
+	// Which goroutine met a blob first varies from push to push; what
+	// the pusher is shown does not.
+	for _, blobs := range all.found {
+		slices.SortFunc(blobs, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
+	}
+	return all
 }
 
 // Write takes b, the next bytes of the current blob.

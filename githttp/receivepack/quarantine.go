@@ -74,7 +74,7 @@ func tooLarge(max int64) error {
 // indexes the pack, giving its blobs to blobs when that is not nil. The
 // quarantine is returned even on error so that the caller can discard it,
 // and release (never nil) gives the slot back.
-func receivePack(ctx context.Context, db *odb.DB, r io.Reader, blobs indexpack.BlobScanner, opt Options, wait func(string)) (q *quarantine, release func(), err error) {
+func receivePack(ctx context.Context, db *odb.DB, r io.Reader, blobs func() indexpack.BlobScanner, opt Options, wait func(string)) (q *quarantine, release func(), err error) {
 	release = func() {}
 	objs := db.Dir()
 	dir, err := os.MkdirTemp(objs, "incoming-")

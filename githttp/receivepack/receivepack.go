@@ -241,12 +241,16 @@ func (s *session) run(body io.Reader, needsPack bool, packLen int64) error {
 	defer func() { release() }()
 	var scan *secretScan
 	if needsPack {
-		var blobs indexpack.BlobScanner
+		var scans *secretScans
+		var blobs func() indexpack.BlobScanner
 		if l := s.opt.Leaks; l != nil && l.Tokens != nil && l.Len > len(l.Prefix) && l.Prefix != "" {
-			scan = newSecretScan(l)
-			blobs = scan
+			scans = newSecretScans(l)
+			blobs = scans.scanner
 		}
 		q, release, err = receivePack(s.ctx, db, body, blobs, s.opt, s.out.progress)
+		if scans != nil {
+			scan = scans.merged()
+		}
 		defer func() {
 			if derr := q.discard(); derr != nil {
 				s.log.WithError(derr).Error("receivepack: removing quarantine")

@@ -15,23 +15,24 @@ type content struct {
 	mem  []byte
 	file *os.File
 	size int64
-	held int64 // bytes taken from the budget
-	ix   *indexer
+	held int64   // bytes taken from the budget
+	w    *worker // the worker that made it, the only one to use it
 }
 
 // release gives back the memory or the file. It is safe to call twice.
 func (c *content) release() {
-	if c == nil || c.ix == nil {
+	if c == nil || c.w == nil {
 		return
 	}
-	ix := c.ix
-	c.ix = nil
+	w, ix := c.w, c.w.ix
+	c.w = nil
+	w.recycle(c.mem)
 	if c.held > 0 {
-		ix.held -= c.held
+		ix.held.Add(-c.held)
 		ix.opt.Budget.give(c.held)
 	}
 	if c.file != nil {
-		ix.spilled -= c.size
+		ix.spilled.Add(-c.size)
 		c.file.Close()
 		os.Remove(c.file.Name())
 	}
@@ -145,7 +146,8 @@ func (s *sink) finish() error {
 // memory when the budget has room and into a spill file otherwise; one
 // that must be in memory (mustMem, for links only) is held outside the
 // budget for as long as the caller needs it.
-func (ix *indexer) newSink(typ plumbing.ObjectType, size int64, keep, mustMem, hash bool) (*sink, error) {
+func (w *worker) newSink(typ plumbing.ObjectType, size int64, keep, mustMem, hash bool) (*sink, error) {
+	ix := w.ix
 	s := &sink{limit: size}
 	if hash {
 		h := plumbing.NewHasher(typ, size)
@@ -154,36 +156,83 @@ func (ix *indexer) newSink(typ plumbing.ObjectType, size int64, keep, mustMem, h
 	if !keep && !mustMem {
 		return s, nil
 	}
-	c := &content{size: size, ix: ix}
+	c := &content{size: size, w: w}
 	s.keep = c
 	switch {
 	case ix.opt.Budget.take(size):
 		c.held = size
-		ix.held += size
-		c.mem = make([]byte, 0, size)
+		ix.held.Add(size)
+		c.mem = w.buffer(size)
 	case keep:
-		if ix.spilled+size > ix.opt.MaxSpillBytes {
-			c.ix = nil
+		if ix.spilled.Add(size) > ix.opt.MaxSpillBytes {
+			ix.spilled.Add(-size)
+			c.w = nil
 			return nil, badPack("resolving the pack's deltas needs more than %d bytes of disk", ix.opt.MaxSpillBytes)
 		}
-		if ix.spillDir == "" {
-			dir, err := os.MkdirTemp(ix.opt.TempDir, "spill-")
-			if err != nil {
-				c.ix = nil
-				return nil, fmt.Errorf("indexpack: spill directory: %w", err)
-			}
-			ix.spillDir = dir
-		}
-		f, err := os.CreateTemp(ix.spillDir, "base-")
+		f, err := ix.spillFile()
 		if err != nil {
-			c.ix = nil
-			return nil, fmt.Errorf("indexpack: spill file: %w", err)
+			ix.spilled.Add(-size)
+			c.w = nil
+			return nil, err
 		}
 		c.file = f
-		ix.spilled += size
 		s.fw = bufio.NewWriterSize(f, 64<<10)
 	default:
-		c.mem = make([]byte, 0, size)
+		c.mem = w.buffer(size)
 	}
 	return s, nil
+}
+
+// spillFile creates a file in the spill directory, which it makes on the
+// first spill.
+func (ix *indexer) spillFile() (*os.File, error) {
+	ix.spillMu.Lock()
+	defer ix.spillMu.Unlock()
+	if ix.spillDir == "" {
+		dir, err := os.MkdirTemp(ix.opt.TempDir, "spill-")
+		if err != nil {
+			return nil, fmt.Errorf("indexpack: spill directory: %w", err)
+		}
+		ix.spillDir = dir
+	}
+	f, err := os.CreateTemp(ix.spillDir, "base-")
+	if err != nil {
+		return nil, fmt.Errorf("indexpack: spill file: %w", err)
+	}
+	return f, nil
+}
+
+// Bounds of a worker's free buffers: the objects a worker keeps come and
+// go in the order of its depth-first walk, so that a few buffers serve
+// most of them again, instead of being allocated and zeroed anew.
+const (
+	freeBuffers     = 8
+	freeBufferBytes = 1 << 20 // larger buffers are not kept
+)
+
+// buffer returns an empty slice with room for size bytes, from the
+// worker's free buffers when one fits without wasting half of it.
+func (w *worker) buffer(size int64) []byte {
+	for i, b := range w.free {
+		if c := int64(cap(b)); c >= size && c <= 2*size+64 {
+			last := len(w.free) - 1
+			w.free[i], w.free[last] = w.free[last], nil
+			w.free = w.free[:last]
+			return b[:0]
+		}
+	}
+	return make([]byte, 0, size)
+}
+
+// recycle keeps b, whose content is no longer used, for buffer.
+func (w *worker) recycle(b []byte) {
+	if cap(b) == 0 || cap(b) > freeBufferBytes {
+		return
+	}
+	if len(w.free) == freeBuffers {
+		// Keep the newest: the walk's next objects are likely its size.
+		copy(w.free, w.free[1:])
+		w.free = w.free[:freeBuffers-1]
+	}
+	w.free = append(w.free, b)
 }

@@ -2,7 +2,8 @@
 // index-pack --fix-thin does: it checks every entry, hashes every object,
 // resolves deltas (against the repository too when the pack is thin),
 // appends the missing bases so that the pack stands alone, and writes its
-// .idx.
+// .idx. Like git index-pack, it reads the pack once in order on one
+// goroutine, then resolves deltas on all cores (resolve.go).
 //
 // The client chooses what a pack holds, so nothing it declares is trusted
 // with memory: objects larger than Options.MaxObjectBytes are refused
@@ -24,8 +25,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -46,6 +49,10 @@ const (
 	deltaCacheLimit = 32 << 20
 	deltaCacheEntry = 64 << 10
 )
+
+// minEntryBytes bounds the entries the first pass makes room for before
+// it reads them: real packs average hundreds of bytes an entry.
+const minEntryBytes = 64
 
 // Error is a fault of the pack the client sent. Its message says what is
 // wrong without any server detail, for the client's "unpack" line.
@@ -73,30 +80,45 @@ type Options struct {
 	TempDir string
 	// Base returns an object of the repository, the base of a thin pack's
 	// delta; found is false when the repository does not hold it. Objects
-	// larger than max bytes must be refused with an error.
+	// larger than max bytes must be refused with an error. It is called
+	// from one goroutine at a time.
 	Base func(h plumbing.Hash, max int64) (typ plumbing.ObjectType, data []byte, found bool, err error)
-	// Object, when set, receives the content of every commit, tree and
-	// tag of the pack (not the thin bases), once. An *Error it returns is
-	// reported as a fault of the pack.
-	Object func(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error
-	// Blobs, when set, reads the content of every blob of the pack,
-	// stored whole or made by a delta, as the indexer produces it for
-	// hashing: no blob is read again for it, and the thin bases taken
-	// from the repository are not given to it.
-	Blobs BlobScanner
+	// Object, when set, returns an ObjectFunc, which receives the content
+	// of every commit, tree and tag of the pack (not the thin bases). Index
+	// calls Object once for each goroutine that produces objects and calls
+	// each function from that goroutine only; between them, the functions
+	// receive every object once.
+	Object func() ObjectFunc
+	// Blobs, when set, returns a BlobScanner, which reads the content of
+	// every blob of the pack, stored whole or made by a delta, as the
+	// indexer produces it for hashing: no blob is read again for it, and
+	// the thin bases taken from the repository are not given to it.
+	// Index calls Blobs once for each goroutine that produces blobs and
+	// uses each scanner from that goroutine only; between them, the
+	// scanners see every blob once.
+	Blobs func() BlobScanner
+	// Workers is the number of goroutines that resolve deltas, as git
+	// index-pack's threads do; zero means GOMAXPROCS.
+	Workers int
 }
+
+// ObjectFunc receives one commit, tree or tag of a pack (Options.Object);
+// data is valid only during the call. An *Error it returns is reported as
+// a fault of the pack.
+type ObjectFunc func(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error
 
 // BlobScanner reads the blobs of a pack as Index produces them
 // (Options.Blobs): Write and Copied receive the bytes of one blob in
 // order, in pieces of any size, then End names the blob they made. The
 // pieces are valid only during the call. Blobs never interleave: every
-// byte given between two calls of End belongs to one blob.
+// byte given to one scanner between two calls of its End belongs to one
+// blob.
 type BlobScanner interface {
 	io.Writer
 	// Copied takes the next bytes of the blob, as Write does, when a
-	// delta copies them from a blob of the pack, which the scanner was
-	// given before: it may look at their edges only. Bytes copied from a
-	// thin base, which the scanner never sees, come through Write.
+	// delta copies them from a blob of the pack, which one of the
+	// scanners was given before: it may look at their edges only. Bytes
+	// copied from a thin base, which no scanner sees, come through Write.
 	Copied(b []byte) error
 	// End says that the bytes given since the previous End were the
 	// blob h. An *Error it returns is reported as a fault of the pack.
@@ -137,13 +159,19 @@ type entry struct {
 	done    bool
 }
 
+// indexer is the state of one Index call. The first pass runs on the
+// caller's goroutine; the second runs on Options.Workers goroutines, each
+// with its own worker, and shares what the comments below say.
 type indexer struct {
 	ctx  context.Context
 	opt  Options
 	f    *os.File
 	size int64
 
+	// objs is written by the first pass; in the second, entry k's typ,
+	// hash and done are written only by the worker resolving its base.
 	objs   []entry
+	hashMu sync.Mutex // guards byHash in the second pass
 	byHash map[plumbing.Hash]int32
 	// The OFS_DELTA children of entry i are ofsKids[ofsStart[i]:ofsStart[i+1]],
 	// built once the first pass knows every entry: two flat slices rather
@@ -151,18 +179,28 @@ type indexer struct {
 	// garbage collector nothing to scan.
 	ofsStart []int32
 	ofsKids  []int32
-	refKids  map[plumbing.Hash][]int32
-	thin     []plumbing.Hash
+	// refKids lists the REF_DELTA entries on each base; in the second
+	// pass a worker takes a base's list out under kidsMu, so that one
+	// worker resolves it, and refLeft counts the lists left.
+	kidsMu  sync.Mutex
+	refKids map[plumbing.Hash][]int32
+	refLeft atomic.Int64
+	thin    []plumbing.Hash // under kidsMu in the second pass
+	baseMu  sync.Mutex      // calls of Options.Base one at a time
 
-	deltas      map[int32][]byte // cached delta data, see deltaCacheLimit
-	deltasBytes int64
+	// deltas holds cached delta data, see deltaCacheLimit: deltaAt maps
+	// an entry to its slot of deltaData, and the worker that applies the
+	// delta empties the slot.
+	deltaAt     map[int32]int32
+	deltaData   [][]byte
+	deltasBytes atomic.Int64
 
-	held     int64 // taken from the budget and not yet given back
-	spilled  int64
-	spillDir string        // made in TempDir on the first spill, removed at the end
-	zr       io.ReadCloser // first pass and whole bases
-	dzr      io.ReadCloser // delta data of the second pass
-	scratch  []byte
+	held     atomic.Int64 // taken from the budget and not yet given back
+	spilled  atomic.Int64
+	spillMu  sync.Mutex
+	spillDir string // made in TempDir on the first spill, removed at the end
+
+	first *worker // the first pass's inflater, scratch and blob scanner
 }
 
 // Index indexes the pack held in f, which must be open for reading and
@@ -185,13 +223,16 @@ func Index(ctx context.Context, f *os.File, idx io.Writer, opt Options) (*Result
 	if err != nil {
 		return nil, fmt.Errorf("indexpack: %w", err)
 	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
 	ix := &indexer{
 		ctx: ctx, opt: opt, f: f, size: fi.Size(),
 		byHash:  map[plumbing.Hash]int32{},
 		refKids: map[plumbing.Hash][]int32{},
-		deltas:  map[int32][]byte{},
-		scratch: make([]byte, 64<<10),
+		deltaAt: map[int32]int32{},
 	}
+	ix.first = ix.newWorker()
 	defer ix.cleanup()
 	if err := ix.scan(); err != nil {
 		return nil, err
@@ -222,9 +263,8 @@ func Index(ctx context.Context, f *os.File, idx io.Writer, opt Options) (*Result
 // cleanup gives back what an indexer still holds, whether it finished or
 // failed half way.
 func (ix *indexer) cleanup() {
-	ix.opt.Budget.give(ix.held + ix.deltasBytes)
-	ix.held, ix.deltasBytes = 0, 0
-	ix.deltas = nil
+	ix.opt.Budget.give(ix.held.Swap(0) + ix.deltasBytes.Swap(0))
+	ix.deltaAt, ix.deltaData = nil, nil
 	if ix.spillDir != "" {
 		os.RemoveAll(ix.spillDir)
 	}
@@ -243,6 +283,10 @@ func (ix *indexer) scan() error {
 		return badPack("pack version %d is not supported", v)
 	}
 	count := binary.BigEndian.Uint32(hdr[8:])
+	// Room for every entry at once, rather than growing the slice by
+	// copies; but the count is the client's word, so no more than the
+	// pack could hold at minEntryBytes an entry.
+	ix.objs = make([]entry, 0, min(int64(count), ix.size/minEntryBytes))
 	var buf bytes.Buffer
 	for i := uint32(0); i < count; i++ {
 		if i%1024 == 0 && ix.ctx.Err() != nil {
@@ -281,12 +325,12 @@ func (ix *indexer) scanEntry(s *stream, buf *bytes.Buffer) error {
 	buf.Reset()
 	switch e.kind {
 	case plumbing.OFSDeltaObject, plumbing.REFDeltaObject:
-		cache := e.size <= deltaCacheEntry && ix.deltasBytes+e.size <= deltaCacheLimit && ix.opt.Budget.take(e.size)
+		cache := e.size <= deltaCacheEntry && ix.deltasBytes.Load()+e.size <= deltaCacheLimit && ix.opt.Budget.take(e.size)
 		if cache {
-			ix.deltasBytes += e.size
+			ix.deltasBytes.Add(e.size)
 		}
 		hw := &headWriter{keep: cache, buf: buf}
-		if err := ix.inflate(s, e.size, hw); err != nil {
+		if err := ix.first.inflate(s, e.size, hw); err != nil {
 			return badPack("reading object at offset %d: %v", e.offset, err)
 		}
 		_, result, _, err := packfile.DeltaSizes(hw.head)
@@ -298,7 +342,8 @@ func (ix *indexer) scanEntry(s *stream, buf *bytes.Buffer) error {
 		}
 		e.result = result
 		if cache {
-			ix.deltas[n] = bytes.Clone(buf.Bytes())
+			ix.deltaAt[n] = int32(len(ix.deltaData))
+			ix.deltaData = append(ix.deltaData, bytes.Clone(buf.Bytes()))
 		}
 		if e.kind == plumbing.REFDeltaObject {
 			ix.refKids[e.baseRef] = append(ix.refKids[e.baseRef], n)
@@ -309,22 +354,22 @@ func (ix *indexer) scanEntry(s *stream, buf *bytes.Buffer) error {
 		switch {
 		case e.kind != plumbing.BlobObject:
 			w = io.MultiWriter(h, buf)
-		case ix.opt.Blobs != nil:
-			w = io.MultiWriter(h, ix.opt.Blobs)
+		case ix.first.blobs != nil:
+			w = io.MultiWriter(h, ix.first.blobs)
 		}
-		if err := ix.inflate(s, e.size, w); err != nil {
+		if err := ix.first.inflate(s, e.size, w); err != nil {
 			return badPack("reading object at offset %d: %v", e.offset, err)
 		}
 		e.typ, e.hash, e.done = e.kind, h.Sum(), true
 		if err := ix.noteHash(n, e.hash, e.offset); err != nil {
 			return err
 		}
-		if e.kind == plumbing.BlobObject && ix.opt.Blobs != nil {
-			if err := ix.opt.Blobs.End(e.hash); err != nil {
+		if e.kind == plumbing.BlobObject && ix.first.blobs != nil {
+			if err := ix.first.blobs.End(e.hash); err != nil {
 				return err
 			}
 		}
-		if err := ix.object(e.hash, e.typ, buf.Bytes()); err != nil {
+		if err := ix.first.objectRead(e.hash, e.typ, buf.Bytes()); err != nil {
 			return err
 		}
 	}
@@ -404,11 +449,11 @@ func (w *headWriter) Write(b []byte) (int, error) {
 }
 
 // inflate reads one zlib stream of exactly size bytes from r into w.
-func (ix *indexer) inflate(r io.Reader, size int64, w io.Writer) error {
-	if err := resetZlib(&ix.zr, r); err != nil {
+func (w *worker) inflate(r io.Reader, size int64, dst io.Writer) error {
+	if err := resetZlib(&w.zr, r); err != nil {
 		return err
 	}
-	n, err := io.CopyBuffer(w, io.LimitReader(ix.zr, size), ix.scratch)
+	n, err := io.CopyBuffer(dst, io.LimitReader(w.zr, size), w.scratch)
 	if err != nil {
 		return err
 	}
@@ -417,7 +462,7 @@ func (ix *indexer) inflate(r io.Reader, size int64, w io.Writer) error {
 	}
 	// The stream must end here: its checksum read, nothing left over.
 	var one [1]byte
-	if m, err := ix.zr.Read(one[:]); m != 0 || err != io.EOF {
+	if m, err := w.zr.Read(one[:]); m != 0 || err != io.EOF {
 		if err != nil && err != io.EOF {
 			return err
 		}
@@ -435,332 +480,31 @@ func (ix *indexer) tooLarge(off, size int64) error {
 // its index would list one entry of two, and the pack would never match
 // its index again.
 func (ix *indexer) noteHash(n int32, h plumbing.Hash, off int64) error {
-	if prev, dup := ix.byHash[h]; dup {
-		return badPack("pack holds object %s twice, at offsets %d and %d", h, ix.objs[prev].offset, off)
+	ix.hashMu.Lock()
+	prev, dup := ix.byHash[h]
+	if !dup {
+		ix.byHash[h] = n
 	}
-	ix.byHash[h] = n
+	ix.hashMu.Unlock()
+	if dup {
+		// Workers find the two in any order; the message does not.
+		a, b := ix.objs[prev].offset, off
+		return badPack("pack holds object %s twice, at offsets %d and %d", h, min(a, b), max(a, b))
+	}
 	return nil
 }
 
-func (ix *indexer) object(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error {
-	if ix.opt.Object == nil || typ == plumbing.BlobObject {
+func (w *worker) objectRead(h plumbing.Hash, typ plumbing.ObjectType, data []byte) error {
+	if w.object == nil || typ == plumbing.BlobObject {
 		return nil
 	}
-	return ix.opt.Object(h, typ, data)
+	return w.object(h, typ, data)
 }
 
 // atOffset finds the entry that starts at off.
 func (ix *indexer) atOffset(off int64) (int32, bool) {
 	i := sort.Search(len(ix.objs), func(i int) bool { return ix.objs[i].offset >= off })
 	return int32(i), i < len(ix.objs) && ix.objs[i].offset == off
-}
-
-// resolve is the second pass: starting from each object stored whole, in
-// the pack or (for a thin pack) in the repository, it applies the deltas
-// based on it, depth first, hashing each result.
-func (ix *indexer) resolve() error {
-	if err := ix.linkOfsKids(); err != nil {
-		return err
-	}
-	for i := range ix.objs {
-		e := &ix.objs[i]
-		if e.kind.IsDelta() || (!ix.hasOfsKids(int32(i)) && len(ix.refKids[e.hash]) == 0) {
-			continue
-		}
-		c, err := ix.load(e)
-		if err != nil {
-			return err
-		}
-		if err := ix.resolveKids(int32(i), e.typ, e.hash, c, 1); err != nil {
-			return err
-		}
-	}
-	// What is left are ref-deltas on bases outside the pack: a thin pack.
-	bases := make([]plumbing.Hash, 0, len(ix.refKids))
-	for h := range ix.refKids {
-		bases = append(bases, h)
-	}
-	sort.Slice(bases, func(i, j int) bool { return bytes.Compare(bases[i][:], bases[j][:]) < 0 })
-	for _, h := range bases {
-		if _, ok := ix.refKids[h]; !ok {
-			continue // resolved meanwhile as the result of another delta
-		}
-		c, typ, err := ix.loadBase(h)
-		if err != nil {
-			return err
-		}
-		ix.thin = append(ix.thin, h)
-		if err := ix.resolveKids(-1, typ, h, c, 1); err != nil {
-			return err
-		}
-	}
-	for _, e := range ix.objs {
-		if !e.done {
-			return badPack("delta at offset %d could not be resolved", e.offset)
-		}
-	}
-	return nil
-}
-
-// linkOfsKids finds the base entry of every OFS_DELTA and lists each
-// entry's children in ofsStart and ofsKids, in pack order.
-func (ix *indexer) linkOfsKids() error {
-	n := len(ix.objs)
-	ix.ofsStart = make([]int32, n+1)
-	bases := make([]int32, n)
-	for k := range ix.objs {
-		e := &ix.objs[k]
-		bases[k] = -1
-		if e.kind != plumbing.OFSDeltaObject {
-			continue
-		}
-		b, ok := ix.atOffset(e.baseOfs)
-		if !ok {
-			return badPack("delta at offset %d has no entry at its base offset %d", e.offset, e.baseOfs)
-		}
-		bases[k] = b
-		ix.ofsStart[b+1]++
-	}
-	for i := 1; i <= n; i++ {
-		ix.ofsStart[i] += ix.ofsStart[i-1]
-	}
-	ix.ofsKids = make([]int32, ix.ofsStart[n])
-	next := slices.Clone(ix.ofsStart[:n])
-	for k, b := range bases {
-		if b >= 0 {
-			ix.ofsKids[next[b]] = int32(k)
-			next[b]++
-		}
-	}
-	return nil
-}
-
-// hasOfsKids reports whether OFS_DELTA entries are based on entry i.
-func (ix *indexer) hasOfsKids(i int32) bool { return ix.ofsStart[i+1] > ix.ofsStart[i] }
-
-// load reads a whole entry of the pack to serve as a delta base.
-func (ix *indexer) load(e *entry) (*content, error) {
-	s, err := ix.newSink(e.typ, e.size, true, false, false)
-	if err != nil {
-		return nil, err
-	}
-	if err := ix.inflateAt(e, s); err != nil {
-		s.keep.release()
-		return nil, err
-	}
-	return s.keep, nil
-}
-
-// loadBase reads a thin pack's base from the repository.
-func (ix *indexer) loadBase(h plumbing.Hash) (*content, plumbing.ObjectType, error) {
-	if ix.opt.Base == nil {
-		return nil, 0, badPack("delta base %s is not in the pack", h)
-	}
-	typ, data, found, err := ix.opt.Base(h, ix.opt.MaxObjectBytes)
-	if err != nil {
-		return nil, 0, err
-	}
-	if !found {
-		return nil, 0, badPack("delta base %s is neither in the pack nor in the repository", h)
-	}
-	s, err := ix.newSink(typ, int64(len(data)), true, false, false)
-	if err != nil {
-		return nil, 0, err
-	}
-	if err := s.write(data); err != nil {
-		s.keep.release()
-		return nil, 0, err
-	}
-	if err := s.finish(); err != nil {
-		s.keep.release()
-		return nil, 0, err
-	}
-	return s.keep, typ, nil
-}
-
-// inflateAt inflates the stored data of e into w.
-func (ix *indexer) inflateAt(e *entry, w io.Writer) error {
-	r := bufio.NewReaderSize(io.NewSectionReader(ix.f, e.dataOff, ix.size-e.dataOff), 64<<10)
-	if err := ix.inflate(r, e.size, w); err != nil {
-		return badPack("reading object at offset %d: %v", e.offset, err)
-	}
-	if s, ok := w.(*sink); ok {
-		return s.finish()
-	}
-	return nil
-}
-
-// resolveKids applies every delta whose base is the object (i, h) held in
-// base; i is -1 for a base taken from the repository. It owns base and
-// releases it as soon as the last delta on it has been applied.
-func (ix *indexer) resolveKids(i int32, typ plumbing.ObjectType, h plumbing.Hash, base *content, depth int) error {
-	defer base.release()
-	if depth > MaxDeltaDepth {
-		return badPack("delta chain deeper than %d", MaxDeltaDepth)
-	}
-	if err := ix.ctx.Err(); err != nil {
-		return err
-	}
-	var kids []int32
-	if i >= 0 {
-		kids = ix.ofsKids[ix.ofsStart[i]:ix.ofsStart[i+1]]
-	}
-	if refs := ix.refKids[h]; len(refs) > 0 {
-		kids = append(slices.Clip(kids), refs...)
-		delete(ix.refKids, h)
-	}
-	for n, k := range kids {
-		e := &ix.objs[k]
-		kept, err := ix.apply(base, k, typ, i >= 0)
-		if err != nil {
-			return err
-		}
-		if n == len(kids)-1 {
-			base.release()
-		}
-		if err := ix.noteHash(k, e.hash, e.offset); err != nil {
-			kept.release()
-			return err
-		}
-		if kept != nil {
-			if err := ix.resolveKids(k, typ, e.hash, kept, depth+1); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// apply makes the object of delta entry e from base, hashes it and, when
-// deltas may be based on it, returns its content. inPack says whether
-// base is an object of the pack rather than a thin base.
-func (ix *indexer) apply(base *content, k int32, typ plumbing.ObjectType, inPack bool) (*content, error) {
-	e := &ix.objs[k]
-	mayBeBase := ix.hasOfsKids(k) || len(ix.refKids) > 0
-	links := typ != plumbing.BlobObject && ix.opt.Object != nil
-	s, err := ix.newSink(typ, e.result, mayBeBase, links, true)
-	if err != nil {
-		return nil, err
-	}
-	if typ == plumbing.BlobObject {
-		s.scan, s.seenBase = ix.opt.Blobs, inPack
-	}
-	if err := ix.patch(base, k, s); err != nil {
-		s.keep.release()
-		return nil, err
-	}
-	e.typ, e.hash, e.done = typ, s.h.Sum(), true
-	if s.scan != nil {
-		if err := s.scan.End(e.hash); err != nil {
-			s.keep.release()
-			return nil, err
-		}
-	}
-	if links {
-		data, err := s.keep.bytes()
-		if err == nil {
-			err = ix.object(e.hash, typ, data)
-		}
-		if err != nil {
-			s.keep.release()
-			return nil, err
-		}
-	}
-	if !mayBeBase {
-		s.keep.release()
-		return nil, nil
-	}
-	return s.keep, nil
-}
-
-// patch applies the delta data of entry e to base, writing the result to
-// out (gitformat-pack(5), "Deltified representation").
-func (ix *indexer) patch(base *content, k int32, out *sink) error {
-	e := &ix.objs[k]
-	var d interface {
-		io.Reader
-		io.ByteReader
-	}
-	if cached, ok := ix.deltas[k]; ok {
-		delete(ix.deltas, k)
-		defer func() {
-			ix.deltasBytes -= int64(len(cached))
-			ix.opt.Budget.give(int64(len(cached)))
-		}()
-		d = bytes.NewReader(cached)
-	} else {
-		r, err := ix.deltaReader(e)
-		if err != nil {
-			return err
-		}
-		d = r
-	}
-	fail := func(format string, args ...any) error {
-		return badPack("delta at offset %d: %s", e.offset, fmt.Sprintf(format, args...))
-	}
-	src, err := binary.ReadUvarint(d)
-	if err != nil || int64(src) != base.size {
-		return fail("base size %d, base has %d bytes", src, base.size)
-	}
-	dst, err := binary.ReadUvarint(d)
-	if err != nil || int64(dst) != e.result {
-		return fail("bad result size")
-	}
-	ins := ix.scratch[:127]
-	copyBuf := ix.scratch[127:]
-	for out.n < out.limit {
-		op, err := d.ReadByte()
-		if err != nil {
-			return fail("truncated")
-		}
-		if op&0x80 == 0 {
-			if op == 0 {
-				return fail("reserved instruction 0")
-			}
-			if _, err := io.ReadFull(d, ins[:op]); err != nil {
-				return fail("truncated insert")
-			}
-			if err := out.write(ins[:op]); err != nil {
-				return err
-			}
-			continue
-		}
-		var off, size int64
-		for j := 0; j < 4; j++ {
-			if op&(1<<j) != 0 {
-				b, err := d.ReadByte()
-				if err != nil {
-					return fail("truncated copy")
-				}
-				off |= int64(b) << (8 * j)
-			}
-		}
-		for j := 0; j < 3; j++ {
-			if op&(0x10<<j) != 0 {
-				b, err := d.ReadByte()
-				if err != nil {
-					return fail("truncated copy")
-				}
-				size |= int64(b) << (8 * j)
-			}
-		}
-		if size == 0 {
-			size = 0x10000
-		}
-		if off+size > base.size {
-			return fail("copy out of the base's bounds")
-		}
-		out.copying = true
-		err = base.copyTo(out, off, size, copyBuf)
-		out.copying = false
-		if err != nil {
-			return err
-		}
-	}
-	if _, err := d.ReadByte(); err != io.EOF {
-		return fail("instructions after the declared result")
-	}
-	return out.finish()
 }
 
 // humanBytes writes a size as git and GitHub show them: 100 MiB.
@@ -793,16 +537,6 @@ func resetZlib(zr *io.ReadCloser, r io.Reader) error {
 	return (*zr).(zlib.Resetter).Reset(r, nil)
 }
 
-// deltaReader streams the delta data of e from the pack, so that a large
-// delta is never held whole.
-func (ix *indexer) deltaReader(e *entry) (*bufio.Reader, error) {
-	src := bufio.NewReaderSize(io.NewSectionReader(ix.f, e.dataOff, ix.size-e.dataOff), 32<<10)
-	if err := resetZlib(&ix.dzr, src); err != nil {
-		return nil, badPack("reading object at offset %d: %v", e.offset, err)
-	}
-	return bufio.NewReaderSize(io.LimitReader(ix.dzr, e.size), 32<<10), nil
-}
-
 // completeThin appends the bases taken from the repository to the pack,
 // as whole objects, and rewrites the object count and the trailing
 // checksum, as index-pack --fix-thin does. It returns the pack checksum.
@@ -831,7 +565,7 @@ func (ix *indexer) completeThin() (plumbing.Hash, error) {
 		return checksum, err
 	}
 	sum := sha1.New()
-	if _, err := io.CopyBuffer(sum, io.NewSectionReader(ix.f, 0, off), ix.scratch); err != nil {
+	if _, err := io.CopyBuffer(sum, io.NewSectionReader(ix.f, 0, off), ix.first.scratch); err != nil {
 		return checksum, err
 	}
 	copy(checksum[:], sum.Sum(nil))

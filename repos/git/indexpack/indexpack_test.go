@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/depot/depot/repos/git/packfile"
@@ -337,6 +338,36 @@ func TestBadDeltas(t *testing.T) {
 	}
 }
 
+// blobRecorders makes a blobRecorder for each goroutine that asks
+// (Options.Blobs) and sums what they were given.
+type blobRecorders struct {
+	mu   sync.Mutex
+	recs []*blobRecorder
+}
+
+func (rs *blobRecorders) new() BlobScanner {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	r := &blobRecorder{got: map[plumbing.Hash]int{}}
+	rs.recs = append(rs.recs, r)
+	return r
+}
+
+// sum returns what the recorders were given, in all.
+func (rs *blobRecorders) sum() *blobRecorder {
+	all := &blobRecorder{got: map[plumbing.Hash]int{}}
+	for _, r := range rs.recs {
+		all.cur = append(all.cur, r.cur...)
+		all.writes += r.writes
+		all.copied += r.copied
+		for h, n := range r.got {
+			all.got[h] += n
+		}
+		all.bad = append(all.bad, r.bad...)
+	}
+	return all
+}
+
 // blobRecorder is a BlobScanner that keeps what it was given.
 type blobRecorder struct {
 	cur    []byte
@@ -393,8 +424,9 @@ func TestBlobs(t *testing.T) {
 		return plumbing.BlobObject, []byte(thin), true, nil
 	}
 	for _, b := range []int64{0, 64 << 20} {
-		rec := &blobRecorder{got: map[plumbing.Hash]int{}}
-		got := index(t, packtest.Pack(entries...), Options{Budget: NewBudget(b), Base: repo, Blobs: rec})
+		recs := &blobRecorders{}
+		got := index(t, packtest.Pack(entries...), Options{Budget: NewBudget(b), Base: repo, Blobs: recs.new, Workers: 3})
+		rec := recs.sum()
 		if got.err != nil {
 			t.Fatalf("budget %d: %v", b, got.err)
 		}
