@@ -30,7 +30,7 @@ func (s *session) sendPack(q *fetchRequest, plan *packPlan) error {
 		buf = bufio.NewWriterSize(s.pkt.Band(pktline.BandData, s.band), s.band)
 		dst = buf
 	}
-	opt := packwrite.Options{OFSDelta: q.ofsDelta, WholePack: plan.wholePack}
+	opt := packwrite.Options{OFSDelta: q.ofsDelta, WholePack: plan.wholePack, Streaming: true}
 	if q.thinPack && q.filter == nil {
 		opt.ClientHas = plan.clientHas(s.repo.db)
 	}

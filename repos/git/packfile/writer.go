@@ -23,7 +23,10 @@ type Writer struct {
 	// tables, which dominates the cost of small objects; those get fast,
 	// the rest the default level.
 	fast, best *zlib.Writer
-	buf        [32]byte
+	// level is the compression of entries of fastLimit bytes or more
+	// (SetLevel).
+	level int
+	buf   [32]byte
 }
 
 // fastLimit is the size below which entries are compressed with BestSpeed.
@@ -31,13 +34,29 @@ const fastLimit = 16 << 10
 
 // NewWriter writes the header of a pack of count entries to w.
 func NewWriter(w io.Writer, count uint32) (*Writer, error) {
-	p := &Writer{w: w, sum: sha1.New()}
+	p := &Writer{w: w, sum: sha1.New(), level: zlib.DefaultCompression}
 	hdr := p.buf[:12]
 	copy(hdr, "PACK")
 	binary.BigEndian.PutUint32(hdr[4:], 2)
 	binary.BigEndian.PutUint32(hdr[8:], count)
 	_, err := p.Write(hdr)
 	return p, err
+}
+
+// SetLevel sets the zlib level of the entries of fastLimit bytes or more
+// written from now on (zlib.DefaultCompression until then); smaller ones
+// always get BestSpeed. A pack kept on disk is worth the default's
+// smaller size; one streamed once to a client is not worth its CPU.
+func (p *Writer) SetLevel(level int) {
+	if level < zlib.HuffmanOnly || level > zlib.BestCompression {
+		level = zlib.DefaultCompression
+	}
+	if level != p.level && p.best != nil {
+		p.best.Reset(io.Discard)
+		deflaters(p.level).Put(p.best)
+		p.best = nil
+	}
+	p.level = level
 }
 
 // Write sends b into the pack, the running checksum and the entry's CRC.
@@ -72,7 +91,7 @@ func (p *Writer) EntryCRC() uint32 { return p.crc }
 // BeginEntry, as the entry's zlib stream.
 func (p *Writer) Deflate(size int64, content io.Reader) error {
 	zw := &p.best
-	level := zlib.DefaultCompression
+	level := p.level
 	if size < fastLimit {
 		zw, level = &p.fast, zlib.BestSpeed
 	}
@@ -94,26 +113,22 @@ func (p *Writer) Deflate(size int64, content io.Reader) error {
 	return (*zw).Close()
 }
 
-// fastPool and bestPool keep zlib writers of the two levels used.
-var fastPool, bestPool sync.Pool
+// pools keep zlib writers by level: zlib.HuffmanOnly (-2) to
+// zlib.BestCompression (9).
+var pools [zlib.BestCompression - zlib.HuffmanOnly + 1]sync.Pool
 
-func deflaters(level int) *sync.Pool {
-	if level == zlib.BestSpeed {
-		return &fastPool
-	}
-	return &bestPool
-}
+func deflaters(level int) *sync.Pool { return &pools[level-zlib.HuffmanOnly] }
 
 // Close writes the checksum of everything before it and returns it.
 func (p *Writer) Close() (plumbing.Hash, error) {
 	if p.fast != nil {
 		p.fast.Reset(io.Discard)
-		fastPool.Put(p.fast)
+		deflaters(zlib.BestSpeed).Put(p.fast)
 		p.fast = nil
 	}
 	if p.best != nil {
 		p.best.Reset(io.Discard)
-		bestPool.Put(p.best)
+		deflaters(p.level).Put(p.best)
 		p.best = nil
 	}
 	var h plumbing.Hash
