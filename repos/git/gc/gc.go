@@ -143,7 +143,9 @@ func RepackWith(ctx context.Context, repoDir string, opt Options) error {
 	defer unlock()
 
 	start := time.Now()
-	db, err := odb.Open(repoDir)
+	// Mapped: a repack reads most of every pack, which pread would cost a
+	// system call per object.
+	db, err := odb.OpenMapped(repoDir)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}

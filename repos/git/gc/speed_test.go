@@ -15,9 +15,12 @@ import (
 // repackRepo is a bare repository that TestRepackSpeed repacks copies of.
 var repackRepo = flag.String("repackrepo", "", "bare repository TestRepackSpeed repacks copies of, against git repack -adb")
 
+// repackRounds is how many rounds TestRepackSpeed takes the best of.
+var repackRounds = flag.Int("repackrounds", 3, "rounds of TestRepackSpeed, the best of which is reported")
+
 // TestRepackSpeed prints the time of Repack against C git's repack -adb
 // (with its commit-graph written too, as Repack writes one) on copies of
-// one repository, the best of three rounds each.
+// one repository, the best of three rounds each (-repackrounds).
 //
 //	go test ./repos/git/gc -run TestRepackSpeed -v -args -repackrepo=/path/to/repo.git
 //
@@ -44,7 +47,7 @@ func TestRepackSpeed(t *testing.T) {
 			*cur = d
 		}
 	}
-	for range 3 {
+	for range max(1, *repackRounds) {
 		dir := cp("depot.git")
 		w0, c0 := time.Now(), selfCPU()
 		if err := Repack(context.Background(), dir); err != nil {
