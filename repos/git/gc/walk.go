@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/depot/depot/repos/git/commitgraph"
@@ -14,89 +15,155 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-// objectSet is a set of object ids with their insertion order.
+// objectSet is a set of object ids in the order walk found them. For the
+// reachable objects it also holds what walk learned of each, by index in
+// list, so that the bitmap is built without reading anything again: its
+// type, and the objects it links to.
 type objectSet struct {
-	seen map[plumbing.Hash]struct{}
-	list []plumbing.Hash
-	// commits are the commits walk found, for the commit-graph.
-	commits []commitgraph.Entry
+	seen  map[plumbing.Hash]int32 // index in list
+	list  []plumbing.Hash
+	types []plumbing.ObjectType // InvalidObject until known
+	// The links of object i are edges[from[i]:to[i]]: a commit's tree
+	// then its parents (none past a shallow commit), a tag's object, a
+	// tree's entries but gitlinks; a blob has none.
+	from, to []uint32
+	edges    []int32
+	// commits are the commits walk found, for the commit-graph, and
+	// commitAt their indexes in list.
+	commits  []commitgraph.Entry
+	commitAt []int32
 }
 
-func (s *objectSet) add(h plumbing.Hash) bool {
-	if _, ok := s.seen[h]; ok {
-		return false
+func newObjectSet() *objectSet { return &objectSet{seen: map[plumbing.Hash]int32{}} }
+
+// add adds h, of type t when known, and returns its index and whether it
+// is new.
+func (s *objectSet) add(h plumbing.Hash, t plumbing.ObjectType) (int32, bool) {
+	if i, ok := s.seen[h]; ok {
+		return i, false
 	}
-	s.seen[h] = struct{}{}
+	i := int32(len(s.list))
+	s.seen[h] = i
 	s.list = append(s.list, h)
-	return true
+	s.types = append(s.types, t)
+	return i, true
 }
+
+// links returns the indexes of the objects i links to.
+func (s *objectSet) links(i int32) []int32 { return s.edges[s.from[i]:s.to[i]] }
 
 // walk lists every object reachable from tips, in the repository or in
 // the object directories it borrows from, stopping at the parents of the
-// repository's own shallow commits. A missing reachable object fails the
-// walk: a broken repository is left as it is.
+// repository's own shallow commits, and records each one's type and links.
+// A missing reachable object fails the walk: a broken repository is left
+// as it is. Blobs, named by trees as such, are not read.
 func walk(ctx context.Context, db *odb.DB, tips []plumbing.Hash) (*objectSet, error) {
-	set := &objectSet{seen: map[plumbing.Hash]struct{}{}}
-	stack := append([]plumbing.Hash(nil), tips...)
+	set := newObjectSet()
+	var stack []int32
+	for _, h := range tips {
+		if i, ok := set.add(h, plumbing.InvalidObject); ok {
+			stack = append(stack, i)
+		}
+	}
+	// link adds h as a link of the object being read, and stacks it for
+	// reading when it is new and may link to others.
+	link := func(h plumbing.Hash, t plumbing.ObjectType) {
+		i, ok := set.add(h, t)
+		set.edges = append(set.edges, i)
+		if ok && t != plumbing.BlobObject {
+			stack = append(stack, i)
+		}
+	}
+	var ci object.CommitInfo
 	for n := 0; len(stack) > 0; n++ {
 		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		h := stack[len(stack)-1]
+		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if !set.add(h) {
-			continue
-		}
-		typ, data, err := readLinked(db, h)
+		h := set.list[i]
+		typ, data, err := readLinked(db, h, set.types[i])
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case typ == plumbing.TreeObject:
-			// Blobs link nothing: they are added without a read.
-			stack, err = object.Tree(data).Children(stack, func(b plumbing.Hash) { set.add(b) })
-		case typ == plumbing.CommitObject:
-			var ci object.CommitInfo
+		set.types[i] = typ
+		if len(set.from) < len(set.list) {
+			set.from = append(set.from, make([]uint32, len(set.list)-len(set.from))...)
+			set.to = append(set.to, make([]uint32, len(set.list)-len(set.to))...)
+		}
+		set.from[i] = uint32(len(set.edges))
+		switch typ {
+		case plumbing.TreeObject:
+			it := object.Tree(data).Iter()
+			for it.Next() {
+				switch e := it.Entry(); {
+				case e.Mode.IsTree():
+					link(e.ID, plumbing.TreeObject)
+				case e.Mode.IsBlob():
+					link(e.ID, plumbing.BlobObject)
+				}
+			}
+			err = it.Err()
+		case plumbing.CommitObject:
 			if err := object.ParseCommitInfo(data, &ci); err != nil {
 				return nil, fmt.Errorf("object %s: %w", h, err)
 			}
-			set.commits = append(set.commits, commitgraph.Entry{ID: h, Tree: ci.Tree, Parents: ci.Parents, Time: ci.Time})
-			if db.IsShallow(h) {
-				// The repository is a shallow clone: the parents of its
-				// shallow commits were never here.
-				stack = append(stack, ci.Tree)
-			} else {
-				stack, err = object.AppendLinks(stack, typ, data)
+			parents := slices.Clone(ci.Parents)
+			set.commits = append(set.commits, commitgraph.Entry{ID: h, Tree: ci.Tree, Parents: parents, Time: ci.Time})
+			set.commitAt = append(set.commitAt, i)
+			link(ci.Tree, plumbing.TreeObject)
+			// A shallow clone's shallow commits have parents that were
+			// never here.
+			if !db.IsShallow(h) {
+				for _, p := range parents {
+					link(p, plumbing.CommitObject)
+				}
 			}
-		default:
-			stack, err = object.AppendLinks(stack, typ, data)
+		case plumbing.TagObject:
+			var target plumbing.Hash
+			if target, _, err = object.TagTarget(data); err == nil {
+				// The tag's type line is the tagger's word: the target
+				// is read for its own.
+				link(target, plumbing.InvalidObject)
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("object %s: %w", h, err)
 		}
+		set.to[i] = uint32(len(set.edges))
+	}
+	// Blobs are never read, so never given their links' span.
+	if len(set.from) < len(set.list) {
+		set.from = append(set.from, make([]uint32, len(set.list)-len(set.from))...)
+		set.to = append(set.to, make([]uint32, len(set.list)-len(set.to))...)
 	}
 	return set, nil
 }
 
 // readLinked reads h's content unless it is a blob, which links nothing.
-func readLinked(db *odb.DB, h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
-	if loc, ok := db.Locate(h); ok {
-		t, err := db.TypeAt(loc.Pack, loc.Offset)
+// An object found through a tree or a commit is read as the type it was
+// named with (known), any other is looked up first.
+func readLinked(db *odb.DB, h plumbing.Hash, known plumbing.ObjectType) (plumbing.ObjectType, []byte, error) {
+	if known == plumbing.InvalidObject {
+		t, err := db.Type(h)
 		if err != nil || t == plumbing.BlobObject {
 			return t, nil, err
 		}
-		return db.ReadAt(loc.Pack, loc.Offset)
 	}
-	return db.Read(h)
+	t, data, err := db.Read(h)
+	if err == nil && known != plumbing.InvalidObject && t != known {
+		err = fmt.Errorf("odb: %s is a %s, named as a %s", h, t, known)
+	}
+	return t, data, err
 }
 
 // recentUnreachable lists the objects of the old packs and the loose ones
 // that are not reachable but younger than Grace, by file time.
 func recentUnreachable(db *odb.DB, old []*packfile.Pack, loose []plumbing.Hash, reachable *objectSet, start time.Time) ([]plumbing.Hash, error) {
 	cutoff := start.Add(-Grace)
-	set := &objectSet{seen: map[plumbing.Hash]struct{}{}}
+	set := newObjectSet()
 	for _, p := range old {
 		fi, err := os.Stat(p.Path)
 		if err != nil || fi.ModTime().Before(cutoff) {
@@ -104,7 +171,7 @@ func recentUnreachable(db *odb.DB, old []*packfile.Pack, loose []plumbing.Hash, 
 		}
 		for i := 0; i < p.Index.Count(); i++ {
 			if h := p.Index.Name(i); !inSet(reachable, h) {
-				set.add(h)
+				set.add(h, plumbing.InvalidObject)
 			}
 		}
 	}
@@ -120,7 +187,7 @@ func recentUnreachable(db *odb.DB, old []*packfile.Pack, loose []plumbing.Hash, 
 		if _, _, err := db.Header(h); err != nil {
 			continue // a corrupt loose object is not worth keeping
 		}
-		set.add(h)
+		set.add(h, plumbing.InvalidObject)
 	}
 	return set.list, nil
 }
