@@ -74,9 +74,12 @@ func TestRepackSpeed(t *testing.T) {
 		best(&gitCPU, cpu)
 		checkOnePack(t, dir)
 	}
-	t.Logf("repack: depot %v wall, %v CPU; git repack -adb + commit-graph %v wall, %v CPU; ratio %.2f wall, %.2f CPU",
+	var self, children syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
+	t.Logf("repack: depot %v wall, %v CPU; git repack -adb + commit-graph %v wall, %v CPU; ratio %.2f wall, %.2f CPU; peak RSS of the test %d MiB, of its largest child %d MiB",
 		depotWall.Round(time.Millisecond), depotCPU.Round(time.Millisecond), gitWall.Round(time.Millisecond), gitCPU.Round(time.Millisecond),
-		depotWall.Seconds()/gitWall.Seconds(), depotCPU.Seconds()/gitCPU.Seconds())
+		depotWall.Seconds()/gitWall.Seconds(), depotCPU.Seconds()/gitCPU.Seconds(), self.Maxrss>>10, children.Maxrss>>10)
 }
 
 // checkOnePack fails unless dir holds one pack with a bitmap (depot

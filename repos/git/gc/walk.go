@@ -23,11 +23,14 @@ type objectSet struct {
 	seen  map[plumbing.Hash]int32 // index in list
 	list  []plumbing.Hash
 	types []plumbing.ObjectType // InvalidObject until known
-	// The links of object i are edges[from[i]:to[i]]: a commit's tree
-	// then its parents (none past a shallow commit), a tag's object, a
-	// tree's entries but gitlinks; a blob has none.
-	from, to []uint32
-	edges    []int32
+	// The links of object i are edges[from[i]>>chunkBits][from[i]&chunkMask:][:n[i]]:
+	// a commit's tree then its parents (none past a shallow commit), a
+	// tag's object, a tree's entries but gitlinks; a blob has none. The
+	// links of every tree add up to hundreds of millions in a large
+	// repository: they are kept in chunks that are filled, never copied.
+	from  []uint32
+	n     []uint32
+	edges [][]int32
 	// commits are the commits walk found, for the commit-graph, and
 	// commitAt their indexes in list.
 	commits  []commitgraph.Entry
@@ -49,8 +52,43 @@ func (s *objectSet) add(h plumbing.Hash, t plumbing.ObjectType) (int32, bool) {
 	return i, true
 }
 
+const (
+	chunkBits = 22
+	chunkMask = 1<<chunkBits - 1
+)
+
 // links returns the indexes of the objects i links to.
-func (s *objectSet) links(i int32) []int32 { return s.edges[s.from[i]:s.to[i]] }
+func (s *objectSet) links(i int32) []int32 {
+	f := s.from[i]
+	c := s.edges[f>>chunkBits]
+	return c[f&chunkMask:][:s.n[i]]
+}
+
+// startLinks starts the links of object i, of which there are at most
+// most: they go in the last chunk, or a new one when they would not fit.
+func (s *objectSet) startLinks(i int32, most int) {
+	for len(s.from) < len(s.list) {
+		s.from = append(s.from, 0)
+		s.n = append(s.n, 0)
+	}
+	last := len(s.edges) - 1
+	if last < 0 || len(s.edges[last])+most > cap(s.edges[last]) {
+		s.edges = append(s.edges, make([]int32, 0, max(1<<chunkBits, most)))
+		last++
+	}
+	s.from[i] = uint32(last)<<chunkBits | uint32(len(s.edges[last]))
+}
+
+// link appends k to the links of the object started last.
+func (s *objectSet) link(k int32) {
+	last := len(s.edges) - 1
+	s.edges[last] = append(s.edges[last], k)
+}
+
+// endLinks ends the links of object i.
+func (s *objectSet) endLinks(i int32) {
+	s.n[i] = uint32(len(s.edges[len(s.edges)-1])) - s.from[i]&chunkMask
+}
 
 // walk lists every object reachable from tips, in the repository or in
 // the object directories it borrows from, stopping at the parents of the
@@ -69,7 +107,7 @@ func walk(ctx context.Context, db *odb.DB, tips []plumbing.Hash) (*objectSet, er
 	// reading when it is new and may link to others.
 	link := func(h plumbing.Hash, t plumbing.ObjectType) {
 		i, ok := set.add(h, t)
-		set.edges = append(set.edges, i)
+		set.link(i)
 		if ok && t != plumbing.BlobObject {
 			stack = append(stack, i)
 		}
@@ -89,11 +127,10 @@ func walk(ctx context.Context, db *odb.DB, tips []plumbing.Hash) (*objectSet, er
 			return nil, err
 		}
 		set.types[i] = typ
-		if len(set.from) < len(set.list) {
-			set.from = append(set.from, make([]uint32, len(set.list)-len(set.from))...)
-			set.to = append(set.to, make([]uint32, len(set.list)-len(set.to))...)
-		}
-		set.from[i] = uint32(len(set.edges))
+		// A tree entry takes at least 28 bytes ("1 a\0" and the id); a
+		// commit has a 46-byte line per parent after its tree's; a tag
+		// names one object.
+		set.startLinks(i, len(data)/28+1)
 		switch typ {
 		case plumbing.TreeObject:
 			it := object.Tree(data).Iter()
@@ -132,12 +169,12 @@ func walk(ctx context.Context, db *odb.DB, tips []plumbing.Hash) (*objectSet, er
 		if err != nil {
 			return nil, fmt.Errorf("object %s: %w", h, err)
 		}
-		set.to[i] = uint32(len(set.edges))
+		set.endLinks(i)
 	}
-	// Blobs are never read, so never given their links' span.
-	if len(set.from) < len(set.list) {
-		set.from = append(set.from, make([]uint32, len(set.list)-len(set.from))...)
-		set.to = append(set.to, make([]uint32, len(set.list)-len(set.to))...)
+	// Blobs are never read, so never given links.
+	for len(set.from) < len(set.list) {
+		set.from = append(set.from, 0)
+		set.n = append(set.n, 0)
 	}
 	return set, nil
 }
