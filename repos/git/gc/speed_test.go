@@ -47,7 +47,7 @@ func TestRepackSpeed(t *testing.T) {
 			*cur = d
 		}
 	}
-	for range max(1, *repackRounds) {
+	for round := range max(1, *repackRounds) {
 		dir := cp("depot.git")
 		w0, c0 := time.Now(), selfCPU()
 		if err := Repack(context.Background(), dir); err != nil {
@@ -56,6 +56,12 @@ func TestRepackSpeed(t *testing.T) {
 		best(&depotWall, time.Since(w0))
 		best(&depotCPU, selfCPU()-c0)
 		checkOnePack(t, dir)
+		if round == 0 {
+			// Once: git checks the bitmap against a walk of HEAD's
+			// history, and the commit-graph against the commits.
+			git(t, dir, nil, "rev-list", "--test-bitmap", "HEAD")
+			git(t, dir, nil, "commit-graph", "verify")
+		}
 
 		dir = cp("cgit.git")
 		w0 = time.Now()
@@ -74,12 +80,13 @@ func TestRepackSpeed(t *testing.T) {
 		best(&gitCPU, cpu)
 		checkOnePack(t, dir)
 	}
-	var self, children syscall.Rusage
+	// Children's peak RSS is left out: on Linux it counts the parent's
+	// at the fork.
+	var self syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
-	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
-	t.Logf("repack: depot %v wall, %v CPU; git repack -adb + commit-graph %v wall, %v CPU; ratio %.2f wall, %.2f CPU; peak RSS of the test %d MiB, of its largest child %d MiB",
+	t.Logf("repack: depot %v wall, %v CPU; git repack -adb + commit-graph %v wall, %v CPU; ratio %.2f wall, %.2f CPU; peak RSS of the test %d MiB",
 		depotWall.Round(time.Millisecond), depotCPU.Round(time.Millisecond), gitWall.Round(time.Millisecond), gitCPU.Round(time.Millisecond),
-		depotWall.Seconds()/gitWall.Seconds(), depotCPU.Seconds()/gitCPU.Seconds(), self.Maxrss>>10, children.Maxrss>>10)
+		depotWall.Seconds()/gitWall.Seconds(), depotCPU.Seconds()/gitCPU.Seconds(), self.Maxrss>>10)
 }
 
 // checkOnePack fails unless dir holds one pack with a bitmap (depot
