@@ -127,9 +127,9 @@ func walk(ctx context.Context, db *odb.DB, tips []plumbing.Hash) (*objectSet, er
 			return nil, err
 		}
 		set.types[i] = typ
-		// A tree entry takes at least 28 bytes ("1 a\0" and the id); a
-		// commit has a 46-byte line per parent after its tree's; a tag
-		// names one object.
+		// A tree entry that links takes at least 28 bytes ("40000 a\0"
+		// and the id); a commit has a 48-byte line per parent after its
+		// tree's; a tag names one object.
 		set.startLinks(i, len(data)/28+1)
 		switch typ {
 		case plumbing.TreeObject:
