@@ -34,7 +34,7 @@ func (s *objectSet) ranks(written []packfile.IndexEntry) []uint32 {
 		r[i] = notWritten
 	}
 	for j, e := range written {
-		if i, ok := s.seen[e.Hash]; ok {
+		if i, ok := s.index(e.Hash); ok {
 			r[i] = uint32(j)
 		}
 	}
@@ -132,7 +132,7 @@ func (b *bitmapBuilder) selectCommits(tips []plumbing.Hash) []int32 {
 	for _, h := range tips {
 		// The walk read every tip; one that does not peel to a commit
 		// (a tag of a tree, or tags too deep) gets no bitmap.
-		i := s.seen[h]
+		i, _ := s.index(h)
 		for range maxPeel {
 			if s.types[i] != plumbing.TagObject || len(s.links(i)) == 0 {
 				break

@@ -2,7 +2,10 @@ package gc
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,7 +23,7 @@ import (
 // list, so that the bitmap is built without reading anything again: its
 // type, and the objects it links to.
 type objectSet struct {
-	seen  map[plumbing.Hash]int32 // index in list
+	seen  idTable // index in list
 	list  []plumbing.Hash
 	types []plumbing.ObjectType // InvalidObject until known
 	// The links of object i are edges[from[i]>>chunkBits][from[i]&chunkMask:][:n[i]]:
@@ -37,19 +40,92 @@ type objectSet struct {
 	commitAt []int32
 }
 
-func newObjectSet() *objectSet { return &objectSet{seen: map[plumbing.Hash]int32{}} }
+func newObjectSet() *objectSet { return &objectSet{} }
 
 // add adds h, of type t when known, and returns its index and whether it
 // is new.
 func (s *objectSet) add(h plumbing.Hash, t plumbing.ObjectType) (int32, bool) {
-	if i, ok := s.seen[h]; ok {
+	slot, i, ok := s.seen.find(s.list, h)
+	if ok {
 		return i, false
 	}
-	i := int32(len(s.list))
-	s.seen[h] = i
+	i = int32(len(s.list))
 	s.list = append(s.list, h)
 	s.types = append(s.types, t)
+	s.seen.put(s.list, slot, h, i)
 	return i, true
+}
+
+// index returns the index of h in s.list.
+func (s *objectSet) index(h plumbing.Hash) (int32, bool) {
+	_, i, ok := s.seen.find(s.list, h)
+	return i, ok
+}
+
+// idTable indexes a list of object ids by open addressing: each slot
+// keeps part of its id as a tag, so that a probe rarely looks at the list.
+// A walk looks up every entry of every tree, where a map's hashing and
+// probing cost a third of the walk. Ids are placed by their first eight
+// bytes times a random odd seed, so that ids pushed with a common prefix
+// do not pile up in one run of slots.
+type idTable struct {
+	slots []uint64 // tag<<32 | index+1; 0 is empty
+	n     int
+	shift uint // 64 - log2(len(slots))
+	seed  uint64
+}
+
+// idKey returns the slot-placing bits and the tag of h.
+func idKey(h plumbing.Hash) (uint64, uint64) {
+	return binary.LittleEndian.Uint64(h[:8]), uint64(binary.LittleEndian.Uint32(h[8:12]))
+}
+
+// find returns h's index in list, or the slot where it goes.
+func (t *idTable) find(list []plumbing.Hash, h plumbing.Hash) (slot int, i int32, ok bool) {
+	if len(t.slots) == 0 {
+		return -1, 0, false
+	}
+	k, tag := idKey(h)
+	mask := uint64(len(t.slots) - 1)
+	for pos := k * t.seed >> t.shift; ; pos = (pos + 1) & mask {
+		v := t.slots[pos]
+		if v == 0 {
+			return int(pos), 0, false
+		}
+		if v>>32 == tag && list[uint32(v)-1] == h {
+			return int(pos), int32(uint32(v) - 1), true
+		}
+	}
+}
+
+// put records that h is list[i], in slot, which find returned for it.
+func (t *idTable) put(list []plumbing.Hash, slot int, h plumbing.Hash, i int32) {
+	if slot < 0 || (t.n+1)*2 > len(t.slots) {
+		t.grow(list)
+		slot, _, _ = t.find(list, h)
+	}
+	_, tag := idKey(h)
+	t.slots[slot] = tag<<32 | uint64(i+1)
+	t.n++
+}
+
+// grow doubles the table and places the ids of list in it again, but the
+// last, which put places.
+func (t *idTable) grow(list []plumbing.Hash) {
+	if t.seed == 0 {
+		t.seed = rand.Uint64() | 1
+	}
+	t.slots = make([]uint64, max(1024, 2*len(t.slots)))
+	t.shift = uint(64 - bits.TrailingZeros(uint(len(t.slots))))
+	mask := uint64(len(t.slots) - 1)
+	for i, h := range list[:len(list)-1] {
+		k, tag := idKey(h)
+		pos := k * t.seed >> t.shift
+		for t.slots[pos] != 0 {
+			pos = (pos + 1) & mask
+		}
+		t.slots[pos] = tag<<32 | uint64(i+1)
+	}
 }
 
 const (
@@ -230,6 +306,6 @@ func recentUnreachable(db *odb.DB, old []*packfile.Pack, loose []plumbing.Hash, 
 }
 
 func inSet(s *objectSet, h plumbing.Hash) bool {
-	_, ok := s.seen[h]
+	_, ok := s.index(h)
 	return ok
 }
