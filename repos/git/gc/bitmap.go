@@ -10,8 +10,6 @@ import (
 	"slices"
 
 	"github.com/depot/depot/repos/git/bitmap"
-	"github.com/depot/depot/repos/git/object"
-	"github.com/depot/depot/repos/git/odb"
 	"github.com/depot/depot/repos/git/packfile"
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -25,31 +23,53 @@ const bitmapEvery = 500
 // tips are reached through the spaced commits.
 const maxTipBitmaps = 100
 
-// writeBitmap writes base+".bitmap" for the pack at base, which holds every
-// object reachable from tips (gitformat-bitmap requires that closure).
-func writeBitmap(ctx context.Context, db *odb.DB, base string, tips []plumbing.Hash) error {
+// notWritten marks, in ranks, an object the pack did not get.
+const notWritten = ^uint32(0)
+
+// ranks returns the pack-order rank of each object of s, by index, given
+// the entries of the pack written from s.list in the order written.
+func (s *objectSet) ranks(written []packfile.IndexEntry) []uint32 {
+	r := make([]uint32, len(s.list))
+	for i := range r {
+		r[i] = notWritten
+	}
+	for j, e := range written {
+		if i, ok := s.index(e.Hash); ok {
+			r[i] = uint32(j)
+		}
+	}
+	return r
+}
+
+// writeBitmap writes base+".bitmap" for the pack at base, written from
+// set.list (whose pack-order ranks are ranks), which holds every object
+// reachable from tips (gitformat-bitmap requires that closure). It reads
+// nothing but the new pack's index: types and links are the walk's.
+func writeBitmap(ctx context.Context, set *objectSet, ranks []uint32, base string, tips []plumbing.Hash) error {
 	p, err := packfile.Open(base + ".pack")
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-	b := &bitmapBuilder{ctx: ctx, db: db, p: p, n: p.Index.Count(), done: map[plumbing.Hash]bitmap.Set{}, info: map[plumbing.Hash]*object.CommitInfo{}}
+	if n := p.Index.Count(); n != len(set.list) || len(ranks) != n {
+		return fmt.Errorf("new pack holds %d objects; the walk found %d", n, len(set.list))
+	}
+	b := &bitmapBuilder{ctx: ctx, set: set, ranks: ranks, n: len(set.list), done: map[int32]bitmap.Set{}}
 	types, err := b.types()
 	if err != nil {
 		return err
 	}
-	sel, err := b.selectCommits(tips)
-	if err != nil {
-		return err
-	}
 	var entries []bitmap.WriteEntry
-	for _, c := range sel {
+	for _, c := range b.selectCommits(tips) {
 		s, err := b.reach(c)
 		if err != nil {
 			return err
 		}
 		b.done[c] = s
-		pos, _ := p.Index.Find(c)
+		pos, ok := p.Index.Find(set.list[c])
+		if !ok {
+			return fmt.Errorf("commit %s is not in the new pack", set.list[c])
+		}
 		entries = append(entries, bitmap.WriteEntry{Pos: pos, Bits: s})
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(base), "tmp_bitmap_")
@@ -70,13 +90,14 @@ func writeBitmap(ctx context.Context, db *odb.DB, base string, tips []plumbing.H
 	return os.Rename(tmp.Name(), base+".bitmap")
 }
 
+// bitmapBuilder computes bitmaps over the walk's graph: objects are
+// numbered by their index in the walk, bits by their rank in the pack.
 type bitmapBuilder struct {
-	ctx  context.Context
-	db   *odb.DB
-	p    *packfile.Pack
-	n    int
-	done map[plumbing.Hash]bitmap.Set // selected commits computed so far
-	info map[plumbing.Hash]*object.CommitInfo
+	ctx   context.Context
+	set   *objectSet
+	ranks []uint32
+	n     int
+	done  map[int32]bitmap.Set // selected commits computed so far
 }
 
 // types returns the type bitmaps of the pack.
@@ -85,127 +106,95 @@ func (b *bitmapBuilder) types() ([4]bitmap.Set, error) {
 	for i := range ts {
 		ts[i] = bitmap.NewSet(b.n)
 	}
-	for pos := range b.n {
-		t, err := b.db.TypeAt(b.p, b.p.Index.Offset(pos))
-		if err != nil {
-			return ts, err
+	for i, t := range b.set.types {
+		k := slices.Index([]plumbing.ObjectType{plumbing.CommitObject, plumbing.TreeObject, plumbing.BlobObject, plumbing.TagObject}, t)
+		if k < 0 {
+			return ts, fmt.Errorf("object %s of the new pack is a %s", b.set.list[i], t)
 		}
-		i := slices.Index([]plumbing.ObjectType{plumbing.CommitObject, plumbing.TreeObject, plumbing.BlobObject, plumbing.TagObject}, t)
-		if i < 0 {
-			return ts, fmt.Errorf("object %d of the new pack is a %s", pos, t)
+		if b.ranks[i] == notWritten {
+			return ts, fmt.Errorf("reachable object %s is not in the new pack", b.set.list[i])
 		}
-		ts[i].Add(b.p.Rank(pos))
+		ts[k].Add(int(b.ranks[i]))
 	}
 	return ts, nil
 }
 
-// commit returns the tree, parents and time of commit h.
-func (b *bitmapBuilder) commit(h plumbing.Hash) (*object.CommitInfo, error) {
-	if c := b.info[h]; c != nil {
-		return c, nil
-	}
-	c, err := b.db.CommitInfo(h)
-	if err != nil {
-		return nil, err
-	}
-	b.info[h] = &c
-	return &c, nil
-}
-
 // selectCommits picks the commits to bitmap, oldest first: the newest ref
-// tips, and every bitmapEvery-th commit of the history by date.
-func (b *bitmapBuilder) selectCommits(tips []plumbing.Hash) ([]plumbing.Hash, error) {
-	var heads []plumbing.Hash
-	seen := map[plumbing.Hash]bool{}
+// tips, and every bitmapEvery-th commit the walk found, by date.
+func (b *bitmapBuilder) selectCommits(tips []plumbing.Hash) []int32 {
+	s := b.set
+	time := make(map[int32]int64, len(s.commits))
+	for k, i := range s.commitAt {
+		time[i] = s.commits[k].Time
+	}
+	var heads []int32
+	seen := map[int32]bool{}
 	for _, h := range tips {
 		// The walk read every tip; one that does not peel to a commit
 		// (a tag of a tree, or tags too deep) gets no bitmap.
-		c, typ, _, err := b.db.Peel(h)
-		if err == nil && typ == plumbing.CommitObject && !seen[c] {
-			seen[c] = true
-			heads = append(heads, c)
-		}
-	}
-	// Every commit, to space the bitmaps over history.
-	all := slices.Clone(heads)
-	visited := map[plumbing.Hash]bool{}
-	for _, h := range all {
-		visited[h] = true
-	}
-	for i := 0; i < len(all); i++ {
-		if i&1023 == 0 {
-			if err := b.ctx.Err(); err != nil {
-				return nil, err
+		i, _ := s.index(h)
+		for range maxPeel {
+			if s.types[i] != plumbing.TagObject || len(s.links(i)) == 0 {
+				break
 			}
+			i = s.links(i)[0]
 		}
-		c, err := b.commit(all[i])
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range c.Parents {
-			if !visited[p] {
-				visited[p] = true
-				all = append(all, p)
-			}
+		if s.types[i] == plumbing.CommitObject && !seen[i] {
+			seen[i] = true
+			heads = append(heads, i)
 		}
 	}
-	byTime := func(a, c plumbing.Hash) int {
-		return cmp.Or(cmp.Compare(b.info[a].Time, b.info[c].Time), bytes.Compare(a[:], c[:]))
+	byTime := func(a, c int32) int {
+		return cmp.Or(cmp.Compare(time[a], time[c]), bytes.Compare(s.list[a][:], s.list[c][:]))
 	}
 	slices.SortFunc(heads, byTime)
-	chosen := map[plumbing.Hash]bool{}
+	chosen := map[int32]bool{}
 	for _, h := range heads[max(0, len(heads)-maxTipBitmaps):] {
 		chosen[h] = true
 	}
+	all := slices.Clone(s.commitAt)
 	slices.SortFunc(all, byTime)
 	for i := bitmapEvery - 1; i < len(all); i += bitmapEvery {
 		chosen[all[i]] = true
 	}
-	var sel []plumbing.Hash
-	for _, h := range all {
-		if chosen[h] {
-			sel = append(sel, h)
+	var sel []int32
+	for _, i := range all {
+		if chosen[i] {
+			sel = append(sel, i)
 		}
 	}
-	return sel, nil
+	return sel
 }
 
-// rank returns h's bit in the new pack.
-func (b *bitmapBuilder) rank(h plumbing.Hash) (int, error) {
-	pos, ok := b.p.Index.Find(h)
-	if !ok {
-		return 0, fmt.Errorf("reachable object %s is not in the new pack", h)
-	}
-	return b.p.Rank(pos), nil
-}
+// maxPeel bounds the tags followed from a tip to its commit, as git's
+// peel does.
+const maxPeel = 64
 
 // reach returns the objects reachable from commit c, reusing the bitmaps
-// of the commits selected before it.
-func (b *bitmapBuilder) reach(c plumbing.Hash) (bitmap.Set, error) {
+// of the commits selected before it: the commits first, so that a
+// selected ancestor's bitmap covers its trees before they are walked.
+func (b *bitmapBuilder) reach(c int32) (bitmap.Set, error) {
 	s := bitmap.NewSet(b.n)
-	stack := []plumbing.Hash{c}
-	var trees []plumbing.Hash
+	stack := []int32{c}
+	var trees []int32
 	for len(stack) > 0 {
-		h := stack[len(stack)-1]
+		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		r, err := b.rank(h)
-		if err != nil {
-			return nil, err
-		}
+		r := int(b.ranks[i])
 		if s.Has(r) {
 			continue
 		}
-		if d, ok := b.done[h]; ok {
+		if d, ok := b.done[i]; ok {
 			s.Or(d)
 			continue
 		}
-		ci, err := b.commit(h)
-		if err != nil {
-			return nil, err
-		}
 		s.Add(r)
-		trees = append(trees, ci.Tree)
-		stack = append(stack, ci.Parents...)
+		links := b.set.links(i) // the tree, then the parents
+		if len(links) == 0 {
+			return nil, fmt.Errorf("commit %s: no tree", b.set.list[i])
+		}
+		trees = append(trees, links[0])
+		stack = append(stack, links[1:]...)
 	}
 	for n, t := range trees {
 		if n&255 == 0 {
@@ -213,45 +202,32 @@ func (b *bitmapBuilder) reach(c plumbing.Hash) (bitmap.Set, error) {
 				return nil, err
 			}
 		}
-		if err := b.addTree(s, t); err != nil {
-			return nil, err
-		}
+		b.addTree(s, t, stack[:0])
 	}
 	return s, nil
 }
 
-func (b *bitmapBuilder) addTree(s bitmap.Set, root plumbing.Hash) error {
-	stack := []plumbing.Hash{root}
-	for len(stack) > 0 {
-		h := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		r, err := b.rank(h)
-		if err != nil {
-			return err
-		}
-		if s.Has(r) {
-			continue
-		}
+// addTree adds tree root and everything under it to s, with stack as
+// scratch.
+func (b *bitmapBuilder) addTree(s bitmap.Set, root int32, stack []int32) {
+	if r := int(b.ranks[root]); s.Has(r) {
+		return
+	} else {
 		s.Add(r)
-		tree, err := b.db.Tree(h)
-		if err != nil {
-			return err
-		}
-		var rankErr error
-		stack, err = tree.Children(stack, func(blob plumbing.Hash) {
-			r, err := b.rank(blob)
-			if err != nil {
-				rankErr = cmp.Or(rankErr, err)
-				return
+	}
+	stack = append(stack, root)
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, k := range b.set.links(i) {
+			r := int(b.ranks[k])
+			if s.Has(r) {
+				continue
 			}
 			s.Add(r)
-		})
-		if err != nil {
-			return fmt.Errorf("tree %s: %w", h, err)
-		}
-		if rankErr != nil {
-			return rankErr
+			if b.set.types[k] == plumbing.TreeObject {
+				stack = append(stack, k)
+			}
 		}
 	}
-	return nil
 }

@@ -146,7 +146,9 @@ func RepackWith(ctx context.Context, repoDir string, opt Options) error {
 	defer unlock()
 
 	start := time.Now()
-	db, err := odb.Open(repoDir)
+	// Mapped: a repack reads most of every pack, which pread would cost a
+	// system call per object.
+	db, err := odb.OpenMapped(repoDir)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -183,7 +185,15 @@ func RepackWith(ctx context.Context, repoDir string, opt Options) error {
 		if len(set) == 0 {
 			continue
 		}
-		name, err := writePack(ctx, db, packDir, set)
+		// The bitmap numbers objects in pack order, which is the order
+		// they were written in.
+		var ranks []uint32
+		order := func(entries []packfile.IndexEntry) {
+			if i == 0 {
+				ranks = reachable.ranks(entries)
+			}
+		}
+		name, err := writePack(ctx, db, packDir, set, order)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
@@ -193,7 +203,7 @@ func RepackWith(ctx context.Context, repoDir string, opt Options) error {
 			// shallow repository it is closed only down to the shallow
 			// commits, which a later unshallowing fetch would break, and
 			// git turns bitmaps off there anyway.
-			if err := writeBitmap(ctx, db, name, tips); err != nil {
+			if err := writeBitmap(ctx, reachable, ranks, name, tips); err != nil {
 				return fmt.Errorf("%s: write bitmap: %w", op, err)
 			}
 		}
@@ -247,8 +257,9 @@ func writeCommitGraph(repoDir string, commits []commitgraph.Entry) {
 }
 
 // writePack writes objs as a pack with its index into packDir and returns
-// the path of the pack without its extension.
-func writePack(ctx context.Context, db *odb.DB, packDir string, objs []plumbing.Hash) (string, error) {
+// the path of the pack without its extension. It hands order the objects'
+// index entries in the order they were written, which is pack order.
+func writePack(ctx context.Context, db *odb.DB, packDir string, objs []plumbing.Hash, order func([]packfile.IndexEntry)) (string, error) {
 	tmp, err := os.CreateTemp(packDir, "tmp_pack_")
 	if err != nil {
 		return "", err
@@ -274,6 +285,7 @@ func writePack(ctx context.Context, db *odb.DB, packDir string, objs []plumbing.
 	}
 	defer os.Remove(tmpIdx.Name())
 	defer tmpIdx.Close()
+	order(res.Entries)
 	bw = bufio.NewWriterSize(tmpIdx, 1<<20)
 	if _, err := packfile.WriteIndex(bw, res.Entries, res.Checksum); err != nil {
 		return "", fmt.Errorf("write index: %w", err)

@@ -43,6 +43,8 @@ type DB struct {
 	alts []*DB
 	// shallow holds the repository's own shallow commits, read at Open.
 	shallow map[plumbing.Hash]bool
+	// mapped makes the packs mapped into memory (OpenMapped).
+	mapped bool
 
 	mu     sync.Mutex
 	packs  []*packfile.Pack // newest first
@@ -72,7 +74,15 @@ type Location struct {
 // is the repository's handle for the layers above: RepoDir names it.
 // Its alternates are opened with it; one outside the roots allowed by
 // AllowAlternatesUnder makes Open fail with ErrUnsafeAlternate.
-func Open(repoDir string) (*DB, error) {
+func Open(repoDir string) (*DB, error) { return open(repoDir, false) }
+
+// OpenMapped is Open with every pack mapped into memory rather than read
+// with a pread per entry (packfile.OpenMapped): for a reader of most of
+// the repository's objects, such as a repack. Nothing read must be used
+// after Close but contents, which stay valid.
+func OpenMapped(repoDir string) (*DB, error) { return open(repoDir, true) }
+
+func open(repoDir string, mapped bool) (*DB, error) {
 	dir := filepath.Join(repoDir, "objects")
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("odb: %s is not a bare repository", repoDir)
@@ -85,13 +95,13 @@ func Open(repoDir string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDir(repoDir, dir)
+	db, err := openDir(repoDir, dir, mapped)
 	if err != nil {
 		return nil, err
 	}
 	db.shallow = shallow
 	for _, a := range altDirs {
-		alt, err := openDir(filepath.Dir(a), a)
+		alt, err := openDir(filepath.Dir(a), a, mapped)
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("odb: alternate %s: %w", a, err)
@@ -102,8 +112,8 @@ func Open(repoDir string) (*DB, error) {
 }
 
 // openDir opens the packs of one objects directory.
-func openDir(repoDir, dir string) (*DB, error) {
-	db := &DB{repoDir: repoDir, dir: dir, byPath: map[string]*packfile.Pack{}, cache: bases}
+func openDir(repoDir, dir string, mapped bool) (*DB, error) {
+	db := &DB{repoDir: repoDir, dir: dir, byPath: map[string]*packfile.Pack{}, cache: bases, mapped: mapped}
 	if err := db.scan(); err != nil {
 		db.Close()
 		return nil, err
@@ -173,8 +183,12 @@ func (db *DB) scan() error {
 		}
 		sort.Slice(found, func(i, j int) bool { return found[i].mtime > found[j].mtime })
 		var opened []*packfile.Pack
+		open := packfile.Open
+		if db.mapped {
+			open = packfile.OpenMapped
+		}
 		for _, c := range found {
-			p, err := packfile.Open(c.path)
+			p, err := open(c.path)
 			if errors.Is(err, fs.ErrNotExist) {
 				vanished = true
 				continue

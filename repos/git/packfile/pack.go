@@ -23,16 +23,20 @@ import (
 const MaxInflate = 1 << 31
 
 // Pack is an open .pack file and its .idx. The idx is mapped read-only;
-// the pack is read with pread only, so that what the process has read of
-// it stays in the kernel's page cache rather than in the process's resident
-// memory: serving a repository costs memory that does not grow with it.
+// the pack is read with pread only (Open), so that what the process has
+// read of it stays in the kernel's page cache rather than in the process's
+// resident memory: serving a repository costs memory that does not grow
+// with it. OpenMapped maps the pack too, for a reader of the whole pack.
 type Pack struct {
 	// Path is the .pack file's path.
 	Path  string
 	Index *Index
 
-	f         *os.File
-	size      int64 // of the pack file
+	f    *os.File
+	size int64 // of the pack file
+	// data is the whole pack file when it is mapped (OpenMapped), nil
+	// when it is read with pread.
+	data      []byte
 	idxData   []byte
 	unmaps    []func() error
 	closeOnce sync.Once
@@ -50,7 +54,19 @@ type Pack struct {
 
 // Open opens the pack at path (".pack") with its ".idx" and checks that the
 // two belong together.
-func Open(path string) (*Pack, error) {
+func Open(path string) (*Pack, error) { return open(path, false) }
+
+// OpenMapped is Open with the pack file mapped into memory as well: entries
+// are then read from the mapping, without a system call each, as git reads
+// packs. It is for a reader that goes through most of the pack (a repack),
+// which would otherwise pay a pread per object; the pages it touches count
+// in the process's resident memory until it closes the pack. Where mmap is
+// not available the pack is read with pread as by Open. A mapped pack must
+// not be read after Close, and nothing it returned from the mapping
+// (Load's stored data, Mapped) may be kept past it.
+func OpenMapped(path string) (*Pack, error) { return open(path, mapfile.CanMap) }
+
+func open(path string, mapped bool) (*Pack, error) {
 	p := &Pack{Path: path}
 	idxf, err := os.Open(strings.TrimSuffix(path, ".pack") + ".idx")
 	if err != nil {
@@ -84,7 +100,48 @@ func Open(path string) (*Pack, error) {
 		p.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if mapped {
+		data, unmap, err := mapfile.Map(p.f, 0, p.size)
+		if err != nil {
+			p.Close()
+			return nil, err
+		}
+		p.unmaps = append(p.unmaps, unmap)
+		p.data = data
+	}
 	return p, nil
+}
+
+// readAt fills b from off, from the mapping when there is one.
+func (p *Pack) readAt(b []byte, off int64) (int, error) {
+	if p.data != nil {
+		if off < 0 || off > int64(len(p.data)) {
+			return 0, io.EOF
+		}
+		n := copy(b, p.data[off:])
+		if n < len(b) {
+			return n, io.EOF
+		}
+		return n, nil
+	}
+	return p.f.ReadAt(b, off)
+}
+
+// section returns a reader of [from, to) of the pack.
+func (p *Pack) section(from, to int64) io.Reader {
+	if p.data != nil {
+		return bytes.NewReader(p.data[from:to])
+	}
+	return bufioReader(io.NewSectionReader(p.f, from, to-from))
+}
+
+// Mapped returns [from, to) of a mapped pack without copying, valid until
+// Close, and false when the pack is not mapped or the range is outside it.
+func (p *Pack) Mapped(from, to int64) ([]byte, bool) {
+	if p.data == nil || from < 0 || to < from || to > int64(len(p.data)) {
+		return nil, false
+	}
+	return p.data[from:to:to], true
 }
 
 func (p *Pack) checkHeader() error {
@@ -168,6 +225,9 @@ func (p *Pack) Entry(off int64) (Entry, error) {
 	end := p.DataEnd()
 	if off < 12 || off >= end {
 		return Entry{}, corruptf("entry offset %d outside the pack", off)
+	}
+	if p.data != nil {
+		return ParseEntry(p.data[off:min(off+MaxHeaderLen, end)], off)
 	}
 	var buf [MaxHeaderLen]byte
 	b := buf[:min(MaxHeaderLen, end-off)]
@@ -414,21 +474,25 @@ func (p *Pack) Raw(from, to int64) ([]byte, error) {
 		return nil, corruptf("range %d-%d outside the pack", from, to)
 	}
 	b := make([]byte, to-from)
-	if _, err := p.f.ReadAt(b, from); err != nil {
+	if _, err := p.readAt(b, from); err != nil {
 		return nil, fmt.Errorf("read pack %d-%d: %w", from, to, err)
 	}
 	return b, nil
 }
 
-// ReadAt reads pack bytes with pread, bypassing the mapping.
-func (p *Pack) ReadAt(b []byte, off int64) (int, error) { return p.f.ReadAt(b, off) }
+// ReadAt reads pack bytes (io.ReaderAt): with pread, or from the mapping
+// of a mapped pack.
+func (p *Pack) ReadAt(b []byte, off int64) (int, error) { return p.readAt(b, off) }
 
 // CheckCRC compares the CRC32 of the entry at off, whose index position is
 // pos, with the index.
 func (p *Pack) CheckCRC(pos int, off, end int64) error {
-	b, err := p.Raw(off, end)
-	if err != nil {
-		return err
+	b, ok := p.Mapped(off, end)
+	if !ok {
+		var err error
+		if b, err = p.Raw(off, end); err != nil {
+			return err
+		}
 	}
 	if crc32.ChecksumIEEE(b) != p.Index.CRC(pos) {
 		return corruptf("CRC mismatch for entry at %d", off)
@@ -461,6 +525,9 @@ func (p *Pack) Inflate(e Entry) ([]byte, error) {
 	if e.DataOffset > end {
 		return nil, corruptf("entry data outside the pack")
 	}
+	if b, ok := p.Mapped(e.DataOffset, end); ok {
+		return inflate(bytes.NewReader(b), e.Size)
+	}
 	if n := end - e.DataOffset; n <= smallEntry {
 		bp := smallPool.Get().(*[]byte)
 		defer smallPool.Put(bp)
@@ -470,16 +537,24 @@ func (p *Pack) Inflate(e Entry) ([]byte, error) {
 		}
 		return inflate(bytes.NewReader(b), e.Size)
 	}
-	return inflate(bufioReader(io.NewSectionReader(p.f, e.DataOffset, end-e.DataOffset)), e.Size)
+	return inflate(p.section(e.DataOffset, end), e.Size)
 }
 
 // Load reads the entry at off with one pread: its header and, when the
 // entry is at most smallEntry bytes, its stored (deflated) data, for
 // InflateStored. For a larger entry stored is nil; Inflate streams it.
+// A mapped pack returns any entry's stored data, from the mapping, valid
+// until Close.
 func (p *Pack) Load(off int64) (e Entry, stored []byte, err error) {
 	end, err := p.End(off)
 	if err != nil {
 		return Entry{}, nil, err
+	}
+	if b, ok := p.Mapped(off, end); ok {
+		if e, err = ParseEntry(b, off); err != nil {
+			return Entry{}, nil, err
+		}
+		return e, b[e.DataOffset-off:], nil
 	}
 	if end-off > smallEntry {
 		e, err = p.Entry(off)
@@ -539,7 +614,12 @@ func (p *Pack) InflatePrefix(e Entry, n int) ([]byte, error) {
 	}
 	// A prefix of a few dozen bytes inflates from a few hundred stored
 	// ones; the reader fetches more should it need to.
-	br := bufio.NewReaderSize(io.NewSectionReader(p.f, e.DataOffset, p.DataEnd()-e.DataOffset), 512)
+	var br io.Reader
+	if b, ok := p.Mapped(e.DataOffset, p.DataEnd()); ok {
+		br = bytes.NewReader(b)
+	} else {
+		br = bufio.NewReaderSize(io.NewSectionReader(p.f, e.DataOffset, p.DataEnd()-e.DataOffset), 512)
+	}
 	z, err := getInflater(br)
 	if err != nil {
 		return nil, corruptf("zlib: %v", err)
@@ -557,8 +637,7 @@ func (p *Pack) Reader(e Entry) (io.ReadCloser, error) {
 	if e.DataOffset > p.DataEnd() {
 		return nil, corruptf("entry data outside the pack")
 	}
-	sr := io.NewSectionReader(p.f, e.DataOffset, p.DataEnd()-e.DataOffset)
-	z, err := zlib.NewReader(bufioReader(sr))
+	z, err := zlib.NewReader(p.section(e.DataOffset, p.DataEnd()))
 	if err != nil {
 		return nil, corruptf("zlib: %v", err)
 	}

@@ -287,3 +287,94 @@ func TestKnownType(t *testing.T) {
 		t.Error("KnownType past the end reported a type")
 	}
 }
+
+// TestReadMapped reads every entry of a pack opened with OpenMapped in
+// each way a reader can, and checks that each agrees with the same pack
+// read with pread, that the pack is mapped while open, and unmapped after
+// Close.
+func TestReadMapped(t *testing.T) {
+	t.Parallel()
+	path := gitPack(t)
+	plain, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	p, err := OpenMapped(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.Mapped(0, 12); !ok {
+		t.Fatal("OpenMapped: pack not mapped")
+	}
+	if _, ok := plain.Mapped(0, 12); ok {
+		t.Fatal("Open: pack mapped")
+	}
+	if _, ok := p.Mapped(0, p.Size()+1); ok {
+		t.Error("Mapped past the end of the pack succeeded")
+	}
+	for i := range p.Index.Count() {
+		off := p.Index.Offset(i)
+		want, wantStored, err := plain.Load(off)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, stored, err := p.Load(off)
+		if err != nil || e != want || !bytes.Equal(stored, wantStored) {
+			t.Fatalf("Load(%d) = %+v, %d bytes, %v; pread gives %+v, %d bytes", off, e, len(stored), err, want, len(wantStored))
+		}
+		if e2, err := p.Entry(off); err != nil || e2 != e {
+			t.Fatalf("Entry(%d) = %+v, %v; want %+v", off, e2, err, e)
+		}
+		a, err := plain.Inflate(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := p.Inflate(e); err != nil || !bytes.Equal(a, b) {
+			t.Fatalf("Inflate at %d = %d bytes, %v; pread gives %d", off, len(b), err, len(a))
+		}
+		if b, err := p.InflatePrefix(e, 7); err != nil || !bytes.Equal(b, a[:min(7, len(a))]) {
+			t.Fatalf("InflatePrefix at %d = %q, %v; want %q", off, b, err, a[:min(7, len(a))])
+		}
+		end, _ := p.End(off)
+		if err := p.CheckCRC(i, off, end); err != nil {
+			t.Fatalf("CheckCRC at %d: %v", off, err)
+		}
+		raw, err := p.Raw(off, end)
+		if wantRaw, _ := plain.Raw(off, end); err != nil || !bytes.Equal(raw, wantRaw) {
+			t.Fatalf("Raw(%d, %d) differs from pread, %v", off, end, err)
+		}
+		if !e.Type.IsDelta() {
+			r, err := p.Reader(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if _, err := buf.ReadFrom(r); err != nil || !bytes.Equal(buf.Bytes(), a) {
+				t.Fatalf("Reader at %d = %d bytes, %v; want %d", off, buf.Len(), err, len(a))
+			}
+		}
+	}
+	b := make([]byte, 8)
+	if n, err := p.ReadAt(b, p.Size()-4); n != 4 || err == nil {
+		t.Errorf("ReadAt across the end = %d, %v; want 4 and an error", n, err)
+	}
+	if runtime.GOOS != "linux" {
+		p.Close()
+		return
+	}
+	mapped := func() bool {
+		maps, err := os.ReadFile("/proc/self/maps")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Contains(maps, []byte(path))
+	}
+	if !mapped() {
+		t.Errorf("%s is not mapped while open", path)
+	}
+	p.Close()
+	if mapped() {
+		t.Errorf("%s still mapped after Close", path)
+	}
+}

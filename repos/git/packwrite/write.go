@@ -573,7 +573,8 @@ const maxWindow = 1 << 20
 
 // window reads pack bytes with pread in large sequential chunks, so that
 // streaming neither maps the pack into resident memory nor pays a system
-// call per entry.
+// call per entry; a pack that is mapped anyway (packfile.OpenMapped) is
+// read from its mapping.
 type window struct {
 	p     *packfile.Pack
 	start int64
@@ -583,6 +584,9 @@ type window struct {
 // read returns [from, to) of p, at most maxWindow bytes, valid until the
 // next call.
 func (w *window) read(p *packfile.Pack, from, to int64) ([]byte, error) {
+	if b, ok := p.Mapped(from, to); ok {
+		return b, nil
+	}
 	if w.p == p && from >= w.start && to <= w.start+int64(len(w.buf)) {
 		return w.buf[from-w.start : to-w.start], nil
 	}

@@ -8,6 +8,9 @@ import (
 	"os"
 )
 
+// CanMap reports whether Map maps files (true) or reads them into memory.
+const CanMap = false
+
 // Map reads length bytes of f at off into memory where mmap is not
 // available.
 func Map(f *os.File, off, length int64) ([]byte, func() error, error) {

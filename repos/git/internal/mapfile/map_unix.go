@@ -8,6 +8,9 @@ import (
 	"syscall"
 )
 
+// CanMap reports whether Map maps files (true) or reads them into memory.
+const CanMap = true
+
 // Map maps length bytes of f at off read-only and returns them with the
 // function that unmaps them. The pages are shared with the page cache:
 // an index or graph costs the process address space rather than heap,
