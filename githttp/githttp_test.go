@@ -657,3 +657,59 @@ func sortedLines(lines []string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestPushPacksLooseRefs places a repository with more loose refs than
+// gc.MaxLooseRefs, as a mirror copied by hand has, and pushes to it: the
+// refs are packed in the background, every one keeping its value, and the
+// objects are left as they are (no repack for refs alone).
+func TestPushPacksLooseRefs(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token("tester", auth.ScopeDepot)
+	wt := e.seed("tester", "placed", "tester", tok)
+	r, err := e.repos.Open("tester", "placed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := strings.TrimSpace(e.mustGit(wt, "rev-parse", "HEAD"))
+	for i := range gc.MaxLooseRefs + 50 {
+		p := filepath.Join(r.Path, "refs", "heads", "old", fmt.Sprintf("b%03d", i))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(head+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := e.mustGit("", "--git-dir", r.Path, "show-ref")
+	packs := func() []string {
+		m, _ := filepath.Glob(filepath.Join(r.Path, "objects", "pack", "pack-*"))
+		return m
+	}
+	log := logrus.New()
+	log.SetOutput(testLog{t})
+	auto := gc.NewAuto(log)
+	auto.Observe = func(time.Duration, error) { t.Errorf("a repack ran for loose refs alone") }
+	e.gs.AfterPush = auto.AfterPush
+	packsBefore := packs()
+
+	os.WriteFile(filepath.Join(wt, "README"), []byte("again\n"), 0o644)
+	e.mustGit(wt, "commit", "-qam", "again")
+	e.mustGit(wt, "push", "-q", e.url("tester", tok, "tester/placed.git"), "main")
+	deadline := time.Now().Add(time.Minute)
+	for gc.NeedsPackRefs(r.Path) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if gc.NeedsPackRefs(r.Path) {
+		t.Fatal("the loose refs are still loose a minute after the push")
+	}
+	after := e.mustGit("", "--git-dir", r.Path, "show-ref")
+	want := strings.Replace(before, head+" refs/heads/main", strings.TrimSpace(e.mustGit(wt, "rev-parse", "HEAD"))+" refs/heads/main", 1)
+	if after != want {
+		t.Errorf("refs after packing:\n%s\nwant\n%s", after, want)
+	}
+	// The push added its objects; nothing rewrote the old ones.
+	for _, p := range packsBefore {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s is gone: the objects were repacked", filepath.Base(p))
+		}
+	}
+	e.fsck("tester", "placed")
+}

@@ -187,8 +187,19 @@ func TestBitmapPlanMatchesWalk(t *testing.T) {
 				for _, h := range haves {
 					revArgs = append(revArgs, h.String())
 				}
+				// rev-list marks uninteresting only the trees of the have
+				// commits its walk meets, so it may list what the haves
+				// reach; the client has those, and they need not be sent.
+				hasArgs := []string{"rev-list", "--objects", "--no-object-names"}
+				for _, h := range haves {
+					hasArgs = append(hasArgs, h.String())
+				}
+				clientHas := map[plumbing.Hash]bool{}
+				for _, h := range hashes(t, g.run(dir, hasArgs...)) {
+					clientHas[h] = true
+				}
 				for _, h := range hashes(t, g.run(dir, revArgs...)) {
-					if !got[h] {
+					if !got[h] && !clientHas[h] {
 						t.Errorf("%s fetch: bitmap plan lacks %s", name, h)
 					}
 				}

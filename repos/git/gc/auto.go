@@ -36,14 +36,33 @@ func NewAuto(log logrus.FieldLogger) *Auto {
 }
 
 // AfterPush starts a background repack of the repository at path (named
-// name in the log) when NeedsRepack says so, and returns at once.
+// name in the log) when NeedsRepack says so, or packs its refs when only
+// they need it (NeedsPackRefs), and returns at once.
 func (a *Auto) AfterPush(path, name string) {
-	if !NeedsRepack(path) {
+	repack := NeedsRepack(path)
+	if !repack && !NeedsPackRefs(path) {
 		return
 	}
 	select {
 	case a.slot <- struct{}{}:
 	default:
+		return
+	}
+	if !repack {
+		// A repository placed with thousands of loose refs (a mirror
+		// fetched by hand) needs one sorted file, not its objects
+		// rewritten: on git.git that is milliseconds against a repack's
+		// tens of seconds of CPU.
+		go func() {
+			defer func() { <-a.slot }()
+			n, err := PackRefs(path)
+			log := a.log.WithField("repo", name)
+			if err != nil {
+				log.WithError(err).Error("background pack-refs failed")
+				return
+			}
+			log.WithField("refs", n).Info("packed refs")
+		}()
 		return
 	}
 	timeout := a.Timeout

@@ -29,8 +29,8 @@ import (
 const (
 	MaxPacks = 20
 	MaxLoose = 1000
-	// MaxLooseRefs is how many loose ref files make a repack worth it for
-	// the refs alone: each is a file read per ref advertisement.
+	// MaxLooseRefs is how many loose ref files make packing the refs
+	// worth it: each is a file read per ref advertisement.
 	MaxLooseRefs = 200
 	// MinBitmapBytes is the size of packs past which a repository without
 	// a bitmap is repacked to get one, such as after the first push of an
@@ -52,12 +52,9 @@ const lockStale = time.Hour
 
 // NeedsRepack reports whether the repository at repoDir has more than
 // MaxPacks packs, more than MaxLoose loose objects (estimated as git does
-// from one fan-out directory), more than MaxLooseRefs loose refs, or
-// MinBitmapBytes of packs and no bitmap.
+// from one fan-out directory), or MinBitmapBytes of packs and no bitmap.
+// Loose refs alone need only PackRefs (NeedsPackRefs).
 func NeedsRepack(repoDir string) bool {
-	if looseRefs(repoDir) > MaxLooseRefs {
-		return true
-	}
 	objs := filepath.Join(repoDir, "objects")
 	if ents, err := os.ReadDir(filepath.Join(objs, "pack")); err == nil {
 		n, bitmaps, size := 0, 0, int64(0)
@@ -82,6 +79,22 @@ func NeedsRepack(repoDir string) bool {
 		return false
 	}
 	return len(ents)*256 > MaxLoose
+}
+
+// NeedsPackRefs reports whether the repository at repoDir has more than
+// MaxLooseRefs loose refs: each is a file read per ref advertisement, and
+// packing them is one sorted file written, not a repack of the objects.
+func NeedsPackRefs(repoDir string) bool { return looseRefs(repoDir) > MaxLooseRefs }
+
+// PackRefs packs the loose refs of the repository at repoDir
+// (gitref.PackRefs) and returns how many it moved.
+func PackRefs(repoDir string) (int, error) {
+	db, release, err := odb.Acquire(repoDir)
+	if err != nil {
+		return 0, fmt.Errorf("gc: pack refs: %w", err)
+	}
+	defer release()
+	return gitref.PackRefs(db)
 }
 
 // looseRefs counts the loose ref files of the repository, stopping once

@@ -204,13 +204,17 @@ func TestNeedsRepack(t *testing.T) {
 	for i := range MaxLooseRefs {
 		os.WriteFile(filepath.Join(heads, fmt.Sprintf("b%d", i)), nil, 0o644)
 	}
-	if NeedsRepack(dir) {
-		t.Errorf("NeedsRepack(%d loose refs) = true", MaxLooseRefs)
+	if NeedsPackRefs(dir) {
+		t.Errorf("NeedsPackRefs(%d loose refs) = true", MaxLooseRefs)
 	}
 	os.MkdirAll(filepath.Join(dir, "refs", "tags", "v1"), 0o755)
 	os.WriteFile(filepath.Join(dir, "refs", "tags", "v1", "x"), nil, 0o644)
-	if !NeedsRepack(dir) {
-		t.Errorf("NeedsRepack(%d loose refs) = false", MaxLooseRefs+1)
+	if !NeedsPackRefs(dir) {
+		t.Errorf("NeedsPackRefs(%d loose refs) = false", MaxLooseRefs+1)
+	}
+	// Loose refs are no reason to rewrite the objects.
+	if NeedsRepack(dir) {
+		t.Errorf("NeedsRepack(%d loose refs) = true; want only NeedsPackRefs", MaxLooseRefs+1)
 	}
 }
 
