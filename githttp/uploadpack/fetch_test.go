@@ -34,9 +34,21 @@ func TestFetchIncremental(t *testing.T) {
 			dir, _ := f.clone(t, v)
 			// Local commits unknown to the server make the client send many
 			// haves the server lacks before reaching common ones.
+			// They are written by one git fast-import, not 80 git add and
+			// commit runs.
+			var script strings.Builder
 			for i := range 40 {
-				writeFile(t, filepath.Join(dir, "local.txt"), fmt.Sprintf("local %d\n", i))
-				f.git.commitAt(dir, fixtureBase+int64(100+i)*day, fmt.Sprintf("local %d", i))
+				msg, content := fmt.Sprintf("local %d\n", i), fmt.Sprintf("local %d\n", i)
+				fmt.Fprintf(&script, "commit refs/heads/main\ncommitter Tester <tester@example.com> %d +0000\ndata %d\n%s",
+					fixtureBase+int64(100+i)*day, len(msg), msg)
+				if i == 0 {
+					fmt.Fprintf(&script, "from %s\n", f.git.run(dir, "rev-parse", "HEAD"))
+				}
+				fmt.Fprintf(&script, "M 100644 inline local.txt\ndata %d\n%s\n", len(content), content)
+			}
+			f.git.runStdin(dir, script.String(), "fast-import", "--quiet")
+			if n := depth(t, f.git, dir, "main"); n != 46 {
+				t.Fatalf("main has %d commits after the local ones; want 46", n)
 			}
 			writeFile(t, filepath.Join(f.src, "small.txt"), "server moved\n")
 			tip := f.commit("server commit")
