@@ -13,6 +13,7 @@ func TestFetchIncremental(t *testing.T) {
 	t.Parallel()
 	for _, v := range []int{0, 2} {
 		t.Run(fmt.Sprintf("v%d/NewCommit", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			dir, _ := f.clone(t, v)
 			writeFile(t, filepath.Join(f.src, "small.txt"), "changed\n")
@@ -30,6 +31,7 @@ func TestFetchIncremental(t *testing.T) {
 			f.fsck(t, dir)
 		})
 		t.Run(fmt.Sprintf("v%d/ClientHasLocalCommits", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			dir, _ := f.clone(t, v)
 			// Local commits unknown to the server make the client send many
@@ -63,6 +65,7 @@ func TestFetchIncremental(t *testing.T) {
 			f.fsck(t, dir)
 		})
 		t.Run(fmt.Sprintf("v%d/NewBranchAndTag", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			dir, _ := f.clone(t, v)
 			f.git.run(f.src, "checkout", "-q", "-b", "topic", f.main[1])
@@ -84,6 +87,7 @@ func TestFetchIncludeTag(t *testing.T) {
 	t.Parallel()
 	for _, v := range []int{0, 2} {
 		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			dir, _ := f.clone(t, v)
 			writeFile(t, filepath.Join(f.src, "small.txt"), "release\n")
@@ -127,6 +131,7 @@ func TestShallow(t *testing.T) {
 	}
 	for _, v := range []int{0, 2} {
 		t.Run(fmt.Sprintf("v%d/DepthDeepenUnshallow", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			dir, _ := f.clone(t, v, "--depth", "1")
 			if n := count(f, dir); n != 1 {
@@ -154,6 +159,7 @@ func TestShallow(t *testing.T) {
 			f.fsck(t, dir)
 		})
 		t.Run(fmt.Sprintf("v%d/DepthFetchAfterPush", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			dir, _ := f.clone(t, v, "--depth", "2")
 			writeFile(t, filepath.Join(f.src, "small.txt"), "after shallow\n")
@@ -166,6 +172,7 @@ func TestShallow(t *testing.T) {
 			f.fsck(t, dir)
 		})
 		t.Run(fmt.Sprintf("v%d/ShallowSince", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			since := fixtureBase + 3*day // commits 3, 4 and 5 are this new
 			dir, _ := f.clone(t, v, "--shallow-since", strconv.Itoa(since))
@@ -175,6 +182,7 @@ func TestShallow(t *testing.T) {
 			f.fsck(t, dir)
 		})
 		t.Run(fmt.Sprintf("v%d/ShallowExclude", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			dir, _ := f.clone(t, v, "--shallow-exclude", "v0.1")
 			if n := count(f, dir); n != 4 {
