@@ -79,8 +79,13 @@ func shallowServer(t *testing.T) *fixture {
 	f := newFixture(t)
 	shallowOnce.Do(func() {
 		shallowTemplate.err = errors.New("building the shallow server failed in another test")
-		shallowTemplate.dir = filepath.Join(template.root, "shallow.git")
-		f.git.run(template.root, "-c", "protocol.file.allow=always", "clone", "-q", "--bare", "--depth", "3", "--no-single-branch", "--no-tags", "file://"+template.src, shallowTemplate.dir)
+		// Not under template.root, which other tests copy meanwhile.
+		root, err := os.MkdirTemp("", "uploadpack-shallow-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		shallowTemplate.dir = filepath.Join(root, "shallow.git")
+		f.git.run(root, "-c", "protocol.file.allow=always", "clone", "-q", "--bare", "--depth", "3", "--no-single-branch", "--no-tags", "file://"+template.src, shallowTemplate.dir)
 		shallowTemplate.err = nil
 	})
 	if shallowTemplate.err != nil {

@@ -90,6 +90,9 @@ func TestMain(m *testing.M) {
 	if template.fixture != nil {
 		os.RemoveAll(template.root)
 	}
+	if shallowTemplate.dir != "" {
+		os.RemoveAll(filepath.Dir(shallowTemplate.dir))
+	}
 	os.Exit(code)
 }
 
