@@ -30,6 +30,7 @@ import (
 	"github.com/depot/depot/repos/repostest"
 	"github.com/depot/depot/tokens"
 	"github.com/depot/depot/tokens/sqlite"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // env is a running git server over a real store and repository directory.
@@ -48,7 +49,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "depot.db"))
+	db, err := sqlite.Open(ctx, dbtest.Location(t)) // a copy of a migrated database
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -17,20 +18,53 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == cgiHostMode {
 		os.Exit(cgiHostMain(os.Args[2:], os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+// shared holds what the smoke tests have in common, made once per test
+// binary: the depot binary, built by buildDepot as the benchmark builds
+// it (each test built its own, some 10 s each), and the cache of
+// generated repositories, so the small preset is generated once.
+var shared struct {
+	once  sync.Once
+	dir   string
+	bin   string
+	cache string
+	err   error
+}
+
+// smokeArgs returns the flags that point the benchmark at the shared
+// depot binary (DEPOT_BENCH_DEPOT_BIN if set) and repository cache.
+func smokeArgs(t *testing.T) []string {
+	t.Helper()
+	shared.once.Do(func() {
+		if shared.dir, shared.err = os.MkdirTemp("", "depot-bench-test-"); shared.err != nil {
+			return
+		}
+		shared.cache = filepath.Join(shared.dir, "cache")
+		if shared.bin = os.Getenv("DEPOT_BENCH_DEPOT_BIN"); shared.bin == "" {
+			shared.bin, shared.err = buildDepot(context.Background(), shared.dir)
+		}
+	})
+	if shared.err != nil {
+		t.Fatalf("preparing the smoke tests: %v", shared.err)
+	}
+	return []string{"--depot-bin", shared.bin, "--cache", shared.cache}
 }
 
 // TestSmokeSmallPreset runs the whole benchmark on the small preset, one
 // round, and checks the table and the JSON. Set DEPOT_BENCH_DEPOT_BIN to
-// use a prebuilt depot instead of building ./cmd/depot.
+// use a prebuilt depot instead of building ./cmd/depot once for the
+// smoke tests.
 func TestSmokeSmallPreset(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 	defer cancel()
 	jsonPath := filepath.Join(t.TempDir(), "bench.json")
-	args := []string{"--preset", "small", "--rounds", "1", "--cache", t.TempDir(), "--json", jsonPath}
-	if bin := os.Getenv("DEPOT_BENCH_DEPOT_BIN"); bin != "" {
-		args = append(args, "--depot-bin", bin)
-	}
+	args := append([]string{"--preset", "small", "--rounds", "1", "--json", jsonPath}, smokeArgs(t)...)
 	var stdout, stderr bytes.Buffer
 	if code := run(ctx, args, &stdout, &stderr); code != 0 {
 		t.Fatalf("run(%q) = %d; want 0\nstdout:\n%s\nstderr:\n%s", args, code, &stdout, &stderr)
@@ -205,10 +239,7 @@ func TestSmokeScale(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 85*time.Second)
 	defer cancel()
 	jsonPath := filepath.Join(t.TempDir(), "scale.json")
-	args := []string{"--scale", "small", "--json", jsonPath}
-	if bin := os.Getenv("DEPOT_BENCH_DEPOT_BIN"); bin != "" {
-		args = append(args, "--depot-bin", bin)
-	}
+	args := append([]string{"--scale", "small", "--json", jsonPath}, smokeArgs(t)...)
 	var stdout, stderr bytes.Buffer
 	if code := run(ctx, args, &stdout, &stderr); code != 0 {
 		t.Fatalf("run(%q) = %d; want 0\nstdout:\n%s\nstderr:\n%s", args, code, &stdout, &stderr)
@@ -240,10 +271,7 @@ func TestSmokeLoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	jsonPath := filepath.Join(t.TempDir(), "load.json")
-	args := []string{"--load", "5s", "--preset", "small", "--cache", t.TempDir(), "--json", jsonPath}
-	if bin := os.Getenv("DEPOT_BENCH_DEPOT_BIN"); bin != "" {
-		args = append(args, "--depot-bin", bin)
-	}
+	args := append([]string{"--load", "5s", "--preset", "small", "--json", jsonPath}, smokeArgs(t)...)
 	var stdout, stderr bytes.Buffer
 	if code := run(ctx, args, &stdout, &stderr); code != 0 {
 		t.Fatalf("run(%q) = %d; want 0\nstdout:\n%s\nstderr:\n%s", args, code, &stdout, &stderr)

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/depot/depot/repos/git/odb"
@@ -70,12 +72,29 @@ func TestEmptyTreeServed(t *testing.T) {
 // depth 3 on every branch, as "git clone --bare --depth" builds one: main
 // ends at its shallow commit 3, whose parent 2 is there (feature's
 // history reaches it) but is not main's history, and 2 is shallow too,
-// with its parent missing.
+// with its parent missing. The clone is made once per test binary, from
+// the fixture template, and copied.
 func shallowServer(t *testing.T) *fixture {
 	t.Helper()
 	f := newFixture(t)
+	shallowOnce.Do(func() {
+		shallowTemplate.err = errors.New("building the shallow server failed in another test")
+		// Not under template.root, which other tests copy meanwhile.
+		root, err := os.MkdirTemp("", "uploadpack-shallow-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		shallowTemplate.dir = filepath.Join(root, "shallow.git")
+		f.git.run(root, "-c", "protocol.file.allow=always", "clone", "-q", "--bare", "--depth", "3", "--no-single-branch", "--no-tags", "file://"+template.src, shallowTemplate.dir)
+		shallowTemplate.err = nil
+	})
+	if shallowTemplate.err != nil {
+		t.Fatal(shallowTemplate.err)
+	}
 	shallow := filepath.Join(f.root, "shallow.git")
-	f.git.run(f.root, "-c", "protocol.file.allow=always", "clone", "-q", "--bare", "--depth", "3", "--no-single-branch", "--no-tags", "file://"+f.src, shallow)
+	if out, err := exec.Command("cp", "-a", shallowTemplate.dir, shallow).CombinedOutput(); err != nil {
+		t.Fatalf("copying the shallow server: %v\n%s", err, out)
+	}
 	for _, c := range []string{f.main[2], f.main[3]} {
 		if !strings.Contains(readFile(t, filepath.Join(shallow, "shallow")), c) {
 			t.Fatalf("%s is not shallow in the server; the fixture changed", c)
@@ -88,6 +107,14 @@ func shallowServer(t *testing.T) *fixture {
 	f.srv = newTestServer(t, shallow)
 	return f
 }
+
+var (
+	shallowOnce     sync.Once
+	shallowTemplate struct {
+		dir string
+		err error
+	}
+)
 
 // depth returns how many commits HEAD's history has in dir.
 func depth(t *testing.T, g *gitRunner, dir, rev string) int {
@@ -104,6 +131,7 @@ func depth(t *testing.T, g *gitRunner, dir, rev string) int {
 // client learns them as shallow, in v0 (from the advertisement) and v2
 // (from shallow-info).
 func TestShallowRepositoryServed(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		args      []string
@@ -116,6 +144,7 @@ func TestShallowRepositoryServed(t *testing.T) {
 	} {
 		for _, v := range []int{0, 2} {
 			t.Run(fmt.Sprintf("%s/v%d", tc.name, v), func(t *testing.T) {
+				t.Parallel()
 				f := shallowServer(t)
 				all := depth(t, f.git, f.server, "main")
 				want := tc.wantDepth

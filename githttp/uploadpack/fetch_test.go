@@ -13,6 +13,7 @@ func TestFetchIncremental(t *testing.T) {
 	t.Parallel()
 	for _, v := range []int{0, 2} {
 		t.Run(fmt.Sprintf("v%d/NewCommit", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			dir, _ := f.clone(t, v)
 			writeFile(t, filepath.Join(f.src, "small.txt"), "changed\n")
@@ -30,13 +31,26 @@ func TestFetchIncremental(t *testing.T) {
 			f.fsck(t, dir)
 		})
 		t.Run(fmt.Sprintf("v%d/ClientHasLocalCommits", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			dir, _ := f.clone(t, v)
 			// Local commits unknown to the server make the client send many
 			// haves the server lacks before reaching common ones.
+			// They are written by one git fast-import, not 80 git add and
+			// commit runs.
+			var script strings.Builder
 			for i := range 40 {
-				writeFile(t, filepath.Join(dir, "local.txt"), fmt.Sprintf("local %d\n", i))
-				f.git.commitAt(dir, fixtureBase+int64(100+i)*day, fmt.Sprintf("local %d", i))
+				msg, content := fmt.Sprintf("local %d\n", i), fmt.Sprintf("local %d\n", i)
+				fmt.Fprintf(&script, "commit refs/heads/main\ncommitter Tester <tester@example.com> %d +0000\ndata %d\n%s",
+					fixtureBase+int64(100+i)*day, len(msg), msg)
+				if i == 0 {
+					fmt.Fprintf(&script, "from %s\n", f.git.run(dir, "rev-parse", "HEAD"))
+				}
+				fmt.Fprintf(&script, "M 100644 inline local.txt\ndata %d\n%s\n", len(content), content)
+			}
+			f.git.runStdin(dir, script.String(), "fast-import", "--quiet")
+			if n := depth(t, f.git, dir, "main"); n != 46 {
+				t.Fatalf("main has %d commits after the local ones; want 46", n)
 			}
 			writeFile(t, filepath.Join(f.src, "small.txt"), "server moved\n")
 			tip := f.commit("server commit")
@@ -51,6 +65,7 @@ func TestFetchIncremental(t *testing.T) {
 			f.fsck(t, dir)
 		})
 		t.Run(fmt.Sprintf("v%d/NewBranchAndTag", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			dir, _ := f.clone(t, v)
 			f.git.run(f.src, "checkout", "-q", "-b", "topic", f.main[1])
@@ -72,6 +87,7 @@ func TestFetchIncludeTag(t *testing.T) {
 	t.Parallel()
 	for _, v := range []int{0, 2} {
 		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			dir, _ := f.clone(t, v)
 			writeFile(t, filepath.Join(f.src, "small.txt"), "release\n")
@@ -115,6 +131,7 @@ func TestShallow(t *testing.T) {
 	}
 	for _, v := range []int{0, 2} {
 		t.Run(fmt.Sprintf("v%d/DepthDeepenUnshallow", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			dir, _ := f.clone(t, v, "--depth", "1")
 			if n := count(f, dir); n != 1 {
@@ -142,6 +159,7 @@ func TestShallow(t *testing.T) {
 			f.fsck(t, dir)
 		})
 		t.Run(fmt.Sprintf("v%d/DepthFetchAfterPush", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			dir, _ := f.clone(t, v, "--depth", "2")
 			writeFile(t, filepath.Join(f.src, "small.txt"), "after shallow\n")
@@ -154,6 +172,7 @@ func TestShallow(t *testing.T) {
 			f.fsck(t, dir)
 		})
 		t.Run(fmt.Sprintf("v%d/ShallowSince", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			since := fixtureBase + 3*day // commits 3, 4 and 5 are this new
 			dir, _ := f.clone(t, v, "--shallow-since", strconv.Itoa(since))
@@ -163,6 +182,7 @@ func TestShallow(t *testing.T) {
 			f.fsck(t, dir)
 		})
 		t.Run(fmt.Sprintf("v%d/ShallowExclude", v), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			dir, _ := f.clone(t, v, "--shallow-exclude", "v0.1")
 			if n := count(f, dir); n != 4 {

@@ -1,11 +1,15 @@
 package uploadpack
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -45,10 +49,63 @@ func bigFile(v int) string {
 // dir/a.txt, dir/sub/b.txt from commit 2), lightweight tag v0.1 on commit 1,
 // annotated tag v1.0 on commit 4, branch feature off commit 2 with 2 commits
 // and annotated tag v-feature on its tip.
+//
+// The repositories are built once per test binary and copied for each
+// test, which then owns its copy and may commit and push in it.
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	templateOnce.Do(func() {
+		// A Fatalf in the build ends only the test that ran it; the
+		// others find this error.
+		template.err = errors.New("building the fixture failed in another test")
+		template.fixture = buildFixture(t)
+		template.err = nil
+	})
+	if template.err != nil {
+		t.Fatal(template.err)
+	}
+	f := &fixture{git: newGit(t), root: t.TempDir()}
+	if out, err := exec.Command("cp", "-a", template.root+"/.", f.root).CombinedOutput(); err != nil {
+		t.Fatalf("copying the fixture: %v\n%s", err, out)
+	}
+	f.src = filepath.Join(f.root, "src")
+	f.server = filepath.Join(f.root, "server.git")
+	f.main = append([]string(nil), template.main...)
+	f.next = template.next
+	f.srv = newTestServer(t, f.server)
+	return f
+}
+
+var (
+	templateOnce sync.Once
+	template     struct {
+		*fixture
+		err error
+	}
+)
+
+// TestMain removes the fixture template after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if template.fixture != nil {
+		os.RemoveAll(template.root)
+	}
+	if shallowTemplate.dir != "" {
+		os.RemoveAll(filepath.Dir(shallowTemplate.dir))
+	}
+	os.Exit(code)
+}
+
+// buildFixture builds newFixture's repositories in a new directory
+// outside any test's, for newFixture to copy.
+func buildFixture(t testing.TB) *fixture {
+	t.Helper()
+	root, err := os.MkdirTemp("", "uploadpack-fixture-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	g := newGit(t)
-	f := &fixture{git: g, root: t.TempDir()}
+	f := &fixture{git: g, root: root}
 	f.src = filepath.Join(f.root, "src")
 	f.server = filepath.Join(f.root, "server.git")
 	g.run(f.root, "init", "-q", "-b", "main", f.src)
@@ -77,7 +134,7 @@ func newFixture(t testing.TB) *fixture {
 	g.run(f.src, "checkout", "-q", "main")
 	g.run(f.root, "clone", "-q", "--bare", f.src, f.server)
 	g.run(f.server, "repack", "-q", "-a", "-d", "-f", "--depth=50", "--window=10")
-	f.srv = newTestServer(t, f.server)
+	f.git = nil // the test that built it ends before the others
 	return f
 }
 

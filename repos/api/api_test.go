@@ -27,6 +27,7 @@ import (
 	"github.com/depot/depot/repos/repostest"
 	"github.com/depot/depot/tokens"
 	"github.com/depot/depot/tokens/sqlite"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 const pw = "password-1"
@@ -49,7 +50,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	tmp := t.TempDir()
-	db, err := sqlite.Open(ctx, filepath.Join(tmp, "depot.db"))
+	db, err := sqlite.Open(ctx, dbtest.Location(t)) // a copy of a migrated database
 	if err != nil {
 		t.Fatal(err)
 	}

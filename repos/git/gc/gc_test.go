@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/depot/depot/githttp/uploadpack"
 	"github.com/depot/depot/repos/git/odb"
@@ -53,30 +54,40 @@ func messyRepo(tb testing.TB, packs int) (dir string, tip string) {
 	git(tb, root, nil, "init", "-q", "--bare", "-b", "main", dir)
 	git(tb, dir, nil, "config", "receive.unpackLimit", "1")
 	n := 0
-	commit := func() {
-		n++
-		for k := range 3 {
-			f := filepath.Join(src, fmt.Sprintf("d%d", (n+k)%4), fmt.Sprintf("f%d.txt", (n*3+k)%10))
-			os.MkdirAll(filepath.Dir(f), 0o755)
-			os.WriteFile(f, []byte(strings.Repeat(fmt.Sprintf("line %d of %s\n", n, f), 30+n)), 0o644)
+	// commits adds count commits to branch in src, each rewriting three
+	// of 40 files, with one git fast-import rather than an add and a
+	// commit each.
+	commits := func(branch, from string, count int) {
+		var script bytes.Buffer
+		for i := range count {
+			n++
+			msg := fmt.Sprintf("c%d", n)
+			fmt.Fprintf(&script, "commit refs/heads/%s\ncommitter T <t@example.com> %d +0000\ndata %d\n%s\n", branch, time.Now().Unix(), len(msg), msg)
+			if i == 0 && from != "" {
+				fmt.Fprintf(&script, "from %s^0\n", from)
+			}
+			for k := range 3 {
+				f := fmt.Sprintf("d%d/f%d.txt", (n+k)%4, (n*3+k)%10)
+				content := strings.Repeat(fmt.Sprintf("line %d of %s\n", n, filepath.Join(src, f)), 30+n)
+				fmt.Fprintf(&script, "M 100644 inline %s\ndata %d\n%s\n", f, len(content), content)
+			}
 		}
-		git(tb, src, nil, "add", "-A")
-		git(tb, src, nil, "commit", "-q", "-m", fmt.Sprintf("c%d", n))
+		git(tb, src, script.Bytes(), "fast-import", "--quiet")
 	}
-	for range packs {
-		for range 20 {
-			commit()
+	for p := range packs {
+		from := "refs/heads/main"
+		if p == 0 {
+			from = ""
 		}
+		commits("main", from, 20)
 		git(tb, src, nil, "push", "-q", dir, "main")
 	}
-	git(tb, src, nil, "tag", "-a", "-m", "v1", "v1")
-	git(tb, src, nil, "checkout", "-q", "-b", "gone")
-	commit()
+	git(tb, src, nil, "tag", "-a", "-m", "v1", "v1", "main")
+	commits("gone", "refs/heads/main", 1)
 	git(tb, src, nil, "push", "-q", dir, "gone", "v1")
 	git(tb, dir, nil, "update-ref", "-d", "refs/heads/gone")
 	git(tb, dir, nil, "config", "receive.unpackLimit", "1000")
-	git(tb, src, nil, "checkout", "-q", "main")
-	commit()
+	commits("main", "refs/heads/main", 1)
 	git(tb, src, nil, "push", "-q", dir, "main")
 	git(tb, dir, []byte("unreachable loose blob\n"), "hash-object", "-w", "--stdin")
 	return dir, git(tb, src, nil, "rev-parse", "main")

@@ -2,6 +2,8 @@ package odb
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,12 +14,27 @@ import (
 func TestWithPrefix(t *testing.T) {
 	t.Parallel()
 	dir := newBare(t)
+	// The 40 commits commitPacked would make, in one fast-import, and
+	// the 300 loose blobs in one hash-object: the same objects, from 2
+	// git processes instead of 380.
+	var script strings.Builder
 	for i := range 40 {
-		commitPacked(t, dir, fmt.Sprintf("b%d", i))
+		msg := fmt.Sprintf("b%d", i)
+		fmt.Fprintf(&script, "commit refs/heads/%s\ncommitter T <t@example.com> 1700000000 +0000\ndata %d\n%s\n", msg, len(msg), msg)
 	}
+	git(t, dir, script.String(), "fast-import", "--quiet")
 	git(t, dir, "", "repack", "-q", "-a", "-d")
+	blobs := t.TempDir()
+	var paths strings.Builder
 	for i := range 300 {
-		git(t, dir, fmt.Sprintf("loose %d\n", i), "hash-object", "-w", "--stdin")
+		p := filepath.Join(blobs, fmt.Sprint(i))
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("loose %d\n", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths.WriteString(p + "\n")
+	}
+	if n := len(strings.Fields(git(t, dir, paths.String(), "hash-object", "-w", "--stdin-paths"))); n != 300 {
+		t.Fatalf("hash-object wrote %d blobs; want 300", n)
 	}
 	all := strings.Fields(git(t, dir, "", "cat-file", "--batch-all-objects", "--batch-check=%(objectname)"))
 	db := openDB(t, dir)

@@ -24,6 +24,7 @@ import (
 	"github.com/depot/depot/repos/projects"
 	"github.com/depot/depot/tokens"
 	"github.com/depot/depot/tokens/sqlite"
+	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
 // fixture is a real server of the pages on a real database, with the
@@ -48,7 +49,7 @@ func newBenchFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "depot.db"))
+	db, err := sqlite.Open(ctx, dbtest.Location(t)) // a copy of a migrated database
 	if err != nil {
 		t.Fatal(err)
 	}
