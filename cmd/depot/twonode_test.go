@@ -18,7 +18,7 @@ import (
 	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
-var pushRaceRounds = flag.Int("pushracerounds", 8, "rounds of TestTwoNodesPushRace: in each, two git clients push on one branch at once, one through each node")
+var pushRaceRounds = flag.Int("pushracerounds", 5, "rounds of TestTwoNodesPushRace: in each, two git clients push on one branch at once, one through each node")
 
 // twoNodes is two depot serve processes on one PostgreSQL database and
 // one data directory, as two nodes behind a load balancer, with the user
@@ -104,7 +104,7 @@ func pushRefused(out string) bool {
 // and the other must be refused as stale or non-fast-forward; a round
 // with two winners lost a commit. At the end every commit git reported
 // pushed is on the branch, in the order the rounds ran, and git fsck is
-// clean. -pushracerounds sets the rounds (8).
+// clean. -pushracerounds sets the rounds (5).
 func TestTwoNodesPushRace(t *testing.T) {
 	n := startTwoNodes(t)
 	n.seed(t)
