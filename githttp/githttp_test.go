@@ -650,6 +650,25 @@ func TestPushManyRefs(t *testing.T) {
 	if got := e.mustGit(dst, "show-ref", "-d"); got != want {
 		t.Errorf("clone's refs differ from the pushed ones:\n%s\nwant\n%s", got, want)
 	}
+	// The push left its pack with a reverse index, as git index-pack
+	// writes one, and git reads the objects' sizes on disk through it
+	// exactly as from the offsets themselves.
+	r, err := e.repos.Open("tester", "many")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := filepath.Glob(filepath.Join(r.Path, "objects", "pack", "pack-*.idx"))
+	rev, _ := filepath.Glob(filepath.Join(r.Path, "objects", "pack", "pack-*.rev"))
+	if len(idx) == 0 || len(rev) != len(idx) {
+		t.Errorf("%d packs, %d reverse indexes; want one each", len(idx), len(rev))
+	}
+	sizes := func(readRev bool) string {
+		return e.mustGit("", "--git-dir", r.Path, "-c", fmt.Sprintf("pack.readReverseIndex=%v", readRev),
+			"cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objectsize:disk)")
+	}
+	if a, b := sizes(true), sizes(false); a != b {
+		t.Errorf("sizes on disk read through the .rev differ from those computed without it")
+	}
 	e.fsck("tester", "many")
 }
 

@@ -154,7 +154,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// keep moves the pack and then its index into objects/pack: git discovers
+// keep moves the pack, its reverse index and then its index into
+// objects/pack: git discovers
 // packs through their .idx, so the pack is complete before it is seen.
 // It first opens the pair as a reader would, so that a pack that does not
 // match its index is never put in place.
@@ -169,7 +170,7 @@ func (q *quarantine) keep() error {
 	if err := os.MkdirAll(packDir, 0o755); err != nil {
 		return err
 	}
-	for _, m := range []struct{ from, ext string }{{"incoming.pack", ".pack"}, {"incoming.idx", ".idx"}} {
+	for _, m := range []struct{ from, ext string }{{"incoming.pack", ".pack"}, {"incoming.rev", ".rev"}, {"incoming.idx", ".idx"}} {
 		from := q.path(m.from)
 		if err := os.Chmod(from, 0o444); err != nil {
 			return err
@@ -198,7 +199,24 @@ func (q *quarantine) verify() error {
 	if n := p.Index.Count(); n != len(q.index.types) {
 		return fmt.Errorf("receivepack: quarantined index lists %d objects, the push brought %d", n, len(q.index.types))
 	}
-	return nil
+	// The reverse index, as git index-pack writes it (2.41 and later):
+	// readers of the pack then need not sort its offsets.
+	offsets := make([]int64, p.Index.Count())
+	for i := range offsets {
+		offsets[i] = p.Index.Offset(i)
+	}
+	rev, err := os.OpenFile(q.path("incoming.rev"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	err = packfile.WriteRev(rev, offsets, p.Index.PackSum)
+	if err == nil {
+		err = rev.Sync()
+	}
+	if cerr := rev.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // path is where the quarantined file called name lives.

@@ -309,6 +309,23 @@ func writePack(ctx context.Context, db *odb.DB, packDir string, objs []plumbing.
 	if err := tmpIdx.Sync(); err != nil {
 		return "", err
 	}
+	// WriteIndex sorted the entries by name: their order is the index's.
+	offsets := make([]int64, len(res.Entries))
+	for i, e := range res.Entries {
+		offsets[i] = e.Offset
+	}
+	tmpRev, err := os.CreateTemp(packDir, "tmp_rev_")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmpRev.Name())
+	defer tmpRev.Close()
+	if err := packfile.WriteRev(tmpRev, offsets, res.Checksum); err != nil {
+		return "", fmt.Errorf("write reverse index: %w", err)
+	}
+	if err := tmpRev.Sync(); err != nil {
+		return "", err
+	}
 	base := filepath.Join(packDir, "pack-"+res.Checksum.String())
 	if _, err := os.Stat(base + ".idx"); err == nil {
 		return base, nil // identical pack already in place
@@ -316,7 +333,7 @@ func writePack(ctx context.Context, db *odb.DB, packDir string, objs []plumbing.
 	for _, m := range []struct {
 		f   *os.File
 		ext string
-	}{{tmp, ".pack"}, {tmpIdx, ".idx"}} {
+	}{{tmp, ".pack"}, {tmpRev, ".rev"}, {tmpIdx, ".idx"}} {
 		if err := m.f.Chmod(0o444); err != nil {
 			return "", err
 		}

@@ -166,6 +166,18 @@ func TestRepack(t *testing.T) {
 	if theirs, err := os.ReadFile(graph); err != nil || !bytes.Equal(ours, theirs) {
 		t.Errorf("gc's commit-graph (%d bytes) differs from git's (%d bytes, %v)", len(ours), len(theirs), err)
 	}
+	// Every pack gc wrote has its reverse index, through which git reads
+	// what it reads from the offsets themselves.
+	idx, _ := filepath.Glob(filepath.Join(dir, "objects", "pack", "pack-*.idx"))
+	rev, _ := filepath.Glob(filepath.Join(dir, "objects", "pack", "pack-*.rev"))
+	if len(rev) != len(idx) {
+		t.Errorf("%d packs, %d reverse indexes; want one each", len(idx), len(rev))
+	}
+	check := "--batch-check=%(objectname) %(objectsize:disk)"
+	if a, b := git(t, dir, nil, "-c", "pack.readReverseIndex=true", "cat-file", "--batch-all-objects", check),
+		git(t, dir, nil, "-c", "pack.readReverseIndex=false", "cat-file", "--batch-all-objects", check); a != b {
+		t.Error("sizes on disk read through the .rev differ from those computed without it")
+	}
 	// A second run finds one pack of reachable objects and rewrites nothing
 	// of substance.
 	if err := Repack(context.Background(), dir); err != nil {

@@ -73,3 +73,42 @@ func TestWriterLevels(t *testing.T) {
 		t.Errorf("sizes by level = %v; want BestSpeed > 3 > default", sizes)
 	}
 }
+
+// TestWriteRevMatchesGit writes the reverse index of a pack git made and
+// compares it byte for byte with the one git index-pack --rev-index
+// writes for the same pack.
+func TestWriteRevMatchesGit(t *testing.T) {
+	src := gitPack(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, filepath.Base(src))
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("git", "index-pack", "--rev-index", path).CombinedOutput(); err != nil {
+		t.Fatalf("git index-pack --rev-index: %v\n%s", err, out)
+	}
+	want, err := os.ReadFile(strings.TrimSuffix(path, ".pack") + ".rev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	offsets := make([]int64, p.Index.Count())
+	for i := range offsets {
+		offsets[i] = p.Index.Offset(i)
+	}
+	var got bytes.Buffer
+	if err := WriteRev(&got, offsets, p.Index.PackSum); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("WriteRev wrote %d bytes differing from git's %d", got.Len(), len(want))
+	}
+}
