@@ -167,8 +167,11 @@ func RepackWith(ctx context.Context, repoDir string, opt Options) error {
 	}
 	defer db.Close()
 	// Refs first, as git gc does: every later advertisement then reads
-	// one sorted file instead of a file per branch.
-	if _, err := gitref.PackRefs(db); err != nil {
+	// one sorted file instead of a file per branch. With packed-refs
+	// locked (a transaction deleting refs, or a lock a killed process left
+	// behind) the objects are repacked all the same and the refs packed by
+	// a later run: refs are read the same either way.
+	if _, err := gitref.PackRefs(db); err != nil && !errors.Is(err, gitref.ErrLocked) {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	old := db.Packs()

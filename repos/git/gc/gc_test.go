@@ -328,3 +328,31 @@ func TestRefTipsDetachedHEAD(t *testing.T) {
 		t.Errorf("detached HEAD after repack: %q", got)
 	}
 }
+
+// TestRepackWithPackedRefsLocked repacks while packed-refs.lock is held,
+// as a killed repack or a transaction deleting refs leaves it: the
+// objects are repacked all the same, the refs keep their values, and the
+// lock is not touched.
+func TestRepackWithPackedRefsLocked(t *testing.T) {
+	t.Parallel()
+	dir, _ := messyRepo(t, 1)
+	before := git(t, dir, nil, "for-each-ref")
+	lock := filepath.Join(dir, "packed-refs.lock")
+	if err := os.WriteFile(lock, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Repack(context.Background(), dir); err != nil {
+		t.Fatalf("Repack with packed-refs locked: %v", err)
+	}
+	if _, err := os.Stat(lock); err != nil {
+		t.Errorf("the lock another process holds is gone: %v", err)
+	}
+	if b, _ := filepath.Glob(filepath.Join(dir, "objects", "pack", "*.bitmap")); len(b) != 1 {
+		t.Errorf("%d bitmaps after the repack; want 1", len(b))
+	}
+	if after := git(t, dir, nil, "for-each-ref"); after != before {
+		t.Errorf("refs after the repack:\n%s\nwant\n%s", after, before)
+	}
+	os.Remove(lock)
+	git(t, dir, nil, "fsck", "--full", "--strict", "--no-dangling")
+}
