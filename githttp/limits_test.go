@@ -445,7 +445,7 @@ func TestStallTimeout(t *testing.T) {
 	if got := e.serverRev("tester", "big", "refs/heads/stalled"); got != "" {
 		t.Errorf("refs/heads/stalled = %q", got)
 	}
-	if got := e.packFiles("tester", "big"); len(got) != 4 { // the seed's pack and the slow push's
+	if got := e.packFiles("tester", "big"); len(got) != 6 { // the seed's pack and the slow push's, each with its .idx and .rev
 		t.Errorf("objects/ holds %q", got)
 	}
 }
