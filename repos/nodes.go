@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/depot/depot/repos/holder"
@@ -105,30 +104,7 @@ func (d *Dir) nodes(mine string) ([]holder.Holder, error) {
 // called, and writes it again with content if another node took it for
 // gone and removed it while this one stalled.
 func refresh(path string, content []byte) func() {
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(LeaseRefresh)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case now := <-t.C:
-				if err := os.Chtimes(path, now, now); errors.Is(err, fs.ErrNotExist) {
-					_ = os.WriteFile(path, content, 0o644)
-				}
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			close(stop)
-			<-done
-		})
-	}
+	return holder.Touch(path, LeaseRefresh, func() { _ = os.WriteFile(path, content, 0o644) })
 }
 
 // Leave stops refreshing the lease and removes it.

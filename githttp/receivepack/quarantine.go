@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/depot/depot/repos/git/indexpack"
 	"github.com/depot/depot/repos/git/odb"
 	"github.com/depot/depot/repos/git/packfile"
+	"github.com/depot/depot/repos/holder"
 )
 
 // quarantine holds a received pack and its index in a temporary directory
@@ -39,30 +39,7 @@ var touchEvery = time.Minute
 
 // touchQuarantine touches dir every touchEvery until the returned
 // function is called.
-func touchQuarantine(dir string) func() {
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(touchEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case now := <-t.C:
-				_ = os.Chtimes(dir, now, now)
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			close(stop)
-			<-done
-		})
-	}
-}
+func touchQuarantine(dir string) func() { return holder.Touch(dir, touchEvery, nil) }
 
 // tooLarge refuses a pack over max bytes.
 func tooLarge(max int64) error {

@@ -413,26 +413,11 @@ func lock(path string) (func(), error) {
 // content: a holder that stalled past lockStale may have lost it to
 // another, whose lock stays.
 func holdLock(path string, content []byte) func() {
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(lockRefresh)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case now := <-t.C:
-				_ = os.Chtimes(path, now, now)
-			}
-		}
-	}()
+	stop := holder.Touch(path, lockRefresh, nil)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			close(stop)
-			<-done
+			stop()
 			if b, err := os.ReadFile(path); err == nil && bytes.Equal(b, content) {
 				os.Remove(path)
 			}

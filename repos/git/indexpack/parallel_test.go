@@ -16,7 +16,7 @@ import (
 
 // gitRepo makes a repository in a temporary directory and returns a
 // function that runs git there.
-func gitRepo(t *testing.T) (dir string, run func(stdin string, args ...string) string) {
+func gitRepo(t testing.TB) (dir string, run func(stdin string, args ...string) string) {
 	t.Helper()
 	git := lookGit(t)
 	dir = t.TempDir()
