@@ -46,6 +46,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// cliIn returns a function that runs the binary on the data directory
+// data with the given stdin and arguments, failing the test unless it
+// exits 0, and returns its standard output.
+func cliIn(t *testing.T, data string) func(stdin string, args ...string) string {
+	return func(stdin string, args ...string) string {
+		t.Helper()
+		out, errOut, code := cli(t, stdin, append(args, "--data", data)...)
+		if code != 0 {
+			t.Fatalf("depot %v: exit %d: %s %s", args, code, out, errOut)
+		}
+		return out
+	}
+}
+
 // cli runs the binary with the given stdin and returns stdout, stderr and
 // the exit status.
 func cli(t *testing.T, stdin string, args ...string) (string, string, int) {
@@ -336,14 +350,7 @@ func TestCLIUsage(t *testing.T) {
 func TestSeedExample(t *testing.T) {
 	data := t.TempDir()
 	s := startServer(t, data)
-	run := func(stdin string, args ...string) string {
-		t.Helper()
-		out, errOut, code := cli(t, stdin, append(args, "--data", data)...)
-		if code != 0 {
-			t.Fatalf("depot %v: exit %d: %s %s", args, code, out, errOut)
-		}
-		return out
-	}
+	run := cliIn(t, data)
 	run("tester-password\n", "user", "add", "tester", "--password-stdin")
 	run("", "project", "create", "test", "--owner", "tester")
 	run("", "repo", "create", "test/testRepo")

@@ -30,14 +30,7 @@ func TestServePushProtection(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			data := t.TempDir()
 			s := startServerFlags(t, data, tc.flags)
-			run := func(stdin string, args ...string) string {
-				t.Helper()
-				out, errOut, code := cli(t, stdin, append(args, "--data", data)...)
-				if code != 0 {
-					t.Fatalf("depot %v: exit %d: %s %s", args, code, out, errOut)
-				}
-				return out
-			}
+			run := cliIn(t, data)
 			run("tester-password\n", "user", "add", "tester", "--password-stdin")
 			run("", "repo", "create", "tester/site")
 			out := run("", "token", "create", "--user", "tester", "--scopes", "project:depot,user")

@@ -65,14 +65,7 @@ func TestBehindProxy(t *testing.T) {
 	s := startServerFlags(t, data, []string{"--trusted-proxies", "127.0.0.2/32", "--hooks",
 		"--auth-fail-burst", "3", "--auth-fail-refill", "1h"}, "DEPOT_ADMIN_PASSWORD="+adminPassword)
 	proxy := reverseProxy(t, s.url)
-	run := func(stdin string, args ...string) string {
-		t.Helper()
-		out, errOut, code := cli(t, stdin, append(args, "--data", data)...)
-		if code != 0 {
-			t.Fatalf("depot %v: exit %d: %s %s", args, code, out, errOut)
-		}
-		return out
-	}
+	run := cliIn(t, data)
 	run("tester-password\n", "user", "add", "tester", "--password-stdin")
 	run("", "repo", "create", "tester/proxied")
 

@@ -27,21 +27,14 @@ const packedLockTimeout = time.Second
 // reflog records it as git's does.
 func (tx *Tx) bulkCreations() map[*update]bool {
 	head, _ := HeadTarget(tx.dir)
-	var bulk map[*update]bool
-	n := 0
-	for _, u := range tx.ups {
-		if u.lock != nil && u.old.IsZero() && !u.new.IsZero() && u.name != head {
-			n++
-		}
-	}
-	if n < bulkCreate {
-		return nil
-	}
-	bulk = make(map[*update]bool, n)
+	bulk := map[*update]bool{}
 	for _, u := range tx.ups {
 		if u.lock != nil && u.old.IsZero() && !u.new.IsZero() && u.name != head {
 			bulk[u] = true
 		}
+	}
+	if len(bulk) < bulkCreate {
+		return nil
 	}
 	return bulk
 }
