@@ -713,10 +713,15 @@ func TestPushPacksLooseRefs(t *testing.T) {
 	os.WriteFile(filepath.Join(wt, "README"), []byte("again\n"), 0o644)
 	e.mustGit(wt, "commit", "-qam", "again")
 	e.mustGit(wt, "push", "-q", e.url("tester", tok, "tester/placed.git"), "main")
+	// The push's response is written before AfterPush runs, so wait for
+	// the handler to have started it, then for it to finish: checking
+	// NeedsPackRefs alone returned while PackRefs still removed the
+	// emptied directories under refs/heads/old.
 	deadline := time.Now().Add(time.Minute)
 	for gc.NeedsPackRefs(r.Path) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
+	auto.Wait()
 	if gc.NeedsPackRefs(r.Path) {
 		t.Fatal("the loose refs are still loose a minute after the push")
 	}

@@ -3,6 +3,7 @@ package gc
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -15,6 +16,9 @@ import (
 type Auto struct {
 	slot chan struct{}
 	log  logrus.FieldLogger
+	// running counts the background goroutine, so Wait can tell when the
+	// files it rewrites are left alone.
+	running sync.WaitGroup
 	// Timeout bounds one repack; zero means 30 minutes.
 	Timeout time.Duration
 	// AfterRepack, when set, is called with AfterPush's arguments after
@@ -53,7 +57,9 @@ func (a *Auto) AfterPush(path, name string) {
 		// fetched by hand) needs one sorted file, not its objects
 		// rewritten: on git.git that is milliseconds against a repack's
 		// tens of seconds of CPU.
+		a.running.Add(1)
 		go func() {
+			defer a.running.Done()
 			defer func() { <-a.slot }()
 			n, err := PackRefs(path)
 			log := a.log.WithField("repo", name)
@@ -69,7 +75,9 @@ func (a *Auto) AfterPush(path, name string) {
 	if timeout <= 0 {
 		timeout = 30 * time.Minute
 	}
+	a.running.Add(1)
 	go func() {
+		defer a.running.Done()
 		defer func() { <-a.slot }()
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
@@ -92,3 +100,7 @@ func (a *Auto) AfterPush(path, name string) {
 		}
 	}()
 }
+
+// Wait returns once no background repack or pack-refs started by
+// AfterPush is running.
+func (a *Auto) Wait() { a.running.Wait() }

@@ -76,7 +76,10 @@ func createLockWait(target string, wait time.Duration) (*lockFile, error) {
 // rather than checked before every open: most files go where a directory
 // already is.
 func openRaw(path string, flag int) (int, error) {
-	mkdir := true
+	// A pack-refs removing emptied directories can take the one just
+	// made away before the open, so a few tries, as git's
+	// raceproof_create_file makes.
+	mkdirs := 3
 	for {
 		fd, err := syscall.Open(path, flag|syscall.O_CLOEXEC, 0o644)
 		switch {
@@ -84,8 +87,8 @@ func openRaw(path string, flag int) (int, error) {
 			return fd, nil
 		case err == syscall.EINTR:
 			continue
-		case err == syscall.ENOENT && mkdir && flag&syscall.O_CREAT != 0:
-			mkdir = false
+		case err == syscall.ENOENT && mkdirs > 0 && flag&syscall.O_CREAT != 0:
+			mkdirs--
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 				return -1, err
 			}
