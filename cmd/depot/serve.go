@@ -116,7 +116,7 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	f.metricsListen = fs.String("metrics-listen", getenv("DEPOT_METRICS_LISTEN"), "also serve /metrics, /healthz and /readyz on this address, e.g. 127.0.0.1:9090 (env DEPOT_METRICS_LISTEN)")
 	f.metricsToken = fs.String("metrics-token", getenv("DEPOT_METRICS_TOKEN"), "serve /metrics on the main address too, to clients sending Authorization: Bearer TOKEN; required of the --metrics-listen address as well when set (env DEPOT_METRICS_TOKEN, which keeps it out of the process list)")
 	f.slowRequest = fs.Duration("slow-request", 2*time.Second, "log requests that take longer at warning level, with their request id (0: never)")
-	f.leftoverAge = fs.Duration("leftover-age", defaultLeftoverAge, "when other depot serve processes share the repositories, leftovers of interrupted writes (quarantined pushes, lock files, temporary packs) are removed at start only once untouched this long, and again once this long has passed; alone, or with 0, all go at start")
+	f.leftoverAge = fs.Duration("leftover-age", defaultLeftoverAge, "leftovers of interrupted writes (quarantined pushes, lock files, temporary packs) untouched this long are removed every time this long passes, and at start when other depot serve processes share the repositories; alone, all go at start; 0 removes all at start and never looks again")
 	f.leakedTokenAction = fs.String("leaked-token-action", "both", "what a push whose new files hold a live depot token gets: refuse (the push), revoke (the token, and accept the push) or both")
 }
 
@@ -395,9 +395,13 @@ func runServe(e *env, args []string) error {
 // later update of their ref. It runs before the server listens. When no
 // other node shares the repositories, nothing writes them and everything
 // goes; when others do (nodes of them), what is younger than minAge
-// stays, as they may be writing it, and is looked at again once minAge
-// has passed, in the background. What it cannot remove is logged; the
-// server starts anyway, as the repositories it could clean are served.
+// stays, as they may be writing it. Then, with a minAge, it looks again
+// every minAge for as long as ctx lives, removing what has been
+// untouched that long: a node that shares the repositories can die at
+// any time, even one that started after this one, and what it leaves (a
+// ref lock, a repack's packed-refs.lock) would otherwise refuse updates
+// until some node starts. What it cannot remove is logged; the server
+// starts anyway, as the repositories it could clean are served.
 func removeLeftovers(ctx context.Context, rd *repos.Dir, log logrus.FieldLogger, nodes int, minAge time.Duration) {
 	remove := func(opt gc.LeftoverOptions) {
 		removed, err := rd.RemoveLeftoversWith(opt)
@@ -408,21 +412,29 @@ func removeLeftovers(ctx context.Context, rd *repos.Dir, log logrus.FieldLogger,
 			log.WithError(err).Error("removing leftovers of interrupted writes")
 		}
 	}
+	opt := gc.LeftoverOptions{MinAge: minAge}
 	if nodes == 0 || minAge <= 0 {
 		remove(gc.LeftoverOptions{})
+	} else {
+		log.WithFields(logrus.Fields{"nodes": nodes, "leftover_age": minAge.String()}).
+			Info("other nodes share the repositories: leftovers of interrupted writes go once untouched for the leftover age")
+		remove(opt)
+	}
+	if minAge <= 0 {
 		return
 	}
-	log.WithFields(logrus.Fields{"nodes": nodes, "leftover_age": minAge.String()}).
-		Info("other nodes share the repositories: leftovers of interrupted writes go once untouched for the leftover age")
-	opt := gc.LeftoverOptions{MinAge: minAge}
-	remove(opt)
 	go func() {
-		t := time.NewTimer(minAge + time.Second)
+		// One second past the age, so that what the start found just
+		// too young is old enough at the first look.
+		t := time.NewTicker(minAge + time.Second)
 		defer t.Stop()
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-			remove(opt)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				remove(opt)
+			}
 		}
 	}()
 }

@@ -343,6 +343,25 @@ func TestTwoNodesStartDuringPush(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	n.g.must(wt, "push", "-q", n.remote(n.b), "main:fresh")
+
+	// And it keeps looking: a lock left after it started, as by a node
+	// that dies later, goes too.
+	lateLock := filepath.Join(n.repoDir(), "refs", "heads", "late.lock")
+	if err := os.WriteFile(lateLock, []byte(want+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	left := time.Now()
+	for {
+		if _, err := os.Stat(lateLock); err != nil {
+			t.Logf("node b removed a lock left while it ran %v after it was left", time.Since(left).Round(time.Millisecond))
+			break
+		}
+		if time.Since(left) > 2*leftoverAge+10*time.Second {
+			t.Fatalf("node b did not remove a lock left while it ran, %v later:\n%s", time.Since(left), n.b.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	n.g.must(wt, "push", "-q", n.remote(n.b), "main:late")
 }
 
 // TestTwoNodesRepack repacks the shared repository from two processes,
