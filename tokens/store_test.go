@@ -4,16 +4,40 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/depot/depot/tokens/sqlite/dbtest"
 )
 
-// TestTwoStores shares a file between two Stores, the way the server and
-// the CLI do, and checks that each sees the other's writes at once.
+// TestTwoStores shares a database between two Stores, the way the
+// server and the CLI do, and checks that each sees the other's writes: at
+// once on SQLite, where a lookup checks the WAL file before it trusts its
+// cache; on PostgreSQL once the write's notification has arrived, which
+// is asynchronous (milliseconds), so there the server's view is polled.
 func TestTwoStores(t *testing.T) {
 	ctx := context.Background()
 	path := dbtest.Location(t)
 	server, cli := mustOpenPath(t, path), mustOpenPath(t, path)
+
+	// seen returns once ok holds for the server's lookup of secret: at
+	// the first try on SQLite, within 5 s on PostgreSQL.
+	seen := func(secret, what string, ok func(*Token, error) bool) {
+		t.Helper()
+		start := time.Now()
+		for {
+			tok, _, err := server.LookupToken(ctx, secret)
+			if ok(tok, err) {
+				if dbtest.Postgres() {
+					t.Logf("server saw that %s %v later", what, time.Since(start))
+				}
+				return
+			}
+			if !dbtest.Postgres() || time.Since(start) > 5*time.Second {
+				t.Fatalf("server: LookupToken after %s = %+v, %v (%v later)", what, tok, err, time.Since(start))
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 
 	mustCreateUser(t, cli, "tester")
 	if _, err := server.UserByName(ctx, "tester"); err != nil {
@@ -26,17 +50,9 @@ func TestTwoStores(t *testing.T) {
 	if err := cli.SetTokenEnabled(ctx, tok.ID, false, ""); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := server.LookupToken(ctx, secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Enabled {
-		t.Errorf("server: token still enabled after the CLI disabled it")
-	}
+	seen(secret, "the CLI disabled it", func(got *Token, err error) bool { return err == nil && !got.Enabled })
 	if err := cli.DeleteToken(ctx, tok.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := server.LookupToken(ctx, secret); !errors.Is(err, ErrBadCredentials) {
-		t.Errorf("server: LookupToken after the CLI deleted it = %v; want ErrBadCredentials", err)
-	}
+	seen(secret, "the CLI deleted it", func(_ *Token, err error) bool { return errors.Is(err, ErrBadCredentials) })
 }

@@ -19,9 +19,9 @@ import (
 // database and one data directory, as two nodes behind a load balancer:
 // one given --db, the other DEPOT_DB. The CLI works on the same database
 // with --db; a push through one node is cloned through the other; a token
-// disabled through one is refused by the other on its next request; a use
-// through either shows in the CLI's list. No depot.db is made, and the
-// database's password reaches no log.
+// disabled through one is refused by the other once its notification
+// arrives (milliseconds); a use through either shows in the CLI's list.
+// No depot.db is made, and the database's password reaches no log.
 func TestPostgresTwoNodes(t *testing.T) {
 	// The private server trusts local connections, so the password is
 	// not checked; it is there to be kept out of the logs.
