@@ -20,7 +20,7 @@ func TestTwoStores(t *testing.T) {
 	server, cli := mustOpenPath(t, path), mustOpenPath(t, path)
 
 	// seen returns once ok holds for the server's lookup of secret: at
-	// the first try on SQLite, within 5 s on PostgreSQL.
+	// the first try on SQLite, within notifyWithin on PostgreSQL.
 	seen := func(secret, what string, ok func(*Token, error) bool) {
 		t.Helper()
 		start := time.Now()
@@ -32,7 +32,7 @@ func TestTwoStores(t *testing.T) {
 				}
 				return
 			}
-			if !dbtest.Postgres() || time.Since(start) > 5*time.Second {
+			if !dbtest.Postgres() || time.Since(start) > notifyWithin {
 				t.Fatalf("server: LookupToken after %s = %+v, %v (%v later)", what, tok, err, time.Since(start))
 			}
 			time.Sleep(time.Millisecond)
