@@ -61,8 +61,8 @@ func (s *Store) hashPassword(password string) ([]byte, error) {
 	switch {
 	case password == "":
 		return nil, invalid("password", "required")
-	case len(password) > maxPasswordBytes: // bcrypt reads no further
-		return nil, invalid("password", "at most %d bytes", maxPasswordBytes)
+	case len(password) > MaxPasswordBytes: // bcrypt reads no further
+		return nil, invalid("password", "at most %d bytes", MaxPasswordBytes)
 	}
 	return bcrypt.GenerateFromPassword([]byte(password), s.bcryptCost)
 }
@@ -121,8 +121,9 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 // password change, all ask CheckNewPassword.
 const MinPasswordLen = 8
 
-// maxPasswordBytes is as far as bcrypt reads a password.
-const maxPasswordBytes = 72
+// MaxPasswordBytes is the longest password, in bytes: as far as bcrypt
+// reads.
+const MaxPasswordBytes = 72
 
 // CheckNewPassword returns a *input.ValidationError for the field
 // "password" when password may not be chosen: shorter than
@@ -132,8 +133,8 @@ func CheckNewPassword(password string) error {
 	switch {
 	case utf8.RuneCountInString(password) < MinPasswordLen:
 		return invalid("password", "at least %d characters", MinPasswordLen)
-	case len(password) > maxPasswordBytes:
-		return invalid("password", "at most %d bytes", maxPasswordBytes)
+	case len(password) > MaxPasswordBytes:
+		return invalid("password", "at most %d bytes", MaxPasswordBytes)
 	}
 	return nil
 }
