@@ -189,6 +189,32 @@ func TestSignInThrottlesFailures(t *testing.T) {
 	obs.want(t, map[string]int{"failed sign_in": 3, "limited sign_in": 1, "limited request": 1})
 }
 
+// TestConfirmPasswordThrottlesFailures: a page's second ask for the
+// password counts wrong ones against the user name as well as the
+// address, like the sign-in form: from a new address, the user's
+// password stays blocked.
+func TestConfirmPasswordThrottlesFailures(t *testing.T) {
+	s := newStore(t)
+	a := auth.NewAuthenticator(tokens.Verifier{Store: s}, auth.NewLimiter(3, time.Minute))
+	obs := countObserver{}
+	a.Observe(obs)
+	r := httptest.NewRequest("POST", "/settings/password", nil)
+	if err := a.ConfirmPassword(r, "tester", "password1"); err != nil {
+		t.Fatalf("ConfirmPassword(right password) = %v", err)
+	}
+	for i := range 3 {
+		if err := a.ConfirmPassword(r, "tester", "wrong"); apierr.KindOf(err) != apierr.Unauthorized {
+			t.Fatalf("ConfirmPassword attempt %d = %v; want 401", i, err)
+		}
+	}
+	elsewhere := httptest.NewRequest("POST", "/settings/password", nil)
+	elsewhere.RemoteAddr = "192.0.2.7:1234"
+	if err := a.ConfirmPassword(elsewhere, "tester", "password1"); apierr.KindOf(err) != apierr.TooManyRequests {
+		t.Fatalf("ConfirmPassword from another address after 3 failures = %v; want 429", err)
+	}
+	obs.want(t, map[string]int{"failed sign_in": 3, "limited sign_in": 1})
+}
+
 // TestLimiterRules: failures are limited per address and per user name,
 // and neither limit stands in the way of a valid token.
 func TestLimiterRules(t *testing.T) {

@@ -80,7 +80,8 @@ type Authenticator struct {
 
 // Observer counts what the authenticator refuses, for the server's
 // metrics. via is ViaRequest for credentials on a request and ViaSignIn
-// for the web's sign-in form. Its methods must return quickly.
+// for a password typed into a page (the sign-in form, ConfirmPassword).
+// Its methods must return quickly.
 type Observer interface {
 	// Failed is called for credentials that did not verify (a 401).
 	Failed(via string)
@@ -182,6 +183,18 @@ func (a *Authenticator) failed(r *http.Request, user string, err error) {
 // fails). The caller starts the session.
 func (a *Authenticator) SignIn(r *http.Request, user, password string) (*Identity, error) {
 	return a.password(r.Context(), ViaSignIn, ClientIP(r), user, password, "too many failed sign-in attempts; try again later")
+}
+
+// ConfirmPassword checks the password of user, signed in already, that a
+// page asks for again before a change as grave as a new password, through
+// the same failure limiter as SignIn: a wrong password counts against r's
+// address and the user name, so that a stolen session cannot guess the
+// password faster than the sign-in form could. It returns nil or an
+// *apierr.Error (401 for a wrong password, 429 while r's address or the
+// user name has failed too often, 500 when the store fails).
+func (a *Authenticator) ConfirmPassword(r *http.Request, user, password string) error {
+	_, err := a.password(r.Context(), ViaSignIn, ClientIP(r), user, password, "too many failed password attempts; try again later")
+	return err
 }
 
 // password checks user's password from ip, unless ip or user is blocked

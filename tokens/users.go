@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -60,8 +61,8 @@ func (s *Store) hashPassword(password string) ([]byte, error) {
 	switch {
 	case password == "":
 		return nil, invalid("password", "required")
-	case len(password) > 72: // bcrypt reads no further
-		return nil, invalid("password", "at most 72 bytes")
+	case len(password) > MaxPasswordBytes: // bcrypt reads no further
+		return nil, invalid("password", "at most %d bytes", MaxPasswordBytes)
 	}
 	return bcrypt.GenerateFromPassword([]byte(password), s.bcryptCost)
 }
@@ -115,24 +116,83 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// SetPassword replaces the password of the user globalKey. It returns an
-// error wrapping ErrNotFound for an unknown user and a
-// *input.ValidationError for an empty or over-long password.
-func (s *Store) SetPassword(ctx context.Context, globalKey, password string) error {
-	defer s.cache.invalidate() // after the commit: see lookupCache
-	hash, err := s.hashPassword(password)
-	if err != nil {
-		return fmt.Errorf("tokens: set password of %q: %w", globalKey, err)
-	}
-	res, err := s.db.ExecContext(ctx,
-		`UPDATE users SET password_hash = ? WHERE global_key = ?`, hash, globalKey)
-	if err == nil {
-		err = mustAffect(res)
-	}
-	if err != nil {
-		return fmt.Errorf("tokens: set password of %q: %w", globalKey, err)
+// MinPasswordLen is the fewest characters a password chosen from now on
+// may have: the CLI's `user add` and `user passwd`, and the web's
+// password change, all ask CheckNewPassword.
+const MinPasswordLen = 8
+
+// MaxPasswordBytes is the longest password, in bytes: as far as bcrypt
+// reads.
+const MaxPasswordBytes = 72
+
+// CheckNewPassword returns a *input.ValidationError for the field
+// "password" when password may not be chosen: shorter than
+// MinPasswordLen characters (runes, what the person typing counts) or
+// longer than bcrypt reads (72 bytes).
+func CheckNewPassword(password string) error {
+	switch {
+	case utf8.RuneCountInString(password) < MinPasswordLen:
+		return invalid("password", "at least %d characters", MinPasswordLen)
+	case len(password) > MaxPasswordBytes:
+		return invalid("password", "at most %d bytes", MaxPasswordBytes)
 	}
 	return nil
+}
+
+// SetPassword replaces the password of the user globalKey and ends every
+// session of theirs, as an admin's reset does: ChangePassword with no
+// session kept.
+func (s *Store) SetPassword(ctx context.Context, globalKey, password string) error {
+	_, err := s.ChangePassword(ctx, globalKey, password, "")
+	return err
+}
+
+// ChangePassword replaces the password of the user globalKey and ends
+// every session of theirs but keepSession (the session that changed it;
+// "" keeps none), in one transaction: no session outlives the password
+// it signed in with, and a failure changes neither. Personal access
+// tokens are left alone, as on GitHub. It returns how many sessions
+// ended, an error wrapping ErrNotFound for an unknown user, and a
+// *input.ValidationError when CheckNewPassword refuses password.
+func (s *Store) ChangePassword(ctx context.Context, globalKey, password, keepSession string) (int, error) {
+	if err := CheckNewPassword(password); err != nil {
+		return 0, fmt.Errorf("tokens: change password of %q: %w", globalKey, err)
+	}
+	// Hashed before the transaction, which holds the write lock.
+	hash, err := s.hashPassword(password)
+	if err != nil {
+		return 0, fmt.Errorf("tokens: change password of %q: %w", globalKey, err)
+	}
+	defer s.cache.invalidate() // after the commit: see lookupCache
+	ended, err := s.changePassword(ctx, globalKey, hash, keepSession)
+	if err != nil {
+		return 0, fmt.Errorf("tokens: change password of %q: %w", globalKey, err)
+	}
+	return ended, nil
+}
+
+func (s *Store) changePassword(ctx context.Context, globalKey string, hash []byte, keepSession string) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	u, err := userByName(ctx, tx, globalKey)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, u.ID); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, u.ID, keepSession)
+	if err != nil {
+		return 0, err
+	}
+	ended, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	return int(ended), tx.Commit()
 }
 
 // VerifyPassword returns the user globalKey if password is theirs, and an

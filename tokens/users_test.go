@@ -166,7 +166,7 @@ func TestPasswords(t *testing.T) {
 		}
 	})
 	t.Run("SetPasswordErrNotFound", func(t *testing.T) {
-		if err := s.SetPassword(ctx, "nobody", "pw"); !errors.Is(err, ErrNotFound) {
+		if err := s.SetPassword(ctx, "nobody", "long enough"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("SetPassword(nobody) = %v; want ErrNotFound", err)
 		}
 	})

@@ -46,12 +46,28 @@ const (
 	UserCreate     = "user.create"     // Target and Subject: the new user
 )
 
+// Actions on passwords and sessions, in the same naming.
+const (
+	// SessionRevoke: a session ended from the profile page's list.
+	// Target: the session id; Subject: its user.
+	SessionRevoke = "session.revoke"
+	// PasswordChange: a user changed their own password on the web.
+	// Target and Subject: the user; Detail: how many other sessions
+	// ended.
+	PasswordChange = "password.change"
+	// PasswordReset: an admin set a user's password (depot user
+	// passwd). Target and Subject: the user; Detail: how many sessions
+	// ended.
+	PasswordReset = "password.reset"
+)
+
 // Actions lists every action, in the order of the constants.
 var Actions = []string{
 	SignIn, SignInFail, SignOut, AuthFail,
 	TokenCreate, TokenEdit, TokenRegen, TokenEnable, TokenDisable, TokenDelete, TokenDeleteAll,
 	MemberAdd, MemberRole, MemberRemove, ProjectCreate,
 	RepoCreate, RepoDelete, RepoVisibility, UserCreate,
+	SessionRevoke, PasswordChange, PasswordReset,
 }
 
 // ViaCLI is the Via of events that the depot command caused.

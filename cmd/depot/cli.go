@@ -49,7 +49,14 @@ func (f *userAddFlags) register(fs *flag.FlagSet) {
 	f.name = fs.String("name", "", "display name (default: NAME)")
 	f.email = fs.String("email", "", "email address")
 	f.admin = fs.Bool("admin", false, "make the user a site admin")
-	f.stdinP = fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	f.stdinP = passwordStdinFlag(fs)
+}
+
+// passwordStdinFlag registers --password-stdin, the only way the CLI
+// takes a password: never on the command line, which the process list
+// shows.
+func passwordStdinFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 }
 
 func runUserAdd(e *env, args []string) error {
@@ -61,10 +68,7 @@ func runUserAdd(e *env, args []string) error {
 		return err
 	}
 	defer d.close()
-	if !*f.stdinP {
-		return usagef("a password is required: pass --password-stdin and write it to standard input")
-	}
-	password, err := readPassword(e.stdin)
+	password, err := passwordFromStdin(e, *f.stdinP)
 	if err != nil {
 		return err
 	}
@@ -87,17 +91,69 @@ func runUserAdd(e *env, args []string) error {
 	return nil
 }
 
-// readPassword reads one line; it refuses an empty or short password.
+// passwordFromStdin returns the password of --password-stdin (given
+// says whether it was), or a usage error.
+func passwordFromStdin(e *env, given bool) (string, error) {
+	if !given {
+		return "", usagef("a password is required: pass --password-stdin and write it to standard input")
+	}
+	return readPassword(e.stdin)
+}
+
+// readPassword reads one line; it refuses a password that
+// tokens.CheckNewPassword refuses.
 func readPassword(r io.Reader) (string, error) {
 	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read password: %w", err)
 	}
 	pw := strings.TrimRight(line, "\r\n")
-	if len(pw) < 8 {
-		return "", usagef("the password on standard input must be at least 8 characters")
+	if err := tokens.CheckNewPassword(pw); err != nil {
+		var ve *input.ValidationError
+		if errors.As(err, &ve) {
+			return "", usagef("the password on standard input must have %s", ve.Msg)
+		}
+		return "", err
 	}
 	return pw, nil
+}
+
+// runUserPasswd sets a user's password, as an admin does for a user who
+// forgot theirs or whose password leaked, and ends every session of
+// theirs at once, also those of a server running on the data directory.
+// Their personal access tokens stay.
+func runUserPasswd(e *env, args []string) error {
+	fs := newFlagSet("user passwd")
+	stdinP := passwordStdinFlag(fs)
+	d, pos, err := openForCLI(e, fs, args, 1, "NAME")
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	password, err := passwordFromStdin(e, *stdinP)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	u, err := d.store.UserByName(ctx, pos[0])
+	if errors.Is(err, tokens.ErrNotFound) {
+		return fmt.Errorf("no such user %q", pos[0])
+	}
+	if err != nil {
+		return err
+	}
+	ended, err := d.store.ChangePassword(ctx, u.GlobalKey, password, "")
+	switch {
+	case errors.Is(err, tokens.ErrNotFound): // deleted meanwhile
+		return fmt.Errorf("no such user %q", pos[0])
+	case errors.Is(err, input.ErrInvalid):
+		return invalidUsage(err)
+	case err != nil:
+		return err
+	}
+	d.record(e, audit.PasswordReset, u.GlobalKey, u.GlobalKey, fmt.Sprintf("sessions ended: %d", ended))
+	fmt.Fprintf(e.stdout, "set the password of %s and ended %d web sessions; personal access tokens still work\n", u.GlobalKey, ended)
+	return nil
 }
 
 func runUserList(e *env, args []string) error {

@@ -43,6 +43,7 @@ func init() {
 	commands = []*command{
 		{"serve", "[--listen ADDR] [--data DIR] [--log-format text|json] [--log-level LEVEL] [--metrics-listen ADDR] [--metrics-token T] [--slow-request 2s]", "run the server", runServe},
 		{"user add", "NAME [--name DISPLAY] [--email E] [--admin] --password-stdin [--data DIR]", "create a user", runUserAdd},
+		{"user passwd", "NAME --password-stdin [--data DIR]", "set a user's password and sign out all their web sessions (tokens stay)", runUserPasswd},
 		{"user list", "[--data DIR]", "list users", runUserList},
 		{"token create", "--user NAME [--scopes a,b] [--description D] [--audience A] [--expires 720h] [--data DIR]", "create a personal access token; its value is the last line printed", runTokenCreate},
 		{"token list", "[--user NAME] [--data DIR]", "list tokens (never their values)", runTokenList},
@@ -156,6 +157,8 @@ func (c *command) flags() *flag.FlagSet {
 		new(serveFlags).register(fs, os.Getenv)
 	case "user add":
 		new(userAddFlags).register(fs)
+	case "user passwd":
+		passwordStdinFlag(fs)
 	case "token create":
 		new(tokenCreateFlags).register(fs)
 	case "token list":

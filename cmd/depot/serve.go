@@ -291,7 +291,7 @@ func runServe(e *env, args []string) error {
 		defer lease.Leave()
 	}
 	removeLeftovers(ctx, d.repos, log, len(others), *f.leftoverAge)
-	if err := bootstrapAdmin(ctx, d.store, e.getenv("DEPOT_ADMIN_PASSWORD"), log); err != nil {
+	if err := bootstrapAdmin(ctx, d, e.getenv("DEPOT_ADMIN_PASSWORD"), log); err != nil {
 		return err
 	}
 	certs, err := loadCerts(*f.tlsCert, *f.tlsKey)
@@ -614,8 +614,10 @@ func opsSurface(d *data, log logrus.FieldLogger, m *ops.Metrics, token string) o
 
 // bootstrapAdmin creates the user admin when there are no users yet, with
 // the password from DEPOT_ADMIN_PASSWORD or a generated one that is logged
-// this once, as the only way to learn it.
-func bootstrapAdmin(ctx context.Context, store *tokens.Store, password string, log logrus.FieldLogger) error {
+// this once, as the only way to learn it. The audit log records it as
+// user.create, as it does `depot user add`.
+func bootstrapAdmin(ctx context.Context, d *data, password string, log logrus.FieldLogger) error {
+	store := d.store
 	n, err := store.CountUsers(ctx)
 	if err != nil || n > 0 {
 		return err
@@ -632,6 +634,12 @@ func bootstrapAdmin(ctx context.Context, store *tokens.Store, password string, l
 			return nil // another process won the race
 		}
 		return fmt.Errorf("create admin: %w", err)
+	}
+	ev := audit.Event{Action: audit.UserCreate, Via: audit.ViaCLI, Target: u.GlobalKey, Subject: u.GlobalKey,
+		Detail: "admin, created by depot serve at first start"}
+	if err := d.audit.Record(ctx, ev); err != nil {
+		// The user exists already; the log says what the audit log lacks.
+		log.WithError(err).Warn("created user admin, but not in the audit log")
 	}
 	if generated {
 		log.Warnf("created user admin with generated password %s (shown once; set DEPOT_ADMIN_PASSWORD to choose it)", password)

@@ -65,12 +65,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		data.Error = p.T("login.failed")
 		return s.render(w, http.StatusUnauthorized, "login", p)
 	case kind == apierr.TooManyRequests:
-		var e *apierr.Error
-		wait := time.Second
-		if errors.As(err, &e) && e.RetryAfter > wait {
-			wait = e.RetryAfter
-		}
-		secs := int(wait.Seconds() + 0.999)
+		secs := retrySeconds(err)
 		w.Header().Set("Retry-After", fmt.Sprint(secs))
 		data.Error = p.T("login.throttled", secs)
 		return s.render(w, http.StatusTooManyRequests, "login", p)
@@ -94,6 +89,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, data.Next, http.StatusSeeOther)
 	return nil
+}
+
+// retrySeconds returns how many whole seconds a refusal of the failure
+// limiter asks the client to wait, at least one.
+func retrySeconds(err error) int {
+	var e *apierr.Error
+	wait := time.Second
+	if errors.As(err, &e) && e.RetryAfter > wait {
+		wait = e.RetryAfter
+	}
+	return int(wait.Seconds() + 0.999)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
@@ -204,21 +210,36 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// profileData is the profile page: the account and its sessions.
+// profileData is the profile page: the account, the password form and
+// the sessions.
 type profileData struct {
+	Password *passwordForm // a refused change, or an empty form
 	Sessions []*tokens.Session
 	Current  string // the id of the session viewing the page
 }
 
 func (s *Server) profile(w http.ResponseWriter, r *http.Request) error {
+	return s.profilePage(w, r, http.StatusOK, nil)
+}
+
+// profilePage renders the profile with status; f is the password form
+// that was refused, or nil for a plain view, which shows the session's
+// notice.
+func (s *Server) profilePage(w http.ResponseWriter, r *http.Request, status int, f *passwordForm) error {
 	v := visitorOf(r)
 	list, err := s.store.ListSessions(r.Context(), v.user.GlobalKey)
 	if err != nil {
 		return err
 	}
-	p := newPage(r, "profile.title", "profile", &profileData{Sessions: list, Current: v.sess.ID})
-	s.takeNotice(r, p)
-	return s.render(w, http.StatusOK, "profile", p)
+	data := &profileData{Password: f, Sessions: list, Current: v.sess.ID}
+	p := newPage(r, "profile.title", "profile", data)
+	if f == nil {
+		data.Password = &passwordForm{}
+		s.takeNotice(r, p)
+	} else if len(f.Errors) > 0 {
+		p.Notice, p.Bad = p.T("err.form"), true
+	}
+	return s.render(w, status, "profile", p)
 }
 
 // deleteSession revokes one of the user's sessions, this one included.
@@ -235,6 +256,7 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.record(r, audit.SessionRevoke, id, v.user.GlobalKey, "")
 	if id == v.sess.ID {
 		clearSessionCookie(w, r)
 		http.Redirect(w, r, "/login", http.StatusSeeOther)

@@ -48,7 +48,9 @@ func parsePages() map[string]*template.Template {
 			return t.UTC().Format("2006-01-02 15:04 UTC")
 		},
 		"browser": browserOf,
-		"inc":     func(i int) int { return i + 1 },
+		// minPassword is the shortest new password (tokens.CheckNewPassword).
+		"minPassword": func() int { return tokens.MinPasswordLen },
+		"inc":         func(i int) int { return i + 1 },
 		// lineClass names a diff line's kind for the stylesheet.
 		"lineClass": func(k browse.LineKind) string {
 			switch k {

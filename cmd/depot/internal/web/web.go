@@ -33,6 +33,7 @@ type Store interface {
 	ListSessions(ctx context.Context, username string) ([]*tokens.Session, error)
 	DeleteSession(ctx context.Context, username, id string) error
 	DeleteIdleSessions(ctx context.Context) (int, error)
+	ChangePassword(ctx context.Context, username, password, keepSession string) (ended int, err error)
 
 	CreateToken(ctx context.Context, t *tokens.Token) (secret string, err error)
 	Token(ctx context.Context, id string) (*tokens.Token, error)
@@ -108,6 +109,7 @@ func (s *Server) Register(r *mux.Router) {
 		{http.MethodPost, "/logout", s.signedIn(s.logout)},
 		{http.MethodGet, "/settings", s.signedIn(s.settings)},
 		{http.MethodGet, "/settings/profile", s.signedIn(s.profile)},
+		{http.MethodPost, "/settings/password", s.signedIn(s.changePassword)},
 		{http.MethodPost, "/settings/sessions/{id}/delete", s.signedIn(s.deleteSession)},
 		{http.MethodGet, "/settings/tokens", s.signedIn(s.tokenList)},
 		{http.MethodGet, "/settings/tokens/new", s.signedIn(s.newTokenForm)},

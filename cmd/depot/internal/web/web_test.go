@@ -30,6 +30,7 @@ import (
 // fixture is a real server of the pages on a real database, with the
 // users tester and other.
 type fixture struct {
+	db           *sqlite.DB
 	store        *tokens.Store
 	projectStore *projects.Store
 	srv          *httptest.Server
@@ -85,7 +86,7 @@ func newBenchFixture(t testing.TB) *fixture {
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, auth.FromContext(r.Context()).User) })))
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	return &fixture{store: store, projectStore: ps, srv: srv, handler: r,
+	return &fixture{db: db, store: store, projectStore: ps, srv: srv, handler: r,
 		dir: rd, authn: authn, policy: policy, pages: pages, log: log}
 }
 
