@@ -44,7 +44,7 @@ func init() {
 		{"serve", "[--listen ADDR] [--data DIR] [--log-format text|json] [--log-level LEVEL] [--metrics-listen ADDR] [--metrics-token T] [--slow-request 2s]", "run the server", runServe},
 		{"user add", "NAME [--name DISPLAY] [--email E] [--admin] --password-stdin [--data DIR]", "create a user", runUserAdd},
 		{"user list", "[--data DIR]", "list users", runUserList},
-		{"token create", "--user NAME [--scopes a,b] [--description D] [--audience A] [--expires 720h] [--data DIR]", "create a personal access token; its value is the last line printed", runTokenCreate},
+		{"token create", "--user NAME [--scopes a,b] [--description D] [--audience A] [--expires 720h] [--rules JSON] [--data DIR]", "create a personal access token; its value is the last line printed", runTokenCreate},
 		{"token list", "[--user NAME] [--data DIR]", "list tokens (never their values)", runTokenList},
 		{"project create", "NAME --owner USER [--display-name D] [--description D] [--data DIR]", "create a project (a team namespace) owned by USER", runProjectCreate},
 		{"project list", "[--data DIR]", "list projects", runProjectList},

@@ -65,6 +65,7 @@ func TestREADMEExamples(t *testing.T) {
 		`"scope":"project:depot"`, `"total":`, `"status":"disabled"`, `"status":"enabled"`, `"description":"CI runner"`, `"deleted":1`,
 		"Cloning into '" + demo + "/testRepo'", "200 application/json", `"displayName":"Docs team"`, `"role":"developer"`, `"fullName":"docs/manual"`,
 		`"visibility":"public"`, `"description":"private notes"`, `"name":"feature"`, `"commits":[`,
+		"viewer may not push to test/testRepo",
 	} {
 		if !strings.Contains(o, want) {
 			t.Fatalf("README walkthrough output lacks %q:\n%s", want, o)
