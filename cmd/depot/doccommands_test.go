@@ -1,11 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // docFiles are the pages whose commands TestDocCommands checks, relative
@@ -381,4 +383,80 @@ func matchFuncs(t testing.TB, file, snippet, kind, pattern string, funcs []strin
 			t.Errorf("%s: `%s`: no %s function matches %q", file, snippet, kind, alt)
 		}
 	}
+}
+
+// TestDocLinks checks the relative links of README.md and docs/*.md: each
+// names a file of the repository, and each #anchor a heading of the page
+// it leads to, as GitHub makes anchors of headings.
+func TestDocLinks(t *testing.T) {
+	linkRE := regexp.MustCompile(`\]\(([^)\s]+)\)|\bsrc="([^"]+)"`)
+	checked := 0
+	for _, file := range docFiles(t) {
+		b, err := os.ReadFile(filepath.Join("../..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := fenceRE.ReplaceAllString(string(b), "")
+		for _, m := range linkRE.FindAllStringSubmatch(text, -1) {
+			link := m[1] + m[2]
+			if strings.Contains(link, "://") || strings.HasPrefix(link, "mailto:") {
+				continue
+			}
+			checked++
+			path, frag, _ := strings.Cut(link, "#")
+			target := file
+			if path != "" {
+				target = filepath.Join(filepath.Dir(file), path)
+				if _, err := os.Stat(filepath.Join("../..", target)); err != nil {
+					t.Errorf("%s: link %q: no such file %s", file, link, target)
+					continue
+				}
+			}
+			if frag == "" {
+				continue
+			}
+			tb, err := os.ReadFile(filepath.Join("../..", target))
+			if err != nil {
+				t.Errorf("%s: link %q: %v", file, link, err)
+				continue
+			}
+			if !headingAnchors(string(tb))[frag] {
+				t.Errorf("%s: link %q: %s has no heading with the anchor #%s", file, link, target, frag)
+			}
+		}
+	}
+	if checked < 20 {
+		t.Errorf("checked only %d links; is the parser still finding them?", checked)
+	}
+}
+
+// headingAnchors returns the anchors GitHub gives the headings of a
+// Markdown page: lower case, punctuation dropped, spaces as hyphens, and
+// -1, -2, … after a repeated one.
+func headingAnchors(md string) map[string]bool {
+	anchors := map[string]bool{}
+	seen := map[string]int{}
+	for _, line := range strings.Split(fenceRE.ReplaceAllString(md, ""), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			continue
+		}
+		title := strings.TrimSpace(strings.TrimLeft(line, "#"))
+		var a strings.Builder
+		for _, r := range strings.ToLower(title) {
+			switch {
+			case r == ' ':
+				a.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				a.WriteRune(r)
+			}
+		}
+		anchor := a.String()
+		if n := seen[anchor]; n > 0 {
+			anchors[fmt.Sprintf("%s-%d", anchor, n)] = true
+		} else {
+			anchors[anchor] = true
+		}
+		seen[anchor]++
+	}
+	return anchors
 }
