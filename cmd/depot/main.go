@@ -45,7 +45,7 @@ func init() {
 		{"user add", "NAME [--name DISPLAY] [--email E] [--admin] --password-stdin [--data DIR]", "create a user", runUserAdd},
 		{"user passwd", "NAME --password-stdin [--data DIR]", "set a user's password and sign out all their web sessions (tokens stay)", runUserPasswd},
 		{"user list", "[--data DIR]", "list users", runUserList},
-		{"token create", "--user NAME [--scopes a,b] [--description D] [--audience A] [--expires 720h] [--data DIR]", "create a personal access token; its value is the last line printed", runTokenCreate},
+		{"token create", "--user NAME [--scopes a,b] [--description D] [--audience A] [--expires 720h] [--rules JSON] [--data DIR]", "create a personal access token; its value is the last line printed", runTokenCreate},
 		{"token list", "[--user NAME] [--data DIR]", "list tokens (never their values)", runTokenList},
 		{"project create", "NAME --owner USER [--display-name D] [--description D] [--data DIR]", "create a project (a team namespace) owned by USER", runProjectCreate},
 		{"project list", "[--data DIR]", "list projects", runProjectList},

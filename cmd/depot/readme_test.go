@@ -10,7 +10,8 @@ import (
 )
 
 // readmeScript returns the shell blocks of README.md from "## Try it" up to
-// the next top-level section that is not part of the walkthrough.
+// "## CLI": the walkthrough, the Tokens section that goes on from it (git
+// rules, rotation, self-revocation) and the Web pages' password reset.
 func readmeScript(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile("../../README.md")
@@ -19,9 +20,9 @@ func readmeScript(t *testing.T) string {
 	}
 	text := string(b)
 	start := strings.Index(text, "## Try it")
-	end := strings.Index(text, "## Tokens")
-	if start < 0 || end < start {
-		t.Fatal("README.md lacks the '## Try it' ... '## Tokens' sections")
+	end := strings.Index(text, "\n## CLI\n")
+	if start < 0 || end < start || !strings.Contains(text[start:end], "\n## Tokens\n") || !strings.Contains(text[start:end], "\n## Web pages\n") {
+		t.Fatal("README.md lacks the '## Try it', '## Tokens', '## Web pages' ... '## CLI' sections")
 	}
 	blocks := regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(text[start:end], -1)
 	if len(blocks) < 3 {
@@ -66,6 +67,8 @@ func TestREADMEExamples(t *testing.T) {
 		"Cloning into '" + demo + "/testRepo'", "200 application/json", `"displayName":"Docs team"`, `"role":"developer"`, `"fullName":"docs/manual"`,
 		`"visibility":"public"`, `"description":"private notes"`, `"name":"feature"`, `"commits":[`,
 		"set the password of tester",
+		"viewer may not push to test/testRepo",
+		"main -> ci/build", "(token may push only refs/heads/ci/*)", `"kind":"regenerated"`,
 	} {
 		if !strings.Contains(o, want) {
 			t.Fatalf("README walkthrough output lacks %q:\n%s", want, o)
