@@ -332,8 +332,8 @@ func runServe(e *env, args []string) error {
 	if certs != nil {
 		fields["tls"] = true
 		srv.TLSConfig = certs.config()
-		go certs.reloadOnHangup(ctx, log)
 	}
+	onHangup(ctx, certs, log)
 	log.WithFields(fields).Info("depot listening")
 	if len(proxies) > 0 {
 		log.WithField("trusted_proxies", proxies.String()).Info("client addresses are read from forwarding headers of trusted proxies")

@@ -15,7 +15,7 @@ import (
 )
 
 // certs is the certificate that depot serve presents, read from its
-// --tls-cert and --tls-key files and read again on SIGHUP. New
+// --tls-cert and --tls-key files and read again on SIGHUP (onHangup). New
 // handshakes take the pair current at that moment; connections already
 // open keep theirs, so a reload drops nothing.
 type certs struct {
@@ -65,17 +65,31 @@ func (c *certs) config() *tls.Config {
 	}
 }
 
-// reloadOnHangup reloads the pair at each SIGHUP until ctx ends, logging
-// what it now serves, or why it kept the old pair.
-func (c *certs) reloadOnHangup(ctx context.Context, log logrus.FieldLogger) {
+// onHangup answers each SIGHUP until ctx ends: with certs (HTTPS), it
+// reloads the pair, logging what it now serves or why it kept the old
+// one; without, it logs that there is nothing to reload. Either way the
+// server goes on: a SIGHUP sent by habit (a log rotation, a "reload" of a
+// service manager, a terminal closing under nohup-less runs) must not end
+// every clone and push in flight, which is what Go does by default.
+// It takes the signal before it returns, so that the server never
+// listens while a SIGHUP would still end it, and answers in a goroutine.
+func onHangup(ctx context.Context, c *certs, log logrus.FieldLogger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
+	go answerHangups(ctx, hup, c, log)
+}
+
+func answerHangups(ctx context.Context, hup chan os.Signal, c *certs, log logrus.FieldLogger) {
 	defer signal.Stop(hup)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
+		}
+		if c == nil {
+			log.Info("SIGHUP: nothing to reload (no --tls-cert); still serving")
+			continue
 		}
 		if err := c.reload(); err != nil {
 			log.WithError(err).Error("SIGHUP: kept the previous certificate")

@@ -224,3 +224,25 @@ func TestTLSFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestHangupWithoutTLS sends SIGHUP to a server that serves plain HTTP:
+// there is nothing to reload, and it goes on serving rather than ending
+// (Go's default for SIGHUP), as a log rotation or a service manager's
+// reload sends it by habit.
+func TestHangupWithoutTLS(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	for i := 1; i <= 2; i++ {
+		if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		waitLog(t, s, "nothing to reload", i)
+	}
+	if code, body := s.get(t, "/healthz"); code != http.StatusOK {
+		t.Fatalf("GET /healthz after SIGHUP = %d %s; want 200", code, body)
+	}
+	select {
+	case err := <-s.done:
+		t.Fatalf("the server ended on SIGHUP: %v\n%s", err, s.stderr)
+	default:
+	}
+}
