@@ -33,7 +33,7 @@ func openForCLI(e *env, fs *flag.FlagSet, args []string, nargs int, what string)
 	case len(pos) > nargs:
 		return nil, nil, usagef("unexpected argument %q", pos[nargs])
 	}
-	d, err := openData(context.Background(), dir)
+	d, err := openDataAs(e, dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -471,7 +471,7 @@ func runRepoList(e *env, args []string) error {
 		// Owners ignore case, as in URLs: list the directory of the
 		// owner's own spelling.
 		ctx := context.Background()
-		d, err := openData(ctx, dir)
+		d, err := openDataAs(e, dir)
 		if err != nil {
 			return err
 		}
@@ -543,7 +543,7 @@ func runRepoGC(e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("give one repository as OWNER/NAME")
 	}
-	d, err := openData(context.Background(), dir)
+	d, err := openDataAs(e, dir)
 	if err != nil {
 		return err
 	}

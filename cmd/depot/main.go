@@ -26,6 +26,11 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// asOwner, when set, makes the process the owner of a data
+	// directory before a command other than serve, backup and restore
+	// opens it (becomeDataOwner); tests that run the CLI in their own
+	// process leave it nil.
+	asOwner func(dataDir string) error
 }
 
 // usageError is wrong usage: exit status 2 with a one-line reason.
@@ -64,7 +69,7 @@ func init() {
 }
 
 func main() {
-	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, asOwner: becomeDataOwner}
 	os.Exit(run(e, os.Args[1:]))
 }
 

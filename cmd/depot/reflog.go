@@ -69,7 +69,7 @@ func runRepoReflog(e *env, args []string) error {
 			return err
 		}
 	}
-	d, err := openData(context.Background(), dir)
+	d, err := openDataAs(e, dir)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func runRepoRestoreRef(e *env, args []string) error {
 	if !ok || to.IsZero() {
 		return usagef("OLD_SHA must be a full object id of 40 hex digits, as depot repo reflog prints it")
 	}
-	d, err := openData(context.Background(), dir)
+	d, err := openDataAs(e, dir)
 	if err != nil {
 		return err
 	}
