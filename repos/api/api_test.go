@@ -281,16 +281,18 @@ func TestBranchesTagsCommits(t *testing.T) {
 		{"Tags", "GET", r + "/tags", as("viewer"), nil, 200, `{"name":"v1","commit":"` + fx.ID(t, "two") + `","object":"` + fx.ID(t, "two") + `","annotated":false}`},
 		{"AnnotatedTag", "GET", r + "/tags", as("viewer"), nil, 200, `"name":"v2","commit":"` + merge + `"`},
 		{"AnnotatedTagMessage", "GET", r + "/tags", as("viewer"), nil, 200, `"annotated":true,"message":"release two"`},
-		{"CommitsPage1", "GET", r + "/commits?pageSize=2", as("viewer"), nil, 200, `"hasMore":true`},
+		{"CommitsPage1", "GET", r + "/commits?pageSize=2", as("viewer"), nil, 200, `{"total":5,"pageNo":1,"pageSize":2,"hasMore":true`},
 		{"CommitsNewestFirst", "GET", r + "/commits?pageSize=1", as("viewer"), nil, 200, `"message":"merge topic"`},
 		{"CommitsMergeParents", "GET", r + "/commits?pageSize=1", as("viewer"), nil, 200, `"parents":["` + three + `","` + topic + `"]`},
 		{"CommitsByDateAcrossBranches", "GET", r + "/commits?pageSize=2&pageNo=2", as("viewer"), nil, 200, `"message":"topic work"`},
 		{"CommitsLastPage", "GET", r + "/commits?pageSize=2&pageNo=3", as("viewer"), nil, 200, `"hasMore":false,"commits":[{"id":"` + fx.ID(t, "one") + `","message":"one"`},
 		{"CommitsAtTag", "GET", r + "/commits?ref=v1&pageSize=1", as("viewer"), nil, 200, `"message":"two"`},
+		{"CommitsTotalAtTag", "GET", r + "/commits?ref=v1&pageSize=1", as("viewer"), nil, 200, `"total":2,`},
+		{"CommitsPageSizeMax", "GET", r + "/commits?pageSize=1000", as("viewer"), nil, 200, `"total":5,"pageNo":1,"pageSize":1000,"hasMore":false`},
 		{"CommitsAtCommit", "GET", r + "/commits?ref=" + three + "&pageSize=1", as("viewer"), nil, 200, `"message":"three"`},
 		{"CommitsAuthor", "GET", r + "/commits?pageSize=1", as("viewer"), nil, 200, `"author":{"name":"A","email":"a@example.com","time":1700000400000}`},
 		{"ErrCommitsRef", "GET", r + "/commits?ref=nope", as("viewer"), nil, 404, "not found"},
-		{"ErrCommitsPageSize", "GET", r + "/commits?pageSize=500", as("viewer"), nil, 400, "pageSize"},
+		{"ErrCommitsPageSize", "GET", r + "/commits?pageSize=1001", as("viewer"), nil, 400, "pageSize"},
 	})
 	// The branch API and git agree.
 	out, err := exec.Command("git", "--git-dir", repo.Path, "fsck", "--full", "--strict").CombinedOutput()

@@ -218,6 +218,7 @@ type commitView struct {
 }
 
 type commitsResponse struct {
+	Total    int          `json:"total"`
 	PageNo   int          `json:"pageNo"`
 	PageSize int          `json:"pageSize"`
 	HasMore  bool         `json:"hasMore"`
@@ -240,12 +241,18 @@ func (s *Server) listCommits(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pageSize, err := apierr.IntParam(q.Get("pageSize"), "pageSize", 20, 1, 100)
+	pageSize, err := apierr.IntParam(q.Get("pageSize"), "pageSize", 20, 1, 1000)
 	if err != nil {
 		return err
 	}
 	ref := q.Get("ref")
 	list, more, err := gitref.Commits(repo.Path, ref, (pageNo-1)*pageSize, pageSize)
+	var total int
+	if err == nil {
+		// Every list answers its total; a history's is remembered by
+		// its start commit, so paging through one walks it once more.
+		total, err = gitref.CountCommits(repo.Path, ref)
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, gitref.ErrNotFound):
@@ -255,7 +262,7 @@ func (s *Server) listCommits(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	out := commitsResponse{PageNo: pageNo, PageSize: pageSize, HasMore: more, Commits: make([]commitView, len(list))}
+	out := commitsResponse{Total: total, PageNo: pageNo, PageSize: pageSize, HasMore: more, Commits: make([]commitView, len(list))}
 	for i, c := range list {
 		out.Commits[i] = commitView{ID: c.ID, Message: c.Message, Author: sig(c.Author), Committer: sig(c.Committer),
 			Time: c.Committer.When.UnixMilli(), Parents: nonNil(c.Parents)}

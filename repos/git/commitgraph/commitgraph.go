@@ -286,3 +286,81 @@ func (g *Graph) oidAt(l *layer, pos uint32) (plumbing.Hash, error) {
 	// Unreachable: the layers cover every position below the top.
 	return h, l.corruptf("no layer holds position %d", pos)
 }
+
+// Position returns the global position of commit h in the graph (the
+// base layer's commits first), and false when the graph does not hold h
+// (or g is nil). Positions let a walk over the whole history mark commits
+// in a bitmap and read parents without a hash lookup each
+// (ParentPositions).
+func (g *Graph) Position(h plumbing.Hash) (uint32, bool) {
+	if g == nil {
+		return 0, false
+	}
+	for i := len(g.layers) - 1; i >= 0; i-- {
+		l := g.layers[i]
+		if pos, ok := l.find(h); ok {
+			return l.base + pos, true
+		}
+	}
+	return 0, false
+}
+
+// ParentPositions appends the global positions of the parents of the
+// commit at global position pos to out, in the commit's order.
+func (g *Graph) ParentPositions(pos uint32, out []uint32) ([]uint32, error) {
+	var l *layer
+	for _, m := range g.layers {
+		if pos >= m.base && pos-m.base < m.n {
+			l = m
+			break
+		}
+	}
+	if l == nil {
+		return out, fmt.Errorf("%w: commit position %d out of %d", ErrCorrupt, pos, g.Len())
+	}
+	var rec [cdatLen]byte
+	if err := l.readAt(rec[:], l.cdat+int64(pos-l.base)*cdatLen); err != nil {
+		return out, err
+	}
+	limit := l.base + l.n
+	add := func(p uint32) error {
+		if p >= limit {
+			return l.corruptf("parent position %#x out of %d commits", p, limit)
+		}
+		out = append(out, p)
+		return nil
+	}
+	first, second := binary.BigEndian.Uint32(rec[hashLen:]), binary.BigEndian.Uint32(rec[hashLen+4:])
+	if first == parentNone {
+		return out, nil
+	}
+	if err := add(first); err != nil {
+		return out, err
+	}
+	switch {
+	case second == parentNone:
+		return out, nil
+	case second&lastEdge == 0:
+		return out, add(second)
+	}
+	var buf [4 * edgeBatch]byte
+	for i := second &^ lastEdge; ; {
+		if i >= l.edges {
+			return out, l.corruptf("EDGE entry %d out of %d", i, l.edges)
+		}
+		k := min(l.edges-i, edgeBatch)
+		if err := l.readAt(buf[:4*k], l.edge+4*int64(i)); err != nil {
+			return out, err
+		}
+		for j := range k {
+			v := binary.BigEndian.Uint32(buf[4*j:])
+			if err := add(v &^ lastEdge); err != nil {
+				return out, err
+			}
+			if v&lastEdge != 0 {
+				return out, nil
+			}
+		}
+		i += k
+	}
+}

@@ -657,3 +657,54 @@ func cdatRecord(tb testing.TB, data []byte, h plumbing.Hash) []byte {
 	tb.Fatalf("%s not in the file", h)
 	return nil
 }
+
+// TestParentPositions walks every commit by position, as a count of a
+// whole history does, and checks each one's parents against git log, in
+// a single file and across the layers of a chain (octopus merges
+// included).
+func TestParentPositions(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		build func(testing.TB) *repo
+	}{{"single", graphRepo}, {"chain", chainRepo}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.build(t)
+			g := mustOpen(t, r.objects())
+			ws := r.log(t)
+			var octopus bool
+			for _, w := range ws {
+				pos, ok := g.Position(w.id)
+				if !ok {
+					t.Fatalf("Position(%s) not found", w.id)
+				}
+				got, err := g.ParentPositions(pos, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ids []plumbing.Hash
+				for _, p := range got {
+					ids = append(ids, oidAtPosition(t, g, p))
+				}
+				if !slices.Equal(ids, w.parents) {
+					t.Errorf("parents of %s by position = %v; want %v", w.id, ids, w.parents)
+				}
+				octopus = octopus || len(w.parents) > 2
+			}
+			if !octopus {
+				t.Fatal("the fixture has no octopus merge")
+			}
+			if _, ok := g.Position(plumbing.NewHash("0123456789012345678901234567890123456789")); ok {
+				t.Error("Position of a commit not in the graph found it")
+			}
+		})
+	}
+}
+
+func oidAtPosition(t *testing.T, g *Graph, pos uint32) plumbing.Hash {
+	t.Helper()
+	h, err := g.oidAt(g.layers[len(g.layers)-1], pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -270,6 +271,56 @@ func TestSize(t *testing.T) {
 		want := sum(t, f.dir, "[0-9a-f][0-9a-f]/*", "pack/pack-*")
 		if n, err := Size(f.dir); n != want || err != nil || n == 0 {
 			t.Errorf("Size = %d, %v; want %d", n, err, want)
+		}
+	})
+}
+
+// TestCountCommits counts histories as `git rev-list --count` does, from
+// the commits themselves and then from a commit-graph that holds only
+// part of them (commits made after it are read whole), and remembers a
+// count by its start commit.
+func TestCountCommits(t *testing.T) {
+	check := func(t *testing.T, f *fixture, refs []string) {
+		t.Helper()
+		for _, ref := range refs {
+			rev := ref
+			if rev == "" {
+				rev = "HEAD"
+			}
+			want, err := strconv.Atoi(strings.TrimSpace(f.git("", "rev-list", "--count", rev)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // counted, then remembered
+				got, err := CountCommits(f.dir, ref)
+				if err != nil || got != want {
+					t.Errorf("CountCommits(%q) = %d, %v; want %d", ref, got, err, want)
+				}
+			}
+		}
+	}
+	t.Run("Commits", func(t *testing.T) {
+		f := newFixture(t)
+		check(t, f, []string{"", "HEAD", "main", "feature", "v1.0", "nested", "dup", f.rev("main~1")})
+	})
+	t.Run("CommitGraph", func(t *testing.T) {
+		// A copy of its own, so that the repository is first opened
+		// with its graph.
+		f := newFixture(t)
+		f.git("", "commit-graph", "write", "--reachable")
+		f.git(f.work, "checkout", "-q", "-b", "after-graph", "main")
+		f.commit("after-graph", 10)
+		f.git(f.work, "checkout", "-q", "main")
+		check(t, f, []string{"main", "feature", "v1.0", "after-graph"})
+	})
+	t.Run("Errors", func(t *testing.T) {
+		f := newFixture(t)
+		if _, err := CountCommits(f.dir, "no-such-ref"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("CountCommits(no-such-ref) = %v; want ErrNotFound", err)
+		}
+		e := newEmpty(t)
+		if n, err := CountCommits(e.dir, ""); err != nil || n != 0 {
+			t.Errorf("CountCommits of an empty repository = %d, %v; want 0", n, err)
 		}
 	})
 }
