@@ -43,6 +43,10 @@ type env struct {
 	repos    *repos.Dir
 	home     string
 	gs       *githttp.Server // set its options before the first request
+	// auto is the background gc behind gs.AfterPush; set its options
+	// before the first push. The cleanup waits for what it started, which
+	// rewrites files in the test's directories and logs through t.
+	auto *gc.Auto
 }
 
 func newEnv(t *testing.T) *env {
@@ -76,12 +80,16 @@ func newEnv(t *testing.T) *env {
 	a := auth.NewAuthenticator(tokens.Verifier{Store: store}, nil)
 	ns := repostest.NewRecorder(pstore)
 	gs := githttp.New(a, repos.NewPolicy(ns, rd), log)
-	gs.AfterPush = gc.NewAuto(log).AfterPush
+	auto := gc.NewAuto(log)
+	gs.AfterPush = auto.AfterPush
 	gs.Register(r)
 	srv := httptest.NewServer(r)
+	// Cleanups run last first: the server's handlers, which start the
+	// background work after their response, end before it is waited for.
+	t.Cleanup(auto.Wait)
 	t.Cleanup(srv.Close)
 	home := t.TempDir()
-	return &env{t: t, srv: srv, store: store, projects: pstore, ns: ns, repos: rd, home: home, gs: gs}
+	return &env{t: t, srv: srv, store: store, projects: pstore, ns: ns, repos: rd, home: home, gs: gs, auto: auto}
 }
 
 func (e *env) token(user string, scopes ...string) string {
@@ -507,17 +515,13 @@ func (l testLog) Write(p []byte) (int, error) {
 func TestPushesTriggerRepack(t *testing.T) {
 	e := newEnv(t)
 	// The metrics count each background repack through Observe.
-	log := logrus.New()
-	log.SetOutput(testLog{t})
-	auto := gc.NewAuto(log)
 	repacked := make(chan error, 100)
-	auto.Observe = func(d time.Duration, err error) {
+	e.auto.Observe = func(d time.Duration, err error) {
 		if d <= 0 {
 			err = fmt.Errorf("repack observed with duration %v", d)
 		}
 		repacked <- err
 	}
-	e.gs.AfterPush = auto.AfterPush
 	tok := e.token("tester", auth.ScopeDepot)
 	wt := e.seed("tester", "busy", "tester", tok)
 	u := e.url("tester", tok, "tester/busy.git")
@@ -703,11 +707,7 @@ func TestPushPacksLooseRefs(t *testing.T) {
 		m, _ := filepath.Glob(filepath.Join(r.Path, "objects", "pack", "pack-*"))
 		return m
 	}
-	log := logrus.New()
-	log.SetOutput(testLog{t})
-	auto := gc.NewAuto(log)
-	auto.Observe = func(time.Duration, error) { t.Errorf("a repack ran for loose refs alone") }
-	e.gs.AfterPush = auto.AfterPush
+	e.auto.Observe = func(time.Duration, error) { t.Errorf("a repack ran for loose refs alone") }
 	packsBefore := packs()
 
 	os.WriteFile(filepath.Join(wt, "README"), []byte("again\n"), 0o644)
@@ -721,7 +721,7 @@ func TestPushPacksLooseRefs(t *testing.T) {
 	for gc.NeedsPackRefs(r.Path) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	auto.Wait()
+	e.auto.Wait()
 	if gc.NeedsPackRefs(r.Path) {
 		t.Fatal("the loose refs are still loose a minute after the push")
 	}

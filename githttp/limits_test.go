@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -203,7 +204,13 @@ func TestPackQueue(t *testing.T) {
 	e.gs.PackOps = githttp.PackOps{Max: 1, PerUser: 1, QueueTimeout: 20 * time.Second, Progress: 50 * time.Millisecond}
 	tok := e.token("tester", auth.ScopeDepot)
 	wt := e.seed("tester", "hello", "tester", tok)
-	url := e.url("tester", tok, "tester/hello.git")
+	// The queued git is served through a server that counts the waiting
+	// lines written to it, so that the slot is released once two went
+	// out rather than after a sleep, which a loaded machine outlasted.
+	lines := new(atomic.Int64)
+	counted := httptest.NewServer(countLines(e.srv.Config.Handler, "waiting for a free slot", lines))
+	defer counted.Close()
+	url := strings.Replace(e.url("tester", tok, "tester/hello.git"), strings.TrimPrefix(e.srv.URL, "http://"), strings.TrimPrefix(counted.URL, "http://"), 1)
 	e.commitRandom(wt, "more", 1000)
 	for _, tc := range []struct {
 		name string
@@ -215,9 +222,15 @@ func TestPackQueue(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			release := e.gs.HoldSlot("user someone-else")
+			lines.Store(0)
 			done := e.gitAsync(wt, tc.args...)
 			e.waitQueued(1)
-			time.Sleep(200 * time.Millisecond) // a few progress lines
+			for deadline := time.Now().Add(20 * time.Second); lines.Load() < 2; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					release()
+					t.Fatalf("the server wrote %d waiting lines in 20 s; want 2 or more", lines.Load())
+				}
+			}
 			release()
 			out := succeeded(t, <-done)
 			if n := strings.Count(out, "remote: depot: waiting for a free slot (next in line)"); n < 2 {
@@ -231,6 +244,30 @@ func TestPackQueue(t *testing.T) {
 
 	e.fsck("tester", "hello")
 }
+
+// countLines serves through h and adds to n how many times text appears
+// in what h writes, each write taken alone.
+func countLines(h http.Handler, text string, n *atomic.Int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&countingWriter{ResponseWriter: w, text: []byte(text), n: n}, r)
+	})
+}
+
+// countingWriter is countLines' ResponseWriter. It unwraps to the
+// server's, so that http.ResponseController flushes and sets deadlines
+// on the connection as it would without it.
+type countingWriter struct {
+	http.ResponseWriter
+	text []byte
+	n    *atomic.Int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n.Add(int64(bytes.Count(p, c.text)))
+	return c.ResponseWriter.Write(p)
+}
+
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // TestPackQueueTimeout: a clone that waits past the queue timeout is
 // told the server is busy, in protocol v0 and v2.

@@ -137,9 +137,15 @@ func startServerFlags(t *testing.T, data string, flags []string, env ...string) 
 			}
 		}
 	}()
-	go func() { s.done <- cmd.Wait(); pw.Close() }()
+	exited := make(chan struct{})
+	go func() { s.done <- cmd.Wait(); pw.Close(); close(exited) }()
+	// The data directory is removed after this cleanup (it was made
+	// first): a killed server still dying, its last writes under way,
+	// made that removal fail with "directory not empty". Kill returns
+	// once the signal is sent; the process is gone once Wait returns.
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
+		<-exited
 	})
 	select {
 	case a := <-addr:
@@ -263,7 +269,9 @@ func TestGeneratedAdminPasswordAndJSONLog(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	// Killed and waited for before the data directory is removed, when
+	// the test fails before it stops the server itself.
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	sc := bufio.NewScanner(stderr)
 	var password string
 	for sc.Scan() {

@@ -409,8 +409,10 @@ func TestTwoNodesRepack(t *testing.T) {
 		if err := p.cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		go func() { p.done <- p.cmd.Wait() }()
-		t.Cleanup(func() { p.cmd.Process.Signal(syscall.SIGCONT); p.cmd.Process.Kill() })
+		exited := make(chan struct{})
+		go func() { p.done <- p.cmd.Wait(); close(exited) }()
+		// Gone before the data directory it repacks is removed.
+		t.Cleanup(func() { p.cmd.Process.Signal(syscall.SIGCONT); p.cmd.Process.Kill(); <-exited })
 		return p
 	}
 	// caught starts depot repo gc and stops it while it holds the lock.

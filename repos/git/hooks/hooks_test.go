@@ -116,12 +116,13 @@ func TestRun(t *testing.T) {
 				if rerr != nil || perr != nil {
 					t.Fatalf("child pid: %v %v", rerr, perr)
 				}
-				// The orphan is reaped by init soon after the kill.
-				for i := 0; syscall.Kill(pid, 0) == nil; i++ {
-					if i == 100 {
-						t.Fatalf("the hook's child %d outlived the timeout", pid)
+				// The orphan is reaped by init soon after the kill: how
+				// soon depends on the machine's load, so allow 10 s, a
+				// third of what the child would live unkilled.
+				for deadline := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(20 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("the hook's child %d outlived the timeout by 10 s", pid)
 					}
-					time.Sleep(20 * time.Millisecond)
 				}
 			}},
 		{name: "BackgroundJobKeepsOutput", script: "sleep 3 & echo done\n", mode: 0o755, check: func(t *testing.T, dir, out string, err error) {

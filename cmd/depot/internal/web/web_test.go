@@ -458,7 +458,7 @@ func TestTokenForm(t *testing.T) {
 	_, list, _ := f.store.ListTokens(context.Background(), tokens.ListOptions{Username: "tester"})
 	tok := list[0]
 	if tok.Description != "laptop <b>" || strings.Join(tok.Scopes, ",") != "project:depot,user" ||
-		strings.Join(tok.IPWhitelist, ",") != "127.0.0.1,::1" || tok.ExpireTime.Format("2006-01-02") != time.Now().UTC().AddDate(0, 1, 1).Format("2006-01-02") {
+		strings.Join(tok.IPWhitelist, ",") != "127.0.0.1,::1" || tok.ExpireTime.Format("2006-01-02") != endOfDay(t, expires) {
 		t.Fatalf("stored token = %+v; want the form's fields, expiring at the end of %s", tok, expires)
 	}
 	_, _, body = b.get("/settings/tokens")
@@ -607,4 +607,17 @@ func TestSignInBehindProxy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// endOfDay is the date a token expiring at the end of day (YYYY-MM-DD,
+// UTC) shows: the next day's, at midnight. It is computed from the day
+// the form sent, not from the clock again, which at midnight had moved
+// on to the next day.
+func endOfDay(t *testing.T, day string) string {
+	t.Helper()
+	d, err := time.Parse("2006-01-02", day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.AddDate(0, 0, 1).Format("2006-01-02")
 }
