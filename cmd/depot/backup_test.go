@@ -112,6 +112,14 @@ func TestBackupWhilePushing(t *testing.T) {
 	overlapped := 0
 	for round := 0; len(backups) < *backupRounds && round < 10**backupRounds; round++ {
 		for started.Load()-finished.Load() == 0 {
+			// A pusher that failed has stopped: with both stopped no push
+			// would ever be in flight again.
+			pushErrMu.Lock()
+			err := pushErr
+			pushErrMu.Unlock()
+			if err != nil {
+				t.Fatalf("a push failed while backups ran: %v", err)
+			}
 			time.Sleep(5 * time.Millisecond)
 		}
 		before := started.Load()

@@ -358,19 +358,10 @@ func syncDir(dir string) {
 // Repack (of this process or another, on this host or another sharing the
 // file system) takes first, so that no pack or loose object is removed
 // until the returned function is called: a backup copies the repository
-// meanwhile. It returns ErrBusy while a repack runs. The lock is refreshed
-// in the background while held; touch refreshes it at once.
-func HoldOff(repoDir string) (release, touch func(), err error) {
-	path := filepath.Join(repoDir, "objects", "depot-gc.lock")
-	unlock, err := lock(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	touch = func() {
-		now := time.Now()
-		_ = os.Chtimes(path, now, now)
-	}
-	return unlock, touch, nil
+// meanwhile. It returns ErrBusy while a repack runs. The lock is kept
+// fresh in the background while held, however long that is.
+func HoldOff(repoDir string) (release func(), err error) {
+	return lock(filepath.Join(repoDir, "objects", "depot-gc.lock"))
 }
 
 // lockRefresh is how often a held repack lock is touched, well within

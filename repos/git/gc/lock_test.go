@@ -81,7 +81,7 @@ func TestRepackLock(t *testing.T) {
 					err = Repack(context.Background(), dir)
 				} else {
 					var release func()
-					release, _, err = HoldOff(dir)
+					release, err = HoldOff(dir)
 					if err == nil {
 						b, _ := os.ReadFile(path)
 						if got := strings.TrimSpace(string(b)); got != self.String() {
@@ -117,7 +117,7 @@ func TestRepackLockReleaseKeepsAnothers(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "objects"), 0o755)
 	path := filepath.Join(dir, "objects", "depot-gc.lock")
-	release, _, err := HoldOff(dir)
+	release, err := HoldOff(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

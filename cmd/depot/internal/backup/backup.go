@@ -91,22 +91,21 @@ func Backup(ctx context.Context, dataDir, dst string, vacuum VacuumInto, opt Opt
 	if wait <= 0 {
 		wait = 10 * time.Minute
 	}
-	var releases, touches []func()
+	var releases []func()
 	defer func() {
 		for _, r := range releases {
 			r()
 		}
 	}()
 	for _, name := range names {
-		release, touch, err := holdOff(ctx, filepath.Join(srcRoot, name), wait)
+		// Each lock is kept fresh while held, so that a backup running
+		// for hours does not see its locks taken for left over ones.
+		release, err := holdOff(ctx, filepath.Join(srcRoot, name), wait)
 		if err != nil {
 			return nil, fmt.Errorf("backup: %s: %w", name, err)
 		}
 		releases = append(releases, release)
-		touches = append(touches, touch)
 	}
-	stopTouching := keepFresh(touches)
-	defer stopTouching()
 
 	dstRoot := filepath.Join(dst, "repos")
 	for _, name := range names {
@@ -141,44 +140,22 @@ func Backup(ctx context.Context, dataDir, dst string, vacuum VacuumInto, opt Opt
 
 // holdOff takes the repack lock of the repository at dir, waiting up to
 // wait for a repack that holds it.
-func holdOff(ctx context.Context, dir string, wait time.Duration) (release, touch func(), err error) {
+func holdOff(ctx context.Context, dir string, wait time.Duration) (release func(), err error) {
 	deadline := time.Now().Add(wait)
 	for {
-		release, touch, err := gc.HoldOff(dir)
+		release, err := gc.HoldOff(dir)
 		if !errors.Is(err, gc.ErrBusy) {
-			return release, touch, err
+			return release, err
 		}
 		if time.Now().After(deadline) {
-			return nil, nil, fmt.Errorf("a repack has held the repository for %v: %w", wait, err)
+			return nil, fmt.Errorf("a repack has held the repository for %v: %w", wait, err)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// keepFresh touches the repack locks every ten minutes, so that a backup
-// running for more than an hour does not see its locks taken for left
-// over ones, until the returned function is called.
-func keepFresh(touches []func()) func() {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(10 * time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				for _, touch := range touches {
-					touch()
-				}
-			}
-		}
-	}()
-	return func() { close(done) }
 }
 
 // emptyDir returns nil when dir does not exist or is an empty directory.
