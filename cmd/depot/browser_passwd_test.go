@@ -10,10 +10,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/depot/depot/cmd/depot/internal/server"
-	"github.com/depot/depot/tokens"
 )
 
 // TestBrowserPassword changes a password on the profile page in a real
@@ -23,12 +21,8 @@ import (
 // the page with the form, refused and done.
 func TestBrowserPassword(t *testing.T) {
 	ctx := newBrowser(t)
-	d, cfg := testData(t)
-	d.store.SetPasswordCost(bcrypt.MinCost)
+	d, cfg := browserData(t)
 	bg := context.Background()
-	if err := d.store.CreateUser(bg, &tokens.User{GlobalKey: "tester", Name: "Tess Ter", Email: "tester@example.com"}, "tester-password"); err != nil {
-		t.Fatal(err)
-	}
 	srv := httptest.NewServer(server.New(cfg))
 	t.Cleanup(srv.Close)
 

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/depot/depot/cmd/depot/internal/server"
 	"github.com/depot/depot/repos"
@@ -41,12 +40,8 @@ const browseReadme = "# hello\n\nA small service that greets the world, kept in 
 // run either. Signed in, the clone URL names the user.
 func TestBrowserRepository(t *testing.T) {
 	ctx := newBrowser(t)
-	d, cfg := testData(t)
-	d.store.SetPasswordCost(bcrypt.MinCost)
+	d, cfg := browserData(t)
 	bg := context.Background()
-	if err := d.store.CreateUser(bg, &tokens.User{GlobalKey: "tester", Name: "Tess Ter", Email: "tester@example.com"}, "tester-password"); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := d.repos.CreateWithRecord(bg, d.projects, "tester", "hello", repos.CreateOptions{},
 		&repos.Info{Description: "Greets the world", Visibility: repos.Public}); err != nil {
 		t.Fatal(err)

@@ -45,6 +45,18 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
+// browserData is testData with the user the browser tests sign in as:
+// tester, password tester-password, hashed at bcrypt's lowest cost.
+func browserData(t *testing.T) (*data, server.Config) {
+	t.Helper()
+	d, cfg := testData(t)
+	d.store.SetPasswordCost(bcrypt.MinCost)
+	if err := d.store.CreateUser(context.Background(), &tokens.User{GlobalKey: "tester", Name: "Tess Ter", Email: "tester@example.com"}, "tester-password"); err != nil {
+		t.Fatal(err)
+	}
+	return d, cfg
+}
+
 // newBrowser starts a headless Chromium for the test, which accepts every
 // confirmation dialog as a person clicking OK would.
 func newBrowser(t *testing.T) context.Context {
@@ -145,12 +157,8 @@ var secretRE = regexp.MustCompile(`^dpt_[0-9A-Za-z]{36}$`)
 // site that posts to depot and must change nothing.
 func TestBrowserTokens(t *testing.T) {
 	ctx := newBrowser(t)
-	d, cfg := testData(t)
-	d.store.SetPasswordCost(bcrypt.MinCost)
+	d, cfg := browserData(t)
 	bg := context.Background()
-	if err := d.store.CreateUser(bg, &tokens.User{GlobalKey: "tester", Name: "Tess Ter", Email: "tester@example.com"}, "tester-password"); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := d.repos.CreateWithRecord(bg, d.projects, "tester", "hello", repos.CreateOptions{}, &repos.Info{Visibility: repos.Private}); err != nil {
 		t.Fatal(err)
 	}
