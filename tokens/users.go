@@ -139,14 +139,6 @@ func CheckNewPassword(password string) error {
 	return nil
 }
 
-// SetPassword replaces the password of the user globalKey and ends every
-// session of theirs, as an admin's reset does: ChangePassword with no
-// session kept.
-func (s *Store) SetPassword(ctx context.Context, globalKey, password string) error {
-	_, err := s.ChangePassword(ctx, globalKey, password, "")
-	return err
-}
-
 // ChangePassword replaces the password of the user globalKey and ends
 // every session of theirs but keepSession (the session that changed it;
 // "" keeps none), in one transaction: no session outlives the password

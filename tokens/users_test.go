@@ -154,8 +154,8 @@ func TestPasswords(t *testing.T) {
 		})
 	}
 
-	t.Run("SetPassword", func(t *testing.T) {
-		if err := s.SetPassword(ctx, "tester", "new password"); err != nil {
+	t.Run("ChangePassword", func(t *testing.T) {
+		if _, err := s.ChangePassword(ctx, "tester", "new password", ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.VerifyPassword(ctx, "tester", "new password"); err != nil {
@@ -165,14 +165,14 @@ func TestPasswords(t *testing.T) {
 			t.Errorf("VerifyPassword(old) = %v; want ErrBadCredentials", err)
 		}
 	})
-	t.Run("SetPasswordErrNotFound", func(t *testing.T) {
-		if err := s.SetPassword(ctx, "nobody", "long enough"); !errors.Is(err, ErrNotFound) {
-			t.Errorf("SetPassword(nobody) = %v; want ErrNotFound", err)
+	t.Run("ChangePasswordErrNotFound", func(t *testing.T) {
+		if _, err := s.ChangePassword(ctx, "nobody", "long enough", ""); !errors.Is(err, ErrNotFound) {
+			t.Errorf("ChangePassword(nobody) = %v; want ErrNotFound", err)
 		}
 	})
-	t.Run("SetPasswordErrInvalid", func(t *testing.T) {
-		if err := s.SetPassword(ctx, "tester", ""); !errors.Is(err, input.ErrInvalid) {
-			t.Errorf("SetPassword(empty) = %v; want ErrInvalid", err)
+	t.Run("ChangePasswordErrInvalid", func(t *testing.T) {
+		if _, err := s.ChangePassword(ctx, "tester", "", ""); !errors.Is(err, input.ErrInvalid) {
+			t.Errorf("ChangePassword(empty) = %v; want ErrInvalid", err)
 		}
 	})
 }
