@@ -211,117 +211,31 @@ func (g *Graph) commit(l *layer, pos uint32) (Commit, error) {
 	gen := binary.BigEndian.Uint32(rec[hashLen+8:])
 	c.Generation = gen >> 2
 	c.Time = int64(gen&3)<<32 | int64(binary.BigEndian.Uint32(rec[hashLen+12:]))
-	var err error
-	c.Parents, err = g.parents(l, binary.BigEndian.Uint32(rec[hashLen:]), binary.BigEndian.Uint32(rec[hashLen+4:]))
-	return c, err
-}
-
-// parents resolves the two parent words of a commit of l. As in git, no
-// first parent means no parents at all.
-func (g *Graph) parents(l *layer, first, second uint32) ([]plumbing.Hash, error) {
-	if first == parentNone {
-		return nil, nil
+	var buf [2]uint32
+	positions, err := l.parentPositions(&rec, buf[:0])
+	if err != nil || len(positions) == 0 {
+		return c, err
 	}
-	p, err := g.oidAt(l, first)
-	if err != nil {
-		return nil, err
+	c.Parents = make([]plumbing.Hash, len(positions))
+	for i, p := range positions {
+		m := g.layerOf(p) // below l's top, so a layer holds it
+		copy(c.Parents[i][:], m.oid(p-m.base))
 	}
-	parents := []plumbing.Hash{p}
-	switch {
-	case second == parentNone:
-		return parents, nil
-	case second&lastEdge == 0:
-		p, err := g.oidAt(l, second)
-		return append(parents, p), err
-	default:
-		return g.extraEdges(l, second&^lastEdge, parents)
-	}
+	return c, nil
 }
 
 // edgeBatch is how many EDGE entries one pread fetches: octopus merges
 // rarely have more parents than that.
 const edgeBatch = 16
 
-// extraEdges appends to parents the second and later parents of an octopus
-// merge, listed in the EDGE chunk of l from entry i up to one with the
-// lastEdge bit.
-func (g *Graph) extraEdges(l *layer, i uint32, parents []plumbing.Hash) ([]plumbing.Hash, error) {
-	var buf [4 * edgeBatch]byte
-	for {
-		if i >= l.edges {
-			return nil, l.corruptf("EDGE entry %d out of %d", i, l.edges)
-		}
-		k := min(l.edges-i, edgeBatch)
-		if err := l.readAt(buf[:4*k], l.edge+4*int64(i)); err != nil {
-			return nil, err
-		}
-		for j := range k {
-			v := binary.BigEndian.Uint32(buf[4*j:])
-			p, err := g.oidAt(l, v&^lastEdge)
-			if err != nil {
-				return nil, err
-			}
-			parents = append(parents, p)
-			if v&lastEdge != 0 {
-				return parents, nil
-			}
-		}
-		i += k
-	}
-}
-
-// oidAt returns the commit at global position pos, named by a commit of l.
-// A layer refers only to itself and the layers below it.
-func (g *Graph) oidAt(l *layer, pos uint32) (plumbing.Hash, error) {
-	var h plumbing.Hash
-	if pos >= l.base+l.n {
-		return h, l.corruptf("parent position %#x out of %d commits", pos, l.base+l.n)
-	}
-	for _, m := range g.layers {
-		if pos >= m.base && pos-m.base < m.n {
-			copy(h[:], m.oid(pos-m.base))
-			return h, nil
-		}
-	}
-	// Unreachable: the layers cover every position below the top.
-	return h, l.corruptf("no layer holds position %d", pos)
-}
-
-// Position returns the global position of commit h in the graph (the
-// base layer's commits first), and false when the graph does not hold h
-// (or g is nil). Positions let a walk over the whole history mark commits
-// in a bitmap and read parents without a hash lookup each
-// (ParentPositions).
-func (g *Graph) Position(h plumbing.Hash) (uint32, bool) {
-	if g == nil {
-		return 0, false
-	}
-	for i := len(g.layers) - 1; i >= 0; i-- {
-		l := g.layers[i]
-		if pos, ok := l.find(h); ok {
-			return l.base + pos, true
-		}
-	}
-	return 0, false
-}
-
-// ParentPositions appends the global positions of the parents of the
-// commit at global position pos to out, in the commit's order.
-func (g *Graph) ParentPositions(pos uint32, out []uint32) ([]uint32, error) {
-	var l *layer
-	for _, m := range g.layers {
-		if pos >= m.base && pos-m.base < m.n {
-			l = m
-			break
-		}
-	}
-	if l == nil {
-		return out, fmt.Errorf("%w: commit position %d out of %d", ErrCorrupt, pos, g.Len())
-	}
-	var rec [cdatLen]byte
-	if err := l.readAt(rec[:], l.cdat+int64(pos-l.base)*cdatLen); err != nil {
-		return out, err
-	}
+// parentPositions appends to out the global positions of the parents of
+// the commit whose CDAT record of l is rec, in the commit's order: its two
+// parent words, the second of which may lead into the EDGE chunk for the
+// second and later parents of an octopus merge, up to an entry with the
+// lastEdge bit. As in git, no first parent means no parents at all. A
+// layer refers only to itself and the layers below it, so every position
+// is below l.base+l.n.
+func (l *layer) parentPositions(rec *[cdatLen]byte, out []uint32) ([]uint32, error) {
 	limit := l.base + l.n
 	add := func(p uint32) error {
 		if p >= limit {
@@ -363,4 +277,47 @@ func (g *Graph) ParentPositions(pos uint32, out []uint32) ([]uint32, error) {
 		}
 		i += k
 	}
+}
+
+// layerOf returns the layer that holds global position pos, or nil when
+// pos is past the top layer.
+func (g *Graph) layerOf(pos uint32) *layer {
+	for _, m := range g.layers {
+		if pos >= m.base && pos-m.base < m.n {
+			return m
+		}
+	}
+	return nil
+}
+
+// Position returns the global position of commit h in the graph (the
+// base layer's commits first), and false when the graph does not hold h
+// (or g is nil). Positions let a walk over the whole history mark commits
+// in a bitmap and read parents without a hash lookup each
+// (ParentPositions).
+func (g *Graph) Position(h plumbing.Hash) (uint32, bool) {
+	if g == nil {
+		return 0, false
+	}
+	for i := len(g.layers) - 1; i >= 0; i-- {
+		l := g.layers[i]
+		if pos, ok := l.find(h); ok {
+			return l.base + pos, true
+		}
+	}
+	return 0, false
+}
+
+// ParentPositions appends the global positions of the parents of the
+// commit at global position pos to out, in the commit's order.
+func (g *Graph) ParentPositions(pos uint32, out []uint32) ([]uint32, error) {
+	l := g.layerOf(pos)
+	if l == nil {
+		return out, fmt.Errorf("%w: commit position %d out of %d", ErrCorrupt, pos, g.Len())
+	}
+	var rec [cdatLen]byte
+	if err := l.readAt(rec[:], l.cdat+int64(pos-l.base)*cdatLen); err != nil {
+		return out, err
+	}
+	return l.parentPositions(&rec, out)
 }

@@ -702,9 +702,9 @@ func TestParentPositions(t *testing.T) {
 
 func oidAtPosition(t *testing.T, g *Graph, pos uint32) plumbing.Hash {
 	t.Helper()
-	h, err := g.oidAt(g.layers[len(g.layers)-1], pos)
-	if err != nil {
-		t.Fatal(err)
+	m := g.layerOf(pos)
+	if m == nil {
+		t.Fatalf("no layer holds position %d", pos)
 	}
-	return h
+	return plumbing.Hash(m.oid(pos - m.base))
 }
