@@ -108,12 +108,12 @@ type countKey struct {
 	start plumbing.Hash
 }
 
-// countCache remembers the last counts, a few thousand: a count is
-// bytes, and a start commit's count is final.
+// countCache remembers counts by repository and start commit: a count is
+// a few bytes, and a start commit's count never changes. Full, it starts
+// over, as the token lookup cache does; hot histories count again once.
 type countCache struct {
-	mu   sync.Mutex
-	m    map[countKey]int
-	keys []countKey // in insertion order, for eviction
+	mu sync.Mutex
+	m  map[countKey]int
 }
 
 const countCacheMax = 4096
@@ -130,13 +130,8 @@ func (c *countCache) get(k countKey) (int, bool) {
 func (c *countCache) put(k countKey, n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[k]; ok {
-		return
-	}
-	if len(c.keys) >= countCacheMax {
-		delete(c.m, c.keys[0])
-		c.keys = c.keys[1:]
+	if len(c.m) >= countCacheMax {
+		clear(c.m)
 	}
 	c.m[k] = n
-	c.keys = append(c.keys, k)
 }
